@@ -1,0 +1,33 @@
+# The two set-up-and-go commands (see README): `make report` and `make test`.
+# Both create .venv from the pinned lock on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+ICB    ?= QOP
+THEMES ?= all
+JOBS   ?= 2
+
+.PHONY: report test venv demo clean-reports
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "iwt needs Python >= 3.11, found " + sys.version'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (iwt)" >/dev/null
+	touch $@
+
+report: venv
+	$(BIN)/iwt report --icb $(ICB) --themes $(THEMES) --jobs $(JOBS)
+
+test: venv
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider tests notebooks
+
+demo: venv
+	$(BIN)/iwt data demo
+
+clean-reports:
+	rm -rf reports/*/ reports/index.html reports/manifest.json

@@ -1,0 +1,96 @@
+"""``iwt``: the command line, thin over the package modules."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from . import __version__
+
+
+def _list_icbs(args: argparse.Namespace) -> int:
+    from . import geography
+    t = geography.icbs()
+    if args.csv:
+        t[["icb_code", "icb_code_ons", "icb_short_name", "region_code", "region_name"]].to_csv(sys.stdout, index=False)
+        return 0
+    print(f"{'ODS':<5} {'ONS (E54)':<10} {'Region':<5} {'Region name':<26} ICB")
+    for r in t.itertuples():
+        print(f"{r.icb_code:<5} {r.icb_code_ons:<10} {r.region_code:<5} {r.region_name:<26} {r.icb_short_name}")
+    print(f"{len(t)} ICBs. Either code, in any case, is accepted wherever an ICB is asked for.")
+    return 0
+
+
+def _data_demo(args: argparse.Namespace) -> int:
+    from . import demo
+    out = Path(args.out) if args.out else None
+    written = demo.write_demo(out)
+    for name, path in written.items():
+        print(f"wrote {path}")
+    return 0
+
+
+def _reference_build(args: argparse.Namespace) -> int:
+    from . import geography, paths, population
+    real = Path(args.real_data) if args.real_data else paths.REAL_DATA
+    for p in geography.build_reference(real):
+        print(f"wrote {p}")
+    print(f"wrote {population.write_reference(real)}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import print_summary, run_reports
+    summary = run_reports(icb=args.icb, theme_spec=args.themes, data_dir=args.data, out_dir=args.out,
+                          jobs=args.jobs, force=args.force, progress=not args.no_progress)
+    print_summary(summary)
+    return summary.exit_code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="iwt", description="Integrated workforce thinking workbook for England's 42 ICSs.")
+    p.add_argument("--version", action="version", version=f"iwt {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("list-icbs", help="list the 42 ICBs with ODS and ONS codes and NHS England region")
+    s.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    s.set_defaults(func=_list_icbs)
+
+    data = sub.add_parser("data", help="build, inspect or regenerate data sets")
+    dsub = data.add_subparsers(dest="data_command", required=True)
+    s = dsub.add_parser("demo", help="regenerate the embedded synthetic demo data (deterministic)")
+    s.add_argument("--out", help="folder to write to (default data/demo)")
+    s.set_defaults(func=_data_demo)
+
+    s = sub.add_parser("reference", help="rebuild committed reference tables from ../shared/real-data")
+    s.add_argument("action", choices=["build"])
+    s.add_argument("--real-data", help="folder of real public files (default ../shared/real-data)")
+    s.set_defaults(func=_reference_build)
+
+    s = sub.add_parser("report", help="run theme notebooks and write the report set")
+    s.add_argument("--icb", default="QOP", help="ICB code (ODS or E54), comma-separated codes, or 'all'")
+    s.add_argument("--themes", default="all", help="comma-separated themes or 'all'")
+    s.add_argument("--data", help="processed data folder (default: embedded demo data)")
+    s.add_argument("--out", help="output folder (default reports/)")
+    s.add_argument("--jobs", type=int, default=2, help="warm kernels to run in parallel (default 2)")
+    s.add_argument("--force", action="store_true", help="re-run reports even when cached results are current")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s.set_defaults(func=_report)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)   # `iwt list-icbs | head` ends quietly
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, FileNotFoundError, NotADirectoryError) as exc:
+        print(f"iwt: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,435 @@
+"""The deterministic generator of the embedded demonstration data set (``iwt data demo``).
+
+Real: ICB geography and population (from the committed reference tables). Synthetic:
+everything else, calibrated so that national totals for the calibration year equal the
+figures in ``data/reference/demo_calibration.yaml`` exactly, with plausible variation between
+ICBs. The same inputs give the same bytes on every run: one seeded generator per ICB and
+table (seeded from a CRC of the names, never from Python's salted ``hash``), fixed column
+order, sorted rows and fixed number formats.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import SYNTHETIC_LABEL, atomic, geography, paths, population, schemas, vocab
+
+DEMO_TABLES = ("workforce", "vacancies", "flows", "pay", "workforce_age", "ethnicity",
+               "kpi_observations", "readiness_responses")
+# Population is real (committed reference table); the demo set does not copy it.
+MANIFEST = "datasets.json"
+
+
+def calibration() -> dict:
+    return vocab.load_yaml("demo_calibration.yaml")
+
+
+def _rng(*parts: object) -> np.random.Generator:
+    seed = zlib.crc32("|".join(str(p) for p in (calibration()["seed"], *parts)).encode())
+    return np.random.default_rng(seed)
+
+
+def _label() -> str:
+    return calibration()["label"]
+
+
+# --------------------------------------------------------------------------- ICB factors
+
+
+def icb_factors() -> pd.DataFrame:
+    """Per-ICB size and variation factors (deterministic)."""
+    pop = population.reference_population()
+    p20 = pop[pop["year"] == 2020]
+    total = p20.groupby("icb_code")["population"].sum()
+    old = population.share_65_plus(p20)
+    t = geography.icbs().set_index("icb_code")[["region_code"]].join(total.rename("population"))
+    t["share_65_plus"] = old
+    rows = []
+    for code, r in t.iterrows():
+        g = _rng("factors", code)
+        rows.append({
+            "icb_code": code,
+            "nhs_intensity": float(np.exp(g.normal(0, 0.10))) * (1.08 if r["region_code"] == "Y56" else 1.0),
+            "pc_intensity": float(np.exp(g.normal(0, 0.07))),
+            "asc_intensity": float((r["share_65_plus"] / old.mean()) ** 0.8 * np.exp(g.normal(0, 0.08))),
+            "vacancy_nhs": float(np.exp(g.normal(0, 0.20))) * (1.25 if r["region_code"] == "Y56" else 1.0),
+            "vacancy_asc": float(np.exp(g.normal(0, 0.22))),
+            "turnover": float(np.exp(g.normal(0, 0.10))),
+            "growth": float(g.normal(0, 0.6)),
+            "pay_noise": float(np.exp(g.normal(0, 0.02))),
+        })
+    f = pd.DataFrame(rows).set_index("icb_code")
+    return t.join(f)
+
+
+def _allocate(total: float, weights: pd.Series) -> pd.Series:
+    return total * weights / weights.sum()
+
+
+# --------------------------------------------------------------------------- workforce
+
+
+def _asc_shares() -> dict[str, dict[str, float]]:
+    return calibration()["adult_social_care"]["staff_groups"]
+
+
+def workforce_calibration_year() -> pd.DataFrame:
+    """FTE and headcount by ICB, sector and staff group for the calibration year."""
+    cal, f = calibration(), icb_factors()
+    registered = dict(zip(vocab.staff_groups()["code"], vocab.staff_groups()["registered"]))
+    rows = []
+    for sector in ("nhs_trust", "primary_care"):
+        sc = cal["sectors"][sector]
+        intensity = f["nhs_intensity" if sector == "nhs_trust" else "pc_intensity"]
+        by_icb = _allocate(sc["total_fte"], f["population"] * intensity)
+        for group, share in sc["staff_groups"].items():
+            for code, fte in by_icb.items():
+                noise = float(np.exp(_rng("mix", sector, group, code).normal(0, 0.05)))
+                rows.append((code, sector, group, fte * share * noise, sc["fte_per_head"]))
+    asc = cal["adult_social_care"]
+    asc_by_icb = _allocate(asc["total_filled_posts"], f["population"] * f["asc_intensity"])
+    for sector, shares in _asc_shares().items():
+        sector_share = cal["sectors"][sector]["share_of_asc_filled_posts"]
+        for group, share in shares.items():
+            for code, posts in asc_by_icb.items():
+                noise = float(np.exp(_rng("mix", sector, group, code).normal(0, 0.06)))
+                # For adult social care the stock is filled posts; FTE = posts x FTE per post.
+                rows.append((code, sector, group, posts * sector_share * share * noise * asc["fte_per_filled_post"],
+                             asc["fte_per_filled_post"]))
+    df = pd.DataFrame(rows, columns=["icb_code", "sector", "staff_group", "fte", "fte_per_head"])
+    # Rescale so each sector family meets its national total exactly.
+    for sectors, target, col in (
+        (["nhs_trust"], cal["sectors"]["nhs_trust"]["total_fte"], "fte"),
+        (["primary_care"], cal["sectors"]["primary_care"]["total_fte"], "fte"),
+        (list(_asc_shares()), asc["total_filled_posts"] * asc["fte_per_filled_post"], "fte"),
+    ):
+        m = df["sector"].isin(sectors)
+        df.loc[m, col] *= target / df.loc[m, col].sum()
+    df["headcount"] = df["fte"] / df["fte_per_head"]
+    df["registered"] = df["staff_group"].map(registered)
+    return df.drop(columns="fte_per_head")
+
+
+def _growth_pct(sector: str) -> float:
+    cal = calibration()
+    if sector.startswith("asc_"):
+        return cal["adult_social_care"]["growth_pct_per_year"]
+    return cal["sectors"][sector]["growth_pct_per_year"]
+
+
+def make_workforce() -> pd.DataFrame:
+    cal, f = calibration(), icb_factors()
+    base = workforce_calibration_year()
+    out = []
+    for year in cal["years"]:
+        d = base.copy()
+        k = year - cal["calibration_year"]
+        growth = d["sector"].map(_growth_pct) + d["icb_code"].map(f["growth"])
+        factor = (1 + growth / 100) ** k
+        d["fte"] = d["fte"] * factor
+        d["headcount"] = d["headcount"] * factor
+        d["period"] = pd.Timestamp(year=year, month=cal["snapshot_month"], day=1)
+        out.append(d)
+    df = pd.concat(out, ignore_index=True)
+    df["headcount"] = df["headcount"].round(0)
+    df["fte"] = df["fte"].round(1)
+    df["source"] = _label()
+    return _order(df, ["period", "icb_code", "sector", "staff_group", "registered", "headcount", "fte", "source"])
+
+
+def make_vacancies(workforce: pd.DataFrame) -> pd.DataFrame:
+    """Vacancies against filled posts (FTE for the NHS, filled posts for adult social care)."""
+    cal, f = calibration(), icb_factors()
+    w = workforce.copy()
+    w["filled_posts"] = np.where(w["sector"].str.startswith("asc_"), w["headcount"], w["fte"])
+    nhs_w = cal["sectors"]["nhs_trust"]["vacancy_weights"]
+    asc = cal["adult_social_care"]
+
+    def raw_weight(r) -> float:
+        if r.sector == "nhs_trust":
+            return nhs_w[r.staff_group] * f.at[r.icb_code, "vacancy_nhs"]
+        if r.sector == "primary_care":
+            return f.at[r.icb_code, "vacancy_nhs"]
+        return (asc["vacancy_weights"][r.staff_group] * cal["sectors"][r.sector]["vacancy_sector_weight"]
+                * f.at[r.icb_code, "vacancy_asc"])
+
+    w["weight"] = [raw_weight(r) for r in w.itertuples()]
+    w["vacancies"] = 0.0
+    cy = w["period"].dt.year == cal["calibration_year"]
+    groups = {
+        "nhs_trust": w["sector"].eq("nhs_trust"),
+        "asc": w["sector"].str.startswith("asc_"),
+        "primary_care": w["sector"].eq("primary_care"),
+    }
+    for name, m in groups.items():
+        # In the calibration year, vacancies / (filled + vacancies) is set by a vacancy ratio per
+        # row; the ratio's scale is solved so national vacancies meet the calibrated total.
+        if name == "primary_care":
+            rate = cal["sectors"]["primary_care"]["vacancy_rate_pct"] / 100
+            target = (w.loc[m & cy, "filled_posts"] * rate / (1 - rate)).sum()
+        else:
+            target = cal["sectors"]["nhs_trust"]["vacancies"] if name == "nhs_trust" else asc["vacancies"]
+        base = (w.loc[m & cy, "filled_posts"] * w.loc[m & cy, "weight"]).sum()
+        scale = target / base
+        yf = w.loc[m, "period"].dt.year.map(cal["vacancy_year_factor"])
+        w.loc[m, "vacancies"] = w.loc[m, "filled_posts"] * w.loc[m, "weight"] * scale * yf
+    w["vacancies"] = w["vacancies"].round(0)
+    w["filled_posts"] = w["filled_posts"].round(1)
+    w["source"] = _label()
+    return _order(w, ["period", "icb_code", "sector", "staff_group", "vacancies", "filled_posts", "source"])
+
+
+def make_flows(workforce: pd.DataFrame) -> pd.DataFrame:
+    """Joiners and leavers over each financial year (``year`` = the year it starts in April)."""
+    cal, f = calibration(), icb_factors()
+    asc = cal["adult_social_care"]
+    w = workforce.copy()
+    w["year"] = w["period"].dt.year
+    rows = []
+    for r in w.itertuples():
+        g = _rng("flows", r.icb_code, r.sector, r.staff_group, r.year)
+        if r.sector.startswith("asc_"):
+            rate = asc["turnover_pct"] * asc["turnover_weights"][r.staff_group]
+            to_other = asc["to_nhs_pct_of_leavers"].get(r.staff_group, asc["to_nhs_pct_of_leavers"]["default"])
+        else:
+            sc = cal["sectors"][r.sector]
+            rate = sc["leaver_rate_pct"] * sc.get("leaver_weights", {}).get(r.staff_group, 1.0)
+            to_other = sc["to_other_sector_pct_of_leavers"]
+        rate *= f.at[r.icb_code, "turnover"] * float(np.exp(g.normal(0, 0.04)))
+        staff = r.headcount
+        leavers = staff * rate / 100
+        joiners = leavers + staff * _growth_pct(r.sector) / 100
+        rows.append((r.year, r.icb_code, r.sector, r.staff_group, staff, joiners, leavers,
+                     leavers * to_other / 100 * float(np.exp(g.normal(0, 0.1)))))
+    df = pd.DataFrame(rows, columns=["year", "icb_code", "sector", "staff_group", "staff_in_post",
+                                     "joiners", "leavers", "leavers_to_other_sector"])
+    # Exact national calibration of the two headline rates in the calibration year.
+    cy = df["year"] == cal["calibration_year"]
+    for m, target in ((df["sector"].str.startswith("asc_"), asc["turnover_pct"]),
+                      (df["sector"].eq("nhs_trust"), cal["sectors"]["nhs_trust"]["leaver_rate_pct"])):
+        achieved = 100 * df.loc[m & cy, "leavers"].sum() / df.loc[m & cy, "staff_in_post"].sum()
+        for col in ("leavers", "leavers_to_other_sector"):
+            df.loc[m, col] *= target / achieved
+        df.loc[m, "joiners"] = df.loc[m, "leavers"] + df.loc[m, "staff_in_post"] * df.loc[m, "sector"].map(_growth_pct) / 100
+    for col in ("staff_in_post", "joiners", "leavers", "leavers_to_other_sector"):
+        df[col] = df[col].round(0)
+    df["leavers_to_other_sector"] = np.minimum(df["leavers_to_other_sector"], df["leavers"])
+    df["source"] = _label()
+    return _order(df, ["year", "icb_code", "sector", "staff_group", "staff_in_post", "joiners",
+                       "leavers", "leavers_to_other_sector", "source"])
+
+
+def make_pay() -> pd.DataFrame:
+    cal, f = calibration(), icb_factors()
+    p = cal["pay"]
+    hca0 = p["nhs_hca_new_to_role"]
+    cw0 = hca0 - p["care_worker_gap_gbp"]
+    rows = []
+    for year in cal["years"]:
+        k = year - p["calibration_year"]
+        hca = hca0 * (1 + p["growth_pct_per_year"]["nhs"] / 100) ** k
+        cw = cw0 * (1 + p["growth_pct_per_year"]["asc"] / 100) ** k
+        nlw = p["national_living_wage"][year]
+        cw = max(cw, nlw * 1.02)
+        for code, r in f.iterrows():
+            london = r["region_code"] == "Y56"
+            nhs_up = p["london_uplift"]["nhs"] if london else 1.0
+            asc_up = (p["london_uplift"]["asc"] if london else 1.0) * r["pay_noise"]
+            for group, rel in p["relative_to_nhs_hca"].items():
+                # Agenda for Change is national: NHS pay varies by London weighting only.
+                rows.append((year, code, "nhs_trust", group, "all", hca * rel * nhs_up))
+            rows.append((year, code, "nhs_trust", "support_to_clinical", "new_to_role", hca * nhs_up))
+            for sector in _asc_shares():
+                sector_adj = 1.04 if sector == "asc_local_authority" else 1.0
+                care = max(cw * asc_up * sector_adj, nlw * 1.01)   # no care worker average below the NLW
+                rows.append((year, code, sector, "care_worker", "all", care))
+                rows.append((year, code, sector, "care_worker", "new_to_role", max(nlw, care * 0.96)))
+                for group, rel in p["relative_to_care_worker"].items():
+                    if group in _asc_shares()[sector]:
+                        rows.append((year, code, sector, group, "all", care * rel))
+    df = pd.DataFrame(rows, columns=["year", "icb_code", "sector", "staff_group", "experience", "pay_gbp_per_hour"])
+    df["pay_gbp_per_hour"] = df["pay_gbp_per_hour"].round(2)
+    df["source"] = _label()
+    return _order(df, ["year", "icb_code", "sector", "staff_group", "experience", "pay_gbp_per_hour", "source"])
+
+
+def _family(sector: str) -> str:
+    return "social_care" if sector.startswith("asc_") else sector
+
+
+def make_workforce_age(workforce: pd.DataFrame) -> pd.DataFrame:
+    cal = calibration()
+    latest = workforce[workforce["period"] == workforce["period"].max()]
+    bands = vocab.workforce_age_bands()
+    rows = []
+    for r in latest.itertuples():
+        prof = np.array([cal["age_profile"][_family(r.sector)][b] for b in bands])
+        mix = _rng("age", r.icb_code, r.sector, r.staff_group).dirichlet(prof * 400)
+        counts = np.round(mix * r.headcount)
+        for b, c in zip(bands, counts):
+            rows.append((r.period.year, r.icb_code, r.sector, r.staff_group, b, float(c)))
+    df = pd.DataFrame(rows, columns=["year", "icb_code", "sector", "staff_group", "age_band", "headcount"])
+    df["source"] = _label()
+    return _order(df, ["year", "icb_code", "sector", "staff_group", "age_band", "headcount", "source"])
+
+
+def make_ethnicity(workforce: pd.DataFrame) -> pd.DataFrame:
+    cal, f = calibration(), icb_factors()
+    e = cal["ethnicity"]
+    latest = workforce[workforce["period"] == workforce["period"].max()]
+    year = int(latest["period"].dt.year.iloc[0])
+    split = np.array([e["non_white_split"][g] for g in ("asian", "black", "mixed", "other")])
+    rows = []
+    for code, r in f.iterrows():
+        g = _rng("ethnicity", code)
+        res_nw = min(0.75, e["residents_non_white_by_region"][r["region_code"]] * float(np.exp(g.normal(0, 0.35))))
+        groups = [("residents", "all", r["population"], res_nw, 0.0)]
+        for sector in vocab.sector_codes():
+            hc = latest.loc[(latest["icb_code"] == code) & (latest["sector"] == sector), "headcount"].sum()
+            fam = _family(sector)
+            nw = min(0.85, res_nw * e["workforce_multiplier"][fam] * float(np.exp(g.normal(0, 0.1))))
+            groups.append(("workforce", sector, hc, nw, e["unknown_share"][fam] * float(np.exp(g.normal(0, 0.3)))))
+        for group, sector, total, nw, unknown in groups:
+            known = total * (1 - unknown)
+            parts = {"white": known * (1 - nw)}
+            parts.update(dict(zip(("asian", "black", "mixed", "other"), known * nw * split)))
+            parts["unknown"] = total * unknown
+            for eg in vocab.ethnic_groups():
+                rows.append((year, code, group, sector, eg, float(round(parts[eg]))))
+    df = pd.DataFrame(rows, columns=["year", "icb_code", "group", "sector", "ethnic_group", "people"])
+    src = np.where(df["group"] == "residents", _label() + " (resident shares approximate Census 2021 regional patterns)", _label())
+    df["source"] = src
+    return _order(df, ["year", "icb_code", "group", "sector", "ethnic_group", "people", "source"])
+
+
+def kpi_definitions() -> list[dict]:
+    return vocab.load_yaml("kpis.yaml")["kpis"]
+
+
+def kpi_target(kpi: dict, icb_code: str) -> float | None:
+    overrides = vocab.load_yaml("kpi_targets.yaml") or {}
+    return (overrides.get(icb_code) or {}).get(kpi["id"], kpi.get("target"))
+
+
+def make_kpi_observations() -> pd.DataFrame:
+    cal = calibration()
+    months = pd.date_range(cal["kpi_months"]["start"], cal["kpi_months"]["end"], freq="MS")
+    rows = []
+    for kpi in kpi_definitions():
+        d = kpi["demo"]
+        annual = kpi.get("frequency") == "annual"
+        periods = months[months.month == 10] if annual else months
+        for code in geography.icb_codes():
+            g = _rng("kpi", kpi["id"], code)
+            level = d["level"] * float(np.exp(g.normal(0, 0.12)))
+            t = np.arange(len(periods)) / (1 if annual else 12)
+            noise = np.zeros(len(periods))
+            e = g.normal(0, d["sd"], len(periods))
+            for i in range(len(periods)):          # mild autocorrelation, as real monthly series have
+                noise[i] = e[i] + (0.3 * noise[i - 1] if i else 0)
+            values = level + d["trend"] * t + noise
+            if d.get("seasonal"):
+                values += d["seasonal"] * np.cos(2 * np.pi * (periods.month.to_numpy() - 1) / 12)
+            if not annual and g.random() < 0.3:    # a sustained shift in some systems
+                at = int(g.integers(12, len(periods) - 8))
+                values[at:] += g.choice([-1, 1]) * 2.5 * d["sd"]
+            values = np.maximum(values, 0)
+            if kpi["unit"] == "staff":
+                values = np.round(values)
+            target = kpi_target(kpi, code)
+            for p, v in zip(periods, values):
+                rows.append((code, kpi["id"], p, round(float(v), 2), target))
+    df = pd.DataFrame(rows, columns=["icb_code", "kpi_id", "period", "value", "target"])
+    df["source"] = _label()
+    return _order(df, ["icb_code", "kpi_id", "period", "value", "target", "source"])
+
+
+def make_readiness_responses() -> pd.DataFrame:
+    cal = calibration()
+    items = vocab.load_yaml("readiness_items.yaml")["items"]
+    owners = {"Vision": "ICS workforce lead", "People involved": "ICS chief people officer",
+              "The plan": "ICS workforce lead", "Governance": "ICB board secretary",
+              "Culture": "ICS organisational development lead", "Communication": "ICS communications lead",
+              "Data": "ICS workforce intelligence lead"}
+    rows = []
+    for code in geography.icb_codes():
+        g = _rng("readiness", code)
+        maturity = g.uniform(0.8, 2.6)
+        prev = None
+        for k, date in enumerate(cal["readiness_rounds"]):
+            scores = np.clip(np.round(maturity + k * g.uniform(0, 0.8) + g.normal(0, 0.8, len(items))), 0, 4)
+            if prev is not None:
+                scores = np.maximum(scores, prev - 1)
+            prev = scores
+            for item, s in zip(items, scores):
+                rows.append((code, item["id"], int(s), f"Synthetic example evidence for item {item['id']}",
+                             owners[item["area"]], pd.Timestamp(date)))
+    df = pd.DataFrame(rows, columns=["icb_code", "item_id", "score", "evidence", "owner", "date"])
+    df["source"] = _label()
+    return df
+
+
+def _order(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    keys = [c for c in ("period", "year", "icb_code", "kpi_id", "group", "sector", "staff_group",
+                        "experience", "age_band", "ethnic_group") if c in cols]
+    return df[cols].sort_values(keys, kind="mergesort").reset_index(drop=True)
+
+
+def build_tables() -> dict[str, pd.DataFrame]:
+    wf = make_workforce()
+    return {
+        "workforce": wf,
+        "vacancies": make_vacancies(wf),
+        "flows": make_flows(wf),
+        "pay": make_pay(),
+        "workforce_age": make_workforce_age(wf),
+        "ethnicity": make_ethnicity(wf),
+        "kpi_observations": make_kpi_observations(),
+        "readiness_responses": make_readiness_responses(),
+    }
+
+
+def to_csv_bytes(df: pd.DataFrame) -> bytes:
+    """Deterministic CSV: ISO dates, fixed line endings, shortest round-trip float repr."""
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype.kind == "M":
+            out[c] = out[c].dt.strftime("%Y-%m-%d")
+    return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def manifest(tables: dict[str, pd.DataFrame]) -> dict:
+    return {
+        "dataset": "iwt embedded demonstration data",
+        "label": SYNTHETIC_LABEL,
+        "generator": "iwt data demo (iwt_helpers.demo)",
+        "calibration": "data/reference/demo_calibration.yaml",
+        "tables": {
+            name: {
+                "file": f"{name}.csv",
+                "rows": int(len(df)),
+                "synthetic": True,
+                "source": df["source"].iloc[0],
+            }
+            for name, df in tables.items()
+        },
+    }
+
+
+def write_demo(out_dir: Path | None = None) -> dict[str, Path]:
+    """Generate, validate every table, then write all files (each atomically)."""
+    out_dir = Path(out_dir or paths.DEMO)
+    tables = build_tables()
+    for name, df in tables.items():
+        schemas.validate(name, df, file=f"{out_dir / (name + '.csv')} (generated)")
+    written = {}
+    for name, df in tables.items():
+        written[name] = atomic.write_bytes(out_dir / f"{name}.csv", to_csv_bytes(df))
+    text = json.dumps(manifest(tables), indent=2, sort_keys=True) + "\n"
+    written["manifest"] = atomic.write_text(out_dir / MANIFEST, text)
+    return written

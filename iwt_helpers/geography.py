@@ -1,0 +1,254 @@
+"""ICBs, NHS England regions, local authority -> ICB shares and LAD code changes.
+
+The committed reference tables in ``data/reference/`` are built by :func:`build_reference`
+from the ONS lookups in ``../shared/real-data/ons-geography-geographr`` (OGL v3). Everything
+else reads them through :func:`icbs`, :func:`lad_icb` and :func:`resolve_icb`.
+
+Inside the package an ICB is always its ODS Q-code (``icb_code``); ONS E54 codes of either
+the 2022 or 2024 vintage are accepted at the edges and converted.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from . import atomic, paths
+
+ICB_FILE = "icb.csv"
+LAD_ICB_FILE = "lad_icb.csv"
+LAD_CHANGES_FILE = "lad_code_changes.csv"
+LAD_HISTORY_MANUAL = "lad_code_history_manual.csv"
+
+OGL = "Open Government Licence v3.0"
+GEOGRAPHR = "ons-geography-geographr"
+
+
+class UnknownICBError(ValueError):
+    """An ICB code that is not one of the 42."""
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@functools.lru_cache(maxsize=1)
+def icbs() -> pd.DataFrame:
+    """The 42 ICBs: icb_code (ODS), icb_code_ons (E54, 2024), icb_code_ons_2022, names, region."""
+    df = pd.read_csv(paths.reference(ICB_FILE), dtype=str, keep_default_na=False)
+    return df.sort_values("icb_code").reset_index(drop=True)
+
+
+@functools.lru_cache(maxsize=1)
+def lad_icb() -> pd.DataFrame:
+    """Local authority -> ICB with share weights (several vintages; see ``lad_vintage``)."""
+    df = pd.read_csv(paths.reference(LAD_ICB_FILE), dtype={"lad_vintage": int})
+    return df
+
+
+@functools.lru_cache(maxsize=1)
+def lad_code_changes() -> pd.DataFrame:
+    """Retired LAD codes -> successor codes (whole-authority mergers and re-codings)."""
+    return pd.read_csv(paths.reference(LAD_CHANGES_FILE), dtype=str)
+
+
+@functools.lru_cache(maxsize=1)
+def _code_index() -> dict[str, str]:
+    t = icbs()
+    index: dict[str, str] = {}
+    for col in ("icb_code", "icb_code_ons", "icb_code_ons_2022"):
+        for code, q in zip(t[col], t["icb_code"]):
+            if code:
+                index[code.upper()] = q
+    return index
+
+
+def icb_codes() -> list[str]:
+    return icbs()["icb_code"].tolist()
+
+
+def resolve_icb(code: object) -> str:
+    """Normalise an ICB code given as ODS (``QOP``) or ONS E54 (``E54000057``), any case.
+
+    Raises :class:`UnknownICBError` naming the code and how to list the valid ones.
+    """
+    text = str(code).strip().upper() if code is not None else ""
+    found = _code_index().get(text)
+    if found is None:
+        shown = repr(code) if len(str(code)) < 60 else repr(str(code)[:57] + "...")
+        raise UnknownICBError(
+            f"Unknown ICB code {shown}: expected one of the 42 ICBs as an ODS code (e.g. QOP) "
+            "or an ONS E54 code (e.g. E54000057), in any case. Run `iwt list-icbs` to list them."
+        )
+    return found
+
+
+def icb_name(code: str, short: bool = True) -> str:
+    row = icbs().set_index("icb_code").loc[resolve_icb(code)]
+    return row["icb_short_name"] if short else row["icb_name"]
+
+
+def region_of(code: str) -> str:
+    return icbs().set_index("icb_code").loc[resolve_icb(code), "region_code"]
+
+
+def apportion_to_icb(df: pd.DataFrame, value_cols: list[str], lad_col: str = "lad_code",
+                     vintage: int | None = None, by: list[str] | None = None) -> pd.DataFrame:
+    """Sum LAD-level counts to ICBs, splitting authorities across ICBs by their share weights.
+
+    Retired LAD codes are first mapped to their successors. Returns the ICB totals and, in
+    ``attrs['unmatched']``, the LAD codes that no lookup could place.
+    """
+    by = list(by or [])
+    lk = lad_icb()
+    if vintage is not None:
+        lk = lk[lk["lad_vintage"] == vintage]
+    work = df.copy()
+    work[lad_col] = map_retired_lads(work[lad_col])
+    merged = work.merge(lk[["lad_code", "icb_code", "share"]], left_on=lad_col,
+                        right_on="lad_code", how="left", suffixes=("", "_lk"))
+    unmatched = sorted(merged.loc[merged["icb_code"].isna(), lad_col].unique().tolist())
+    merged = merged.dropna(subset=["icb_code"])
+    for col in value_cols:
+        merged[col] = merged[col] * merged["share"]
+    out = merged.groupby(["icb_code", *by], as_index=False)[value_cols].sum()
+    out.attrs["unmatched"] = unmatched
+    return out
+
+
+def map_retired_lads(codes: pd.Series) -> pd.Series:
+    """Replace retired LAD codes by their successors, following chains (e.g. 2016 -> 2019 -> 2023)."""
+    changes = dict(zip(lad_code_changes()["old_code"], lad_code_changes()["new_code"]))
+    current_2022 = set(lad_icb().query("lad_vintage == 2022")["lad_code"])
+
+    def follow(code: str) -> str:
+        seen = set()
+        # Stop at a 2022 authority: the lookups are keyed on 2022 and 2024 codes.
+        while code in changes and code not in current_2022 and code not in seen:
+            seen.add(code)
+            code = changes[code]
+        return code
+
+    return codes.map(follow)
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _short_name(name: str) -> str:
+    return re.sub(r"^NHS\s+|\s+Integrated Care Board$", "", name).strip()
+
+
+def build_icb_table(geo_dir: Path) -> pd.DataFrame:
+    """The 42 ICBs with both code vintages and NHS England region, from the ONS lookups."""
+    icb24 = pd.read_csv(geo_dir / "DERIVED_icb24_list_with_nhse_region.csv", dtype=str)
+    icb22 = pd.read_csv(geo_dir / "DERIVED_lad22_sicbl22_icb22_from_lsoa11_lookup.csv", dtype=str)
+    icb22 = icb22[["icb22_code", "icb22_code_h"]].drop_duplicates()
+    t = icb24.merge(icb22, left_on="icb24_code_nhs", right_on="icb22_code_h", how="left")
+    if t["icb22_code"].isna().any() or len(t) != 42:
+        raise ValueError(f"{geo_dir}: expected 42 ICBs matched across the 2022 and 2024 lookups, "
+                         f"found {len(t)} with {int(t['icb22_code'].isna().sum())} unmatched")
+    out = pd.DataFrame({
+        "icb_code": t["icb24_code_nhs"],
+        "icb_code_ons": t["icb24_code"],
+        "icb_code_ons_2022": t["icb22_code"].where(t["icb22_code"] != t["icb24_code"], ""),
+        "icb_name": t["icb24_name"],
+        "icb_short_name": t["icb24_name"].map(_short_name),
+        "region_code": t["NHSE_REGION_CODE"],
+        "region_name": t["NHSE_REGION_NAME"],
+        "source": f"ONS ICB (April 2024) and LSOA11-SICBL22-ICB22 (July 2022) lookups; NHS England region from NHS sickness absence statistics; {OGL}",
+    })
+    return out.sort_values("icb_code").reset_index(drop=True)
+
+
+def build_lad_icb(geo_dir: Path) -> pd.DataFrame:
+    """LAD -> ICB shares for the 2022 and 2024 vintages, weighted by share of the LAD's LSOAs.
+
+    LSOAs hold similar populations (about 1,500 people), so the LSOA-count share is a close
+    proxy for a population share; the basis is recorded in ``share_basis``.
+    """
+    l22 = pd.read_csv(geo_dir / "DERIVED_lad22_sicbl22_icb22_from_lsoa11_lookup.csv", dtype=str)
+    l22["n_lsoa11"] = l22["n_lsoa11"].astype(int)
+    g22 = (l22.groupby(["ltla22_code", "ltla22_name", "icb22_code_h"], as_index=False)["n_lsoa11"].sum()
+           .rename(columns={"ltla22_code": "lad_code", "ltla22_name": "lad_name",
+                            "icb22_code_h": "icb_code", "n_lsoa11": "n_lsoa"}))
+    g22["lad_vintage"] = 2022
+    g22["source"] = f"ONS LSOA (2011) to Sub ICB Locations to ICB to LAD (July 2022) lookup; {OGL}"
+
+    # 2024: the LSOA21 -> ICB24 lookup has no LAD column, but each LSOA21 name is
+    # '<LAD name> <3 digits><letter>' with the 2021 authority's name. Names are matched to
+    # LAD22 codes (short forms such as 'Bristol' for 'Bristol, City of' included), then carried
+    # to the 2023 codes, which are the 2024 codes (checked against the ONS LAD24 list).
+    l24 = pd.read_csv(geo_dir / "lookup_lsoa21_icb24.csv", dtype=str)
+    l22_23 = pd.read_csv(geo_dir / "lookup_ltla22_ltla23.csv", dtype=str)
+    lad24 = pd.read_csv(geo_dir / "lookup_ltla24_region24.csv", dtype=str)
+    names = {}
+    for name, code in zip(l22_23["ltla22_name"], l22_23["ltla22_code"]):
+        names[name] = code
+        names[re.sub(r",\s+(City|County) of$", "", name)] = code
+    l24["lad22_name"] = l24["lsoa21_name"].str.replace(r"\s+\d{3}[A-Z]$", "", regex=True)
+    l24["lad22_code"] = l24["lad22_name"].map(names)
+    missing = l24.loc[l24["lad22_code"].isna(), "lad22_name"].unique()
+    if len(missing):
+        raise ValueError(f"{geo_dir / 'lookup_lsoa21_icb24.csv'}: LSOA names with no LAD match: "
+                         f"{', '.join(sorted(missing)[:5])}")
+    to23 = dict(zip(l22_23["ltla22_code"], l22_23["ltla23_code"]))
+    l24["lad_code"] = l24["lad22_code"].map(to23)
+    l24 = l24.merge(lad24[["ltla24_code", "ltla24_name"]], left_on="lad_code", right_on="ltla24_code", how="left")
+    if l24["ltla24_code"].isna().any():
+        bad = sorted(l24.loc[l24["ltla24_code"].isna(), "lad_code"].unique())[:5]
+        raise ValueError(f"{geo_dir / 'lookup_ltla24_region24.csv'}: 2023 LAD codes missing from the LAD24 list: {bad}")
+    g24 = (l24.groupby(["lad_code", "ltla24_name", "icb24_code_nhs"], as_index=False).size()
+           .rename(columns={"ltla24_name": "lad_name", "icb24_code_nhs": "icb_code", "size": "n_lsoa"}))
+    g24["lad_vintage"] = 2024
+    g24["source"] = (f"ONS LSOA (2021) to SICBL to ICB (April 2024) lookup; LAD from LSOA names via ONS "
+                     f"LAD22->LAD23 and LAD24 lookups; {OGL}")
+
+    out = pd.concat([g22, g24], ignore_index=True)
+    totals = out.groupby(["lad_vintage", "lad_code"])["n_lsoa"].transform("sum")
+    out["share"] = (out["n_lsoa"] / totals).round(6)
+    out["share_basis"] = "share of the authority's LSOAs"
+    cols = ["lad_vintage", "lad_code", "lad_name", "icb_code", "share", "n_lsoa", "share_basis", "source"]
+    return out[cols].sort_values(["lad_vintage", "lad_code", "icb_code"]).reset_index(drop=True)
+
+
+def build_lad_changes(geo_dir: Path) -> pd.DataFrame:
+    """Retired -> successor LAD codes: ONS LAD22 -> LAD23 lookup plus transcribed earlier changes."""
+    l = pd.read_csv(geo_dir / "lookup_ltla22_ltla23.csv", dtype=str)
+    l = l[l["ltla22_code"] != l["ltla23_code"]]
+    from_lookup = pd.DataFrame({
+        "old_code": l["ltla22_code"], "old_name": l["ltla22_name"],
+        "new_code": l["ltla23_code"], "new_name": l["ltla23_name"],
+        "effective": "2023-04-01",
+        "source": f"ONS LAD (2022) to LAD (2023) lookup; {OGL}",
+    })
+    manual = pd.read_csv(paths.reference(LAD_HISTORY_MANUAL), dtype=str)
+    out = pd.concat([manual, from_lookup], ignore_index=True)
+    return out.sort_values(["effective", "old_code"]).reset_index(drop=True)
+
+
+def build_reference(real_data: Path | None = None, out_dir: Path | None = None) -> list[Path]:
+    """Rebuild the committed geography reference tables from the shared ONS files."""
+    real_data = Path(real_data or paths.REAL_DATA)
+    out_dir = Path(out_dir or paths.REFERENCE)
+    geo_dir = real_data / GEOGRAPHR
+    if not geo_dir.is_dir():
+        raise FileNotFoundError(f"{geo_dir}: folder of ONS geography lookups not found "
+                                "(expected ../shared/real-data/ons-geography-geographr)")
+    tables = {
+        ICB_FILE: build_icb_table(geo_dir),
+        LAD_ICB_FILE: build_lad_icb(geo_dir),
+        LAD_CHANGES_FILE: build_lad_changes(geo_dir),
+    }
+    written = []
+    for name, df in tables.items():
+        written.append(atomic.write_text(out_dir / name, df.to_csv(index=False, lineterminator="\n")))
+    clear_caches()
+    return written
+
+
+def clear_caches() -> None:
+    for f in (icbs, lad_icb, lad_code_changes, _code_index):
+        f.cache_clear()

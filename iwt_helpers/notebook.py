@@ -1,0 +1,98 @@
+"""Helpers that notebooks call to show things: headers, tables, key tables and headlines.
+
+Key tables and headline figures are emitted as a private MIME type
+(``application/vnd.iwt+json``) beside what the reader sees; the report runner collects them
+for ``tables.xlsx`` and the index pages and removes them from the HTML. Every table shown or
+emitted has small counts suppressed first.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Iterable
+
+import pandas as pd
+from IPython.display import HTML, Markdown, display
+
+from . import SYNTHETIC_LABEL, charts, disclosure
+from .datastore import Dataset
+from .params import ReportParams
+
+IWT_MIME = "application/vnd.iwt+json"
+
+
+def setup() -> None:
+    """Chart style and pandas display options for every theme notebook."""
+    charts.use_style()
+    pd.set_option("display.max_rows", 60)
+    pd.set_option("display.max_columns", 30)
+
+
+def header(params: ReportParams, theme: str, ds: Dataset | None = None, synthetic: bool = True) -> None:
+    """The report's title block, with the synthetic-data banner where it applies."""
+    lines = [f"# {theme}: {params.icb_name}",
+             f"ICB **{params.icb_code}** &middot; NHS England region {params.region_code} &middot; "
+             f"data: {'embedded demonstration set' if params.data_dir is None else html.escape(str(params.data_dir.name))}"]
+    display(Markdown("\n\n".join(lines)))
+    if synthetic:
+        banner()
+
+
+def banner() -> None:
+    display(HTML(f'<div style="border:2px solid #DA291C;color:#8A1538;background:#FDECEA;'
+                 f'padding:6px 10px;font-weight:bold;margin:6px 0">{html.escape(SYNTHETIC_LABEL)}. '
+                 'Figures other than population and geography are generated for demonstration '
+                 'and must not be used for decisions.</div>'))
+
+
+def _emit(kind: str, payload: dict) -> None:
+    display({IWT_MIME: {"kind": kind, **payload}, "text/plain": ""}, raw=True)
+
+
+def show(df: pd.DataFrame, caption: str, columns: dict[str, str] | None = None,
+         formats: dict[str, str] | None = None, key: str | None = None, suppress: bool = True) -> pd.DataFrame:
+    """Display a table (small counts suppressed); with ``key`` also export it to tables.xlsx."""
+    out = disclosure.suppress_small_counts(df) if suppress else df.copy()
+    if "suppressed" in out.columns and out["suppressed"].isna().all():
+        out = out.drop(columns="suppressed")
+    if columns:
+        keep = [c for c in columns if c in out.columns] + (["suppressed"] if "suppressed" in out.columns else [])
+        out = out[keep].rename(columns=columns)
+    fmt = {columns.get(k, k) if columns else k: v for k, v in (formats or {}).items()}
+    styler = (out.style.format(fmt, na_rep="–").hide(axis="index").set_caption(html.escape(caption))
+              .set_table_styles([{"selector": "caption", "props": "font-weight:bold;text-align:left;color:#003087"}]))
+    display(styler)
+    if key:
+        key_table(key, out, caption)
+    return out
+
+
+def key_table(name: str, df: pd.DataFrame, caption: str = "") -> None:
+    data = json.loads(df.to_json(orient="split", date_format="iso", index=False))
+    _emit("table", {"name": name, "caption": caption, "table": data})
+
+
+def headline(name: str, value: float | str, unit: str = "", fmt: str = "{:,.0f}") -> None:
+    """A headline figure for the index page (not shown in the notebook itself)."""
+    text = fmt.format(value) if isinstance(value, (int, float)) else str(value)
+    _emit("headline", {"name": name, "value": value if isinstance(value, (int, float, str)) else str(value),
+                       "text": f"{text}{(' ' + unit) if unit else ''}"})
+
+
+def caveats(ds: Dataset, notes: Iterable[str] = ()) -> pd.DataFrame:
+    """Sources actually used (with synthetic flags) and the caveats that apply, as a table."""
+    prov = ds.provenance()
+    display(Markdown("## Sources and caveats"))
+    show(prov, "Data used in this report", columns={
+        "table": "Table", "origin": "Came from", "synthetic": "Synthetic?",
+        "fell_back_to_demo": "Fell back to demo data?", "source": "Source"}, suppress=False, key="sources")
+    items = list(notes)
+    items.append(f"Small counts: {disclosure.settings()['min_count'] - 1} or fewer people are suppressed "
+                 f"(shown as –) in every table.")
+    if ds.any_synthetic:
+        items.insert(0, f"**{SYNTHETIC_LABEL}.** Synthetic tables are calibrated to national figures "
+                        "(docs/demo-calibration.md) but do not describe any real ICB.")
+    display(Markdown("\n".join(f"- {n}" for n in items)))
+    _emit("caveats", {"notes": items})
+    return prov

@@ -1,0 +1,84 @@
+"""The shared report parameter model, validated straight after each notebook's parameters cell.
+
+Papermill injects parameters but only logs names it does not know, so this module refuses
+unknown names, normalises the ICB code (ODS or E54, any case) and checks the data folder.
+ICB codes are checked against the closed list of 42, so no parameter can steer a path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from . import geography, paths
+
+
+class ParameterError(ValueError):
+    """A notebook or CLI parameter that cannot be used; the message says what was expected."""
+
+
+class ReportParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    icb_code: str                       # ODS Q-code after normalisation
+    data_dir: Path | None = None        # processed data folder; None = embedded demo data
+    projection_years: tuple[int, ...] = (5, 10, 15)   # data theme: years ahead for population need
+    kpis: tuple[str, ...] = ()          # governance theme: KPI ids to show; empty = all
+
+    @field_validator("icb_code", mode="before")
+    @classmethod
+    def _icb(cls, v: Any) -> str:
+        return geography.resolve_icb(v)
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _data_dir(cls, v: Any) -> Path | None:
+        if v in (None, ""):
+            return None
+        p = Path(str(v)).expanduser()
+        if not p.is_absolute():
+            p = (paths.ROOT / p).resolve()
+        if not p.is_dir():
+            raise ValueError(f"data_dir {str(v)!r}: folder not found (expected a folder built by "
+                             "`iwt data build`, or empty for the embedded demo data)")
+        return p
+
+    @field_validator("projection_years", mode="before")
+    @classmethod
+    def _years(cls, v: Any) -> tuple[int, ...]:
+        years = tuple(int(x) for x in (v or ()))
+        if not years or any(y < 1 or y > 25 for y in years):
+            raise ValueError(f"projection_years {v!r}: expected whole years from 1 to 25, e.g. [5, 10, 15]")
+        return tuple(sorted(set(years)))
+
+    @field_validator("kpis", mode="before")
+    @classmethod
+    def _kpis(cls, v: Any) -> tuple[str, ...]:
+        if v in (None, "", []):
+            return ()
+        return tuple(str(x) for x in ([v] if isinstance(v, str) else v))
+
+    @classmethod
+    def parse(cls, **values: Any) -> "ReportParams":
+        """Validate notebook parameters; raise :class:`ParameterError` with a plain message."""
+        try:
+            return cls(**values)
+        except ValidationError as err:
+            msgs = []
+            for e in err.errors():
+                field = ".".join(str(x) for x in e["loc"]) or "parameters"
+                text = e["msg"].removeprefix("Value error, ")
+                if e["type"] == "extra_forbidden":
+                    text = f"unknown parameter; known parameters: {', '.join(cls.model_fields)}"
+                msgs.append(f"{field}: {text}")
+            raise ParameterError("Invalid report parameters:\n  " + "\n  ".join(msgs)) from None
+
+    @property
+    def icb_name(self) -> str:
+        return geography.icb_name(self.icb_code)
+
+    @property
+    def region_code(self) -> str:
+        return geography.region_of(self.icb_code)

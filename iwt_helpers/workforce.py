@@ -1,0 +1,112 @@
+"""The whole-system workforce: profiles by sector and staff group, and per-capita comparisons.
+
+Functions take canonical tables (DataFrames) and return tidy tables; the notebooks show them.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import geography, indicators, population, vocab
+
+
+def latest_period(workforce: pd.DataFrame) -> pd.Timestamp:
+    return workforce["period"].max()
+
+
+def for_icb(df: pd.DataFrame, icb_code: str) -> pd.DataFrame:
+    return df[df["icb_code"] == geography.resolve_icb(icb_code)]
+
+
+def with_labels(df: pd.DataFrame) -> pd.DataFrame:
+    """Add sector and staff group labels, sector family and ownership."""
+    s = vocab.sectors().set_index("code")
+    out = df.copy()
+    if "sector" in out:
+        out["sector_label"] = out["sector"].map(s["label"])
+        out["family"] = out["sector"].map(s["family"])
+        out["ownership"] = out["sector"].map(s["ownership"])
+    if "staff_group" in out:
+        out["staff_group_label"] = out["staff_group"].map(vocab.staff_group_labels())
+    return out
+
+
+def profile(workforce: pd.DataFrame, icb_code: str, period: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Headcount and FTE by sector and staff group for one ICB at one period (default latest)."""
+    period = period or latest_period(workforce)
+    d = for_icb(workforce, icb_code)
+    d = d[d["period"] == period]
+    out = (d.groupby(["sector", "staff_group", "registered"], as_index=False)[["headcount", "fte"]].sum())
+    order_s = {c: i for i, c in enumerate(vocab.sector_codes())}
+    order_g = {c: i for i, c in enumerate(vocab.staff_group_codes())}
+    out = out.sort_values(["sector", "staff_group"], key=lambda c: c.map(order_s if c.name == "sector" else order_g))
+    return with_labels(out).reset_index(drop=True)
+
+
+def by_sector(workforce: pd.DataFrame, icb_code: str, period: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Headcount, FTE and share of the whole-system FTE by sector, with a whole-system total row."""
+    p = profile(workforce, icb_code, period)
+    s = p.groupby("sector", as_index=False, sort=False)[["headcount", "fte"]].sum()
+    s["share_of_fte_pct"] = indicators.share_pct(s["fte"], s["fte"].sum())
+    s = with_labels(s)
+    total = pd.DataFrame([{"sector": "whole_system", "sector_label": "Whole system",
+                           "headcount": s["headcount"].sum(), "fte": s["fte"].sum(),
+                           "share_of_fte_pct": 100.0, "family": "all", "ownership": "all"}])
+    return pd.concat([s, total], ignore_index=True)
+
+
+def by_dimension(workforce: pd.DataFrame, icb_code: str, dimension: str,
+                 period: pd.Timestamp | None = None) -> pd.DataFrame:
+    """FTE and headcount split by 'registered', 'ownership' or 'family' for one ICB."""
+    p = profile(workforce, icb_code, period)
+    out = p.groupby(dimension, as_index=False)[["headcount", "fte"]].sum()
+    out["share_of_fte_pct"] = indicators.share_pct(out["fte"], out["fte"].sum())
+    return out
+
+
+def area_totals(workforce: pd.DataFrame, pop: pd.DataFrame, period: pd.Timestamp | None = None,
+                year: int | None = None) -> pd.DataFrame:
+    """FTE by ICB and sector family, with population and population aged 65+ (one year)."""
+    period = period or latest_period(workforce)
+    w = with_labels(workforce[workforce["period"] == period])
+    fam = w.pivot_table(index="icb_code", columns="family", values="fte", aggfunc="sum").add_prefix("fte_")
+    fam.columns = [c.replace(" ", "_") for c in fam.columns]
+    fam["fte_whole_system"] = fam.sum(axis=1)
+    year = year or _nearest_year(pop, period.year)
+    p = population.for_year(pop, year)
+    tot = p.groupby("icb_code")["population"].sum().rename("population")
+    old = p[p["age_band"].isin(population.bands_at_least(65))].groupby("icb_code")["population"].sum().rename("population_65_plus")
+    out = fam.join(tot).join(old).reset_index()
+    icb = geography.icbs()[["icb_code", "icb_short_name", "region_code", "region_name"]]
+    out = out.merge(icb, on="icb_code", how="left")
+    out.attrs["population_year"] = year
+    return out
+
+
+def _nearest_year(pop: pd.DataFrame, year: int) -> int:
+    years = sorted(pop["year"].unique())
+    return min(years, key=lambda y: (abs(y - year), -y))
+
+
+def per_capita_comparison(workforce: pd.DataFrame, pop: pd.DataFrame, icb_code: str) -> pd.DataFrame:
+    """FTE per 1,000 population and per 1,000 aged 65+ for the ICB, its NHS region and England."""
+    icb_code = geography.resolve_icb(icb_code)
+    t = area_totals(workforce, pop)
+    region = t.loc[t["icb_code"] == icb_code, "region_code"].iloc[0]
+    areas = {
+        t.loc[t["icb_code"] == icb_code, "icb_short_name"].iloc[0]: t[t["icb_code"] == icb_code],
+        f"{t.loc[t['region_code'] == region, 'region_name'].iloc[0]} region": t[t["region_code"] == region],
+        "England": t,
+    }
+    fte_cols = [c for c in t.columns if c.startswith("fte_")]
+    rows = []
+    for name, d in areas.items():
+        sums = d[fte_cols + ["population", "population_65_plus"]].sum()
+        for c in fte_cols:
+            rows.append({"area": name, "measure": c.removeprefix("fte_").replace("_", " "),
+                         "fte": sums[c],
+                         "fte_per_1000_population": indicators.per_1000(sums[c], sums["population"]),
+                         "fte_per_1000_aged_65_plus": indicators.per_1000(sums[c], sums["population_65_plus"])})
+    out = pd.DataFrame(rows)
+    out.attrs["population_year"] = t.attrs["population_year"]
+    return out

@@ -1,0 +1,101 @@
+"""The embedded demo data: deterministic, valid, and calibrated to the published national figures."""
+
+import json
+
+import pytest
+
+from iwt_helpers import demo, indicators, paths, schemas
+
+CAL = demo.calibration()
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return demo.build_tables()
+
+
+def test_generating_twice_gives_byte_identical_files(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    demo.write_demo(a)
+    demo.write_demo(b)
+    names = sorted(p.name for p in a.iterdir())
+    assert names == sorted(p.name for p in b.iterdir())
+    for n in names:
+        assert (a / n).read_bytes() == (b / n).read_bytes(), n
+
+
+def test_committed_demo_data_is_what_the_generator_makes(tmp_path):
+    demo.write_demo(tmp_path)
+    for p in tmp_path.iterdir():
+        assert p.read_bytes() == (paths.DEMO / p.name).read_bytes(), f"{p.name}: run `iwt data demo` and commit"
+
+
+def test_every_demo_table_passes_its_schema(tables):
+    for name, df in tables.items():
+        schemas.validate(name, df)
+
+
+def test_covers_all_42_icbs(tables):
+    for name, df in tables.items():
+        assert df["icb_code"].nunique() == 42, name
+
+
+def _cy(df, col="period"):
+    year = df[col].dt.year if col == "period" else df[col]
+    return df[year == CAL["calibration_year"]]
+
+
+def test_nhs_trust_fte_meets_the_national_figure(tables):
+    wf = _cy(tables["workforce"])
+    assert wf.loc[wf["sector"] == "nhs_trust", "fte"].sum() == pytest.approx(1_260_000, rel=1e-4)
+
+
+def test_adult_social_care_filled_posts_meet_the_national_figure(tables):
+    wf = _cy(tables["workforce"])
+    assert wf.loc[wf["sector"].str.startswith("asc_"), "headcount"].sum() == pytest.approx(1_600_000, rel=1e-4)
+
+
+def test_vacancies_meet_the_guide_figures(tables):
+    v = _cy(tables["vacancies"])
+    assert v.loc[v["sector"] == "nhs_trust", "vacancies"].sum() == pytest.approx(105_000, rel=1e-3)
+    assert v.loc[v["sector"].str.startswith("asc_"), "vacancies"].sum() == pytest.approx(165_000, rel=1e-3)
+
+
+def test_turnover_near_29_pct_social_care_and_12_pct_nhs(tables):
+    f = _cy(tables["flows"], "year")
+    asc = f[f["sector"].str.startswith("asc_")]
+    nhs = f[f["sector"] == "nhs_trust"]
+    assert indicators.turnover_rate_pct(asc["leavers"].sum(), asc["staff_in_post"].sum()) == pytest.approx(29, abs=0.1)
+    assert indicators.turnover_rate_pct(nhs["leavers"].sum(), nhs["staff_in_post"].sum()) == pytest.approx(12, abs=0.1)
+
+
+def test_care_workers_earn_about_one_pound_an_hour_less_than_new_nhs_hcas(tables):
+    p = tables["pay"]
+    p = p[(p["year"] == CAL["pay"]["calibration_year"]) & (p["icb_code"].isin(["QE1", "QF7", "QH8"]))]  # outside London
+    hca = p[(p["sector"] == "nhs_trust") & (p["staff_group"] == "support_to_clinical") & (p["experience"] == "new_to_role")]
+    cw = p[(p["sector"] == "asc_independent") & (p["staff_group"] == "care_worker") & (p["experience"] == "all")]
+    gap = hca["pay_gbp_per_hour"].mean() - cw["pay_gbp_per_hour"].mean()
+    assert 0.85 < gap < 1.15
+
+
+def test_icbs_vary_plausibly(tables):
+    v = _cy(tables["vacancies"])
+    v = v[v["sector"] == "nhs_trust"].groupby("icb_code")[["vacancies", "filled_posts"]].sum()
+    rates = indicators.vacancy_rate_pct(v["vacancies"], v["filled_posts"])
+    assert 3 < rates.min() < rates.max() < 16
+    assert rates.std() > 0.5
+
+
+def test_care_worker_pay_never_below_the_national_living_wage(tables):
+    p = tables["pay"]
+    cw = p[p["staff_group"] == "care_worker"]
+    nlw = cw["year"].map(CAL["pay"]["national_living_wage"])
+    assert (cw["pay_gbp_per_hour"] >= nlw - 1e-9).all()
+
+
+def test_every_row_and_the_manifest_say_synthetic(tables):
+    for name, df in tables.items():
+        assert df["source"].str.contains("SYNTHETIC").all(), name
+    m = json.loads((paths.DEMO / demo.MANIFEST).read_text())
+    assert all(t["synthetic"] for t in m["tables"].values())
+    assert "Synthetic" in m["label"]
