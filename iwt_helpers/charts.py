@@ -53,19 +53,25 @@ def sector_colour(code: str) -> str:
 
 
 def finish(fig: plt.Figure, title: str, source: str, synthetic: bool, note: str | None = None) -> plt.Figure:
-    """Title (the finding), footnote with source and caveats, and the synthetic label."""
-    fig.suptitle(textwrap.fill(title, 90), x=0.01, ha="left", fontsize=12.5, fontweight="bold",
-                 color=NHS["dark_blue"])
+    """Title (the finding), footnote with source and caveats, and the synthetic label.
+
+    Positions are set in inches so that tall and short figures get the same margins.
+    """
+    height = fig.get_size_inches()[1]
+    fig.suptitle(textwrap.fill(title, 90), x=0.01, y=1 - 0.08 / height, ha="left", va="top",
+                 fontsize=12.5, fontweight="bold", color=NHS["dark_blue"])
     foot = f"Source: {source}"
     if note:
         foot += f"  |  {note}"
     lines = textwrap.fill(foot, 140)
     n = lines.count("\n") + 1
-    fig.text(0.01, 0.01, lines, fontsize=8, color=NHS["dark_grey"], ha="left", va="bottom")
+    fig.text(0.01, 0.06 / height, lines, fontsize=8, color=NHS["dark_grey"], ha="left", va="bottom")
+    foot_in = 0.1 + 0.15 * n
     if synthetic:
-        fig.text(0.99, 0.01 + 0.03 * n, SYNTHETIC_LABEL.upper(), fontsize=8.5, color=NHS["red"],
+        fig.text(0.99, foot_in / height, SYNTHETIC_LABEL.upper(), fontsize=8.5, color=NHS["red"],
                  ha="right", va="bottom", fontweight="bold")
-    fig.tight_layout(rect=(0, 0.05 + 0.025 * n, 1, 0.93))
+        foot_in += 0.22
+    fig.tight_layout(rect=(0, (foot_in + 0.1) / height, 1, 1 - 0.05 / height))   # reserves room for the suptitle itself
     return fig
 
 
@@ -125,6 +131,119 @@ def per_capita_bars(comp: pd.DataFrame, measure_col: str, unit_label: str, sourc
         ax.bar_label(cont, fmt="%.1f", fontsize=8, padding=2)
     ax.set_xlabel("")
     ax.set_ylabel(unit_label)
-    ax.legend(title="", fontsize=8, frameon=False, loc="upper left")
-    ax.set_ylim(0, comp[measure_col].max() * 1.18)
+    ax.legend(title="", fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.set_ylim(0, comp[measure_col].max() * 1.15)
     return finish(fig, title, source, synthetic)
+
+
+# --------------------------------------------------------------------------- SPC (Making Data Count)
+
+# Making Data Count point colours, as the NHS-R plot the dots package uses them.
+SPC_COLOURS = {
+    "common_cause": "#7B7D7D",
+    "special_cause_improvement": "#289DE0",
+    "special_cause_concern": "#FAB428",
+    "special_cause_neutral_high": "#361475",
+    "special_cause_neutral_low": "#361475",
+    "missing": "#FFFFFF",
+    "target": "#DE1B1B",
+}
+VARIATION_ICON = {  # colour, letter
+    "common_cause": ("#7B7D7D", "~"), "improvement_high": ("#289DE0", "H"), "improvement_low": ("#289DE0", "L"),
+    "concern_high": ("#FAB428", "H"), "concern_low": ("#FAB428", "L"), "neutral_high": ("#361475", "H"),
+    "neutral_low": ("#361475", "L"),
+}
+ASSURANCE_ICON = {"consistent_pass": ("#289DE0", "P"), "consistent_fail": ("#FAB428", "F"),
+                  "inconsistent": ("#7B7D7D", "?"), "none": ("#E8EDEE", "–")}
+
+
+def icon_svg(colour: str, letter: str, title: str) -> str:
+    """A small inline SVG icon (no external resources)."""
+    fg = "#FFFFFF" if colour not in ("#E8EDEE",) else "#425563"
+    return (f'<svg width="26" height="26" viewBox="0 0 26 26" role="img" aria-label="{title}">'
+            f'<title>{title}</title><circle cx="13" cy="13" r="11" fill="{colour}"/>'
+            f'<text x="13" y="18" font-size="13" font-family="Arial" font-weight="bold" '
+            f'text-anchor="middle" fill="{fg}">{letter}</text></svg>')
+
+
+def _fmt_value(v: float, unit: str) -> str:
+    if pd.isna(v):
+        return "–"
+    if unit == "%":
+        return f"{v:.1f}%"
+    if unit in ("staff",):
+        return f"{v:,.0f}"
+    return f"{v:,.1f} {unit}"
+
+
+def kpi_matrix_html(summary: pd.DataFrame, variation_text: dict, assurance_text: dict) -> str:
+    """The KPI summary matrix: one row per KPI with its variation and assurance icons."""
+    rows = []
+    for r in summary.itertuples():
+        vc, vl = VARIATION_ICON[r.variation]
+        ac, al = ASSURANCE_ICON[r.assurance]
+        few = " <em>(fewer than 12 points: read with care)</em>" if r.few_points else ""
+        rows.append(
+            f"<tr><td><strong>{r.name}</strong>{few}</td><td>{r.latest_period:%b %Y}</td>"
+            f"<td>{_fmt_value(r.latest_value, r.unit)}</td>"
+            f"<td>{_fmt_value(r.target, r.unit)}</td>"
+            f"<td>{icon_svg(vc, vl, variation_text[r.variation])} {variation_text[r.variation]}</td>"
+            f"<td>{icon_svg(ac, al, assurance_text[r.assurance])} {assurance_text[r.assurance]}</td>"
+            f"<td>{r.owner_role}</td></tr>")
+    head = ("<tr><th>KPI</th><th>Latest</th><th>Value</th><th>Target</th><th>Variation</th>"
+            "<th>Assurance</th><th>Owner</th></tr>")
+    style = ("<style>.iwt-kpi td,.iwt-kpi th{padding:4px 8px;border-bottom:1px solid #E8EDEE;vertical-align:middle;"
+             "font-size:12px;text-align:left !important}.iwt-kpi th{background:#005EB8;color:#fff}"
+             ".iwt-kpi svg{vertical-align:middle}</style>")
+    return f"{style}<table class='iwt-kpi'>{head}{''.join(rows)}</table>"
+
+
+def xmr_grid(chart: pd.DataFrame, summary: pd.DataFrame, icb_name: str, source: str, synthetic: bool,
+             ncols: int = 2) -> plt.Figure:
+    """Small-multiple XmR charts, one panel per KPI: values, mean, process limits, target,
+    special-cause points coloured as Making Data Count does."""
+    import math
+
+    import matplotlib.dates as mdates
+    from matplotlib.lines import Line2D
+
+    k = len(summary)
+    nrows = max(1, math.ceil(k / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(11, 2.55 * nrows + 1.6), squeeze=False)
+    for ax, r in zip(axes.flat, summary.itertuples()):
+        d = chart[chart["kpi_id"] == r.kpi_id]
+        ax.plot(d["period"], d["value"], color=SPC_COLOURS["common_cause"], lw=1.2, zorder=2)
+        for seg, s in d.groupby("segment"):
+            ax.plot(s["period"], s["mean"], color="#425563", lw=1.2, zorder=1)
+            ax.plot(s["period"], s["upl"], color="#7B7D7D", lw=1, ls="--", zorder=1)
+            ax.plot(s["period"], s["lpl"], color="#7B7D7D", lw=1, ls="--", zorder=1)
+        if not pd.isna(r.target):
+            ax.axhline(r.target, color=SPC_COLOURS["target"], lw=1.1, ls=(0, (4, 2)), zorder=1)
+        obs = d[d["point_type"] != "missing"]
+        ax.scatter(obs["period"], obs["value"], s=14, zorder=3,
+                   c=[SPC_COLOURS[p] for p in obs["point_type"]], edgecolors="none")
+        ax.set_title(textwrap.fill(r.name, 52), fontsize=9.5, loc="left", color=NHS["dark_blue"])
+        ax.set_ylabel(r.unit, fontsize=8.5)
+        ax.tick_params(labelsize=7.5)
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %y"))
+        ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(4,), interval=1))
+    for ax in list(axes.flat)[k:]:
+        ax.set_visible(False)
+    handles = [Line2D([], [], color="#425563", label="Mean"),
+               Line2D([], [], color="#7B7D7D", ls="--", label="Process limits"),
+               Line2D([], [], color=SPC_COLOURS["target"], ls=(0, (4, 2)), label="Target"),
+               Line2D([], [], marker="o", ls="", color=SPC_COLOURS["special_cause_improvement"], label="Special cause: improvement"),
+               Line2D([], [], marker="o", ls="", color=SPC_COLOURS["special_cause_concern"], label="Special cause: concern"),
+               Line2D([], [], marker="o", ls="", color=SPC_COLOURS["special_cause_neutral_high"], label="Special cause: neutral"),
+               Line2D([], [], marker="o", ls="", color=SPC_COLOURS["common_cause"], label="Common cause")]
+    height = 2.55 * nrows + 1.6
+    fig.set_size_inches(11, height)
+    fig.legend(handles=handles, loc="upper center", ncol=4, fontsize=8, frameon=False,
+               bbox_to_anchor=(0.5, 1 - 0.68 / height))
+    concern = int(summary["variation"].str.startswith("concern").sum())
+    fail = int((summary["assurance"] == "consistent_fail").sum())
+    title = (f"{icb_name}: {concern} of {k} KPIs show special-cause concern in the latest month; "
+             f"{fail} will consistently miss target without change")
+    fig = finish(fig, title, source, synthetic, note="x axis: month (labels mark each April); y axis: the KPI's unit")
+    fig.subplots_adjust(top=1 - 1.4 / height, bottom=0.95 / height, hspace=0.62, wspace=0.18)
+    return fig

@@ -105,6 +105,26 @@ class Dataset:
         df.attrs["origin"] = info.origin
         return df
 
+    def table_by_key(self, name: str, key: str) -> pd.DataFrame:
+        """A table whose rows come from ``data_dir`` where it has them and from the demo set for
+        the ``key`` values it lacks (e.g. KPIs); a ``synthetic`` column marks each row."""
+        main = self.table(name)
+        main["synthetic"] = bool(main.attrs.get("synthetic"))
+        if self.data_dir is None or self._used[name].origin != "data_dir":
+            return main
+        demo_path = next((paths.DEMO / f"{name}{ext}" for ext in (".parquet", ".csv")
+                          if (paths.DEMO / f"{name}{ext}").exists()), None)
+        if demo_path is None:
+            return main
+        extra = read_table_file(demo_path)
+        extra = extra[~extra[key].isin(set(main[key]))].assign(synthetic=True)
+        if len(extra):
+            self._used[f"{name} (demo rows)"] = TableInfo(f"{name} (demo rows for missing {key})", demo_path, True,
+                                                           "SYNTHETIC demo data (iwt)", "demo", True)
+        out = pd.concat([main, extra], ignore_index=True)
+        out.attrs["synthetic"] = bool(out["synthetic"].any())
+        return out
+
     def is_synthetic(self, name: str) -> bool:
         return self.info(name).synthetic
 

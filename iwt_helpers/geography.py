@@ -90,6 +90,10 @@ def icb_name(code: str, short: bool = True) -> str:
     return row["icb_short_name"] if short else row["icb_name"]
 
 
+def region_name(code: str) -> str:
+    return icbs().set_index("icb_code").loc[resolve_icb(code), "region_name"]
+
+
 def region_of(code: str) -> str:
     return icbs().set_index("icb_code").loc[resolve_icb(code), "region_code"]
 

@@ -8,14 +8,15 @@ emitted has small counts suppressed first.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 from typing import Iterable
 
 import pandas as pd
-from IPython.display import HTML, Markdown, display
+from IPython.display import HTML, Image, Markdown, display
 
-from . import SYNTHETIC_LABEL, charts, disclosure
+from . import SYNTHETIC_LABEL, charts, disclosure, geography
 from .datastore import Dataset
 from .params import ReportParams
 
@@ -31,8 +32,8 @@ def setup() -> None:
 
 def header(params: ReportParams, theme: str, ds: Dataset | None = None, synthetic: bool = True) -> None:
     """The report's title block, with the synthetic-data banner where it applies."""
-    lines = [f"# {theme}: {params.icb_name}",
-             f"ICB **{params.icb_code}** &middot; NHS England region {params.region_code} &middot; "
+    lines = [f"## {params.icb_name}",
+             f"ICB **{params.icb_code}** &middot; NHS England region: {geography.region_name(params.icb_code)} &middot; "
              f"data: {'embedded demonstration set' if params.data_dir is None else html.escape(str(params.data_dir.name))}"]
     display(Markdown("\n\n".join(lines)))
     if synthetic:
@@ -60,12 +61,27 @@ def show(df: pd.DataFrame, caption: str, columns: dict[str, str] | None = None,
         keep = [c for c in columns if c in out.columns] + (["suppressed"] if "suppressed" in out.columns else [])
         out = out[keep].rename(columns=columns)
     fmt = {columns.get(k, k) if columns else k: v for k, v in (formats or {}).items()}
-    styler = (out.style.format(fmt, na_rep="–").hide(axis="index").set_caption(html.escape(caption))
+    # A uuid from the content, not random, so the same report gives the same HTML every run.
+    uid = hashlib.sha1(f"{caption}|{list(out.columns)}|{len(out)}".encode()).hexdigest()[:8]
+    styler = (out.style.format(fmt, na_rep="–").hide(axis="index").set_caption(html.escape(caption)).set_uuid(uid)
               .set_table_styles([{"selector": "caption", "props": "font-weight:bold;text-align:left;color:#003087"}]))
-    display(styler)
+    display(HTML(styler.to_html()))
     if key:
         key_table(key, out, caption)
     return out
+
+
+def figure(fig) -> None:
+    """Show a chart as a PNG with its title as alternative text, then free it."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    title = fig._suptitle.get_text().replace("\n", " ") if fig._suptitle is not None else "Chart"
+    display(Image(data=buf.getvalue(), format="png", metadata={"alt": title}))
 
 
 def key_table(name: str, df: pd.DataFrame, caption: str = "") -> None:

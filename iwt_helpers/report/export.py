@@ -1,7 +1,8 @@
 """In-process HTML export: code hidden, images embedded, nothing fetched from the network.
 
-nbconvert's lab template links require.js and MathJax from a CDN; iwt reports use neither, so
-those tags are removed, and :func:`external_references` lets tests prove none remain.
+nbconvert's lab template links require.js, MathJax and widget scripts from CDNs; iwt's own
+template (``templates/iwt``) leaves them out, :func:`make_offline` strips any that slip through,
+and :func:`external_references` lets tests prove none remain.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import copy
 import functools
 import html
 import re
+from pathlib import Path
 
 import nbformat
 from nbconvert import HTMLExporter
@@ -37,9 +39,14 @@ REPORT_CSS = """
 """
 
 
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
 @functools.lru_cache(maxsize=2)
 def _exporter(show_input: bool) -> HTMLExporter:
-    return HTMLExporter(template_name="lab", exclude_input=not show_input, exclude_input_prompt=True,
+    # The 'iwt' template extends JupyterLab's: no CDN scripts, alt text from the image metadata.
+    return HTMLExporter(template_name="iwt", extra_template_basedirs=[str(TEMPLATES)],
+                        exclude_input=not show_input, exclude_input_prompt=True,
                         exclude_output_prompt=True, embed_images=True)
 
 

@@ -129,7 +129,7 @@ def _prepare(job: Job) -> nbformat.NotebookNode:
     nb = load_notebook_node(str(job.notebook))       # papermill's loader: adds the metadata it expects
     nb = parameterize_notebook(nb, job.parameters, kernel_name=engine.KERNEL_NAME, language="python")
     nb.metadata.papermill.update({
-        "input_path": str(job.notebook.relative_to(paths.ROOT)),
+        "input_path": _shown(job.notebook),
         "output_path": str(job.out_dir / f"{job.theme}.ipynb"),
         "default_parameters": {},
         "environment_variables": {},
@@ -137,6 +137,10 @@ def _prepare(job: Job) -> nbformat.NotebookNode:
         "engine": "iwt warm-kernel runner",
     })
     return nb
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(paths.ROOT)) if paths.is_within(path, paths.ROOT) else str(path)
 
 
 def _icb_label(code: str) -> str:
@@ -147,7 +151,7 @@ async def _run_one(worker: engine.Worker, job: Job, progress) -> dict:
     started = _now()
     nb = _prepare(job)
     nb.metadata.papermill["start_time"] = started
-    res = await worker.run(nb, paths.NOTEBOOKS)
+    res = await worker.run(nb, job.notebook.parent)
     nb.metadata.papermill.update({"end_time": _now(), "duration": round(res.seconds, 3),
                                   "exception": not res.ok})
     t0 = time.perf_counter()
@@ -163,7 +167,7 @@ async def _run_one(worker: engine.Worker, job: Job, progress) -> dict:
     return {
         "icb_code": job.icb_code, "theme": job.theme, "parameters": job.parameters,
         "status": "ok" if res.ok else "failed", "error": res.error, "cache_key": job.cache_key,
-        "notebook": str(job.notebook.relative_to(paths.ROOT)), "started": started,
+        "notebook": _shown(job.notebook), "started": started,
         "seconds_execute": round(res.seconds, 3), "seconds_export": round(export_s, 3),
         "kernel_reused": res.kernel_reused, "cached": False,
         "headlines": found["headlines"],

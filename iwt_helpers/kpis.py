@@ -1,0 +1,111 @@
+"""The governance KPI framework (``data/reference/kpis.yaml``) and its SPC reading per ICB."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import geography, paths, spc, vocab
+
+REQUIRED = ("id", "name", "definition", "unit", "improvement", "target", "owner_role", "source")
+
+
+def definitions() -> pd.DataFrame:
+    """KPI definitions, checked: every field present, a known improvement direction, unique ids."""
+    path = paths.reference("kpis.yaml")
+    items = vocab.load_yaml("kpis.yaml").get("kpis", [])
+    for i, k in enumerate(items):
+        missing = [f for f in REQUIRED if f not in k]
+        if missing:
+            raise ValueError(f"{path}: KPI number {i + 1} ({k.get('id', '?')}) lacks {', '.join(missing)}")
+        if k["improvement"] not in spc.DIRECTIONS:
+            raise ValueError(f"{path}: KPI {k['id']}: improvement {k['improvement']!r}, "
+                             f"expected one of {', '.join(spc.DIRECTIONS)}")
+    df = pd.DataFrame(items)
+    if df["id"].duplicated().any():
+        raise ValueError(f"{path}: duplicate KPI ids {df.loc[df['id'].duplicated(), 'id'].tolist()}")
+    if "frequency" not in df:
+        df["frequency"] = "monthly"
+    df["frequency"] = df["frequency"].fillna("monthly")
+    return df.drop(columns=["demo"], errors="ignore")
+
+
+def targets(icb_code: str) -> dict[str, float]:
+    """Targets for one ICB: the defaults, overridden by ``kpi_targets.yaml``."""
+    icb_code = geography.resolve_icb(icb_code)
+    defs = definitions()
+    out = dict(zip(defs["id"], defs["target"]))
+    overrides = vocab.load_yaml("kpi_targets.yaml") or {}
+    path = paths.reference("kpi_targets.yaml")
+    for code, values in overrides.items():
+        try:
+            geography.resolve_icb(code)
+        except geography.UnknownICBError as exc:
+            raise ValueError(f"{path}: key {code!r}: {exc}") from None
+        for kpi in values or {}:
+            if kpi not in out:
+                raise ValueError(f"{path}: {code}: unknown KPI id {kpi!r}; known: {', '.join(out)}")
+    out.update((overrides.get(icb_code) or {}))
+    return out
+
+
+def read(observations: pd.DataFrame, icb_code: str, kpi_ids: list[str] | tuple[str, ...] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """SPC chart data and a one-row-per-KPI summary for one ICB.
+
+    Targets come from the observations where given, otherwise from the framework (with ICB
+    overrides). Returns (chart rows, summary joined to the KPI definitions).
+    """
+    icb_code = geography.resolve_icb(icb_code)
+    defs = definitions().set_index("id")
+    obs = observations[observations["icb_code"] == icb_code].copy()
+    if kpi_ids:
+        unknown = [k for k in kpi_ids if k not in defs.index]
+        if unknown:
+            raise ValueError(f"unknown KPI id(s) {', '.join(unknown)}; known: {', '.join(defs.index)}")
+        obs = obs[obs["kpi_id"].isin(kpi_ids)]
+    obs = obs[obs["kpi_id"].isin(defs.index)]
+    tg = targets(icb_code)
+    if "target" not in obs:
+        obs["target"] = float("nan")
+    obs["target"] = obs["target"].fillna(obs["kpi_id"].map(tg))
+    improvement = defs["improvement"].to_dict()
+    chart = spc.xmr(obs, by=["kpi_id"], improvement=improvement)
+    summ = spc.summary(chart, ["kpi_id"], improvement)
+    summ = summ.merge(defs[["name", "unit", "owner_role", "source", "frequency"]], left_on="kpi_id", right_index=True)
+    order = {k: i for i, k in enumerate(defs.index)}
+    summ = summ.sort_values("kpi_id", key=lambda s: s.map(order)).reset_index(drop=True)
+    return chart, summ
+
+
+VARIATION_TEXT = {
+    "common_cause": "Common cause: no significant change",
+    "improvement_high": "Special cause: improvement (higher)",
+    "improvement_low": "Special cause: improvement (lower)",
+    "concern_high": "Special cause: concern (higher)",
+    "concern_low": "Special cause: concern (lower)",
+    "neutral_high": "Special cause: neutral (higher)",
+    "neutral_low": "Special cause: neutral (lower)",
+}
+ASSURANCE_TEXT = {
+    "consistent_pass": "Will consistently meet the target",
+    "consistent_fail": "Will consistently miss the target without change",
+    "inconsistent": "Hit and miss: will sometimes meet the target",
+    "none": "No target assurance",
+}
+
+
+RULE_TEXT = {"outside_limits": "Outside the process limits", "trend": "Run of 7 rising or falling",
+             "two_in_three": "2 of 3 near a process limit", "shift": "7 in a row on one side of the mean"}
+READING_TEXT = {"special_cause_improvement": "Improvement", "special_cause_concern": "Concern",
+                "special_cause_neutral_high": "Neutral (higher)", "special_cause_neutral_low": "Neutral (lower)"}
+
+
+def recent_signals(chart: pd.DataFrame, summary: pd.DataFrame, months: int = 12) -> pd.DataFrame:
+    """Special-cause points in the last ``months`` months, with the rule that fired, per KPI."""
+    last = chart["period"].max()
+    since = last - pd.DateOffset(months=months - 1)
+    d = chart[(chart["period"] >= since) & chart["special_cause"]]
+    d = d.merge(summary[["kpi_id", "name"]], on="kpi_id")
+    out = d[["name", "period", "value", "rule", "point_type"]].copy()
+    out["rule"] = out["rule"].map(RULE_TEXT)
+    out["point_type"] = out["point_type"].map(READING_TEXT)
+    return out.sort_values(["name", "period"]).reset_index(drop=True)
