@@ -52,7 +52,8 @@ def sector_colour(code: str) -> str:
     return SECTOR_COLOURS.get(code, NHS["mid_grey"])
 
 
-def finish(fig: plt.Figure, title: str, source: str, synthetic: bool, note: str | None = None) -> plt.Figure:
+def finish(fig: plt.Figure, title: str, source: str, synthetic: bool, note: str | None = None,
+           layout: bool = True) -> plt.Figure:
     """Title (the finding), footnote with source and caveats, and the synthetic label.
 
     Positions are set in inches so that tall and short figures get the same margins.
@@ -71,7 +72,8 @@ def finish(fig: plt.Figure, title: str, source: str, synthetic: bool, note: str 
         fig.text(0.99, foot_in / height, SYNTHETIC_LABEL.upper(), fontsize=8.5, color=NHS["red"],
                  ha="right", va="bottom", fontweight="bold")
         foot_in += 0.22
-    fig.tight_layout(rect=(0, (foot_in + 0.1) / height, 1, 1 - 0.05 / height))   # reserves room for the suptitle itself
+    if layout:   # tight_layout reserves room for the suptitle itself
+        fig.tight_layout(rect=(0, (foot_in + 0.1) / height, 1, 1 - 0.05 / height))
     return fig
 
 
@@ -225,8 +227,11 @@ def xmr_grid(chart: pd.DataFrame, summary: pd.DataFrame, icb_name: str, source: 
         ax.set_title(textwrap.fill(r.name, 52), fontsize=9.5, loc="left", color=NHS["dark_blue"])
         ax.set_ylabel(r.unit, fontsize=8.5)
         ax.tick_params(labelsize=7.5)
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %y"))
-        ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(4,), interval=1))
+        # Fixed ticks (each April) are much cheaper to draw than matplotlib's date locators.
+        aprils = pd.date_range(d["period"].min() - pd.DateOffset(months=11), d["period"].max(), freq="MS")
+        aprils = aprils[aprils.month == 4]
+        ax.set_xticks(mdates.date2num(aprils))
+        ax.set_xticklabels([f"{p:%b %y}" for p in aprils])
     for ax in list(axes.flat)[k:]:
         ax.set_visible(False)
     handles = [Line2D([], [], color="#425563", label="Mean"),
@@ -244,6 +249,7 @@ def xmr_grid(chart: pd.DataFrame, summary: pd.DataFrame, icb_name: str, source: 
     fail = int((summary["assurance"] == "consistent_fail").sum())
     title = (f"{icb_name}: {concern} of {k} KPIs show special-cause concern in the latest month; "
              f"{fail} will consistently miss target without change")
-    fig = finish(fig, title, source, synthetic, note="x axis: month (labels mark each April); y axis: the KPI's unit")
+    fig = finish(fig, title, source, synthetic, note="x axis: month (labels mark each April); y axis: the KPI's unit",
+                 layout=False)   # the grid is laid out by hand below (tight_layout costs ~0.4 s here)
     fig.subplots_adjust(top=1 - 1.4 / height, bottom=0.95 / height, hspace=0.62, wspace=0.18)
     return fig

@@ -153,10 +153,31 @@ def test_no_temporary_files_are_left_behind(one_run):
     assert not [p for p in out.rglob(".*") if p.is_file()]
 
 
-def test_every_chart_has_its_title_as_alternative_text(one_run):
+def test_every_chart_has_its_finding_as_accessible_title(one_run):
     import re
     out, _ = one_run
     body = (out / "QOP" / "data.html").read_text()
-    alts = re.findall(r'<img [^>]*alt="([^"]*)"', body)
-    assert alts and all(a and "No description" not in a for a in alts)
-    assert any("FTE" in a for a in alts)
+    svgs = re.findall(r"<svg[^>]*>", body)
+    labels = re.findall(r'<svg role="img" aria-label="([^"]*)"', body)
+    assert len(labels) >= 3 and len(re.findall(r"<img ", body)) == 0
+    assert all(label for label in labels) and any("FTE" in label for label in labels)
+    assert len(svgs) >= len(labels)
+
+
+@pytest.mark.parametrize("params", [
+    {"icb_code": "QOP", "data_dir": ""},
+    {"icb_code": "QE1", "data_dir": "/tmp/a \"quoted\" path\\x", "kpis": ["vacancy_rate_nhs", "turnover_asc"]},
+    {"icb_code": "QOP", "projection_years": [5, 10], "flag": True, "none": None, "ratio": 0.5},
+])
+def test_parameter_injection_matches_papermill(params):
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    from iwt_helpers.report import runner
+
+    ours = runner.inject_parameters(nbformat.read(paths.NOTEBOOKS / "01_data.ipynb", as_version=4), params)
+    theirs = parameterize_notebook(load_notebook_node(str(paths.NOTEBOOKS / "01_data.ipynb")), params,
+                                   kernel_name="python3", language="python")
+    assert [c.source for c in ours.cells] == [c.source for c in theirs.cells]
+    assert [c.metadata.get("tags") for c in ours.cells] == [c.metadata.get("tags") for c in theirs.cells]
+    assert ours.metadata.papermill["parameters"] == theirs.metadata.papermill["parameters"]

@@ -22,9 +22,13 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 
 KERNEL_NAME = "python3"
 CELL_TIMEOUT_S = 600
+# Imported into each kernel as soon as it starts, while the runner plans its work, so the first
+# report does not pay for them. They are what every theme notebook imports anyway.
+WARM_IMPORTS = ("import pandas, matplotlib.pyplot, iwt_helpers.notebook, iwt_helpers.charts, "
+                "iwt_helpers.datastore, iwt_helpers.params, iwt_helpers.workforce, iwt_helpers.kpis\n"
+                "del pandas, matplotlib, iwt_helpers")   # leaves the namespace as a new kernel's
 
 RESET_CODE = r"""
-get_ipython().reset(new_session=True, aggressive=False)
 import os as _os, sys as _sys, warnings as _warnings
 _os.chdir({cwd!r})
 _warnings.resetwarnings()
@@ -38,8 +42,17 @@ if "pandas" in _sys.modules:
     with _warnings.catch_warnings():
         _warnings.simplefilter("ignore")
         _pd.reset_option("all")
-del _os, _sys, _warnings, _mpl, _plt
-get_ipython().reset(new_session=True, aggressive=False)
+# Last: clear the user namespace (these helper names too) and restart the execution count.
+# IPython's reset ends with a full gc.collect() (~0.1 s with pandas and matplotlib loaded);
+# the automatic collector frees the same objects later, off the report's critical path.
+def _iwt_reset(ip=get_ipython()):
+    import gc
+    collect, gc.collect = gc.collect, (lambda *a, **k: 0)
+    try:
+        ip.reset(new_session=True, aggressive=False)   # also removes the name _iwt_reset
+    finally:
+        gc.collect = collect
+_iwt_reset()
 """
 
 
@@ -61,6 +74,32 @@ class Worker:
     kc: object | None = None
     runs: int = 0
     env: dict = field(default_factory=dict)
+    starting: asyncio.Task | None = None
+    clean: bool = False
+
+    async def abort(self) -> None:
+        """Stop a worker that is not needed, without waiting for its kernel to finish starting."""
+        if self.starting is not None:
+            self.starting.cancel()
+            try:
+                await self.starting
+            except BaseException:  # noqa: BLE001 - cancelled or failed: either way it is not needed
+                pass
+            self.starting = None
+        await self.stop()
+
+    def start_soon(self, cwd: Path) -> None:
+        """Begin starting (and warming) the kernel in the background."""
+        self.starting = asyncio.create_task(self.start(cwd))
+
+    async def start(self, cwd: Path) -> None:
+        """Start the kernel and import the notebooks' modules (for a warm pool, ahead of use)."""
+        await self._start(cwd)
+        reply = await self.kc.execute_interactive(WARM_IMPORTS, store_history=False, timeout=120,
+                                                  output_hook=lambda msg: None)
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError(f"kernel warm-up failed: {reply['content'].get('evalue')}")
+        self.clean = True         # nothing has run in the user namespace yet: no reset needed
 
     async def _start(self, cwd: Path) -> None:
         self.km = AsyncKernelManager(kernel_name=KERNEL_NAME)   # loopback TCP
@@ -94,12 +133,17 @@ class Worker:
         t0 = time.perf_counter()
         reused = False
         try:
-            if self.fresh or self.km is None or not await self.km.is_alive():
+            if self.starting is not None:              # a warm-up started ahead of the first job
+                starting, self.starting = self.starting, None
+                await starting
+            if self.km is None or not await self.km.is_alive():   # fresh mode stops after every run
                 await self.stop()
-                await self._start(cwd)
+                await self.start(cwd)
             else:
-                reused = True
-            await self._reset(cwd)
+                reused = self.runs > 0
+            if not self.clean:
+                await self._reset(cwd)
+            self.clean = False
         except Exception as exc:  # noqa: BLE001 - reported as this report's failure, others go on
             await self.stop()
             return ExecResult(nb, False, f"kernel could not be started or reset: {exc}", time.perf_counter() - t0)
@@ -127,13 +171,15 @@ def _first_lines(text: str, n: int = 12) -> str:
     return (tail[-1] if tail else "\n".join(lines[-n:]))[:2000]
 
 
-async def run_all(jobs: list, worker_count: int, run_one, fresh: bool = False) -> list:
-    """Run ``run_one(worker, job)`` for every job on ``worker_count`` kernels; results in job order."""
+async def run_all(jobs: list, workers: list[Worker], run_one) -> list:
+    """Run ``run_one(worker, job)`` for every job on the given workers; results in job order.
+
+    Workers beyond the number of jobs are stopped unused; every worker is stopped at the end.
+    """
     queue: asyncio.Queue = asyncio.Queue()
     for i, job in enumerate(jobs):
         queue.put_nowait((i, job))
     results: list = [None] * len(jobs)
-    workers = [Worker(fresh=fresh) for _ in range(max(1, min(worker_count, len(jobs) or 1)))]
 
     async def loop(worker: Worker) -> None:
         try:
@@ -144,8 +190,13 @@ async def run_all(jobs: list, worker_count: int, run_one, fresh: bool = False) -
                     return
                 results[i] = await run_one(worker, job)
         finally:
+            if worker.starting is not None:
+                try:
+                    await worker.starting
+                except Exception:  # noqa: BLE001 - an unused worker that failed to start
+                    pass
+                worker.starting = None
             await worker.stop()
 
     await asyncio.gather(*(loop(w) for w in workers))
     return results
-

@@ -11,7 +11,7 @@ import nbformat
 import pandas as pd
 
 from .. import SYNTHETIC_LABEL, atomic, disclosure
-from ..notebook import IWT_MIME
+from .. import IWT_MIME
 
 
 def collect(nb: nbformat.NotebookNode) -> dict:

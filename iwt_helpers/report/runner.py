@@ -5,6 +5,10 @@ in a warm kernel, writes ``<out>/<ICB>/<theme>.ipynb`` and a self-contained ``<t
 then per ICB ``tables.xlsx`` and ``index.html``, and for the run ``index.html`` and
 ``manifest.json``. Every file is written to a temporary name and renamed. A report whose
 notebook, parameters, inputs and package code are unchanged is reused unless ``force``.
+
+Start-up is overlapped: the kernels start and import the notebooks' modules while this
+process imports its own (nbconvert, papermill, pandas) and plans the run, so heavy imports
+happen inside functions here rather than at the top of the module.
 """
 
 from __future__ import annotations
@@ -21,13 +25,8 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-import nbformat
-from papermill.iorw import load_notebook_node
-from papermill.parameterize import parameterize_notebook
-
-from .. import __version__, atomic, datastore, demo, geography, paths
-from ..params import ReportParams
-from . import engine, export, outputs, themes
+from .. import __version__, paths
+from . import engine
 
 PACKAGES = ("pandas", "numpy", "matplotlib", "seaborn", "pandera", "papermill", "nbclient",
             "nbconvert", "ipykernel", "openpyxl", "pyarrow")
@@ -63,7 +62,22 @@ class RunSummary:
         return 1 if self.failed else 0
 
 
+@dataclass
+class Plan:
+    codes: list[str]
+    selected: dict[str, Path]
+    out_root: Path
+    data_path: Path | None
+    jobs: list[Job]
+    todo: list[Job]
+    records: dict[str, dict]
+    previous: dict[str, dict]
+    common: dict
+    synthetic: bool
+
+
 def resolve_icbs(spec: str) -> list[str]:
+    from .. import geography
     if spec.strip().lower() == "all":
         return geography.icb_codes()
     codes = [geography.resolve_icb(s) for s in spec.split(",") if s.strip()]
@@ -87,16 +101,16 @@ def input_files(data_dir: Path | None) -> dict[str, str]:
     for folder in folders:
         for p in sorted(Path(folder).rglob("*")):
             if p.is_file() and not p.name.startswith("."):
-                rel = str(p.relative_to(paths.ROOT)) if paths.is_within(p, paths.ROOT) else str(p)
-                out[rel] = _sha256(p)
+                out[_shown(p)] = _sha256(p)
     return out
 
 
 def code_hash() -> str:
     h = hashlib.sha256()
-    for p in sorted((paths.ROOT / "iwt_helpers").rglob("*.py")):
-        h.update(p.relative_to(paths.ROOT).as_posix().encode())
-        h.update(p.read_bytes())
+    for p in sorted((paths.ROOT / "iwt_helpers").rglob("*")):
+        if p.is_file() and p.suffix in (".py", ".j2", ".json", ".css"):
+            h.update(p.relative_to(paths.ROOT).as_posix().encode())
+            h.update(p.read_bytes())
     return h.hexdigest()
 
 
@@ -125,9 +139,103 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _prepare(job: Job) -> nbformat.NotebookNode:
-    nb = load_notebook_node(str(job.notebook))       # papermill's loader: adds the metadata it expects
-    nb = parameterize_notebook(nb, job.parameters, kernel_name=engine.KERNEL_NAME, language="python")
+def _shown(path: Path) -> str:
+    return str(path.relative_to(paths.ROOT)) if paths.is_within(path, paths.ROOT) else str(path)
+
+
+def _icb_label(code: str) -> str:
+    from .. import geography
+    return f"{geography.icb_name(code)} ({code})"
+
+
+def plan(icb: str, theme_spec: str, data_dir, out_dir, force: bool, notebooks_dir: Path | None) -> Plan:
+    """Validate the request and decide which reports need running (the rest come from the cache)."""
+    from .. import datastore, demo
+    from ..params import ReportParams
+    from . import outputs, themes
+
+    codes = resolve_icbs(icb)
+    selected = themes.select(theme_spec, notebooks_dir)
+    out_root = Path(out_dir).resolve() if out_dir else paths.REPORTS
+    if out_root.exists() and not out_root.is_dir():
+        raise NotADirectoryError(f"--out {out_root}: exists and is not a folder")
+    # Validate the shared parameters once, before any report runs.
+    data_path = ReportParams.parse(icb_code=codes[0], data_dir=data_dir or "").data_dir
+    inputs = input_files(data_path)
+    input_hash = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+    chash, pkg_versions = code_hash(), versions()
+    previous = outputs.read_manifest(out_root / "manifest.json").get("reports", {})
+
+    jobs: list[Job] = []
+    for code in codes:
+        dest = out_root / code
+        if not paths.is_within(dest, out_root):       # codes come from a closed list; belt and braces
+            raise ValueError(f"refusing to write outside {out_root}: {dest}")
+        for theme, nb_path in selected.items():
+            params = {"icb_code": code, "data_dir": str(data_path) if data_path else ""}
+            key = hashlib.sha256(json.dumps({"nb": _sha256(nb_path), "params": params, "inputs": input_hash,
+                                             "code": chash, "versions": pkg_versions},
+                                            sort_keys=True).encode()).hexdigest()
+            jobs.append(Job(code, theme, nb_path, params, dest, key))
+
+    todo, records = [], {}
+    for job in jobs:
+        prev = previous.get(job.key)
+        done = (prev and prev.get("cache_key") == job.cache_key and prev.get("status") == "ok"
+                and all((out_root / o).exists() for o in prev.get("outputs", [])))
+        if done and not force:
+            records[job.key] = {**prev, "cached": True}
+        else:
+            todo.append(job)
+    ds = datastore.open_dataset(data_path)
+    synthetic = any(ds.info(t).synthetic for t in demo.DEMO_TABLES)
+    common = {"inputs": inputs, "input_hash": input_hash, "versions": pkg_versions, "git": git_commit()}
+    # Import what the workers need now, in this thread, rather than on the event loop later.
+    from . import export  # noqa: F401
+    return Plan(codes, selected, out_root, data_path, jobs, todo, records, previous, common, synthetic)
+
+
+def inject_parameters(nb, parameters: dict):
+    """Insert the parameters cell after the cell tagged ``parameters``, as papermill does.
+
+    Same result as ``papermill.parameterize.parameterize_notebook`` for Python kernels (a cell
+    tagged ``injected-parameters`` with ``name = repr`` lines, and
+    ``metadata.papermill.parameters``; tests/test_report_runner.py compares the two), without
+    importing papermill's I/O stack in the runner.
+    """
+    import nbformat
+
+    lines = ["# Parameters"] + [f"{k} = {_py_literal(v)}" for k, v in parameters.items()]
+    cell = nbformat.v4.new_code_cell(source="\n".join(lines) + "\n")
+    cell.metadata["tags"] = ["injected-parameters"]
+    cell.pop("id", None)
+    cell["id"] = "injected-parameters"
+    for c in nb.cells:
+        c.metadata.setdefault("tags", [])
+        c.metadata.setdefault("papermill", {})
+    cells = [c for c in nb.cells if "injected-parameters" not in c.metadata["tags"]]
+    at = next((i + 1 for i, c in enumerate(cells) if "parameters" in c.metadata["tags"]), 0)
+    nb.cells = cells[:at] + [cell] + cells[at:]
+    nb.metadata.setdefault("papermill", {})
+    nb.metadata.papermill["parameters"] = dict(parameters)
+    return nb
+
+
+def _py_literal(value) -> str:
+    """A Python literal written the way papermill's Python translator writes it."""
+    if isinstance(value, str):
+        return '"' + value.encode("unicode_escape").decode("utf-8").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_py_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_py_literal(k)}: {_py_literal(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def _prepare(job: Job):
+    import nbformat
+
+    nb = inject_parameters(nbformat.read(job.notebook, as_version=4), job.parameters)
     nb.metadata.papermill.update({
         "input_path": _shown(job.notebook),
         "output_path": str(job.out_dir / f"{job.theme}.ipynb"),
@@ -139,21 +247,13 @@ def _prepare(job: Job) -> nbformat.NotebookNode:
     return nb
 
 
-def _shown(path: Path) -> str:
-    return str(path.relative_to(paths.ROOT)) if paths.is_within(path, paths.ROOT) else str(path)
+def _write_outputs(job: Job, nb, res: engine.ExecResult, started: str) -> dict:
+    """Write the executed notebook and its HTML (each atomically); return the manifest record."""
+    import nbformat
 
+    from .. import atomic, geography
+    from . import export, outputs, themes
 
-def _icb_label(code: str) -> str:
-    return f"{geography.icb_name(code)} ({code})"
-
-
-async def _run_one(worker: engine.Worker, job: Job, progress) -> dict:
-    started = _now()
-    nb = _prepare(job)
-    nb.metadata.papermill["start_time"] = started
-    res = await worker.run(nb, job.notebook.parent)
-    nb.metadata.papermill.update({"end_time": _now(), "duration": round(res.seconds, 3),
-                                  "exception": not res.ok})
     t0 = time.perf_counter()
     job.out_dir.mkdir(parents=True, exist_ok=True)
     atomic.write_text(job.out_dir / f"{job.theme}.ipynb", nbformat.writes(nb))
@@ -161,102 +261,122 @@ async def _run_one(worker: engine.Worker, job: Job, progress) -> dict:
     page = export.to_html(nb, f"{themes.title(job.theme)}: {_icb_label(job.icb_code)}",
                           error=None if res.ok else (res.error or "unknown error"), nav=nav)
     atomic.write_text(job.out_dir / f"{job.theme}.html", page)
-    export_s = time.perf_counter() - t0
     found = outputs.collect(nb)
-    progress.update(1)
     return {
         "icb_code": job.icb_code, "theme": job.theme, "parameters": job.parameters,
         "status": "ok" if res.ok else "failed", "error": res.error, "cache_key": job.cache_key,
         "notebook": _shown(job.notebook), "started": started,
-        "seconds_execute": round(res.seconds, 3), "seconds_export": round(export_s, 3),
+        "seconds_execute": round(res.seconds, 3), "seconds_export": round(time.perf_counter() - t0, 3),
         "kernel_reused": res.kernel_reused, "cached": False,
         "headlines": found["headlines"],
         "outputs": [f"{job.icb_code}/{job.theme}.ipynb", f"{job.icb_code}/{job.theme}.html"],
     }
 
 
-def run_reports(icb: str = "QOP", theme_spec: str = "all", data_dir: str | Path | None = None,
-                out_dir: str | Path | None = None, jobs: int = 2, force: bool = False,
-                fresh_kernels: bool = False, progress: bool = True,
-                notebooks_dir: Path | None = None) -> RunSummary:
-    t_start = time.perf_counter()
-    codes = resolve_icbs(icb)
-    selected = themes.select(theme_spec, notebooks_dir)
-    out_root = Path(out_dir).resolve() if out_dir else paths.REPORTS
-    if out_root.exists() and not out_root.is_dir():
-        raise NotADirectoryError(f"--out {out_root}: exists and is not a folder")
-    # Validate the shared parameters once, before any kernel starts.
-    checked = ReportParams.parse(icb_code=codes[0], data_dir=data_dir or "")
-    data_path = checked.data_dir
-    inputs = input_files(data_path)
-    input_hash = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
-    chash = code_hash()
-    manifest_path = out_root / "manifest.json"
-    manifest = outputs.read_manifest(manifest_path)
-    previous = manifest.get("reports", {})
+async def _run_one(worker: engine.Worker, job: Job, progress, on_record) -> asyncio.Task:
+    """Execute in the worker's kernel; export in a thread so the kernel can start its next report."""
+    started = _now()
+    nb = _prepare(job)
+    nb.metadata.papermill["start_time"] = started
+    res = await worker.run(nb, job.notebook.parent)
+    nb.metadata.papermill.update({"end_time": _now(), "duration": round(res.seconds, 3),
+                                  "exception": not res.ok})
 
-    all_jobs: list[Job] = []
-    for code in codes:
-        dest = out_root / code
-        if not paths.is_within(dest, out_root):       # codes come from a closed list; belt and braces
-            raise ValueError(f"refusing to write outside {out_root}: {dest}")
-        for theme, nb_path in selected.items():
-            params = {"icb_code": code, "data_dir": str(data_path) if data_path else ""}
-            key = hashlib.sha256(json.dumps({"nb": _sha256(nb_path), "params": params, "inputs": input_hash,
-                                             "code": chash, "versions": versions()}, sort_keys=True).encode()).hexdigest()
-            all_jobs.append(Job(code, theme, nb_path, params, dest, key))
+    async def finish() -> dict:
+        rec = await asyncio.to_thread(_write_outputs, job, nb, res, started)
+        progress.update(1)
+        await on_record(rec)
+        return rec
 
-    todo, records = [], {}
-    for job in all_jobs:
-        prev = previous.get(job.key)
-        done = (prev and prev.get("cache_key") == job.cache_key and prev.get("status") == "ok"
-                and all((out_root / o).exists() for o in prev.get("outputs", [])))
-        if done and not force:
-            records[job.key] = {**prev, "cached": True}
-        else:
-            todo.append(job)
+    return asyncio.create_task(finish())
 
-    from tqdm.auto import tqdm
-    bar = tqdm(total=len(all_jobs), initial=len(all_jobs) - len(todo), desc="iwt report", unit="report",
-               disable=not progress, file=sys.stderr)
 
-    async def go() -> list:
-        return await engine.run_all(todo, jobs, lambda w, j: _run_one(w, j, bar), fresh=fresh_kernels)
+def _icb_outputs(p: Plan, code: str) -> None:
+    """tables.xlsx and index.html for one ICB, from every theme's executed notebook."""
+    import nbformat
 
-    for rec in asyncio.run(go()) if todo else []:
-        records[f"{rec['icb_code']}/{rec['theme']}"] = rec
-    bar.close()
+    from . import outputs, themes
 
-    common = {"inputs": inputs, "input_hash": input_hash, "versions": versions(), "git": git_commit()}
-    for rec in records.values():
-        rec.update(common)
-    ds = datastore.open_dataset(data_path)
-    synthetic = any(ds.info(t).synthetic for t in demo.DEMO_TABLES)
-    # Per-ICB outputs: tables.xlsx and index.html, from every theme's executed notebook.
-    for code in codes:
-        dest = out_root / code
-        per_theme, entries = {}, []
-        for theme in selected:
-            rec = records[f"{code}/{theme}"]
-            nb_file = dest / f"{theme}.ipynb"
-            found = outputs.collect(nbformat.read(nb_file, as_version=4)) if nb_file.exists() else {}
-            per_theme[theme] = found
-            entries.append({"theme": theme, "title": themes.title(theme), "status": rec["status"],
-                            "error": rec.get("error"), "headlines": found.get("headlines", [])})
-        outputs.write_tables_xlsx(dest / "tables.xlsx", _icb_label(code), per_theme, synthetic)
-        outputs.icb_index(dest / "index.html", _icb_label(code), entries, synthetic)
+    dest = p.out_root / code
+    per_theme, entries = {}, []
+    for theme in p.selected:
+        rec = p.records[f"{code}/{theme}"]
+        nb_file = dest / f"{theme}.ipynb"
+        found = outputs.collect(nbformat.read(nb_file, as_version=4)) if nb_file.exists() else {}
+        per_theme[theme] = found
+        entries.append({"theme": theme, "title": themes.title(theme), "status": rec["status"],
+                        "error": rec.get("error"), "headlines": found.get("headlines", [])})
+    outputs.write_tables_xlsx(dest / "tables.xlsx", _icb_label(code), per_theme, p.synthetic)
+    outputs.icb_index(dest / "index.html", _icb_label(code), entries, p.synthetic)
 
-    merged = {**previous, **records}
+
+def _finish_run(p: Plan) -> None:
+    """The run's index page and manifest (previous entries for other reports are kept)."""
+    from .. import geography
+    from . import outputs
+
+    for rec in p.records.values():
+        rec.update(p.common)
+    merged = {**p.previous, **p.records}
     icbs_t = geography.icbs().set_index("icb_code")
     rows = []
     for code in sorted({r["icb_code"] for r in merged.values()}):
         mine = [r for r in merged.values() if r["icb_code"] == code]
         rows.append({"icb_code": code, "name": icbs_t.at[code, "icb_short_name"], "region": icbs_t.at[code, "region_name"],
                      "themes": len(mine), "failed": sum(r["status"] != "ok" for r in mine)})
-    outputs.top_index(out_root / "index.html", rows, synthetic)
-    manifest = {"generated": _now(), "tool": f"iwt {__version__}", "reports": merged}
-    outputs.write_manifest(manifest_path, manifest)
-    return RunSummary(list(records.values()), out_root, time.perf_counter() - t_start)
+    outputs.top_index(p.out_root / "index.html", rows, p.synthetic)
+    outputs.write_manifest(p.out_root / "manifest.json", {"generated": _now(), "tool": f"iwt {__version__}",
+                                                           "reports": merged})
+
+
+async def run_reports_async(icb: str = "QOP", theme_spec: str = "all", data_dir: str | Path | None = None,
+                            out_dir: str | Path | None = None, jobs: int = 2, force: bool = False,
+                            fresh_kernels: bool = False, progress: bool = True,
+                            notebooks_dir: Path | None = None) -> RunSummary:
+    t_start = time.perf_counter()
+    workers = [engine.Worker(fresh=fresh_kernels) for _ in range(max(1, jobs))]
+    cwd = Path(notebooks_dir or paths.NOTEBOOKS)
+    for w in workers:                                   # kernels boot while we plan
+        w.start_soon(cwd)
+    try:
+        p = await asyncio.to_thread(plan, icb, theme_spec, data_dir, out_dir, force, notebooks_dir)
+    except BaseException:
+        for w in workers:                               # stop the kernels we started
+            await w.abort()
+        raise
+
+    from tqdm.auto import tqdm
+    bar = tqdm(total=len(p.jobs), initial=len(p.jobs) - len(p.todo), desc="iwt report", unit="report",
+               disable=not progress, file=sys.stderr)
+    remaining = {code: sum(j.icb_code == code for j in p.todo) for code in p.codes}
+    post: list = []
+
+    async def on_record(rec: dict) -> None:
+        # An ICB's xlsx and index are written as soon as its last theme is done, while the
+        # kernels carry on with other ICBs.
+        p.records[f"{rec['icb_code']}/{rec['theme']}"] = rec
+        remaining[rec["icb_code"]] -= 1
+        if remaining[rec["icb_code"]] == 0:
+            post.append(asyncio.create_task(asyncio.to_thread(_icb_outputs, p, rec["icb_code"])))
+
+    used = workers[: max(1, min(len(workers), len(p.todo)))] if p.todo else []
+    for w in workers:
+        if w not in used:                               # nothing (or less) to run: stop spare kernels
+            await w.abort()
+    exports = await engine.run_all(p.todo, used, lambda w, j: _run_one(w, j, bar, on_record)) if used else []
+    await asyncio.gather(*exports)
+    await asyncio.gather(*post)
+    bar.close()
+    for code in p.codes:
+        if not any(j.icb_code == code for j in p.todo):
+            await asyncio.to_thread(_icb_outputs, p, code)     # every theme came from the cache
+    await asyncio.to_thread(_finish_run, p)
+    return RunSummary([p.records[j.key] for j in p.jobs], p.out_root, time.perf_counter() - t_start)
+
+
+def run_reports(**kwargs) -> RunSummary:
+    """Synchronous entry point; see :func:`run_reports_async` for the arguments."""
+    return asyncio.run(run_reports_async(**kwargs))
 
 
 def print_summary(summary: RunSummary, stream=sys.stdout) -> None:
