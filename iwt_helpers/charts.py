@@ -53,13 +53,18 @@ def sector_colour(code: str) -> str:
 
 
 def finish(fig: plt.Figure, title: str, source: str, synthetic: bool, note: str | None = None,
-           layout: bool = True) -> plt.Figure:
+           layout: bool | str = "fast", right_in: float = 0.3, bottom_extra_in: float = 0.0) -> plt.Figure:
     """Title (the finding), footnote with source and caveats, and the synthetic label.
 
     Positions are set in inches so that tall and short figures get the same margins.
+    ``layout="fast"`` sets the margins from the tick-label and axis-label texts directly
+    (:func:`fast_layout`), about ten times cheaper than ``tight_layout`` (``layout=True``),
+    which matters when a report draws a dozen charts or the ICB dropdown redraws them all.
+    ``layout=False`` leaves the layout to the caller.
     """
     height = fig.get_size_inches()[1]
-    fig.suptitle(textwrap.fill(title, 90), x=0.01, y=1 - 0.08 / height, ha="left", va="top",
+    wrapped = textwrap.fill(title, 90)
+    fig.suptitle(wrapped, x=0.01, y=1 - 0.08 / height, ha="left", va="top",
                  fontsize=12.5, fontweight="bold", color=NHS["dark_blue"])
     foot = f"Source: {source}"
     if note:
@@ -72,9 +77,59 @@ def finish(fig: plt.Figure, title: str, source: str, synthetic: bool, note: str 
         fig.text(0.99, foot_in / height, SYNTHETIC_LABEL.upper(), fontsize=8.5, color=NHS["red"],
                  ha="right", va="bottom", fontweight="bold")
         foot_in += 0.22
-    if layout:   # tight_layout reserves room for the suptitle itself
+    if layout == "fast":
+        fast_layout(fig, top_in=0.2 + 0.25 * (wrapped.count("\n") + 1), bottom_in=foot_in + bottom_extra_in,
+                    right_in=right_in)
+    elif layout:   # tight_layout reserves room for the suptitle itself
         fig.tight_layout(rect=(0, (foot_in + 0.1) / height, 1, 1 - 0.05 / height))
     return fig
+
+
+def _text_width_in(texts: list[str], size_pt: float) -> float:
+    """Width of the longest text in inches, from a per-character estimate for DejaVu Sans
+    (0.6 em covers mixed-case labels; wider than exact, so labels never collide)."""
+    longest = max((len(t) for t in texts), default=0)
+    return longest * 0.6 * size_pt / 72
+
+
+def _tick_texts(axis, ax) -> list[str]:
+    """Tick label texts without drawing: category names, or the formatted axis limits."""
+    units = getattr(axis, "units", None)
+    if units is not None and hasattr(units, "_mapping"):          # categorical axis
+        return list(units._mapping)
+    fmt = axis.get_major_formatter()
+    lo, hi = (ax.get_ylim() if axis is ax.yaxis else ax.get_xlim())
+    out = []
+    for v in (lo, hi, (lo + hi) / 2):
+        try:
+            out.append(str(fmt(v)) if not isinstance(fmt, mticker.ScalarFormatter) else f"{v:,.1f}")
+        except Exception:  # noqa: BLE001 - a formatter that needs a draw: fall back to the number
+            out.append(f"{v:,.1f}")
+    labels = [t.get_text() for t in (axis.get_ticklabels() if axis.get_major_locator().__class__.__name__ == "FixedLocator" else [])]
+    return out + labels
+
+
+def fast_layout(fig: plt.Figure, top_in: float, bottom_in: float, right_in: float = 0.3) -> None:
+    """Set subplot margins from the axes' label texts (no rendering pass)."""
+    width, height = fig.get_size_inches()
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    size = plt.rcParams["ytick.labelsize"]
+    size = size if isinstance(size, (int, float)) else plt.rcParams["font.size"] * 0.9
+    first = axes[0]
+    left = 0.2 + _text_width_in(_tick_texts(first.yaxis, first), size) + (0.4 if first.get_ylabel() else 0)
+    xlab = any(ax.get_xlabel() for ax in axes)
+    bottom = bottom_in + 0.15 + 0.3 + (0.3 if xlab else 0)
+    titled = any(ax.get_title(loc="left") or ax.get_title() for ax in axes)
+    top = top_in + (0.3 if titled else 0.1)
+    ncols = len({round(ax.get_position().x0, 3) for ax in axes})
+    shared = ncols > 1 and all(ax.get_shared_y_axes().joined(axes[0], ax) for ax in axes)
+    if ncols > 1 and not shared:
+        inner = max(_text_width_in(_tick_texts(ax.yaxis, ax), size) for ax in axes) + 0.4
+    else:
+        inner = 0.25
+    panel_w = (width - left - right_in - inner * (ncols - 1)) / max(ncols, 1)
+    fig.subplots_adjust(left=left / width, right=1 - right_in / width, bottom=bottom / height,
+                        top=1 - top / height, wspace=inner / max(panel_w, 0.5))
 
 
 def thousands(ax, axis: str = "x") -> None:
@@ -135,7 +190,8 @@ def per_capita_bars(comp: pd.DataFrame, measure_col: str, unit_label: str, sourc
     ax.set_ylabel(unit_label)
     ax.legend(title="", fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_ylim(0, comp[measure_col].max() * 1.15)
-    return finish(fig, title, source, synthetic)
+    right = 0.8 + _text_width_in(areas, 8)      # legend handle, gap and the longest name
+    return finish(fig, title, source, synthetic, right_in=right)
 
 
 # --------------------------------------------------------------------------- SPC (Making Data Count)
@@ -253,3 +309,159 @@ def xmr_grid(chart: pd.DataFrame, summary: pd.DataFrame, icb_name: str, source: 
                  layout=False)   # the grid is laid out by hand below (tight_layout costs ~0.4 s here)
     fig.subplots_adjust(top=1 - 1.4 / height, bottom=0.95 / height, hspace=0.62, wspace=0.18)
     return fig
+
+
+# --------------------------------------------------------------------------- data theme
+
+def _family_colour(family: str) -> str:
+    return FAMILY_COLOURS.get(family, NHS["mid_grey"])
+
+
+def rates_by_group(pg: pd.DataFrame, icb_name: str, source: str, synthetic: bool) -> plt.Figure:
+    """Vacancy and turnover rates by staff group, health and social care side by side."""
+    d = pg.dropna(subset=["vacancy_rate_pct", "turnover_rate_pct"], how="all").copy()
+    d["label"] = d["staff_group_label"].str.split(" \\(").str[0] + " (" + d["family"] + ")"
+    d = d.sort_values("turnover_rate_pct")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.32 * len(d) + 1.9), sharey=True)
+    for ax, col, label in ((axes[0], "vacancy_rate_pct", "Vacancy rate (% of posts)"),
+                           (axes[1], "turnover_rate_pct", "Turnover (% of staff a year)")):
+        ax.barh(d["label"], d[col], color=[_family_colour(f) for f in d["family"]])
+        for y, v in enumerate(d[col]):
+            if pd.notna(v):
+                ax.text(v, y, f" {v:.1f}", va="center", fontsize=8)
+        ax.set_xlabel(label)
+        ax.set_xlim(0, d[col].max() * 1.2)
+    worst = d.sort_values("turnover_rate_pct").iloc[-1]
+    title = (f"{icb_name}: turnover is highest among {worst['staff_group_label'].split(' (')[0].lower()} "
+             f"in {worst['family']} ({worst['turnover_rate_pct']:.0f}% a year)")
+    return finish(fig, title, source, synthetic, note="blue: health; pink: social care")
+
+
+def pay_gap_chart(trend: pd.DataFrame, icb_name: str, source: str, synthetic: bool) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    ax.plot(trend["year"], trend["nhs_hca_new_gbp"], marker="o", color=NHS["blue"],
+            label="NHS healthcare assistant, new to role")
+    ax.plot(trend["year"], trend["care_worker_gbp"], marker="o", color=NHS["pink"], label="Care worker, average")
+    for r in trend.itertuples():
+        ax.annotate(f"gap £{r.gap_gbp_per_hour:.2f}", (r.year, max(r.nhs_hca_new_gbp, r.care_worker_gbp)),
+                    xytext=(0, 7), textcoords="offset points", ha="center", fontsize=8, color=NHS["dark_grey"])
+    ax.set_xticks(trend["year"])
+    ax.set_xticklabels([f"{y}/{str(y + 1)[-2:]}" for y in trend["year"]])
+    ax.set_ylabel("Pay (£ per hour)")
+    ax.set_xlabel("Financial year")
+    ax.legend(fontsize=8, frameon=False, loc="upper left")
+    last = trend.iloc[-1]
+    title = (f"{icb_name}: care workers earn £{last['gap_gbp_per_hour']:.2f} an hour "
+             f"({last['gap_pct']:.0f}%) less than new NHS healthcare assistants in {int(last['year'])}/{str(int(last['year']) + 1)[-2:]}")
+    ax.set_ylim(top=trend[["nhs_hca_new_gbp", "care_worker_gbp"]].max().max() * 1.06)
+    return finish(fig, title, source, synthetic)
+
+
+def retirement_risk(age: pd.DataFrame, icb_name: str, source: str, synthetic: bool) -> plt.Figure:
+    d = age.sort_values("share_55_plus_pct")
+    fig, ax = plt.subplots(figsize=(9, 0.3 * len(d) + 1.7))
+    ax.barh(d["staff_group_label"], d["share_55_plus_pct"], color=NHS["dark_blue"])
+    for y, v in enumerate(d["share_55_plus_pct"]):
+        ax.text(v, y, f" {v:.0f}%", va="center", fontsize=8)
+    ax.set_xlabel("Share of headcount aged 55 or over (%)")
+    ax.set_xlim(0, d["share_55_plus_pct"].max() * 1.2)
+    top = d.iloc[-1]
+    title = (f"{icb_name}: {top['share_55_plus_pct']:.0f}% of {top['staff_group_label'].split(' (')[0].lower()} "
+             f"are aged 55 or over and could retire within ten years")
+    return finish(fig, title, source, synthetic)
+
+
+def ethnicity_chart(eth: pd.DataFrame, icb_name: str, source: str, synthetic: bool) -> plt.Figure:
+    known = eth[eth["ethnic_group"] != "unknown"]
+    groups = ["white", "asian", "black", "mixed", "other"]
+    whos = list(dict.fromkeys(known["who"]))
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    width = 0.8 / len(whos)
+    shades = [NHS["dark_grey"], NHS["blue"], NHS["pink"], NHS["aqua_green"]]
+    for i, who in enumerate(whos):
+        s = known[known["who"] == who].set_index("ethnic_group").reindex(groups)["share_of_known_pct"]
+        xs = [j + (i - (len(whos) - 1) / 2) * width for j in range(len(groups))]
+        unknown = eth[(eth["who"] == who) & (eth["ethnic_group"] == "unknown")]["share_of_all_pct"].sum()
+        ax.bar(xs, s.to_numpy(), width=width, color=shades[i % len(shades)],
+               label=f"{who} (ethnicity unknown: {unknown:.0f}%)" if who != "Residents" else who)
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels([g.capitalize() for g in groups])
+    ax.set_ylabel("Share of known (%)")
+    ax.legend(fontsize=8, frameon=False, loc="upper right")
+    res = known[(known["who"] == "Residents") & (known["ethnic_group"] != "white")]["share_of_known_pct"].sum()
+    wf = known[known["who"].str.startswith("Workforce") & (known["ethnic_group"] != "white")]
+    wf_share = 100 * wf["people"].sum() / known[known["who"].str.startswith("Workforce")]["people"].sum()
+    title = (f"{icb_name}: {wf_share:.0f}% of the workforce with known ethnicity are from ethnic minority groups, "
+             f"against {res:.0f}% of residents")
+    return finish(fig, title, source, synthetic)
+
+
+def population_growth(older: pd.DataFrame, icb_name: str, source: str, synthetic: bool) -> plt.Figure:
+    base = older["year"].min()
+    d = older[older["year"] > base]
+    groups = list(dict.fromkeys(d["age_group"]))
+    years = sorted(d["year"].unique())
+    fig, axes = plt.subplots(1, len(groups), figsize=(10, 3.4), sharey=True)
+    for ax, g in zip(axes, groups):
+        s = d[d["age_group"] == g]
+        x = range(len(years))
+        icb = s[s["area"] == "icb"].set_index("year").reindex(years)["growth_pct"]
+        eng = s[s["area"] == "England"].set_index("year").reindex(years)["growth_pct"]
+        ax.bar([i - 0.2 for i in x], icb, width=0.4, color=HIGHLIGHT, label=icb_name)
+        ax.bar([i + 0.2 for i in x], eng, width=0.4, color=NHS["dark_grey"], label="England")
+        for i, v in enumerate(icb):
+            ax.text(i - 0.2, v, f"{v:.0f}", ha="center", va="bottom", fontsize=7.5)
+        ax.set_xticks(list(x))
+        ax.set_xticklabels([str(y) for y in years])
+        ax.set_title(f"Aged {g}", fontsize=10, loc="left")
+        ax.set_xlabel("Year")
+    axes[0].set_ylabel(f"Growth since {base} (%)")
+    axes[-1].legend(fontsize=8, frameon=False, loc="upper left")
+    s85 = d[(d["age_group"] == groups[-1]) & (d["area"] == "icb")].sort_values("year").iloc[-1]
+    title = (f"{icb_name}: the number of people aged {groups[-1]} grows by {s85['growth_pct']:.0f}% "
+             f"between {base} and {int(s85['year'])}")
+    return finish(fig, title, source, synthetic)
+
+
+def funnel_panels(panels: list[tuple[str, pd.DataFrame, pd.DataFrame, str]], icb_code: str, icb_name: str,
+                  source: str, synthetic: bool) -> plt.Figure:
+    """One funnel plot per rate: every ICB's rate against its size, the selected ICB highlighted."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(11, 3.9))
+    axes = list(axes) if len(panels) > 1 else [axes]
+    findings = []
+    for ax, (label, table, curve, xlabel) in zip(axes, panels):
+        ax.plot(curve["denominator"], curve["hi998"], color=NHS["mid_grey"], lw=1, ls="--")
+        ax.plot(curve["denominator"], curve["lo998"], color=NHS["mid_grey"], lw=1, ls="--", label="99.8% limits")
+        ax.plot(curve["denominator"], curve["hi95"], color=NHS["mid_grey"], lw=1)
+        ax.plot(curve["denominator"], curve["lo95"], color=NHS["mid_grey"], lw=1, label="95% limits")
+        ax.axhline(table.attrs["overall_pct"], color=NHS["dark_grey"], lw=1, label="England")
+        others = table[table.index != icb_code]
+        ax.scatter(others["denominator"], others["rate_pct"], s=16, color=NHS["light_blue"], label="Other ICBs")
+        if icb_code in table.index:
+            me = table.loc[icb_code]
+            ax.scatter([me["denominator"]], [me["rate_pct"]], s=60, color=HIGHLIGHT, edgecolor=NHS["black"],
+                       zorder=3, label=icb_name)
+            findings.append(f"{label} {me['position']}")
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(mticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_minor_formatter(mticker.NullFormatter())
+        ax.set_title(label, fontsize=10, loc="left")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("Rate (%)")
+        ax.xaxis.set_major_formatter(mticker.FuncFormatter(_short_number))
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=6, fontsize=8, frameon=False,
+               bbox_to_anchor=(0.5, 0.62 / fig.get_size_inches()[1]))
+    title = f"{icb_name} against all 42 ICBs: " + "; ".join(findings)
+    note = "limits widened for overdispersion (Spiegelhalter 2005)" if any(
+        t.attrs.get("overdispersion") for _, t, _, _ in panels) else None
+    return finish(fig, title, source, synthetic, note=note, bottom_extra_in=0.35)
+
+
+def _short_number(v: float, _pos=None) -> str:
+    """Axis numbers as 20k, 1.5m: short enough for log axes with several ticks."""
+    if v >= 1e6:
+        return f"{v / 1e6:g}m"
+    if v >= 1e3:
+        return f"{v / 1e3:g}k"
+    return f"{v:g}"

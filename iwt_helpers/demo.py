@@ -227,28 +227,28 @@ def make_flows(workforce: pd.DataFrame) -> pd.DataFrame:
 def make_pay() -> pd.DataFrame:
     cal, f = calibration(), icb_factors()
     p = cal["pay"]
-    hca0 = p["nhs_hca_new_to_role"]
-    cw0 = hca0 - p["care_worker_gap_gbp"]
+    care_avg = dict(p["care_worker_average"])
+    care_avg[p["calibration_year"]] = p["nhs_hca_new_to_role"][p["calibration_year"]] - p["care_worker_gap_gbp"]
+    # Each ICB's pay varies around the national figure; re-centre so the national mean (outside
+    # London, where no uplift applies) equals the calibrated figure exactly.
+    noise = f["pay_noise"] / f.loc[f["region_code"] != "Y56", "pay_noise"].mean()
+    outside = noise[f["region_code"] != "Y56"].to_numpy()
     rows = []
     for year in cal["years"]:
-        k = year - p["calibration_year"]
-        hca = hca0 * (1 + p["growth_pct_per_year"]["nhs"] / 100) ** k
-        cw = cw0 * (1 + p["growth_pct_per_year"]["asc"] / 100) ** k
-        nlw = p["national_living_wage"][year]
-        cw = max(cw, nlw * 1.02)
+        hca, nlw = p["nhs_hca_new_to_role"][year], p["national_living_wage"][year]
+        cw = _level_for_mean(care_avg[year], outside, nlw)
         for code, r in f.iterrows():
             london = r["region_code"] == "Y56"
             nhs_up = p["london_uplift"]["nhs"] if london else 1.0
-            asc_up = (p["london_uplift"]["asc"] if london else 1.0) * r["pay_noise"]
+            asc_up = (p["london_uplift"]["asc"] if london else 1.0) * noise[code]
             for group, rel in p["relative_to_nhs_hca"].items():
                 # Agenda for Change is national: NHS pay varies by London weighting only.
                 rows.append((year, code, "nhs_trust", group, "all", hca * rel * nhs_up))
             rows.append((year, code, "nhs_trust", "support_to_clinical", "new_to_role", hca * nhs_up))
             for sector in _asc_shares():
-                sector_adj = 1.04 if sector == "asc_local_authority" else 1.0
-                care = max(cw * asc_up * sector_adj, nlw * 1.01)   # no care worker average below the NLW
+                care = max(cw * asc_up, nlw)          # no care worker average below the NLW
                 rows.append((year, code, sector, "care_worker", "all", care))
-                rows.append((year, code, sector, "care_worker", "new_to_role", max(nlw, care * 0.96)))
+                rows.append((year, code, sector, "care_worker", "new_to_role", max(nlw, care * 0.97)))
                 for group, rel in p["relative_to_care_worker"].items():
                     if group in _asc_shares()[sector]:
                         rows.append((year, code, sector, group, "all", care * rel))
@@ -256,6 +256,21 @@ def make_pay() -> pd.DataFrame:
     df["pay_gbp_per_hour"] = df["pay_gbp_per_hour"].round(2)
     df["source"] = _label()
     return _order(df, ["year", "icb_code", "sector", "staff_group", "experience", "pay_gbp_per_hour", "source"])
+
+
+def _level_for_mean(target: float, factors: np.ndarray, floor: float) -> float:
+    """Level L such that mean(max(L x factor, floor)) == target (bisection; the NLW floor
+    would otherwise lift the average above the calibrated figure)."""
+    if target <= floor:
+        return floor
+    lo, hi = floor / factors.max() / 2, target * 2
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if np.maximum(mid * factors, floor).mean() < target:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
 
 
 def _family(sector: str) -> str:

@@ -50,9 +50,9 @@ def _emit(kind: str, payload: dict) -> None:
     display({IWT_MIME: {"kind": kind, **payload}, "text/plain": ""}, raw=True)
 
 
-def show(df: pd.DataFrame, caption: str, columns: dict[str, str] | None = None,
-         formats: dict[str, str] | None = None, key: str | None = None, suppress: bool = True) -> pd.DataFrame:
-    """Display a table (small counts suppressed); with ``key`` also export it to tables.xlsx."""
+def table_html(df: pd.DataFrame, caption: str, columns: dict[str, str] | None = None,
+               formats: dict[str, str] | None = None, suppress: bool = True) -> tuple[str, pd.DataFrame]:
+    """A table as styled HTML (small counts suppressed first), and the table as shown."""
     out = disclosure.suppress_small_counts(df) if suppress else df.copy()
     if "suppressed" in out.columns and out["suppressed"].isna().all():
         out = out.drop(columns="suppressed")
@@ -60,19 +60,39 @@ def show(df: pd.DataFrame, caption: str, columns: dict[str, str] | None = None,
         keep = [c for c in columns if c in out.columns] + (["suppressed"] if "suppressed" in out.columns else [])
         out = out[keep].rename(columns=columns)
     fmt = {columns.get(k, k) if columns else k: v for k, v in (formats or {}).items()}
+    fmt = {k: v for k, v in fmt.items() if k in out.columns}
     # A uuid from the content, not random, so the same report gives the same HTML every run.
     uid = hashlib.sha1(f"{caption}|{list(out.columns)}|{len(out)}".encode()).hexdigest()[:8]
-    styler = (out.style.format(fmt, na_rep="–").hide(axis="index").set_caption(html.escape(caption)).set_uuid(uid)
+    text_cols = [c for c in out.columns if out[c].dtype.kind not in "iufcM"]
+    styler = (out.style.format(fmt, na_rep="–").hide(axis="index").set_caption(html.escape(caption))
+              .set_uuid(uid).set_properties(subset=text_cols, **{"text-align": "left"})
               .set_table_styles([{"selector": "caption", "props": "font-weight:bold;text-align:left;color:#003087"}]))
-    display(HTML(styler.to_html()))
+    return styler.to_html(), out
+
+
+def show(df: pd.DataFrame, caption: str, columns: dict[str, str] | None = None,
+         formats: dict[str, str] | None = None, key: str | None = None, suppress: bool = True) -> pd.DataFrame:
+    """Display a table (small counts suppressed); with ``key`` also export it to tables.xlsx."""
+    page, out = table_html(df, caption, columns, formats, suppress)
+    display(HTML(page))
     if key:
         key_table(key, out, caption)
     return out
 
 
-def figure(fig) -> None:
-    """Show a chart as inline SVG (crisp at any size, text kept as text, about twice as fast
-    to render as PNG), titled with the chart's finding for screen readers, then free it."""
+class SVGChart:
+    """A chart as inline SVG, displayable, and usable to update a display in place."""
+
+    def __init__(self, svg: str, title: str):
+        self.svg, self.title = svg, title
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"image/svg+xml": self.svg, "text/plain": f"Chart: {self.title}"}
+
+
+def figure_bundle(fig) -> SVGChart:
+    """Render a matplotlib figure as SVG (crisp at any size, text kept as text, about twice as
+    fast as PNG), titled with the chart's finding for screen readers, and free the figure."""
     import io
     import re
 
@@ -87,7 +107,17 @@ def figure(fig) -> None:
     svg = svg[svg.index("<svg"):]                               # drop the XML prolog and DOCTYPE
     svg = re.sub(r"<svg ", f'<svg role="img" aria-label="{html.escape(title)}" ', svg, count=1)
     svg = re.sub(r"(<svg[^>]*>)", lambda m: m.group(1) + f"<title>{html.escape(title)}</title>", svg, count=1)
-    display({"image/svg+xml": svg, "text/plain": f"Chart: {title}"}, raw=True)
+    return SVGChart(svg, title)
+
+
+def figure(fig) -> None:
+    """Show a chart (see :func:`figure_bundle`)."""
+    display(figure_bundle(fig))
+
+
+def close(fig) -> None:
+    import matplotlib.pyplot as plt
+    plt.close(fig)
 
 
 def key_table(name: str, df: pd.DataFrame, caption: str = "") -> None:

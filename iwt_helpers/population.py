@@ -140,3 +140,50 @@ def share_65_plus(pop: pd.DataFrame) -> pd.Series:
     old = pop[pop["age_band"].isin(bands_at_least(65))].groupby("icb_code")["population"].sum()
     return old / pop.groupby("icb_code")["population"].sum()
 
+
+
+AGE_GROUPS = {"65+": 65, "75+": 75, "85+": 85}
+
+
+def older_people(pop: pd.DataFrame, icb_code: str, base_year: int, horizons: tuple[int, ...]) -> pd.DataFrame:
+    """People aged 65+, 75+ and 85+ in the base year and ``horizons`` years later, with growth
+    against the base year, for the ICB and for England."""
+    from . import geography, indicators
+
+    icb_code = geography.resolve_icb(icb_code)
+    years = [base_year] + [base_year + h for h in horizons]
+    missing = [y for y in years if y not in set(pop["year"])]
+    if missing:
+        raise ValueError(f"population: no figures for year(s) {missing}; available {pop['year'].min()}-{pop['year'].max()}")
+    rows = []
+    for area, sel in (("icb", pop["icb_code"] == icb_code), ("England", pop["icb_code"].notna())):
+        for label, age in AGE_GROUPS.items():
+            bands = bands_at_least(age)
+            for y in years:
+                p = for_year(pop[sel], y)
+                n = p.loc[p["age_band"].isin(bands), "population"].sum()
+                rows.append({"area": area, "age_group": label, "year": y, "people": n})
+    out = pd.DataFrame(rows)
+    base = out[out["year"] == base_year].set_index(["area", "age_group"])["people"]
+    out["growth_pct"] = indicators.growth_pct(out["people"].to_numpy(),
+                                              base.reindex(pd.MultiIndex.from_frame(out[["area", "age_group"]])).to_numpy())
+    return out
+
+
+def need_projection(pop: pd.DataFrame, prevalence: pd.DataFrame, icb_code: str, years: list[int]) -> pd.DataFrame:
+    """POPPI/PANSI-style need: prevalence rates by age band applied to the ICB's population."""
+    from . import geography, indicators
+
+    icb_code = geography.resolve_icb(icb_code)
+    frames = []
+    for y in years:
+        p = for_year(pop[pop["icb_code"] == icb_code], y)
+        frames.append(p.assign(year=y))
+    need = indicators.need_estimates(pd.concat(frames), prevalence, by=["year"])
+    labels = prevalence.drop_duplicates("condition").set_index("condition")
+    need["condition_label"] = need["condition"].map(labels["condition_label"])
+    need["rate_source"] = need["condition"].map(labels["source"])
+    need["rate_status"] = need["condition"].map(labels["status"])
+    base = need[need["year"] == min(years)].set_index("condition")["people_with_need"]
+    need["growth_pct"] = indicators.growth_pct(need["people_with_need"], need["condition"].map(base))
+    return need

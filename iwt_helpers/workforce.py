@@ -5,6 +5,7 @@ Functions take canonical tables (DataFrames) and return tidy tables; the noteboo
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from . import geography, indicators, population, vocab
@@ -110,3 +111,39 @@ def per_capita_comparison(workforce: pd.DataFrame, pop: pd.DataFrame, icb_code: 
     out = pd.DataFrame(rows)
     out.attrs["population_year"] = t.attrs["population_year"]
     return out
+
+
+def age_profile(workforce_age: pd.DataFrame, icb_code: str) -> pd.DataFrame:
+    """Headcount by staff group and age band (latest year), with the share aged 55 and over."""
+    d = workforce_age[(workforce_age["year"] == workforce_age["year"].max())
+                      & (workforce_age["icb_code"] == geography.resolve_icb(icb_code))]
+    piv = d.pivot_table(index="staff_group", columns="age_band", values="headcount", aggfunc="sum", fill_value=0)
+    piv = piv.reindex(columns=[b for b in vocab.workforce_age_bands() if b in piv.columns])
+    out = piv.reset_index()
+    total = piv.sum(axis=1).to_numpy()
+    older = piv[[c for c in ("55_64", "65_plus") if c in piv.columns]].sum(axis=1).to_numpy()
+    out["headcount"] = total
+    out["aged_55_plus"] = older
+    out["share_55_plus_pct"] = indicators.share_pct(older, total)
+    out["staff_group_label"] = out["staff_group"].map(vocab.staff_group_labels())
+    return out.sort_values("share_55_plus_pct", ascending=False).reset_index(drop=True)
+
+
+def ethnicity_comparison(ethnicity: pd.DataFrame, icb_code: str) -> pd.DataFrame:
+    """Share of each ethnic group in the workforce (by sector family) and among residents.
+
+    Shares of known ethnicity exclude the unknowns; the unknown share of all records is shown
+    separately, so a high unknown share is visible rather than hidden in the percentages.
+    """
+    d = ethnicity[(ethnicity["year"] == ethnicity["year"].max())
+                  & (ethnicity["icb_code"] == geography.resolve_icb(icb_code))].copy()
+    fam = vocab.sectors().set_index("code")["family"]
+    d["who"] = d.apply(lambda r: "Residents" if r["group"] == "residents"
+                       else f"Workforce: {fam.get(r['sector'], r['sector'])}", axis=1)
+    g = d.groupby(["who", "ethnic_group"], as_index=False)["people"].sum()
+    tot = g.groupby("who")["people"].transform("sum")
+    known = g[g["ethnic_group"] != "unknown"].groupby("who")["people"].sum()
+    g["share_of_known_pct"] = np.where(g["ethnic_group"] == "unknown", np.nan,
+                                       indicators.share_pct(g["people"], g["who"].map(known)))
+    g["share_of_all_pct"] = indicators.share_pct(g["people"], tot)
+    return g

@@ -104,7 +104,8 @@ class Worker:
     async def _start(self, cwd: Path) -> None:
         self.km = AsyncKernelManager(kernel_name=KERNEL_NAME)   # loopback TCP
         # Use this interpreter, whatever kernelspec 'python3' resolves to elsewhere.
-        env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1", **self.env}
+        # IWT_BATCH: notebooks render statically (no widgets) under the runner.
+        env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1", "IWT_BATCH": "1", **self.env}
         await self.km.start_kernel(cwd=str(cwd), extra_arguments=["--HistoryManager.enabled=False"], env=env)
         self.kc = self.km.client()
         self.kc.start_channels()

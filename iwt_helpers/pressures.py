@@ -1,0 +1,96 @@
+"""Pressure points: vacancies, turnover, pay gap, cross-sector flows, sickness and agency use.
+
+Rates are always aggregated from counts (sum of vacancies over sum of posts), never by
+averaging rates, so that large and small groups carry their proper weight.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import geography, indicators, vocab
+from .workforce import with_labels
+
+
+def _latest(df: pd.DataFrame, col: str) -> pd.DataFrame:
+    return df[df[col] == df[col].max()]
+
+
+def vacancy_rates(vacancies: pd.DataFrame, icb_code: str, by: list[str] | None = None) -> pd.DataFrame:
+    """Vacancy rate (%) at the latest period for one ICB, by the given columns (default sector)."""
+    by = by or ["sector"]
+    d = _latest(vacancies, "period")
+    d = d[d["icb_code"] == geography.resolve_icb(icb_code)]
+    out = d.groupby(by, as_index=False)[["vacancies", "filled_posts"]].sum()
+    out["vacancy_rate_pct"] = indicators.vacancy_rate_pct(out["vacancies"], out["filled_posts"])
+    return with_labels(out)
+
+
+def turnover_rates(flows: pd.DataFrame, icb_code: str, by: list[str] | None = None) -> pd.DataFrame:
+    """Leavers as % of staff in post over the latest year, for one ICB."""
+    by = by or ["sector"]
+    d = _latest(flows, "year")
+    d = d[d["icb_code"] == geography.resolve_icb(icb_code)]
+    out = d.groupby(by, as_index=False)[["staff_in_post", "leavers", "joiners", "leavers_to_other_sector"]].sum()
+    out["turnover_rate_pct"] = indicators.turnover_rate_pct(out["leavers"], out["staff_in_post"])
+    out["to_other_sector_pct_of_leavers"] = indicators.share_pct(out["leavers_to_other_sector"], out["leavers"])
+    return with_labels(out)
+
+
+def pressure_by_group(vacancies: pd.DataFrame, flows: pd.DataFrame, icb_code: str) -> pd.DataFrame:
+    """Vacancy and turnover rates by sector family and staff group, side by side."""
+    v = vacancy_rates(vacancies, icb_code, ["sector", "staff_group"])
+    t = turnover_rates(flows, icb_code, ["sector", "staff_group"])
+    v["family"] = v["sector"].map(vocab.sectors().set_index("code")["family"])
+    t["family"] = t["sector"].map(vocab.sectors().set_index("code")["family"])
+    vg = v.groupby(["family", "staff_group"], as_index=False)[["vacancies", "filled_posts"]].sum()
+    tg = t.groupby(["family", "staff_group"], as_index=False)[["leavers", "staff_in_post"]].sum()
+    out = vg.merge(tg, on=["family", "staff_group"], how="outer")
+    out["vacancy_rate_pct"] = indicators.vacancy_rate_pct(out["vacancies"], out["filled_posts"])
+    out["turnover_rate_pct"] = indicators.turnover_rate_pct(out["leavers"], out["staff_in_post"])
+    out["staff_group_label"] = out["staff_group"].map(vocab.staff_group_labels())
+    return out.sort_values(["family", "staff_in_post"], ascending=[True, False]).reset_index(drop=True)
+
+
+def pay_gap(pay: pd.DataFrame, icb_code: str, year: int | None = None) -> dict:
+    """Care workers' average pay against NHS healthcare assistants new to their role.
+
+    NHS reference: ``support_to_clinical`` in NHS trusts, ``new_to_role``; comparator: care
+    workers in all adult social care sectors (``all`` experience), averaged across sectors.
+    """
+    icb_code = geography.resolve_icb(icb_code)
+    year = year or int(pay["year"].max())
+    d = pay[(pay["year"] == year) & (pay["icb_code"] == icb_code)]
+    nhs = d[(d["sector"] == "nhs_trust") & (d["staff_group"] == "support_to_clinical") & (d["experience"] == "new_to_role")]
+    cw = d[d["sector"].str.startswith("asc_") & (d["staff_group"] == "care_worker") & (d["experience"] == "all")]
+    if nhs.empty or cw.empty:
+        return {"year": year, "nhs_hca_new_gbp": float("nan"), "care_worker_gbp": float("nan"),
+                "gap_gbp_per_hour": float("nan"), "gap_pct": float("nan")}
+    ref, comp = float(nhs["pay_gbp_per_hour"].mean()), float(cw["pay_gbp_per_hour"].mean())
+    return {"year": year, "nhs_hca_new_gbp": ref, "care_worker_gbp": comp, **indicators.pay_gap(ref, comp)}
+
+
+def pay_gap_trend(pay: pd.DataFrame, icb_code: str) -> pd.DataFrame:
+    return pd.DataFrame([pay_gap(pay, icb_code, int(y)) for y in sorted(pay["year"].unique())])
+
+
+def cross_sector_flows(flows: pd.DataFrame, icb_code: str) -> pd.DataFrame:
+    """Leavers moving from social care to health and from health to social care (latest year)."""
+    t = turnover_rates(flows, icb_code, ["sector"])
+    t["family"] = t["sector"].map(vocab.sectors().set_index("code")["family"])
+    g = t.groupby("family", as_index=False)[["leavers", "leavers_to_other_sector"]].sum()
+    g["direction"] = g["family"].map({"social care": "Social care to health", "health": "Health to social care"})
+    g["share_of_leavers_pct"] = indicators.share_pct(g["leavers_to_other_sector"], g["leavers"])
+    return g[["direction", "leavers", "leavers_to_other_sector", "share_of_leavers_pct"]]
+
+
+def kpi_latest_year(kpi_observations: pd.DataFrame, icb_code: str, kpi_ids: list[str]) -> pd.DataFrame:
+    """Mean of the last 12 monthly values of each KPI for one ICB (sickness, agency use)."""
+    d = kpi_observations[(kpi_observations["icb_code"] == geography.resolve_icb(icb_code))
+                         & kpi_observations["kpi_id"].isin(kpi_ids)]
+    rows = []
+    for kpi, g in d.sort_values("period").groupby("kpi_id"):
+        last = g.tail(12)
+        rows.append({"kpi_id": kpi, "from": last["period"].min(), "to": last["period"].max(),
+                     "mean_last_12_months": last["value"].mean(), "months": int(last["value"].notna().sum())})
+    return pd.DataFrame(rows, columns=["kpi_id", "from", "to", "mean_last_12_months", "months"])

@@ -1,0 +1,97 @@
+"""Data quality and bias: what each table covers, what is missing, and how geography was split.
+
+Everything here is computed from the data actually loaded, so the section of a report says
+what applies to that report rather than repeating generic caveats.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import geography
+from .datastore import Dataset
+
+MEASURES = {
+    "workforce": ["headcount", "fte"], "vacancies": ["vacancies", "filled_posts"],
+    "flows": ["staff_in_post", "leavers"], "pay": ["pay_gbp_per_hour"], "workforce_age": ["headcount"],
+    "ethnicity": ["people"], "population": ["population"], "kpi_observations": ["value"],
+}
+
+
+def _time_col(df: pd.DataFrame) -> str | None:
+    return "period" if "period" in df else ("year" if "year" in df else None)
+
+
+def _fmt_time(v) -> str:
+    if isinstance(v, pd.Timestamp):
+        return f"{v:%b %Y}"
+    return str(int(v)) if pd.notna(v) else "–"
+
+
+def coverage(ds: Dataset, tables: list[str]) -> pd.DataFrame:
+    """Per table: origin, synthetic flag, time span, ICBs covered, rows, share of values missing."""
+    rows = []
+    newest = None
+    spans = {}
+    for t in tables:
+        df = ds.table(t)
+        tc = _time_col(df)
+        lo, hi = (df[tc].min(), df[tc].max()) if tc else (None, None)
+        spans[t] = hi
+        hi_year = hi.year + (hi.month - 1) / 12 if isinstance(hi, pd.Timestamp) else hi
+        if hi_year is not None and (newest is None or hi_year > newest):
+            newest = hi_year
+        meas = [c for c in MEASURES.get(t, []) if c in df]
+        missing = float(df[meas].isna().to_numpy().mean() * 100) if meas and len(df) else 0.0
+        suppressed = float(df["suppressed_flag"].mean() * 100) if "suppressed_flag" in df else 0.0
+        info = ds.info(t)
+        rows.append({"table": t, "origin": info.origin, "synthetic": info.synthetic,
+                     "from": _fmt_time(lo) if tc else "–", "to": _fmt_time(hi) if tc else "–",
+                     "icbs": int(df["icb_code"].nunique()) if "icb_code" in df else np.nan,
+                     "rows": len(df), "missing_pct": missing, "suppressed_pct": suppressed,
+                     "_latest": hi_year})
+    out = pd.DataFrame(rows)
+    out["years_behind_newest"] = (newest - out["_latest"]).round(1) if newest is not None else np.nan
+    return out.drop(columns="_latest")
+
+
+def icb_coverage(ds: Dataset, tables: list[str], icb_code: str) -> pd.DataFrame:
+    """Whether each table has rows for this ICB at its latest period, and how many."""
+    icb_code = geography.resolve_icb(icb_code)
+    rows = []
+    for t in tables:
+        df = ds.table(t)
+        if "icb_code" not in df:
+            continue
+        tc = _time_col(df)
+        latest = df[df[tc] == df[tc].max()] if tc else df
+        n = int((latest["icb_code"] == icb_code).sum())
+        rows.append({"table": t, "rows_for_icb_latest": n, "covered": n > 0})
+    return pd.DataFrame(rows)
+
+
+def split_authorities(icb_code: str, vintage: int = 2024) -> pd.DataFrame:
+    """Local authorities that lie partly in this ICB and partly elsewhere, with the shares used."""
+    icb_code = geography.resolve_icb(icb_code)
+    lk = geography.lad_icb()
+    lk = lk[lk["lad_vintage"] == vintage]
+    split = lk.groupby("lad_code")["icb_code"].transform("nunique") > 1
+    mine = lk[split & lk["lad_code"].isin(lk.loc[lk["icb_code"] == icb_code, "lad_code"])]
+    names = geography.icbs().set_index("icb_code")["icb_short_name"]
+    out = mine.assign(icb=mine["icb_code"].map(names), share_pct=mine["share"] * 100)
+    return out[["lad_code", "lad_name", "icb", "share_pct", "share_basis"]].reset_index(drop=True)
+
+
+def ethnicity_unknown(ethnicity: pd.DataFrame, icb_code: str) -> pd.DataFrame:
+    """Share of records with unknown ethnicity by sector, for this ICB and for England."""
+    d = ethnicity[(ethnicity["group"] == "workforce") & (ethnicity["year"] == ethnicity["year"].max())]
+    rows = []
+    for area, sel in (("ICB", d["icb_code"] == geography.resolve_icb(icb_code)), ("England", d["icb_code"].notna())):
+        g = d[sel].groupby("sector")
+        tot = g["people"].sum()
+        unk = d[sel & (d["ethnic_group"] == "unknown")].groupby("sector")["people"].sum().reindex(tot.index, fill_value=0)
+        for sector in tot.index:
+            rows.append({"area": area, "sector": sector, "unknown_pct": 100 * unk[sector] / tot[sector] if tot[sector] else np.nan})
+    out = pd.DataFrame(rows).pivot(index="sector", columns="area", values="unknown_pct").reset_index()
+    return out.rename(columns={"ICB": "icb_unknown_pct", "England": "england_unknown_pct"})
