@@ -1,0 +1,86 @@
+"""The data theme report, produced by the report command for ICBs of different sizes."""
+
+import nbformat
+import pandas as pd
+import pytest
+
+from iwt_helpers.report import outputs, run_reports
+
+pytestmark = pytest.mark.slow
+# Smallest, a middle-sized and the largest ICB by population.
+ICBS = ("QOC", "QT1", "QHM")
+SECTIONS = {
+    "1. Whole-system workforce": ["workforce_by_sector", "workforce_by_group", "registered", "ownership", "per_capita"],
+    "2. Pressure points": ["vacancy_turnover", "pay_gap", "cross_sector_flows", "sickness_agency"],
+    "3. Retirement risk": ["age_profile"],
+    "4. Who the workforce is": ["ethnicity"],
+    "5. Population need": ["older_people", "need"],
+    "6. Benchmarking against all 42 ICBs": ["funnel_position"],
+    "7. Data quality and bias": ["coverage", "ethnicity_unknown"],
+}
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    out = tmp_path_factory.mktemp("data-theme")
+    summary = run_reports(icb=",".join(ICBS), theme_spec="data", out_dir=out, jobs=2, progress=False)
+    assert summary.exit_code == 0, summary.failed
+    found = {}
+    for icb in ICBS:
+        nb = nbformat.read(out / icb / "data.ipynb", as_version=4)
+        got = outputs.collect(nb)
+        found[icb] = {t["name"]: pd.DataFrame(t["table"]["data"], columns=t["table"]["columns"]) for t in got["tables"]}
+        found[icb]["_html"] = (out / icb / "data.html").read_text()
+        found[icb]["_headlines"] = {h["name"]: h for h in got["headlines"]}
+    return found
+
+
+@pytest.mark.parametrize("icb", ICBS)
+def test_every_section_is_present_with_non_empty_key_tables(reports, icb):
+    for heading, keys in SECTIONS.items():
+        assert heading in reports[icb]["_html"], heading
+        for key in keys:
+            assert key in reports[icb], f"{icb}: key table {key} missing"
+            assert len(reports[icb][key]) > 0, f"{icb}: key table {key} is empty"
+
+
+@pytest.mark.parametrize("icb", ICBS)
+def test_sector_totals_add_up_to_the_whole_system(reports, icb):
+    t = reports[icb]["workforce_by_sector"]
+    whole = t[t["Sector"] == "Whole system"].iloc[0]
+    parts = t[t["Sector"] != "Whole system"]
+    assert len(parts) == 5
+    assert parts["FTE"].sum() == pytest.approx(whole["FTE"], rel=1e-9)
+    assert parts["Headcount"].sum() == pytest.approx(whole["Headcount"], rel=1e-9)
+
+
+@pytest.mark.parametrize("icb", ICBS)
+def test_group_table_adds_up_to_the_sector_table(reports, icb):
+    by_group = reports[icb]["workforce_by_group"].groupby("Sector")["FTE"].sum()
+    by_sector = reports[icb]["workforce_by_sector"].set_index("Sector")["FTE"].drop("Whole system")
+    pd.testing.assert_series_equal(by_group.sort_index(), by_sector.sort_index(), check_names=False)
+
+
+def test_larger_icbs_have_larger_workforces(reports):
+    totals = [reports[i]["workforce_by_sector"].set_index("Sector").at["Whole system", "FTE"] for i in ICBS]
+    assert totals[0] < totals[1] < totals[2]
+
+
+@pytest.mark.parametrize("icb", ICBS)
+def test_population_need_covers_5_10_and_15_years(reports, icb):
+    need = reports[icb]["need"]
+    years = sorted(need["Year"].unique())
+    assert [y - years[0] for y in years] == [0, 5, 10, 15]
+    assert need["Source of rates"].str.len().gt(0).all()
+
+
+@pytest.mark.parametrize("icb", ICBS)
+def test_headlines_for_the_index_page(reports, icb):
+    h = reports[icb]["_headlines"]
+    assert "Whole-system workforce" in h and "Social care vacancy rate" in h and "Workforce aged 55+" in h
+
+
+def test_reports_are_labelled_synthetic_and_state_caveats(reports):
+    html = reports["QOC"]["_html"]
+    assert "Synthetic demonstration data" in html
+    assert "Sources and caveats" in html and "filled posts" in html
