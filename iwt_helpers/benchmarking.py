@@ -95,6 +95,11 @@ def kpi_funnel(kpi_observations: pd.DataFrame, kpi_id: str, denominators: pd.Ser
     denominator should be the NHS workforce (FTE) the rate applies to.
     """
     d = kpi_observations[kpi_observations["kpi_id"] == kpi_id].sort_values("period")
-    last = d.groupby("icb_code").tail(12).groupby("icb_code")["value"].mean()
+    last12 = d.groupby("icb_code").tail(12)
+    if {"numerator", "denominator"} <= set(last12.columns) and last12["denominator"].notna().all() and len(last12):
+        # The source gave the counts behind the rate (e.g. FTE days lost and available): use them.
+        g = last12.groupby("icb_code")[["numerator", "denominator"]].sum()
+        return funnel_table(g["numerator"], g["denominator"])
+    last = last12.groupby("icb_code")["value"].mean()
     den = denominators.reindex(last.index)
     return funnel_table(last / 100 * den, den)

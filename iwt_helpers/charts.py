@@ -241,15 +241,17 @@ def kpi_matrix_html(summary: pd.DataFrame, variation_text: dict, assurance_text:
         vc, vl = VARIATION_ICON[r.variation]
         ac, al = ASSURANCE_ICON[r.assurance]
         few = " <em>(fewer than 12 points: read with care)</em>" if r.few_points else ""
+        data = ("<span style='color:#DA291C;font-weight:bold'>synthetic</span>"
+                if getattr(r, "synthetic", True) else "published")
         rows.append(
             f"<tr><td><strong>{r.name}</strong>{few}</td><td>{r.latest_period:%b %Y}</td>"
             f"<td>{_fmt_value(r.latest_value, r.unit)}</td>"
             f"<td>{_fmt_value(r.target, r.unit)}</td>"
             f"<td>{icon_svg(vc, vl, variation_text[r.variation])} {variation_text[r.variation]}</td>"
             f"<td>{icon_svg(ac, al, assurance_text[r.assurance])} {assurance_text[r.assurance]}</td>"
-            f"<td>{r.owner_role}</td></tr>")
+            f"<td>{r.owner_role}</td><td>{data}</td></tr>")
     head = ("<tr><th>KPI</th><th>Latest</th><th>Value</th><th>Target</th><th>Variation</th>"
-            "<th>Assurance</th><th>Owner</th></tr>")
+            "<th>Assurance</th><th>Owner</th><th>Data</th></tr>")
     style = ("<style>.iwt-kpi td,.iwt-kpi th{padding:4px 8px;border-bottom:1px solid #E8EDEE;vertical-align:middle;"
              "font-size:12px;text-align:left !important}.iwt-kpi th{background:#005EB8;color:#fff}"
              ".iwt-kpi svg{vertical-align:middle}</style>")

@@ -32,6 +32,30 @@ def _data_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_build(args: argparse.Namespace) -> int:
+    from . import build, paths
+    raw = Path(args.raw) if args.raw else paths.RAW
+    out = Path(args.out) if args.out else paths.PROCESSED
+    report = build.build(raw, out)
+    for f in report.files:
+        print(f"  {f['source']:<26} {f['file']}  ({f['covers']})")
+    for d in report.duplicates:
+        print(f"  skipped duplicate: {d}")
+    print(f"built {out}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(report.tables.items())))
+    print(f"details (notes, unmapped organisations, ignored files): {out / build.REPORT}")
+    return 0
+
+
+def _data_status(args: argparse.Namespace) -> int:
+    from . import build, paths
+    import pandas as pd
+    data = Path(args.data) if args.data else paths.PROCESSED
+    table = build.status(data)
+    with pd.option_context("display.width", 200, "display.max_colwidth", 80):
+        print(table.to_string(index=False))
+    return 0
+
+
 def _reference_build(args: argparse.Namespace) -> int:
     from . import geography, paths, population
     real = Path(args.real_data) if args.real_data else paths.REAL_DATA
@@ -67,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
     s = dsub.add_parser("demo", help="regenerate the embedded synthetic demo data (deterministic)")
     s.add_argument("--out", help="folder to write to (default data/demo)")
     s.set_defaults(func=_data_demo)
+    s = dsub.add_parser("build", help="build processed data from downloaded source files (recognised by content)")
+    s.add_argument("--raw", help="folder of downloaded files (default data/raw)")
+    s.add_argument("--out", help="processed data folder to write (default data/processed); replaced only on success")
+    s.set_defaults(func=_data_build)
+    s = dsub.add_parser("status", help="what each table of a processed data folder covers")
+    s.add_argument("--data", help="processed data folder (default data/processed)")
+    s.set_defaults(func=_data_status)
 
     s = sub.add_parser("reference", help="rebuild committed reference tables from ../shared/real-data")
     s.add_argument("action", choices=["build"])
@@ -91,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, NotADirectoryError) as exc:
+    except (ValueError, FileNotFoundError, NotADirectoryError) as exc:   # BuildError, UnknownICBError, ...
         print(f"iwt: error: {exc}", file=sys.stderr)
         return 2
 

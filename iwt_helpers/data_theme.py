@@ -41,6 +41,9 @@ class DataContext:
     def synthetic(self, *tables: str) -> bool:
         return any(self.ds.info(t).synthetic for t in tables)
 
+    def synthetic_tables(self) -> list[str]:
+        return [t for t in TABLES if self.ds.info(t).synthetic]
+
     def source(self, *tables: str) -> str:
         parts = []
         for t in tables:
@@ -50,8 +53,12 @@ class DataContext:
 
     @property
     def base_year(self) -> int:
-        """The workforce snapshot year: population figures are taken for the same year."""
-        return int(workforce.latest_period(self.t["workforce"]).year)
+        """The workforce snapshot year, or the nearest year the population figures cover."""
+        wanted = int(workforce.latest_period(self.t["workforce"]).year)
+        years = sorted(self.t["population"]["year"].unique())
+        latest_start = max(years) - max(self.params.projection_years)
+        candidates = [y for y in years if y <= latest_start] or years
+        return int(min(candidates, key=lambda y: (abs(y - wanted), -y)))
 
     @functools.cached_property
     def funnels(self) -> list[tuple[str, pd.DataFrame, pd.DataFrame, str]]:

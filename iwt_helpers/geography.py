@@ -98,6 +98,15 @@ def region_of(code: str) -> str:
     return icbs().set_index("icb_code").loc[resolve_icb(code), "region_code"]
 
 
+def lad_shares() -> pd.DataFrame:
+    """LAD -> ICB shares for authorities of any recent vintage: the 2022 codes, plus 2023/2024
+    codes (e.g. Cumberland, North Yorkshire, Somerset) from the 2024 lookup."""
+    lk = lad_icb()
+    v22 = lk[lk["lad_vintage"] == 2022]
+    v24 = lk[(lk["lad_vintage"] == 2024) & ~lk["lad_code"].isin(set(v22["lad_code"]))]
+    return pd.concat([v22, v24], ignore_index=True)
+
+
 def apportion_to_icb(df: pd.DataFrame, value_cols: list[str], lad_col: str = "lad_code",
                      vintage: int | None = None, by: list[str] | None = None) -> pd.DataFrame:
     """Sum LAD-level counts to ICBs, splitting authorities across ICBs by their share weights.
@@ -106,9 +115,7 @@ def apportion_to_icb(df: pd.DataFrame, value_cols: list[str], lad_col: str = "la
     ``attrs['unmatched']``, the LAD codes that no lookup could place.
     """
     by = list(by or [])
-    lk = lad_icb()
-    if vintage is not None:
-        lk = lk[lk["lad_vintage"] == vintage]
+    lk = lad_icb()[lambda d: d["lad_vintage"] == vintage] if vintage is not None else lad_shares()
     work = df.copy()
     work[lad_col] = map_retired_lads(work[lad_col])
     merged = work.merge(lk[["lad_code", "icb_code", "share"]], left_on=lad_col,

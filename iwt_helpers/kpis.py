@@ -71,6 +71,8 @@ def read(observations: pd.DataFrame, icb_code: str, kpi_ids: list[str] | tuple[s
     chart = spc.xmr(obs, by=["kpi_id"], improvement=improvement)
     summ = spc.summary(chart, ["kpi_id"], improvement)
     summ = summ.merge(defs[["name", "unit", "owner_role", "source", "frequency"]], left_on="kpi_id", right_index=True)
+    if "synthetic" in obs:
+        summ["synthetic"] = summ["kpi_id"].map(obs.groupby("kpi_id")["synthetic"].any()).fillna(True).astype(bool)
     order = {k: i for i, k in enumerate(defs.index)}
     summ = summ.sort_values("kpi_id", key=lambda s: s.map(order)).reset_index(drop=True)
     return chart, summ

@@ -29,21 +29,28 @@ def setup() -> None:
     pd.set_option("display.max_columns", 30)
 
 
-def header(params: ReportParams, theme: str, ds: Dataset | None = None, synthetic: bool = True) -> None:
+def header(params: ReportParams, theme: str, ds: Dataset | None = None, synthetic: bool = True,
+           synthetic_parts: list[str] | None = None) -> None:
     """The report's title block, with the synthetic-data banner where it applies."""
     lines = [f"## {params.icb_name}",
              f"ICB **{params.icb_code}** &middot; NHS England region: {geography.region_name(params.icb_code)} &middot; "
              f"data: {'embedded demonstration set' if params.data_dir is None else html.escape(str(params.data_dir.name))}"]
     display(Markdown("\n\n".join(lines)))
     if synthetic:
-        banner()
+        banner(synthetic_parts if params.data_dir is not None else None)
 
 
-def banner() -> None:
+def banner(parts: list[str] | None = None) -> None:
+    """The synthetic-data warning: the whole report, or (with real data) the parts that fell
+    back to the demonstration set."""
+    if parts:
+        text = (f"{html.escape(SYNTHETIC_LABEL)} in part. The data folder lacks these, so they are synthetic "
+                f"demonstration figures and must not be used for decisions: {html.escape(', '.join(parts))}.")
+    else:
+        text = (f"{html.escape(SYNTHETIC_LABEL)}. Figures other than population and geography are generated for "
+                "demonstration and must not be used for decisions.")
     display(HTML(f'<div style="border:2px solid #DA291C;color:#8A1538;background:#FDECEA;'
-                 f'padding:6px 10px;font-weight:bold;margin:6px 0">{html.escape(SYNTHETIC_LABEL)}. '
-                 'Figures other than population and geography are generated for demonstration '
-                 'and must not be used for decisions.</div>'))
+                 f'padding:6px 10px;font-weight:bold;margin:6px 0">{text}</div>'))
 
 
 def _emit(kind: str, payload: dict) -> None:

@@ -70,40 +70,50 @@ def read_snpp(path: Path) -> pd.DataFrame:
 
 def build_icb_population(real_data: Path | None = None) -> pd.DataFrame:
     real_data = Path(real_data or paths.REAL_DATA)
-    mye = read_mye_single_year(real_data / MYE_FILE)
-    mye["age_band"] = mye["age"].map(band_of_age)
-    est = geography.apportion_to_icb(mye, ["population"], vintage=2022, by=["age_band"])
-    if est.attrs["unmatched"]:
-        raise ValueError(f"{real_data / MYE_FILE}: LAD codes not in the 2022 lookup: {est.attrs['unmatched'][:5]}")
-    est["year"] = 2020
+    return icb_population_from(read_mye_single_year(real_data / MYE_FILE), 2020,
+                               read_snpp(real_data / SNPP_FILE), "2016-based principal")
 
-    snpp = read_snpp(real_data / SNPP_FILE)
-    snpp["age_band"] = snpp["age"].map(band_of_age)
-    proj = geography.apportion_to_icb(snpp, ["population"], vintage=2022, by=["age_band", "year"])
-    if proj.attrs["unmatched"]:
-        raise ValueError(f"{real_data / SNPP_FILE}: LAD codes not placed in an ICB: {proj.attrs['unmatched'][:5]}")
-    base = proj[proj["year"] == 2020].set_index(["icb_code", "age_band"])["population"]
-    proj = proj[proj["year"] > 2020].copy()
-    proj["growth"] = proj["population"].to_numpy() / base.reindex(
-        pd.MultiIndex.from_frame(proj[["icb_code", "age_band"]])).to_numpy()
-    est_idx = est.set_index(["icb_code", "age_band"])["population"]
-    proj["population"] = proj["growth"] * est_idx.reindex(
-        pd.MultiIndex.from_frame(proj[["icb_code", "age_band"]])).to_numpy()
 
-    years = sorted(proj["year"].unique())
-    young = [b for b in vocab.population_age_bands() if b not in set(proj["age_band"])]
-    held = est[est["age_band"].isin(young)]
-    held = pd.concat([held.assign(year=y) for y in years], ignore_index=True)
-
-    # Short source labels (the full description is in docs/data-sources.md).
-    src_est = "ONS MYE mid-2020 by LAD, apportioned (OGL v3)"
-    src_proj = "ONS SNPP 2016-based growth on MYE mid-2020, apportioned (OGL v3)"
-    src_held = "Held at ONS MYE mid-2020: no under-60 projection available (assumption)"
-    out = pd.concat([
-        est.assign(kind="estimate", variant="mid-year estimate", source=src_est),
-        proj.drop(columns="growth").assign(kind="projection", variant="2016-based principal", source=src_proj),
-        held.assign(kind="projection", variant="held at mid-2020 estimate", source=src_held),
-    ], ignore_index=True)
+def icb_population_from(mye: pd.DataFrame | None, mye_year: int | None, snpp: pd.DataFrame | None,
+                        variant: str | None) -> pd.DataFrame:
+    """ICB population by age band: the estimate for ``mye_year`` (LAD x single year of age,
+    apportioned), and projections as estimate x (SNPP year / SNPP estimate year) per ICB and
+    band. Bands the projection does not cover are held at the estimate, labelled so. With no
+    estimate, the SNPP figures are used as they are."""
+    parts = []
+    est = None
+    if mye is not None:
+        mye = mye.assign(age_band=mye["age"].map(band_of_age))
+        est = geography.apportion_to_icb(mye, ["population"], vintage=2022, by=["age_band"])
+        if est.attrs["unmatched"]:
+            raise ValueError(f"population estimate: LAD codes not in the 2022 lookup: {est.attrs['unmatched'][:5]}")
+        est["year"] = mye_year
+        parts.append(est.assign(kind="estimate", variant="mid-year estimate",
+                                source=f"ONS MYE mid-{mye_year} by LAD, apportioned (OGL v3)"))
+    if snpp is not None:
+        snpp = snpp.assign(age_band=snpp["age"].map(band_of_age))
+        proj = geography.apportion_to_icb(snpp, ["population"], vintage=2022, by=["age_band", "year"])
+        if proj.attrs["unmatched"]:
+            raise ValueError(f"population projection: LAD codes not placed in an ICB: {proj.attrs['unmatched'][:5]}")
+        if est is not None:
+            key = pd.MultiIndex.from_frame
+            base = proj[proj["year"] == mye_year].set_index(["icb_code", "age_band"])["population"]
+            proj = proj[proj["year"] > mye_year].copy()
+            growth = proj["population"].to_numpy() / base.reindex(key(proj[["icb_code", "age_band"]])).to_numpy()
+            proj["population"] = growth * est.set_index(["icb_code", "age_band"])["population"].reindex(
+                key(proj[["icb_code", "age_band"]])).to_numpy()
+            src = f"ONS SNPP {variant.split(' ')[0]} growth on MYE mid-{mye_year}, apportioned (OGL v3)"
+            years = sorted(proj["year"].unique())
+            young = [b for b in vocab.population_age_bands() if b not in set(proj["age_band"])]
+            held = est[est["age_band"].isin(young)]
+            if len(held) and years:
+                parts.append(pd.concat([held.assign(year=y) for y in years], ignore_index=True).assign(
+                    kind="projection", variant=f"held at mid-{mye_year} estimate",
+                    source=f"Held at ONS MYE mid-{mye_year}: no projection for these ages (assumption)"))
+        else:
+            src = f"ONS SNPP {variant}, apportioned (OGL v3)"
+        parts.append(proj.assign(kind="projection", variant=variant, source=src))
+    out = pd.concat(parts, ignore_index=True)
     out["population"] = out["population"].round(1)
     order = {b: i for i, b in enumerate(vocab.population_age_bands())}
     out = out.sort_values(["year", "icb_code", "age_band"], key=lambda c: c.map(order) if c.name == "age_band" else c)

@@ -138,8 +138,21 @@ def _schemas() -> dict[str, pa.DataFrameSchema]:
         "kpi_observations": pa.DataFrameSchema({
             "icb_code": _icb(), "kpi_id": pa.Column(str), "period": _period(),
             "value": pa.Column(float, nullable=True), "target": pa.Column(float, nullable=True),
+            # Optional: the counts behind a rate (e.g. FTE days lost and available), where a source has them.
+            "numerator": pa.Column(float, pa.Check.ge(0, error="zero or more"), nullable=True, required=False),
+            "denominator": pa.Column(float, pa.Check.ge(0, error="zero or more"), nullable=True, required=False),
             "source": _source(),
         }, coerce=True, unique=["icb_code", "kpi_id", "period"]),
+        "staff_survey": pa.DataFrameSchema({
+            "icb_code": _icb(), "year": _year(), "indicator": pa.Column(str),
+            "rate_pct": pa.Column(float, pa.Check.in_range(0, 100, error="a percentage from 0 to 100")),
+            "base": _count(), "source": _source(),
+        }, coerce=True, unique=["icb_code", "year", "indicator"]),
+        "gp_indicators": pa.DataFrameSchema({
+            "icb_code": _icb(), "year": _year(), "indicator": pa.Column(str),
+            "per_10k_mean_of_quintiles": pa.Column(float, pa.Check.ge(0, error="zero or more"), nullable=True),
+            "source": _source(),
+        }, coerce=True),
         "readiness_responses": pa.DataFrameSchema({
             "icb_code": _icb(), "item_id": pa.Column(str),
             "score": pa.Column(int, pa.Check.in_range(0, 4, error="a score from 0 to 4")),
@@ -155,7 +168,7 @@ def schemas() -> dict[str, pa.DataFrameSchema]:
 
 
 TABLES = ("icb", "lad_icb", "workforce", "vacancies", "flows", "pay", "workforce_age", "ethnicity",
-          "population", "prevalence", "kpi_observations", "readiness_responses")
+          "population", "prevalence", "kpi_observations", "readiness_responses", "staff_survey", "gp_indicators")
 
 
 def validate(table: str, df: pd.DataFrame, file: str | None = None) -> pd.DataFrame:
@@ -164,7 +177,7 @@ def validate(table: str, df: pd.DataFrame, file: str | None = None) -> pd.DataFr
         raise KeyError(f"unknown table {table!r}; known tables: {', '.join(TABLES)}")
     where = f"table '{table}'" + (f" in {file}" if file else "")
     schema = schemas()[table]
-    missing = [c for c in schema.columns if c not in df.columns]
+    missing = [c for c, col in schema.columns.items() if col.required and c not in df.columns]
     if missing:
         raise TableValidationError(
             f"{where}: missing column(s) {', '.join(missing)}; expected columns: {', '.join(schema.columns)}",

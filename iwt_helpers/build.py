@@ -1,0 +1,230 @@
+"""``iwt data build`` and ``iwt data status``.
+
+Build: find every file under the raw folder, recognise each by its content, load lookups
+first (geography, organisations), then population, then the data sources; validate every
+canonical table; write Parquet tables, ``datasets.json`` and ``build_report.json`` into a
+temporary folder beside the output and swap it in only when everything succeeded, so a failed
+build leaves the previous processed data set as it was. Building twice from the same inputs
+gives byte-identical files (no timestamps; rows sorted; stable Parquet writer settings).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import atomic, population, quality, schemas, sources
+from .datastore import MANIFEST
+from .sources import BuildContext, LoadResult, SourceError
+
+REPORT = "build_report.json"
+# Lookups that place organisations in ICBs, most authoritative first.
+ORG_LOOKUP_ORDER = ["nhs_sickness_absence", "nhs_organisation_lookup", "nhs_ccg_icb_lookup", "nhs_trust_icb_lookup"]
+# Sources read once even if several files hold them (e.g. a workbook and a CSV made from it).
+SINGLE = {"ons_mye", "ons_snpp", "nhs_hchs_workforce"}
+SORT_KEYS = {
+    "workforce": ["period", "icb_code", "sector", "staff_group"],
+    "kpi_observations": ["kpi_id", "icb_code", "period"],
+    "staff_survey": ["indicator", "icb_code", "year"],
+    "gp_indicators": ["indicator", "icb_code", "year"],
+    "population": ["year", "icb_code", "age_band", "variant"],
+    "lad_icb": ["lad_vintage", "lad_code", "icb_code"],
+    "lad_code_changes": ["effective", "old_code"],
+    "unmapped_organisations": ["source", "period", "org_code"],
+    "source_totals": ["source", "file", "period"],
+}
+
+
+class BuildError(ValueError):
+    """The build stopped; the message names the file and what was wrong."""
+
+
+@dataclass
+class Found:
+    path: Path
+    source: type
+    sha256: str
+
+
+@dataclass
+class BuildReport:
+    files: list[dict] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    tables: dict[str, int] = field(default_factory=dict)
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def discover(raw: Path) -> tuple[list[Found], list[str]]:
+    """Recognise every data file under ``raw``; documentation files are listed as ignored.
+    A data file that matches no known source stops the build."""
+    raw = Path(raw)
+    if not raw.is_dir():
+        raise BuildError(f"--raw {raw}: folder not found")
+    found, ignored = [], []
+    for p in sorted(x for x in raw.rglob("*") if x.is_file() and not x.name.startswith(".")):
+        rel = str(p.relative_to(raw))
+        if p.suffix.lower() in sources.IGNORED_SUFFIXES:
+            ignored.append(rel)
+            continue
+        src = sources.recognise(p)
+        if src is None:
+            known = ", ".join(sorted({s.TITLE for s in sources.registry() if s.KIND != "provenance"}))
+            raise BuildError(f"{p}: not a recognised source file (recognised by their columns or sheets: {known}). "
+                             "Remove it from the raw folder, or add a loader in iwt_helpers/sources.")
+        found.append(Found(p, src, _sha(p)))
+    return found, ignored
+
+
+def _pick(found: list[Found], report: BuildReport, raw: Path) -> list[Found]:
+    """Keep one file per SINGLE source: the original publisher format first (lowest PREFERENCE)."""
+    keep, seen = [], {}
+    for f in sorted(found, key=lambda f: (f.source.PREFERENCE, f.path.suffix.lower() not in (".xlsx", ".xls"), str(f.path))):
+        if f.source.ID in SINGLE and f.source.ID in seen:
+            report.duplicates.append(f"{f.path.relative_to(raw)}: same source as {seen[f.source.ID]} (kept that one)")
+            continue
+        seen.setdefault(f.source.ID, str(f.path.relative_to(raw)))
+        keep.append(f)
+    return sorted(keep, key=lambda f: str(f.path))
+
+
+def build(raw: Path, out: Path) -> BuildReport:
+    raw, out = Path(raw).resolve(), Path(out).resolve()
+    report = BuildReport()
+    found, report.ignored = discover(raw)
+    found = _pick(found, report, raw)
+    ctx = BuildContext()
+    results: list[tuple[Found, LoadResult]] = []
+
+    def run(f: Found) -> LoadResult:
+        try:
+            return f.source.load(f.path, ctx)
+        except SourceError as exc:
+            raise BuildError(str(exc)) from None
+        except (KeyError, ValueError) as exc:
+            raise BuildError(f"{f.path}: could not be read as {f.source.TITLE}: {exc}") from None
+
+    # 1. Organisation lookups, most authoritative first (current sickness files give each
+    #    organisation's host ICS), then geography lookups.
+    for sid in ORG_LOOKUP_ORDER:
+        for f in (x for x in found if x.source.ID == sid):
+            if sid == "nhs_sickness_absence":
+                n = ctx.add_orgs(f.source.org_lookup(f.path), f.path.name)
+                ctx.notes.append(f"{f.path.name}: {n} organisations placed by their ICS code")
+            else:
+                results.append((f, run(f)))
+    for f in (x for x in found if x.source.KIND in ("lookup", "provenance") and x.source.ID not in ORG_LOOKUP_ORDER):
+        results.append((f, run(f)))
+    # 2. Population (sets LAD populations used to weight local-authority sources), 3. data.
+    for f in (x for x in found if x.source.ID in ("ons_mye", "ons_snpp")):
+        results.append((f, run(f)))
+    for f in (x for x in found if x.source.KIND == "data" and x.source.ID not in ("ons_mye", "ons_snpp")):
+        results.append((f, run(f)))
+
+    tables: dict[str, list[pd.DataFrame]] = {}
+    table_files: dict[str, list[str]] = {}
+    unmapped = []
+    for f, res in results:
+        for name, df in res.tables.items():
+            tables.setdefault(name, []).append(df)
+            table_files.setdefault(name, []).append(str(f.path.relative_to(raw)))
+        if res.unmapped is not None and len(res.unmapped):
+            unmapped.append(res.unmapped.assign(file=f.path.name))
+        report.notes.extend(res.notes)
+        report.files.append({"file": str(f.path.relative_to(raw)), "source": f.source.ID, "title": f.source.TITLE,
+                             "publisher": f.source.PUBLISHER, "sha256": f.sha256, "covers": res.period})
+    report.notes = ctx.notes + report.notes
+    combined = {name: pd.concat(parts, ignore_index=True) for name, parts in tables.items()}
+    if ctx.mye_long is not None or ctx.snpp_long is not None:
+        combined["population"] = population.icb_population_from(
+            ctx.mye_long, ctx.mye_year, ctx.snpp_long, f"{ctx.snpp_base}-based principal" if ctx.snpp_base else None)
+    if unmapped:
+        combined["unmapped_organisations"] = pd.concat(unmapped, ignore_index=True)
+    for name in ("unmapped_organisations", "source_totals"):      # mixed periods (months, years): as text
+        if name in combined:
+            combined[name]["period"] = combined[name]["period"].map(
+                lambda v: f"{v:%Y-%m}" if isinstance(v, pd.Timestamp) else str(v))
+
+    for name, df in combined.items():
+        if name in schemas.schemas():
+            files = sorted(set(table_files.get(name, [])))
+            shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+            try:
+                combined[name] = schemas.validate(name, df, file=f"built from {raw}: {shown or 'ONS population files'}")
+            except schemas.TableValidationError as exc:
+                raise BuildError(str(exc)) from None
+        keys = [k for k in SORT_KEYS.get(name, []) if k in df.columns]
+        combined[name] = combined[name].sort_values(keys, kind="mergesort").reset_index(drop=True) if keys else combined[name]
+    _write(out, combined, report, raw)
+    return report
+
+
+def _write(out: Path, tables: dict[str, pd.DataFrame], report: BuildReport, raw: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.build-", dir=out.parent))
+    try:
+        manifest = {"dataset": "iwt processed data", "built_from": "raw folder (see build_report.json)",
+                    "tables": {}}
+        for name, df in sorted(tables.items()):
+            df.to_parquet(tmp / f"{name}.parquet", index=False, engine="pyarrow", compression="zstd")
+            srcs = sorted(set(df["source"])) if "source" in df else []
+            report.tables[name] = len(df)
+            manifest["tables"][name] = {"file": f"{name}.parquet", "rows": int(len(df)), "synthetic": False,
+                                        "source": "; ".join(srcs)[:500]}
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        (tmp / REPORT).write_text(json.dumps({
+            "files": report.files, "ignored": report.ignored, "duplicates": report.duplicates,
+            "notes": report.notes, "tables": report.tables}, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        atomic.swap_directory(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def status(data: Path) -> pd.DataFrame:
+    """What each table of a processed folder covers: periods, ICBs, rows, share missing."""
+    data = Path(data)
+    if not (data / MANIFEST).exists():
+        raise BuildError(f"--data {data}: no {MANIFEST}; build one with `iwt data build --raw DIR --out {data}`")
+    manifest = json.loads((data / MANIFEST).read_text())
+    rows = []
+    for name, meta in sorted(manifest["tables"].items()):
+        df = pd.read_parquet(data / meta["file"]) if meta["file"].endswith(".parquet") else pd.read_csv(data / meta["file"])
+        tc = "period" if "period" in df else ("year" if "year" in df else None)
+        span = "–"
+        if tc:
+            lo, hi = df[tc].min(), df[tc].max()
+            if df[tc].dtype.kind == "M":
+                span = f"{lo:%Y-%m} to {hi:%Y-%m}"
+            else:
+                span = f"{lo} to {hi}"
+        measures = [c for c in quality.MEASURES.get(name, []) if c in df] or [c for c in df.columns if df[c].dtype.kind == "f"]
+        missing = float(df[measures].isna().to_numpy().mean() * 100) if measures and len(df) else 0.0
+        kpis = ", ".join(sorted(df["kpi_id"].unique())) if "kpi_id" in df else ""
+        rows.append({"table": name, "rows": len(df), "icbs": int(df["icb_code"].nunique()) if "icb_code" in df else None,
+                     "periods": span, "missing_pct": round(missing, 1), "synthetic": meta.get("synthetic", False),
+                     "detail": kpis})
+    return pd.DataFrame(rows)
+
+
+def check_icbs(data: Path) -> dict[str, int]:
+    """ICBs present per table (helper for tests and status)."""
+    out = {}
+    for p in sorted(Path(data).glob("*.parquet")):
+        df = pd.read_parquet(p)
+        if "icb_code" in df:
+            out[p.stem] = int(df["icb_code"].nunique())
+    return out
+
+
+__all__ = ["build", "status", "discover", "BuildError", "BuildReport"]

@@ -1,0 +1,186 @@
+"""ONS and NHS geography lookups of any vintage: LSOA -> Sub-ICB -> ICB (-> LAD), LAD change
+lookups, and NHS trust -> ICB / region lookups.
+
+Column names are normalised first, so both ONS's own headers (``LSOA11CD``, ``ICB22CDH``,
+``LAD22CD``) and the tidy names used by the geographr package (``lsoa11_code``,
+``icb22_code_h``, ``ltla22_code``) are recognised.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from .. import geography
+from . import BuildContext, LoadResult
+from ._read import SourceError, clean_code, head_columns, read_csv
+
+OGL = "Open Government Licence v3.0"
+
+
+def normalise_columns(cols: list[str]) -> list[str]:
+    out = []
+    for c in cols:
+        m = re.fullmatch(r"(LSOA|SICBL|ICB|LAD|LTLA|UTLA|RGN|NHSER)(\d\d)(CD|CDH|NM)", c.strip(), flags=re.I)
+        if m:
+            kind, yy, what = m.group(1).lower(), m.group(2), m.group(3).upper()
+            kind = {"lad": "ltla", "rgn": "region"}.get(kind, kind)
+            c = f"{kind}{yy}_" + {"CD": "code", "CDH": "code_h", "NM": "name"}[what]
+        c = re.sub(r"_code_nhs$", "_code_h", c.strip())
+        out.append(c)
+    return out
+
+
+def _cols(path: Path) -> set[str]:
+    cols = head_columns(path)
+    return set(normalise_columns(cols)) if cols else set()
+
+
+def _read(path: Path) -> pd.DataFrame:
+    df = read_csv(path)
+    df.columns = normalise_columns(list(df.columns))
+    return df
+
+
+def _vintage(cols: set[str], prefix: str) -> str | None:
+    for c in sorted(cols):
+        m = re.fullmatch(rf"{prefix}(\d\d)_code(_h)?", c)
+        if m:
+            return m.group(1)
+    return None
+
+
+class LsoaIcbLookup:
+    """LSOA -> (Sub-ICB) -> ICB, with LAD where the file has it; any vintage."""
+    ID, KIND, PREFERENCE = "ons_lsoa_icb_lookup", "lookup", 10
+    TITLE, PUBLISHER = "ONS LSOA to Sub-ICB Location to ICB (to LAD) lookup", "Office for National Statistics"
+
+    @staticmethod
+    def recognise(path: Path) -> bool:
+        c = _cols(path)
+        return bool(_vintage(c, "lsoa") and _vintage(c, "icb")) and any(x.endswith("_code_h") and x.startswith("icb") for x in c)
+
+    @staticmethod
+    def load(path: Path, ctx: BuildContext) -> LoadResult:
+        df = _read(path)
+        cols = set(df.columns)
+        iy, ly = _vintage(cols, "icb"), _vintage(cols, "lsoa")
+        icb_col = f"icb{iy}_code_h"
+        lad_y = _vintage(cols, "ltla")
+        df[icb_col] = clean_code(df[icb_col])
+        unknown = sorted(set(df[icb_col]) - set(geography.icb_codes()))
+        if unknown:
+            raise SourceError(f"{path}: column '{icb_col}': ICB codes not among the 42: {', '.join(unknown[:5])}")
+        res = LoadResult(period=f"20{iy} ICBs, 20{ly} LSOAs")
+        if lad_y:
+            lad_code, lad_name = f"ltla{lad_y}_code", f"ltla{lad_y}_name"
+            g = df.groupby([lad_code, lad_name, icb_col], as_index=False).size()
+            g.columns = ["lad_code", "lad_name", "icb_code", "n_lsoa"]
+            g["lad_vintage"] = 2000 + int(lad_y)
+        else:
+            res.notes.append(f"{path.name}: no LAD column; authorities are taken from LSOA names")
+            g = df.assign(lad_name=df[f"lsoa{ly}_name"].str.replace(r"\s+\d{3}[A-Z]$", "", regex=True))
+            g = g.groupby(["lad_name", icb_col], as_index=False).size()
+            g.columns = ["lad_name", "icb_code", "n_lsoa"]
+            if g.empty:
+                raise SourceError(f"{path}: no rows")
+            # LSOA names carry the 2021 authority's name: match it to the 2022 codes (short forms
+            # such as 'Bristol' for 'Bristol, City of' too), then follow 2023 re-organisations.
+            known = geography.lad_icb().query("lad_vintage == 2022")
+            names = {}
+            for name, code in zip(known["lad_name"], known["lad_code"]):
+                names[name] = code
+                names[re.sub(r",\s+(City|County) of$", "", name)] = code
+            ch = geography.lad_code_changes()
+            to23 = dict(zip(ch.loc[ch["effective"] == "2023-04-01", "old_code"], ch.loc[ch["effective"] == "2023-04-01", "new_code"]))
+            g["lad_code"] = g["lad_name"].map(names)
+            g["lad_code"] = g["lad_code"].map(lambda c: to23.get(c, c) if isinstance(c, str) else c)
+            g["lad_name"] = g["lad_code"].map(dict(zip(geography.lad_icb()["lad_code"], geography.lad_icb()["lad_name"]))).fillna(g["lad_name"])
+            if g["lad_code"].isna().any():
+                missing = g.loc[g["lad_code"].isna(), "lad_name"].unique()[:5]
+                raise SourceError(f"{path}: LSOA names with no known authority: {', '.join(missing)}")
+            g = g.groupby(["lad_code", "lad_name", "icb_code"], as_index=False)["n_lsoa"].sum()
+            g["lad_vintage"] = 2000 + int(iy)
+        tot = g.groupby(["lad_vintage", "lad_code"])["n_lsoa"].transform("sum")
+        g["share"] = (g["n_lsoa"] / tot).round(6)
+        g["share_basis"] = "share of the authority's LSOAs"
+        g["source"] = f"{LsoaIcbLookup.TITLE} ({path.name}); {OGL}"
+        res.tables["lad_icb"] = g[["lad_vintage", "lad_code", "lad_name", "icb_code", "share", "n_lsoa", "share_basis", "source"]]
+        return res
+
+
+class LadChangeLookup:
+    ID, KIND, PREFERENCE = "ons_lad_change_lookup", "lookup", 10
+    TITLE, PUBLISHER = "ONS local authority district change lookup", "Office for National Statistics"
+
+    @staticmethod
+    def recognise(path: Path) -> bool:
+        c = _cols(path)
+        years = sorted({m.group(1) for x in c if (m := re.fullmatch(r"ltla(\d\d)_code", x))})
+        return len(years) == 2 and not any(x.startswith(("lsoa", "icb", "utla", "region")) for x in c)
+
+    @staticmethod
+    def load(path: Path, ctx: BuildContext) -> LoadResult:
+        df = _read(path)
+        years = sorted({m.group(1) for x in df.columns if (m := re.fullmatch(r"ltla(\d\d)_code", x))})
+        old, new = years
+        changed = df[df[f"ltla{old}_code"] != df[f"ltla{new}_code"]]
+        changed = changed[changed[f"ltla{old}_code"].str.startswith("E")]
+        res = LoadResult(period=f"20{old} to 20{new}")
+        res.notes.append(f"{path.name}: {len(changed)} English authority code changes 20{old}->20{new} "
+                         f"(e.g. {', '.join(changed[f'ltla{new}_name'].unique()[:3])})")
+        res.tables["lad_code_changes"] = pd.DataFrame({
+            "old_code": changed[f"ltla{old}_code"], "old_name": changed[f"ltla{old}_name"],
+            "new_code": changed[f"ltla{new}_code"], "new_name": changed[f"ltla{new}_name"],
+            "effective": f"20{new}-04-01", "source": f"ONS LAD{old} to LAD{new} lookup ({path.name}); {OGL}"})
+        return res
+
+
+class TrustIcbLookup:
+    """NHS trust -> ICB catchment shares (OHID). Used to place trusts with no host ICS in
+    other files: each trust goes to the ICB that most of its patients come from."""
+    ID, KIND, PREFERENCE = "nhs_trust_icb_lookup", "lookup", 30
+    TITLE, PUBLISHER = "NHS trust catchment shares by ICB", "OHID / NHS Digital"
+
+    @staticmethod
+    def recognise(path: Path) -> bool:
+        c = _cols(path)
+        return any(x.startswith("nhs_trust") and x.endswith("_code") for x in c) and any(
+            x.startswith("proportion") for x in c)
+
+    @staticmethod
+    def load(path: Path, ctx: BuildContext) -> LoadResult:
+        df = _read(path)
+        trust = next(c for c in df.columns if c.startswith("nhs_trust") and c.endswith("_code"))
+        icb = next(c for c in df.columns if c.startswith("icb") and c.endswith("_code"))
+        share = next(c for c in df.columns if c.startswith("proportion"))
+        df[share] = pd.to_numeric(df[share], errors="coerce")
+        best = df.sort_values(share, ascending=False).drop_duplicates(trust)
+        e54 = {}
+        for col in ("icb_code_ons", "icb_code_ons_2022"):
+            e54.update({k: v for k, v in zip(geography.icbs()[col], geography.icbs()["icb_code"]) if k})
+        mapping = {t: e54.get(i, i) for t, i in zip(clean_code(best[trust]), clean_code(best[icb]))}
+        n = ctx.add_orgs(mapping, "trust catchment (largest share)")
+        return LoadResult(notes=[f"{path.name}: {n} trusts placed by their largest catchment share"])
+
+
+class IgnoredGeography:
+    """Recognised geography files that the model does not need (listed in the build report)."""
+    ID, KIND, PREFERENCE = "ons_other_lookup", "provenance", 90
+    TITLE, PUBLISHER = "Other ONS/NHS geography lookup (not needed)", "Office for National Statistics"
+
+    @staticmethod
+    def recognise(path: Path) -> bool:
+        c = _cols(path)
+        return bool(c) and (any(x.startswith(("utla", "region")) for x in c) or
+                            any(x.startswith("nhs_region") for x in c) or
+                            {"icb24_code", "icb24_code_h"} <= c or "share_of_lad_lsoas" in c)
+
+    @staticmethod
+    def load(path: Path, ctx: BuildContext) -> LoadResult:
+        return LoadResult(notes=[f"{path.name}: recognised geography lookup, not needed by the model"])
+
+
+SOURCES = [LsoaIcbLookup, LadChangeLookup, TrustIcbLookup, IgnoredGeography]
