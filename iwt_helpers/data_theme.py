@@ -251,6 +251,9 @@ def quality_section(ctx: DataContext):
         partial = icov[~icov["covered"]]["table"].tolist()
         note = ("Every table has figures for this ICB at its latest period." if not partial
                 else f"No figures for this ICB at the latest period in: {', '.join(partial)}.")
+        note += (" No local authority in this ICB is split with another ICB." if split.empty else
+                 f" {split['lad_code'].nunique()} local authorities are split between this ICB and others; "
+                 "their figures are apportioned by the shares below.")
         return [
             Table(cov, "Coverage of each source in the data used", {"table": "Table", "origin": "Came from",
                   "synthetic": "Synthetic?", "from": "From", "to": "To", "icbs": "ICBs", "rows": "Rows",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import geography
+from . import geography, vocab
 from .datastore import Dataset
 
 MEASURES = {
@@ -38,15 +38,19 @@ def coverage(ds: Dataset, tables: list[str]) -> pd.DataFrame:
         df = ds.table(t)
         tc = _time_col(df)
         lo, hi = (df[tc].min(), df[tc].max()) if tc else (None, None)
+        latest = hi
+        if t == "population" and "kind" in df:      # staleness: the latest estimate, not the projections
+            est = df[df["kind"] == "estimate"]
+            latest = est[tc].max() if len(est) else hi
         spans[t] = hi
-        hi_year = hi.year + (hi.month - 1) / 12 if isinstance(hi, pd.Timestamp) else hi
+        hi_year = latest.year + (latest.month - 1) / 12 if isinstance(latest, pd.Timestamp) else latest
         if hi_year is not None and (newest is None or hi_year > newest):
             newest = hi_year
         meas = [c for c in MEASURES.get(t, []) if c in df]
         missing = float(df[meas].isna().to_numpy().mean() * 100) if meas and len(df) else 0.0
         suppressed = float(df["suppressed_flag"].mean() * 100) if "suppressed_flag" in df else 0.0
         info = ds.info(t)
-        rows.append({"table": t, "origin": info.origin, "synthetic": info.synthetic,
+        rows.append({"table": t, "origin": info.origin, "synthetic": "Yes" if info.synthetic else "No",
                      "from": _fmt_time(lo) if tc else "–", "to": _fmt_time(hi) if tc else "–",
                      "icbs": int(df["icb_code"].nunique()) if "icb_code" in df else np.nan,
                      "rows": len(df), "missing_pct": missing, "suppressed_pct": suppressed,
@@ -94,4 +98,5 @@ def ethnicity_unknown(ethnicity: pd.DataFrame, icb_code: str) -> pd.DataFrame:
         for sector in tot.index:
             rows.append({"area": area, "sector": sector, "unknown_pct": 100 * unk[sector] / tot[sector] if tot[sector] else np.nan})
     out = pd.DataFrame(rows).pivot(index="sector", columns="area", values="unknown_pct").reset_index()
+    out["sector"] = out["sector"].map(vocab.sector_labels()).fillna(out["sector"])
     return out.rename(columns={"ICB": "icb_unknown_pct", "England": "england_unknown_pct"})
