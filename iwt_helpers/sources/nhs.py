@@ -69,40 +69,39 @@ class SicknessAbsence:
         return res
 
 
-class OrganisationDimension:
-    """A reference list of NHS organisations with their ICS (e.g. dim_organisation.csv)."""
+class _OrganisationLookup:
+    """A two-column list placing organisation codes in ICBs (shared by the lookups below)."""
+    CODE_COL = ICB_COL = WHAT = ""
+    STRICT = False          # True: every ICB code must be one of the 42
+
+    @classmethod
+    def recognise(cls, path: Path) -> bool:
+        return _has(path, {cls.CODE_COL, cls.ICB_COL})
+
+    @classmethod
+    def load(cls, path: Path, ctx: BuildContext) -> LoadResult:
+        df = read_csv(path)
+        icb = clean_code(df[cls.ICB_COL])
+        bad = sorted(set(icb) - set(geography.icb_codes()))
+        if cls.STRICT and bad:
+            raise SourceError(f"{path}: column '{cls.ICB_COL}': not among the 42 ICBs: {', '.join(bad[:5])}")
+        n = ctx.add_orgs(dict(zip(clean_code(df[cls.CODE_COL]), icb)), path.name)
+        return LoadResult(notes=[f"{path.name}: {n} {cls.WHAT} placed in ICBs"])
+
+
+class OrganisationDimension(_OrganisationLookup):
+    """A reference list of NHS organisations with their ICS (e.g. dim_organisation.csv); national
+    bodies (ICS QZZ) are kept in the list but never placed in an ICB."""
     ID, KIND, PREFERENCE = "nhs_organisation_lookup", "lookup", 20
     TITLE, PUBLISHER = "NHS organisation to ICS lookup", "built from NHS workforce publications"
-
-    @staticmethod
-    def recognise(path: Path) -> bool:
-        return _has(path, {"OrganisationCode", "ICSCode"})
-
-    @staticmethod
-    def load(path: Path, ctx: BuildContext) -> LoadResult:
-        df = read_csv(path)
-        n = ctx.add_orgs(dict(zip(clean_code(df["OrganisationCode"]), clean_code(df["ICSCode"]))), path.name)
-        return LoadResult(notes=[f"{path.name}: {n} organisations placed in ICBs"])
+    CODE_COL, ICB_COL, WHAT = "OrganisationCode", "ICSCode", "organisations"
 
 
-class CcgIcbLookup:
+class CcgIcbLookup(_OrganisationLookup):
     """Former CCG (Sub-ICB location) codes -> ICB."""
     ID, KIND, PREFERENCE = "nhs_ccg_icb_lookup", "lookup", 20
     TITLE, PUBLISHER = "CCG / Sub-ICB location to ICB lookup", "NHS England (ODS)"
-
-    @staticmethod
-    def recognise(path: Path) -> bool:
-        return _has(path, {"CCG Code", "ICB Code"})
-
-    @staticmethod
-    def load(path: Path, ctx: BuildContext) -> LoadResult:
-        df = read_csv(path)
-        icb = clean_code(df["ICB Code"])
-        bad = sorted(set(icb) - set(geography.icb_codes()))
-        if bad:
-            raise SourceError(f"{path}: column 'ICB Code': not among the 42 ICBs: {', '.join(bad[:5])}")
-        n = ctx.add_orgs(dict(zip(clean_code(df["CCG Code"]), icb)), path.name)
-        return LoadResult(notes=[f"{path.name}: {n} former CCG codes placed in ICBs"])
+    CODE_COL, ICB_COL, WHAT, STRICT = "CCG Code", "ICB Code", "former CCG codes", True
 
 
 class DownloadManifest:
