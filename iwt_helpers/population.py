@@ -165,14 +165,15 @@ def older_people(pop: pd.DataFrame, icb_code: str, base_year: int, horizons: tup
     missing = [y for y in years if y not in set(pop["year"])]
     if missing:
         raise ValueError(f"population: no figures for year(s) {missing}; available {pop['year'].min()}-{pop['year'].max()}")
+    p = pd.concat([for_year(pop, y) for y in years], ignore_index=True)
+    lower = {b: lo for (lo, _), b in zip(BAND_EDGES, vocab.population_age_bands())}
+    p["lower"] = p["age_band"].map(lower)
     rows = []
-    for area, sel in (("icb", pop["icb_code"] == icb_code), ("England", pop["icb_code"].notna())):
+    for area, sel in (("icb", p["icb_code"] == icb_code), ("England", p["icb_code"].notna())):
+        sub = p[sel]
         for label, age in AGE_GROUPS.items():
-            bands = bands_at_least(age)
-            for y in years:
-                p = for_year(pop[sel], y)
-                n = p.loc[p["age_band"].isin(bands), "population"].sum()
-                rows.append({"area": area, "age_group": label, "year": y, "people": n})
+            n = sub[sub["lower"] >= age].groupby("year")["population"].sum().reindex(years, fill_value=0.0)
+            rows += [{"area": area, "age_group": label, "year": y, "people": float(v)} for y, v in n.items()]
     out = pd.DataFrame(rows)
     base = out[out["year"] == base_year].set_index(["area", "age_group"])["people"]
     out["growth_pct"] = indicators.growth_pct(out["people"].to_numpy(),
@@ -185,11 +186,8 @@ def need_projection(pop: pd.DataFrame, prevalence: pd.DataFrame, icb_code: str, 
     from . import geography, indicators
 
     icb_code = geography.resolve_icb(icb_code)
-    frames = []
-    for y in years:
-        p = for_year(pop[pop["icb_code"] == icb_code], y)
-        frames.append(p.assign(year=y))
-    need = indicators.need_estimates(pd.concat(frames), prevalence, by=["year"])
+    mine = pop[pop["icb_code"] == icb_code]
+    need = indicators.need_estimates(pd.concat([for_year(mine, y) for y in years]), prevalence, by=["year"])
     labels = prevalence.drop_duplicates("condition").set_index("condition")
     need["condition_label"] = need["condition"].map(labels["condition_label"])
     need["rate_source"] = need["condition"].map(labels["source"])
