@@ -187,6 +187,15 @@ def plan(icb: str, theme_spec: str, data_dir, out_dir, force: bool, notebooks_di
             records[job.key] = {**prev, "cached": True}
         else:
             todo.append(job)
+    # Longest first (by each theme's time in the previous run, else the notebook's size), so the
+    # short reports fill in at the end and the kernels finish together.
+    cost: dict[str, list[float]] = {}
+    for r in previous.values():
+        if r.get("seconds_execute"):
+            cost.setdefault(r["theme"], []).append(r["seconds_execute"])
+    size = {t: p.stat().st_size / 1e5 for t, p in selected.items()}
+    expected = {t: (sorted(v)[len(v) // 2] if (v := cost.get(t)) else size[t]) for t in selected}
+    todo.sort(key=lambda j: -expected[j.theme])
     ds = datastore.open_dataset(data_path)
     synthetic = any(ds.info(t).synthetic for t in demo.DEMO_TABLES)
     common = {"inputs": inputs, "input_hash": input_hash, "versions": pkg_versions, "git": git_commit()}
