@@ -217,14 +217,4 @@ def status(data: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def check_icbs(data: Path) -> dict[str, int]:
-    """ICBs present per table (helper for tests and status)."""
-    out = {}
-    for p in sorted(Path(data).glob("*.parquet")):
-        df = pd.read_parquet(p)
-        if "icb_code" in df:
-            out[p.stem] = int(df["icb_code"].nunique())
-    return out
-
-
 __all__ = ["build", "status", "discover", "BuildError", "BuildReport"]

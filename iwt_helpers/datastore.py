@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import SYNTHETIC_LABEL, geography, paths, population
+from . import geography, paths, population
 
 MANIFEST = "datasets.json"
 DATE_COLUMNS = ("period", "date")
@@ -131,10 +131,6 @@ class Dataset:
     @property
     def any_synthetic(self) -> bool:
         return any(i.synthetic for i in self._used.values())
-
-    @property
-    def synthetic_label(self) -> str:
-        return SYNTHETIC_LABEL
 
     def provenance(self) -> pd.DataFrame:
         """One row per table used so far: where it came from and whether it is synthetic."""

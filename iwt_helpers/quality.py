@@ -33,7 +33,6 @@ def coverage(ds: Dataset, tables: list[str]) -> pd.DataFrame:
     """Per table: origin, synthetic flag, time span, ICBs covered, rows, share of values missing."""
     rows = []
     newest = None
-    spans = {}
     for t in tables:
         df = ds.table(t)
         tc = _time_col(df)
@@ -42,7 +41,6 @@ def coverage(ds: Dataset, tables: list[str]) -> pd.DataFrame:
         if t == "population" and "kind" in df:      # staleness: the latest estimate, not the projections
             est = df[df["kind"] == "estimate"]
             latest = est[tc].max() if len(est) else hi
-        spans[t] = hi
         hi_year = latest.year + (latest.month - 1) / 12 if isinstance(latest, pd.Timestamp) else latest
         if hi_year is not None and (newest is None or hi_year > newest):
             newest = hi_year

@@ -21,7 +21,7 @@ import platform
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
@@ -40,7 +40,6 @@ class Job:
     parameters: dict
     out_dir: Path
     cache_key: str
-    record: dict = field(default_factory=dict)
 
     @property
     def key(self) -> str:
