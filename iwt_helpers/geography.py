@@ -178,51 +178,14 @@ def build_lad_icb(geo_dir: Path) -> pd.DataFrame:
     """LAD -> ICB shares for the 2022 and 2024 vintages, weighted by share of the LAD's LSOAs.
 
     LSOAs hold similar populations (about 1,500 people), so the LSOA-count share is a close
-    proxy for a population share; the basis is recorded in ``share_basis``.
+    proxy for a population share; the basis is recorded in ``share_basis``. The same loader as
+    ``iwt data build`` does the work (iwt_helpers.sources.geography_files).
     """
-    l22 = pd.read_csv(geo_dir / "DERIVED_lad22_sicbl22_icb22_from_lsoa11_lookup.csv", dtype=str)
-    l22["n_lsoa11"] = l22["n_lsoa11"].astype(int)
-    g22 = (l22.groupby(["ltla22_code", "ltla22_name", "icb22_code_h"], as_index=False)["n_lsoa11"].sum()
-           .rename(columns={"ltla22_code": "lad_code", "ltla22_name": "lad_name",
-                            "icb22_code_h": "icb_code", "n_lsoa11": "n_lsoa"}))
-    g22["lad_vintage"] = 2022
-    g22["source"] = f"ONS LSOA (2011) to Sub ICB Locations to ICB to LAD (July 2022) lookup; {OGL}"
+    from .sources.geography_files import LsoaIcbLookup
 
-    # 2024: the LSOA21 -> ICB24 lookup has no LAD column, but each LSOA21 name is
-    # '<LAD name> <3 digits><letter>' with the 2021 authority's name. Names are matched to
-    # LAD22 codes (short forms such as 'Bristol' for 'Bristol, City of' included), then carried
-    # to the 2023 codes, which are the 2024 codes (checked against the ONS LAD24 list).
-    l24 = pd.read_csv(geo_dir / "lookup_lsoa21_icb24.csv", dtype=str)
-    l22_23 = pd.read_csv(geo_dir / "lookup_ltla22_ltla23.csv", dtype=str)
-    lad24 = pd.read_csv(geo_dir / "lookup_ltla24_region24.csv", dtype=str)
-    names = {}
-    for name, code in zip(l22_23["ltla22_name"], l22_23["ltla22_code"]):
-        names[name] = code
-        names[re.sub(r",\s+(City|County) of$", "", name)] = code
-    l24["lad22_name"] = l24["lsoa21_name"].str.replace(r"\s+\d{3}[A-Z]$", "", regex=True)
-    l24["lad22_code"] = l24["lad22_name"].map(names)
-    missing = l24.loc[l24["lad22_code"].isna(), "lad22_name"].unique()
-    if len(missing):
-        raise ValueError(f"{geo_dir / 'lookup_lsoa21_icb24.csv'}: LSOA names with no LAD match: "
-                         f"{', '.join(sorted(missing)[:5])}")
-    to23 = dict(zip(l22_23["ltla22_code"], l22_23["ltla23_code"]))
-    l24["lad_code"] = l24["lad22_code"].map(to23)
-    l24 = l24.merge(lad24[["ltla24_code", "ltla24_name"]], left_on="lad_code", right_on="ltla24_code", how="left")
-    if l24["ltla24_code"].isna().any():
-        bad = sorted(l24.loc[l24["ltla24_code"].isna(), "lad_code"].unique())[:5]
-        raise ValueError(f"{geo_dir / 'lookup_ltla24_region24.csv'}: 2023 LAD codes missing from the LAD24 list: {bad}")
-    g24 = (l24.groupby(["lad_code", "ltla24_name", "icb24_code_nhs"], as_index=False).size()
-           .rename(columns={"ltla24_name": "lad_name", "icb24_code_nhs": "icb_code", "size": "n_lsoa"}))
-    g24["lad_vintage"] = 2024
-    g24["source"] = (f"ONS LSOA (2021) to SICBL to ICB (April 2024) lookup; LAD from LSOA names via ONS "
-                     f"LAD22->LAD23 and LAD24 lookups; {OGL}")
-
-    out = pd.concat([g22, g24], ignore_index=True)
-    totals = out.groupby(["lad_vintage", "lad_code"])["n_lsoa"].transform("sum")
-    out["share"] = (out["n_lsoa"] / totals).round(6)
-    out["share_basis"] = "share of the authority's LSOAs"
-    cols = ["lad_vintage", "lad_code", "lad_name", "icb_code", "share", "n_lsoa", "share_basis", "source"]
-    return out[cols].sort_values(["lad_vintage", "lad_code", "icb_code"]).reset_index(drop=True)
+    v22, _, _ = LsoaIcbLookup.shares(geo_dir / "lookup_lsoa11_sicbl22_icb22_ltla22.csv")
+    v24, _, _ = LsoaIcbLookup.shares(geo_dir / "lookup_lsoa21_icb24.csv", known=v22, changes=build_lad_changes(geo_dir))
+    return pd.concat([v22, v24], ignore_index=True)
 
 
 def build_lad_changes(geo_dir: Path) -> pd.DataFrame:
@@ -250,8 +213,8 @@ def build_reference(real_data: Path | None = None, out_dir: Path | None = None) 
                                 "(expected ../shared/real-data/ons-geography-geographr)")
     tables = {
         ICB_FILE: build_icb_table(geo_dir),
-        LAD_ICB_FILE: build_lad_icb(geo_dir),
         LAD_CHANGES_FILE: build_lad_changes(geo_dir),
+        LAD_ICB_FILE: build_lad_icb(geo_dir),
     }
     written = []
     for name, df in tables.items():

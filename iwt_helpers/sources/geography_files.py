@@ -64,6 +64,20 @@ class LsoaIcbLookup:
 
     @staticmethod
     def load(path: Path, ctx: BuildContext) -> LoadResult:
+        table, notes, period = LsoaIcbLookup.shares(path)
+        return LoadResult(tables={"lad_icb": table}, notes=notes, period=period)
+
+    @staticmethod
+    def shares(path: Path, known: pd.DataFrame | None = None, changes: pd.DataFrame | None = None
+               ) -> tuple[pd.DataFrame, list[str], str]:
+        """LAD -> ICB shares (by LSOA count) from one LSOA lookup file.
+
+        Files without a LAD column (the 2024 lookup) get their authority from the LSOA names,
+        which carry the 2021 authority's name: matched to the 2022 codes in ``known`` (short forms
+        such as 'Bristol' for 'Bristol, City of' too), then carried through the 2023 changes in
+        ``changes``. Both default to the committed reference tables; the reference build passes
+        the ones it has just made.
+        """
         df = _read(path)
         cols = set(df.columns)
         iy, ly = _vintage(cols, "icb"), _vintage(cols, "lsoa")
@@ -73,42 +87,43 @@ class LsoaIcbLookup:
         unknown = sorted(set(df[icb_col]) - set(geography.icb_codes()))
         if unknown:
             raise SourceError(f"{path}: column '{icb_col}': ICB codes not among the 42: {', '.join(unknown[:5])}")
-        res = LoadResult(period=f"20{iy} ICBs, 20{ly} LSOAs")
+        notes = []
         if lad_y:
             lad_code, lad_name = f"ltla{lad_y}_code", f"ltla{lad_y}_name"
             g = df.groupby([lad_code, lad_name, icb_col], as_index=False).size()
             g.columns = ["lad_code", "lad_name", "icb_code", "n_lsoa"]
             g["lad_vintage"] = 2000 + int(lad_y)
         else:
-            res.notes.append(f"{path.name}: no LAD column; authorities are taken from LSOA names")
+            notes.append(f"{path.name}: no LAD column; authorities are taken from LSOA names")
             g = df.assign(lad_name=df[f"lsoa{ly}_name"].str.replace(r"\s+\d{3}[A-Z]$", "", regex=True))
             g = g.groupby(["lad_name", icb_col], as_index=False).size()
             g.columns = ["lad_name", "icb_code", "n_lsoa"]
             if g.empty:
                 raise SourceError(f"{path}: no rows")
-            # LSOA names carry the 2021 authority's name: match it to the 2022 codes (short forms
-            # such as 'Bristol' for 'Bristol, City of' too), then follow 2023 re-organisations.
-            known = geography.lad_icb().query("lad_vintage == 2022")
+            known = geography.lad_icb().query("lad_vintage == 2022") if known is None else known
+            changes = geography.lad_code_changes() if changes is None else changes
             names = {}
             for name, code in zip(known["lad_name"], known["lad_code"]):
                 names[name] = code
                 names[re.sub(r",\s+(City|County) of$", "", name)] = code
-            ch = geography.lad_code_changes()
-            to23 = dict(zip(ch.loc[ch["effective"] == "2023-04-01", "old_code"], ch.loc[ch["effective"] == "2023-04-01", "new_code"]))
+            c23 = changes[changes["effective"] == "2023-04-01"]
+            to23 = dict(zip(c23["old_code"], c23["new_code"]))
+            new_names = dict(zip(known["lad_code"], known["lad_name"])) | dict(zip(c23["new_code"], c23["new_name"]))
             g["lad_code"] = g["lad_name"].map(names)
-            g["lad_code"] = g["lad_code"].map(lambda c: to23.get(c, c) if isinstance(c, str) else c)
-            g["lad_name"] = g["lad_code"].map(dict(zip(geography.lad_icb()["lad_code"], geography.lad_icb()["lad_name"]))).fillna(g["lad_name"])
             if g["lad_code"].isna().any():
                 missing = g.loc[g["lad_code"].isna(), "lad_name"].unique()[:5]
                 raise SourceError(f"{path}: LSOA names with no known authority: {', '.join(missing)}")
+            g["lad_code"] = g["lad_code"].map(lambda c: to23.get(c, c))
+            g["lad_name"] = g["lad_code"].map(new_names)
             g = g.groupby(["lad_code", "lad_name", "icb_code"], as_index=False)["n_lsoa"].sum()
             g["lad_vintage"] = 2000 + int(iy)
         tot = g.groupby(["lad_vintage", "lad_code"])["n_lsoa"].transform("sum")
         g["share"] = (g["n_lsoa"] / tot).round(6)
         g["share_basis"] = "share of the authority's LSOAs"
-        g["source"] = f"{LsoaIcbLookup.TITLE} ({path.name}); {OGL}"
-        res.tables["lad_icb"] = g[["lad_vintage", "lad_code", "lad_name", "icb_code", "share", "n_lsoa", "share_basis", "source"]]
-        return res
+        g["source"] = f"ONS LSOA{ly} to ICB{iy} lookup ({path.name}); {OGL}"
+        cols_out = ["lad_vintage", "lad_code", "lad_name", "icb_code", "share", "n_lsoa", "share_basis", "source"]
+        out = g[cols_out].sort_values(["lad_vintage", "lad_code", "icb_code"]).reset_index(drop=True)
+        return out, notes, f"20{iy} ICBs, 20{ly} LSOAs"
 
 
 class LadChangeLookup:
