@@ -182,10 +182,15 @@ def per_capita_bars(comp: pd.DataFrame, measure_col: str, unit_label: str, sourc
     fig, ax = plt.subplots(figsize=(9, 3.8))
     areas = list(dict.fromkeys(comp["area"]))
     shades = [HIGHLIGHT, NHS["mid_grey"], NHS["dark_grey"]]
-    sns.barplot(data=comp, x="measure", y=measure_col, hue="area", hue_order=areas,
-                palette=shades[: len(areas)], ax=ax)
-    for cont in ax.containers:
-        ax.bar_label(cont, fmt="%.1f", fontsize=8, padding=2)
+    measures = list(dict.fromkeys(comp["measure"]))
+    width = 0.8 / len(areas)
+    for i, area in enumerate(areas):
+        vals = comp[comp["area"] == area].set_index("measure").reindex(measures)[measure_col]
+        xs = [j + (i - (len(areas) - 1) / 2) * width for j in range(len(measures))]
+        bars = ax.bar(xs, vals.to_numpy(), width=width, color=shades[i % len(shades)], label=area)
+        ax.bar_label(bars, fmt="%.1f", fontsize=8, padding=2)
+    ax.set_xticks(range(len(measures)))
+    ax.set_xticklabels(measures)
     ax.set_xlabel("")
     ax.set_ylabel(unit_label)
     ax.legend(title="", fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
