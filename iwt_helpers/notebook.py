@@ -161,7 +161,7 @@ def headline(name: str, value: float | str, unit: str = "", fmt: str = "{:,.0f}"
     """A headline figure for the index page (not shown in the notebook itself)."""
     text = fmt.format(value) if isinstance(value, (int, float)) else str(value)
     _emit("headline", {"name": name, "value": value if isinstance(value, (int, float, str)) else str(value),
-                       "text": f"{text}{(' ' + unit) if unit else ''}"})
+                       "text": f"{text}{'' if unit in ('', '%') else ' '}{unit}"})
 
 
 def caveats(ds: Dataset, notes: Iterable[str] = ()) -> pd.DataFrame:
