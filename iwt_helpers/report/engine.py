@@ -78,12 +78,13 @@ class Worker:
     clean: bool = False
 
     async def abort(self) -> None:
-        """Stop a worker that is not needed, without waiting for its kernel to finish starting."""
+        """Stop a worker that is not needed. Its start is allowed to finish first: cancelling a
+        kernel client half-way through starting its channel threads can leave a thread creating
+        a socket on a context that is being destroyed."""
         if self.starting is not None:
-            self.starting.cancel()
             try:
-                await self.starting
-            except BaseException:  # noqa: BLE001 - cancelled or failed: either way it is not needed
+                await asyncio.wait_for(self.starting, timeout=60)
+            except BaseException:  # noqa: BLE001 - failed or timed out: it is not needed either way
                 pass
             self.starting = None
         await self.stop()
