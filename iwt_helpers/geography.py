@@ -174,7 +174,7 @@ def build_icb_table(geo_dir: Path) -> pd.DataFrame:
     return out.sort_values("icb_code").reset_index(drop=True)
 
 
-def build_lad_icb(geo_dir: Path) -> pd.DataFrame:
+def build_lad_icb(geo_dir: Path, changes: pd.DataFrame | None = None) -> pd.DataFrame:
     """LAD -> ICB shares for the 2022 and 2024 vintages, weighted by share of the LAD's LSOAs.
 
     LSOAs hold similar populations (about 1,500 people), so the LSOA-count share is a close
@@ -184,7 +184,8 @@ def build_lad_icb(geo_dir: Path) -> pd.DataFrame:
     from .sources.geography_files import LsoaIcbLookup
 
     v22, _, _ = LsoaIcbLookup.shares(geo_dir / "lookup_lsoa11_sicbl22_icb22_ltla22.csv")
-    v24, _, _ = LsoaIcbLookup.shares(geo_dir / "lookup_lsoa21_icb24.csv", known=v22, changes=build_lad_changes(geo_dir))
+    v24, _, _ = LsoaIcbLookup.shares(geo_dir / "lookup_lsoa21_icb24.csv", known=v22,
+                                  changes=build_lad_changes(geo_dir) if changes is None else changes)
     return pd.concat([v22, v24], ignore_index=True)
 
 
@@ -211,10 +212,11 @@ def build_reference(real_data: Path | None = None, out_dir: Path | None = None) 
     if not geo_dir.is_dir():
         raise FileNotFoundError(f"{geo_dir}: folder of ONS geography lookups not found "
                                 "(expected ../shared/real-data/ons-geography-geographr)")
+    changes = build_lad_changes(geo_dir)
     tables = {
         ICB_FILE: build_icb_table(geo_dir),
-        LAD_CHANGES_FILE: build_lad_changes(geo_dir),
-        LAD_ICB_FILE: build_lad_icb(geo_dir),
+        LAD_CHANGES_FILE: changes,
+        LAD_ICB_FILE: build_lad_icb(geo_dir, changes),
     }
     written = []
     for name, df in tables.items():

@@ -41,8 +41,6 @@ def pressure_by_group(vacancies: pd.DataFrame, flows: pd.DataFrame, icb_code: st
     """Vacancy and turnover rates by sector family and staff group, side by side."""
     v = vacancy_rates(vacancies, icb_code, ["sector", "staff_group"])
     t = turnover_rates(flows, icb_code, ["sector", "staff_group"])
-    v["family"] = v["sector"].map(vocab.sectors().set_index("code")["family"])
-    t["family"] = t["sector"].map(vocab.sectors().set_index("code")["family"])
     vg = v.groupby(["family", "staff_group"], as_index=False)[["vacancies", "filled_posts"]].sum()
     tg = t.groupby(["family", "staff_group"], as_index=False)[["leavers", "staff_in_post"]].sum()
     out = vg.merge(tg, on=["family", "staff_group"], how="outer")
@@ -77,7 +75,6 @@ def pay_gap_trend(pay: pd.DataFrame, icb_code: str) -> pd.DataFrame:
 def cross_sector_flows(flows: pd.DataFrame, icb_code: str) -> pd.DataFrame:
     """Leavers moving from social care to health and from health to social care (latest year)."""
     t = turnover_rates(flows, icb_code, ["sector"])
-    t["family"] = t["sector"].map(vocab.sectors().set_index("code")["family"])
     g = t.groupby("family", as_index=False)[["leavers", "leavers_to_other_sector"]].sum()
     g["direction"] = g["family"].map({"social care": "Social care to health", "health": "Health to social care"})
     g["share_of_leavers_pct"] = indicators.share_pct(g["leavers_to_other_sector"], g["leavers"])
