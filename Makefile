@@ -20,7 +20,10 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (iwt)" >/dev/null
 	touch $@
 
+# Byte-compile the package up front: where PYTHONDONTWRITEBYTECODE is set, every process of a
+# run (the runner, the kernel fork server, each kernel) would otherwise compile it again.
 report: venv
+	$(BIN)/python -m compileall -q iwt_helpers
 	$(BIN)/iwt report --icb $(ICB) --themes $(THEMES) --jobs $(JOBS)
 
 test: venv

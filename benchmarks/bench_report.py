@@ -49,6 +49,8 @@ def main() -> None:
     n_themes = len(themes.discover())
     n = len(icbs) * n_themes
     print(f"machine: {os.cpu_count()} cores; {len(icbs)} ICBs x {n_themes} themes = {n} reports")
+    # As `make report` does; both ways below import the package in every kernel.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(paths.ROOT / "iwt_helpers")], check=True)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         t_naive = naive(icbs, tmp / "naive")

@@ -275,7 +275,7 @@ def _write_outputs(job: Job, nb, res: engine.ExecResult, started: str) -> dict:
         "status": "ok" if res.ok else "failed", "error": res.error, "cache_key": job.cache_key,
         "notebook": _shown(job.notebook), "started": started,
         "seconds_execute": round(res.seconds, 3), "seconds_export": round(time.perf_counter() - t0, 3),
-        "kernel_reused": res.kernel_reused, "cached": False,
+        "kernel_reused": res.kernel_reused, "kernel_forked": res.kernel_forked, "cached": False,
         "headlines": found["headlines"],
         "outputs": [f"{job.icb_code}/{job.theme}.ipynb", f"{job.icb_code}/{job.theme}.html"],
     }
@@ -342,17 +342,53 @@ async def run_reports_async(icb: str = "QOP", theme_spec: str = "all", data_dir:
                             fresh_kernels: bool = False, progress: bool = True,
                             notebooks_dir: Path | None = None) -> RunSummary:
     t_start = time.perf_counter()
-    workers = [engine.Worker(fresh=fresh_kernels) for _ in range(max(1, jobs))]
     cwd = Path(notebooks_dir or paths.NOTEBOOKS)
+    server = _start_fork_server(cwd) if not fresh_kernels else None
+    workers = [engine.Worker(fresh=fresh_kernels, server=server) for _ in range(max(1, jobs))]
     for w in workers:                                   # kernels boot while we plan
         w.start_soon(cwd)
     try:
-        p = await asyncio.to_thread(plan, icb, theme_spec, data_dir, out_dir, force, notebooks_dir)
-    except BaseException:
-        for w in workers:                               # stop the kernels we started
-            await w.abort()
-        raise
+        try:
+            p = await asyncio.to_thread(plan, icb, theme_spec, data_dir, out_dir, force, notebooks_dir)
+        except BaseException:
+            for w in workers:                           # stop the kernels we started
+                await w.abort()
+            raise
+        return await _execute(p, workers, progress, t_start)
+    finally:
+        if server is not None:
+            await _stop_fork_server(server)
 
+
+def _start_fork_server(cwd: Path) -> asyncio.Task | None:
+    """Start the kernel fork server (where available) in the background; see forkserver.py."""
+    from . import forkserver
+    interpreter = forkserver.interpreter_of(engine.KERNEL_NAME) if forkserver.available() else None
+    if not interpreter:
+        return None
+    srv = forkserver.ForkServer(engine.WARM_IMPORTS, str(cwd), engine.kernel_env(), interpreter)
+
+    async def start() -> forkserver.ForkServer:
+        try:
+            await srv.start()
+        except Exception as exc:
+            await srv.stop()
+            print(f"iwt report: starting kernels without the fork server ({exc})", file=sys.stderr)
+            raise
+        return srv
+
+    return asyncio.create_task(start())
+
+
+async def _stop_fork_server(task: asyncio.Task) -> None:
+    try:
+        srv = await task
+    except Exception:  # noqa: BLE001 - it never started; already reported
+        return
+    await srv.stop()
+
+
+async def _execute(p: Plan, workers: list, progress: bool, t_start: float) -> RunSummary:
     from tqdm.auto import tqdm
     bar = tqdm(total=len(p.jobs), initial=len(p.jobs) - len(p.todo), desc="iwt report", unit="report",
                disable=not progress, file=sys.stderr)
@@ -371,14 +407,19 @@ async def run_reports_async(icb: str = "QOP", theme_spec: str = "all", data_dir:
     for w in workers:
         if w not in used:                               # nothing (or less) to run: stop spare kernels
             await w.abort()
-    exports = await engine.run_all(p.todo, used, lambda w, j: _run_one(w, j, bar, on_record)) if used else []
-    await asyncio.gather(*exports)
-    await asyncio.gather(*post)
-    bar.close()
-    for code in p.codes:
-        if not any(j.icb_code == code for j in p.todo):
-            await asyncio.to_thread(_icb_outputs, p, code)     # every theme came from the cache
-    await asyncio.to_thread(_finish_run, p)
+    stopping: list = []
+    try:
+        exports = (await engine.run_all(p.todo, used, lambda w, j: _run_one(w, j, bar, on_record), stopping)
+                   if used else [])
+        await asyncio.gather(*exports)
+        await asyncio.gather(*post)
+        bar.close()
+        for code in p.codes:
+            if not any(j.icb_code == code for j in p.todo):
+                await asyncio.to_thread(_icb_outputs, p, code)     # every theme came from the cache
+        await asyncio.to_thread(_finish_run, p)
+    finally:
+        await asyncio.gather(*stopping)                # kernels shut down while the above ran
     return RunSummary([p.records[j.key] for j in p.jobs], p.out_root, time.perf_counter() - t_start)
 
 

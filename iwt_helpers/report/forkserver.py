@@ -1,0 +1,199 @@
+"""Kernels forked from one process that has already imported what the notebooks use.
+
+A new IPython kernel spends about a second of CPU importing ipykernel, IPython, pandas,
+matplotlib and iwt before it can run a report. With a pool of N kernels that is paid N times,
+on the same cores that run the reports. The fork server pays it once: it starts, imports the
+modules, and then forks one child per kernel; each child becomes an ordinary ipykernel
+(``IPKernelApp``) on the connection file jupyter_client wrote, exactly as
+``python -m ipykernel_launcher -f <file>`` would.
+
+jupyter_client still manages every kernel: :class:`ForkProvisioner` is a kernel provisioner
+(jupyter_client's extension point for how a kernel process is started) that asks the server
+to fork instead of calling ``Popen``. Signals, interrupts and shutdown go to the child's
+process group as they do for a local kernel.
+
+Rules that keep the children sound:
+- the server imports modules but never creates a zmq context, an event loop or a thread
+  before it forks (``serve`` checks there is only one thread);
+- each child starts a new session (its own process group), closes the server's socket,
+  takes the environment and working directory jupyter_client asked for, and reads its
+  standard input from an empty pipe, as a ``Popen``-launched kernel does;
+- the server ignores SIGCHLD, so finished kernels are reaped at once; the child restores the
+  default so that code in the kernel can wait for its own subprocesses;
+- ``JPY_PARENT_PID`` is the server, so a kernel exits if the server (and so the run) dies.
+
+Linux only (``os.pidfd_open`` tells the runner when a kernel it did not start has exited);
+elsewhere, or with ``IWT_FORKSERVER=0``, the runner starts kernels the usual way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+from typing import Any
+
+from jupyter_client.connect import KernelConnectionInfo
+from jupyter_client.provisioning.local_provisioner import LocalProvisioner
+
+LAUNCHER = ["-m", "ipykernel_launcher"]
+SERVER_MODULE = "iwt_helpers.report._forkserver_main"   # the server process (imports nothing heavy itself)
+
+
+def available() -> bool:
+    """Whether kernels can be forked here (Linux with pidfd, and not switched off)."""
+    return (sys.platform.startswith("linux") and hasattr(os, "pidfd_open") and hasattr(os, "fork")
+            and os.environ.get("IWT_FORKSERVER", "1") != "0")
+
+
+def interpreter_of(kernel_name: str) -> list[str] | None:
+    """The Python command (with its options) of an ipykernel kernelspec, or None if the
+    kernelspec does not run ``python ... -m ipykernel_launcher``."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    argv = KernelSpecManager().get_kernel_spec(kernel_name).argv
+    for i in range(1, len(argv) - 1):
+        if argv[i:i + 2] == LAUNCHER:
+            return argv[:i]
+    return None
+
+
+class ForkServer:
+    """The runner's side: start the server process, ask it for kernels, stop it."""
+
+    def __init__(self, preload: str, cwd: str, env: dict[str, str], interpreter: list[str]):
+        """``interpreter``: the kernelspec's command before ``-m ipykernel_launcher`` (the Python
+        and its options); the server runs with the same, and only such kernels are forked."""
+        self.preload, self.cwd, self.env, self.interpreter = preload, cwd, env, list(interpreter)
+        self.proc: subprocess.Popen | None = None
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        ours, theirs = socket.socketpair()
+        # The same environment as the kernels, with the matplotlib backend ipykernel would set,
+        # so that modules imported here see what they would see inside a kernel.
+        env = {**self.env, "MPLBACKEND": self.env.get("MPLBACKEND") or "module://matplotlib_inline.backend_inline"}
+        try:
+            self.proc = subprocess.Popen(
+                [*self.interpreter, "-m", SERVER_MODULE, str(theirs.fileno())],
+                cwd=self.cwd, env=env, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
+        finally:
+            theirs.close()
+        self._reader, self._writer = await asyncio.open_unix_connection(sock=ours)
+        await self._call({"preload": self.preload})       # returns once the imports are done
+
+    async def _call(self, request: dict) -> dict:
+        async with self._lock:
+            if self._writer is None:
+                raise RuntimeError("the kernel fork server is not running")
+            self._writer.write(json.dumps(request).encode() + b"\n")
+            await self._writer.drain()
+            line = await self._reader.readline()
+        if not line:
+            code = self.proc.poll() if self.proc else None
+            raise RuntimeError(f"the kernel fork server stopped (exit status {code})")
+        reply = json.loads(line)
+        if "error" in reply:
+            raise RuntimeError(f"kernel fork server: {reply['error']}")
+        return reply
+
+    async def fork(self, argv: list[str], cwd: str, env: dict[str, str]) -> int:
+        """Fork a kernel running ``ipykernel_launcher`` with ``argv``; return its pid."""
+        return int((await self._call({"argv": argv, "cwd": cwd, "env": env}))["pid"])
+
+    async def stop(self) -> None:
+        if self._writer is not None:
+            self._writer.close()          # end of input: the server exits (its kernels do not)
+            try:
+                await self._writer.wait_closed()
+            except OSError:
+                pass
+            self._writer = None
+        if self.proc is not None:
+            try:
+                await asyncio.to_thread(self.proc.wait, 10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                await asyncio.to_thread(self.proc.wait)
+            self.proc = None
+
+
+class _ForkedProcess:
+    """What LocalProvisioner needs of a ``Popen`` for a kernel that is not our child."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+        self._fd = os.pidfd_open(pid)
+
+    def poll(self) -> int | None:
+        if self.returncode is None and select.select([self._fd], [], [], 0)[0]:
+            self.returncode = -1          # exited; the status went to the server, which reaped it
+            os.close(self._fd)
+        return self.returncode
+
+    async def exited(self) -> int:
+        """Wait (without polling) until the process has exited."""
+        if self.returncode is None:
+            loop = asyncio.get_running_loop()
+            done = loop.create_future()
+            loop.add_reader(self._fd, lambda: done.done() or done.set_result(None))
+            try:
+                await done
+            finally:
+                loop.remove_reader(self._fd)
+            self.poll()
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            ready = select.select([self._fd], [], [], timeout)[0]
+            if not ready:
+                raise subprocess.TimeoutExpired(f"kernel {self.pid}", timeout)
+            self.poll()
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+class ForkProvisioner(LocalProvisioner):
+    """A local provisioner whose kernels come from a :class:`ForkServer`."""
+
+    server: ForkServer | None = None
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
+        n = len(self.server.interpreter) if self.server is not None else 0
+        if self.server is None or cmd[:n] != self.server.interpreter or cmd[n:n + 2] != LAUNCHER:
+            # Not ipykernel on the server's interpreter (a kernelspec changed since): start it normally.
+            return await super().launch_kernel(cmd, **kwargs)
+        cwd = str(kwargs.get("cwd") or os.getcwd())
+        env = dict(kwargs.get("env") or os.environ)
+        pid = await self.server.fork(cmd[n + 2:], cwd, env)
+        self.process = _ForkedProcess(pid)
+        self.pid = self.pgid = pid                  # the child leads its own process group
+        self.cwd = cwd
+        return self.connection_info
+
+    async def wait(self) -> int | None:
+        if isinstance(self.process, _ForkedProcess):
+            code = await self.process.exited()   # LocalProvisioner would poll every 0.1 s
+            self.process = None
+            return code
+        return await super().wait()
