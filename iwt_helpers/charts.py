@@ -45,7 +45,15 @@ def use_style() -> None:
                   rc={"axes.edgecolor": NHS["mid_grey"], "grid.color": NHS["pale_grey"],
                       "axes.titleweight": "bold", "axes.titlesize": 12, "axes.titlelocation": "left",
                       "figure.dpi": 100, "savefig.dpi": 110, "axes.spines.top": False,
-                      "axes.spines.right": False, "font.family": "DejaVu Sans"})
+                      "axes.spines.right": False, "font.family": "DejaVu Sans",
+                      # Panel titles sit just above the axes (where matplotlib's automatic
+                      # placement puts them when nothing is drawn above the plot, as here),
+                      # which saves measuring every tick label on every draw (a third of
+                      # the SVG time of the 12-panel SPC grid). Nothing can then collide
+                      # with a title: no offset or "1e6" multiplier text on any axis (board
+                      # readers should see the numbers themselves anyway).
+                      "axes.titley": 1.0, "axes.formatter.useoffset": False,
+                      "axes.formatter.limits": (-9, 12)})
 
 
 def sector_colour(code: str) -> str:

@@ -20,8 +20,12 @@ import threading
 
 _START_CWD = os.getcwd()
 # What a kernel imports to start, before the notebooks' own modules (engine.WARM_IMPORTS).
-KERNEL_IMPORTS = ("import ipykernel.kernelapp, ipykernel.ipkernel, ipykernel.zmqshell, "
-                  "matplotlib_inline.backend_inline")
+# (Found by listing the modules a kernel had loaded after starting and running a report that the
+# server had not: the debugger support, IPython's magics and pandas' matplotlib glue.)
+KERNEL_IMPORTS = ("import ipykernel.kernelapp, ipykernel.ipkernel, ipykernel.zmqshell, ipykernel.debugger, "
+                  "IPython.core.magics.execution, IPython.core.completerlib, IPython.extensions.storemagic, "
+                  "tornado.queues, tornado.platform.asyncio, matplotlib_inline.backend_inline, "
+                  "pandas.plotting._matplotlib")
 
 
 def _become_kernel(request: dict, sock: socket.socket) -> None:

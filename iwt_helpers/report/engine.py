@@ -11,29 +11,28 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
+import signal
 import shutil
+import subprocess
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
+from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-KERNEL_NAME = "python3"
+from . import forkserver
+from .kernel_setup import KERNEL_NAME, WARM_IMPORTS, kernel_env  # noqa: F401 - also used as engine.*
+
 CELL_TIMEOUT_S = 600
-# Imported into each kernel as soon as it starts, while the runner plans its work, so the first
-# report does not pay for them. They are what every theme notebook imports anyway. Then
-# gc.freeze() moves everything loaded so far out of the collector's reach: those objects live
-# as long as the kernel, and without it every full collection during a report walks them all
-# again (about 0.1 s of a 0.65 s report). Collection of the reports' own objects is unchanged.
-WARM_IMPORTS = ("import gc, pandas, matplotlib.pyplot, iwt_helpers.notebook, iwt_helpers.charts, "
-                "iwt_helpers.datastore, iwt_helpers.params, iwt_helpers.workforce, iwt_helpers.kpis\n"
-                "gc.freeze()\n"
-                "del gc, pandas, matplotlib, iwt_helpers")   # leaves the namespace as a new kernel's
 
 RESET_CODE = r"""
 import os as _os, sys as _sys, warnings as _warnings
@@ -63,11 +62,80 @@ _iwt_reset()
 """
 
 
-def kernel_env() -> dict[str, str]:
-    """The environment of every report kernel (and of the fork server that makes them).
 
-    IWT_BATCH: notebooks render statically (no widgets) under the runner."""
-    return {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1", "IWT_BATCH": "1"}
+
+class _ForkedProcess:
+    """What LocalProvisioner needs of a ``Popen`` for a kernel that is not our child."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+        self._fd = os.pidfd_open(pid)
+
+    def poll(self) -> int | None:
+        if self.returncode is None and select.select([self._fd], [], [], 0)[0]:
+            self.returncode = -1          # exited; the status went to the server, which reaped it
+            os.close(self._fd)
+        return self.returncode
+
+    async def exited(self) -> int:
+        """Wait (without polling) until the process has exited."""
+        if self.returncode is None:
+            loop = asyncio.get_running_loop()
+            done = loop.create_future()
+            loop.add_reader(self._fd, lambda: done.done() or done.set_result(None))
+            try:
+                await done
+            finally:
+                loop.remove_reader(self._fd)
+            self.poll()
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            ready = select.select([self._fd], [], [], timeout)[0]
+            if not ready:
+                raise subprocess.TimeoutExpired(f"kernel {self.pid}", timeout)
+            self.poll()
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+class ForkProvisioner(LocalProvisioner):
+    """A local provisioner whose kernels come from a :class:`ForkServer`."""
+
+    server: ForkServer | None = None
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
+        n = len(self.server.interpreter) if self.server is not None else 0
+        if self.server is None or cmd[:n] != self.server.interpreter or cmd[n:n + 2] != forkserver.LAUNCHER:
+            # Not ipykernel on the server's interpreter (a kernelspec changed since): start it normally.
+            return await super().launch_kernel(cmd, **kwargs)
+        cwd = str(kwargs.get("cwd") or os.getcwd())
+        env = dict(kwargs.get("env") or os.environ)
+        pid = await self.server.fork(cmd[n + 2:], cwd, env)
+        self.process = _ForkedProcess(pid)
+        self.pid = self.pgid = pid                  # the child leads its own process group
+        self.cwd = cwd
+        return self.connection_info
+
+    async def wait(self) -> int | None:
+        if isinstance(self.process, _ForkedProcess):
+            code = await self.process.exited()   # LocalProvisioner would poll every 0.1 s
+            self.process = None
+            return code
+        return await super().wait()
 
 
 @dataclass
@@ -138,7 +206,6 @@ class Worker:
             except Exception:  # noqa: BLE001 - the runner has said why; start this kernel the usual way
                 server = None
         if server is not None:
-            from .forkserver import ForkProvisioner
             self.km.kernel_id = str(uuid.uuid4())
             self.km.provisioner = ForkProvisioner(kernel_id=self.km.kernel_id, kernel_spec=self.km.kernel_spec,
                                                   parent=self.km)
@@ -220,16 +287,20 @@ async def wait_for_ready(km: AsyncKernelManager, kc, timeout: float) -> None:
     from queue import Empty
 
     deadline = time.monotonic() + timeout
+    ids: set[str] = set()
     while time.monotonic() < deadline:
         msg_id = kc.kernel_info()
+        ids.add(msg_id)
         try:
             while True:                       # the reply to this request (older ones are skipped)
                 reply = await kc.shell_channel.get_msg(timeout=1)
                 if reply["parent_header"].get("msg_id") == msg_id:
                     break
-            while True:                       # its idle status on IOPub
-                msg = await kc.iopub_channel.get_msg(timeout=1)
-                if (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status"
+            # Its idle status on IOPub (or an earlier request's). If the subscription was not
+            # yet in place when the kernel published, ask again rather than wait long.
+            while True:
+                msg = await kc.iopub_channel.get_msg(timeout=0.1)
+                if (msg["parent_header"].get("msg_id") in ids and msg["msg_type"] == "status"
                         and msg["content"].get("execution_state") == "idle"):
                     return
         except Empty:

@@ -71,6 +71,14 @@ def _exporter(show_input: bool) -> HTMLExporter:
                         exclude_output_prompt=True, embed_images=True)
 
 
+def warm_up() -> None:
+    """Load and compile the report template now (about 0.15 s), so the first export does not."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("warm-up")])
+    nb.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
+    for failed in (False, True):
+        to_html(nb, "warm-up", error="warm-up" if failed else None)
+
+
 def strip_private_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """A copy without iwt's machine-readable outputs (key tables, headlines)."""
     out = copy.deepcopy(nb)

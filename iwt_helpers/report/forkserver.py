@@ -31,15 +31,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import select
-import signal
 import socket
 import subprocess
 import sys
-from typing import Any
-
-from jupyter_client.connect import KernelConnectionInfo
-from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
 LAUNCHER = ["-m", "ipykernel_launcher"]
 SERVER_MODULE = "iwt_helpers.report._forkserver_main"   # the server process (imports nothing heavy itself)
@@ -71,11 +65,13 @@ class ForkServer:
         and its options); the server runs with the same, and only such kernels are forked."""
         self.preload, self.cwd, self.env, self.interpreter = preload, cwd, env, list(interpreter)
         self.proc: subprocess.Popen | None = None
+        self._sock: socket.socket | None = None
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._lock = asyncio.Lock()
 
-    async def start(self) -> None:
+    def launch(self) -> None:
+        """Start the server process and send it the preload (does not wait for it)."""
         ours, theirs = socket.socketpair()
         # The same environment as the kernels, with the matplotlib backend ipykernel would set,
         # so that modules imported here see what they would see inside a kernel.
@@ -84,17 +80,28 @@ class ForkServer:
             self.proc = subprocess.Popen(
                 [*self.interpreter, "-m", SERVER_MODULE, str(theirs.fileno())],
                 cwd=self.cwd, env=env, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
+        except BaseException:
+            ours.close()
+            raise
         finally:
             theirs.close()
-        self._reader, self._writer = await asyncio.open_unix_connection(sock=ours)
-        await self._call({"preload": self.preload})       # returns once the imports are done
+        ours.sendall(json.dumps({"preload": self.preload}).encode() + b"\n")
+        self._sock = ours
 
-    async def _call(self, request: dict) -> dict:
+    async def start(self) -> None:
+        """Launch (unless :meth:`launch` was called) and wait until the preload is done."""
+        if self.proc is None:
+            self.launch()
+        self._reader, self._writer = await asyncio.open_unix_connection(sock=self._sock)
+        await self._call(None)                             # the preload's answer
+
+    async def _call(self, request: dict | None) -> dict:
         async with self._lock:
             if self._writer is None:
                 raise RuntimeError("the kernel fork server is not running")
-            self._writer.write(json.dumps(request).encode() + b"\n")
-            await self._writer.drain()
+            if request is not None:
+                self._writer.write(json.dumps(request).encode() + b"\n")
+                await self._writer.drain()
             line = await self._reader.readline()
         if not line:
             code = self.proc.poll() if self.proc else None
@@ -109,6 +116,9 @@ class ForkServer:
         return int((await self._call({"argv": argv, "cwd": cwd, "env": env}))["pid"])
 
     async def stop(self) -> None:
+        if self._writer is None and self._sock is not None:
+            self._sock.close()            # launched but never started
+        self._sock = None
         if self._writer is not None:
             self._writer.close()          # end of input: the server exits (its kernels do not)
             try:
@@ -123,77 +133,3 @@ class ForkServer:
                 self.proc.kill()
                 await asyncio.to_thread(self.proc.wait)
             self.proc = None
-
-
-class _ForkedProcess:
-    """What LocalProvisioner needs of a ``Popen`` for a kernel that is not our child."""
-
-    stdin = stdout = stderr = None
-
-    def __init__(self, pid: int):
-        self.pid = pid
-        self.returncode: int | None = None
-        self._fd = os.pidfd_open(pid)
-
-    def poll(self) -> int | None:
-        if self.returncode is None and select.select([self._fd], [], [], 0)[0]:
-            self.returncode = -1          # exited; the status went to the server, which reaped it
-            os.close(self._fd)
-        return self.returncode
-
-    async def exited(self) -> int:
-        """Wait (without polling) until the process has exited."""
-        if self.returncode is None:
-            loop = asyncio.get_running_loop()
-            done = loop.create_future()
-            loop.add_reader(self._fd, lambda: done.done() or done.set_result(None))
-            try:
-                await done
-            finally:
-                loop.remove_reader(self._fd)
-            self.poll()
-        return self.returncode
-
-    def wait(self, timeout: float | None = None) -> int:
-        if self.returncode is None:
-            ready = select.select([self._fd], [], [], timeout)[0]
-            if not ready:
-                raise subprocess.TimeoutExpired(f"kernel {self.pid}", timeout)
-            self.poll()
-        return self.returncode
-
-    def send_signal(self, signum: int) -> None:
-        if self.poll() is None:
-            os.kill(self.pid, signum)
-
-    def kill(self) -> None:
-        self.send_signal(signal.SIGKILL)
-
-    def terminate(self) -> None:
-        self.send_signal(signal.SIGTERM)
-
-
-class ForkProvisioner(LocalProvisioner):
-    """A local provisioner whose kernels come from a :class:`ForkServer`."""
-
-    server: ForkServer | None = None
-
-    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
-        n = len(self.server.interpreter) if self.server is not None else 0
-        if self.server is None or cmd[:n] != self.server.interpreter or cmd[n:n + 2] != LAUNCHER:
-            # Not ipykernel on the server's interpreter (a kernelspec changed since): start it normally.
-            return await super().launch_kernel(cmd, **kwargs)
-        cwd = str(kwargs.get("cwd") or os.getcwd())
-        env = dict(kwargs.get("env") or os.environ)
-        pid = await self.server.fork(cmd[n + 2:], cwd, env)
-        self.process = _ForkedProcess(pid)
-        self.pid = self.pgid = pid                  # the child leads its own process group
-        self.cwd = cwd
-        return self.connection_info
-
-    async def wait(self) -> int | None:
-        if isinstance(self.process, _ForkedProcess):
-            code = await self.process.exited()   # LocalProvisioner would poll every 0.1 s
-            self.process = None
-            return code
-        return await super().wait()

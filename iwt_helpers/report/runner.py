@@ -26,7 +26,6 @@ from importlib import metadata
 from pathlib import Path
 
 from .. import __version__, paths
-from . import engine
 
 PACKAGES = ("pandas", "numpy", "matplotlib", "seaborn", "pandera", "papermill", "nbclient",
             "nbconvert", "ipykernel", "openpyxl", "pyarrow")
@@ -198,8 +197,11 @@ def plan(icb: str, theme_spec: str, data_dir, out_dir, force: bool, notebooks_di
     ds = datastore.open_dataset(data_path)
     synthetic = any(ds.info(t).synthetic for t in demo.DEMO_TABLES)
     common = {"inputs": inputs, "input_hash": input_hash, "versions": pkg_versions, "git": git_commit()}
-    # Import what the workers need now, in this thread, rather than on the event loop later.
-    from . import export  # noqa: F401
+    # Import and compile what exporting needs now, in this thread, while the kernels start
+    # (rather than on the event loop, or in the first export while the kernels are busy).
+    from . import export
+    export.warm_up()
+    outputs.warm_up()
     return Plan(codes, selected, out_root, data_path, jobs, todo, records, previous, common, synthetic)
 
 
@@ -255,7 +257,7 @@ def _prepare(job: Job):
     return nb
 
 
-def _write_outputs(job: Job, nb, res: engine.ExecResult, started: str) -> dict:
+def _write_outputs(job: Job, nb, res, started: str) -> dict:
     """Write the executed notebook and its HTML (each atomically); return the manifest record."""
     import nbformat
 
@@ -281,7 +283,7 @@ def _write_outputs(job: Job, nb, res: engine.ExecResult, started: str) -> dict:
     }
 
 
-async def _run_one(worker: engine.Worker, job: Job, progress, on_record) -> asyncio.Task:
+async def _run_one(worker, job: Job, progress, on_record) -> asyncio.Task:
     """Execute in the worker's kernel; export in a thread so the kernel can start its next report."""
     started = _now()
     nb = _prepare(job)
@@ -340,10 +342,15 @@ def _finish_run(p: Plan) -> None:
 async def run_reports_async(icb: str = "QOP", theme_spec: str = "all", data_dir: str | Path | None = None,
                             out_dir: str | Path | None = None, jobs: int = 2, force: bool = False,
                             fresh_kernels: bool = False, progress: bool = True,
-                            notebooks_dir: Path | None = None) -> RunSummary:
+                            notebooks_dir: Path | None = None, fork_server=None) -> RunSummary:
+    """Run the reports. ``fork_server``: a launched :class:`forkserver.ForkServer` to use (and
+    stop); by default one is launched here unless ``fresh_kernels``."""
     t_start = time.perf_counter()
     cwd = Path(notebooks_dir or paths.NOTEBOOKS)
-    server = _start_fork_server(cwd) if not fresh_kernels else None
+    if fork_server is None and not fresh_kernels:
+        fork_server = _launch_fork_server(cwd)
+    from . import engine
+    server = asyncio.create_task(_started(fork_server)) if fork_server is not None else None
     workers = [engine.Worker(fresh=fresh_kernels, server=server) for _ in range(max(1, jobs))]
     for w in workers:                                   # kernels boot while we plan
         w.start_soon(cwd)
@@ -356,36 +363,37 @@ async def run_reports_async(icb: str = "QOP", theme_spec: str = "all", data_dir:
             raise
         return await _execute(p, workers, progress, t_start)
     finally:
-        if server is not None:
-            await _stop_fork_server(server)
+        if fork_server is not None:
+            if server is not None:
+                await asyncio.gather(server, return_exceptions=True)
+            await fork_server.stop()
 
 
-def _start_fork_server(cwd: Path) -> asyncio.Task | None:
-    """Start the kernel fork server (where available) in the background; see forkserver.py."""
-    from . import forkserver
-    interpreter = forkserver.interpreter_of(engine.KERNEL_NAME) if forkserver.available() else None
-    if not interpreter:
+def _launch_fork_server(cwd: Path):
+    """Launch the kernel fork server where it is available (see forkserver.py); it imports the
+    kernels' modules while this process imports its own and plans the run."""
+    from . import forkserver, kernel_setup
+    if not forkserver.available():
         return None
-    srv = forkserver.ForkServer(engine.WARM_IMPORTS, str(cwd), engine.kernel_env(), interpreter)
-
-    async def start() -> forkserver.ForkServer:
-        try:
-            await srv.start()
-        except Exception as exc:
-            await srv.stop()
-            print(f"iwt report: starting kernels without the fork server ({exc})", file=sys.stderr)
-            raise
-        return srv
-
-    return asyncio.create_task(start())
-
-
-async def _stop_fork_server(task: asyncio.Task) -> None:
     try:
-        srv = await task
-    except Exception:  # noqa: BLE001 - it never started; already reported
-        return
-    await srv.stop()
+        interpreter = forkserver.interpreter_of(kernel_setup.KERNEL_NAME)
+        if not interpreter:
+            return None
+        srv = forkserver.ForkServer(kernel_setup.WARM_IMPORTS, str(cwd), kernel_setup.kernel_env(), interpreter)
+        srv.launch()
+        return srv
+    except Exception as exc:  # noqa: BLE001 - kernels then start the usual way
+        print(f"iwt report: starting kernels without the fork server ({exc})", file=sys.stderr)
+        return None
+
+
+async def _started(srv):
+    try:
+        await srv.start()
+    except Exception as exc:
+        print(f"iwt report: starting kernels without the fork server ({exc})", file=sys.stderr)
+        raise
+    return srv
 
 
 async def _execute(p: Plan, workers: list, progress: bool, t_start: float) -> RunSummary:
@@ -407,6 +415,7 @@ async def _execute(p: Plan, workers: list, progress: bool, t_start: float) -> Ru
     for w in workers:
         if w not in used:                               # nothing (or less) to run: stop spare kernels
             await w.abort()
+    from . import engine
     stopping: list = []
     try:
         exports = (await engine.run_all(p.todo, used, lambda w, j: _run_one(w, j, bar, on_record), stopping)
@@ -424,7 +433,12 @@ async def _execute(p: Plan, workers: list, progress: bool, t_start: float) -> Ru
 
 
 def run_reports(**kwargs) -> RunSummary:
-    """Synchronous entry point; see :func:`run_reports_async` for the arguments."""
+    """Synchronous entry point; see :func:`run_reports_async` for the arguments.
+
+    The kernel fork server is launched first of all, before this process imports nbformat,
+    nbclient and jupyter_client, so that its imports and ours overlap."""
+    if not kwargs.get("fresh_kernels") and kwargs.get("fork_server") is None:
+        kwargs["fork_server"] = _launch_fork_server(Path(kwargs.get("notebooks_dir") or paths.NOTEBOOKS))
     return asyncio.run(run_reports_async(**kwargs))
 
 
