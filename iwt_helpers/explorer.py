@@ -57,9 +57,13 @@ class Headline:
 Item = Table | Figure | Text | Headline
 
 
-def _bundle(item: Item) -> Any:
+def _bundle(item: Item, shown: list | None = None) -> Any:
+    """What to display for an item; for a table, ``shown`` receives the table as shown."""
     if isinstance(item, Table):
-        return HTML(notebook.table_html(item.df, item.caption, item.columns, item.formats, item.suppress)[0])
+        page, out = notebook.table_html(item.df, item.caption, item.columns, item.formats, item.suppress)
+        if shown is not None:
+            shown.append(out)
+        return HTML(page)
     if isinstance(item, Figure):
         return notebook.figure_bundle(item.fig)
     return Markdown(item.markdown)
@@ -108,13 +112,14 @@ class Explorer:
                 notebook.headline(item.name, item.value, item.unit, item.fmt)
                 sec.handles.append(None)
                 continue
-            handle = display(_bundle(item), display_id=f"iwt-{uuid.uuid4().hex}") if self.interactive else None
+            shown: list = []
+            bundle = _bundle(item, shown)
+            handle = display(bundle, display_id=f"iwt-{uuid.uuid4().hex}") if self.interactive else None
             if not self.interactive:
-                display(_bundle(item))
+                display(bundle)
             sec.handles.append(handle)
             if isinstance(item, Table) and item.key:
-                notebook.key_table(item.key, notebook.table_html(item.df, item.caption, item.columns,
-                                                                 item.formats, item.suppress)[1], item.caption)
+                notebook.key_table(item.key, shown[0], item.caption)
         self.sections.append(sec)
         return items
 

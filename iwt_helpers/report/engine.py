@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import zmq
 from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
@@ -213,6 +214,9 @@ class Worker:
         await self.km.start_kernel(cwd=str(cwd), extra_arguments=["--HistoryManager.enabled=False"],
                                    env=kernel_env())
         self.kc = self.km.client()
+        # Our sockets connect before the new kernel has bound its own, and zmq then retries
+        # only every 100 ms by default: the first request would wait that long for nothing.
+        self.kc.context.setsockopt(zmq.RECONNECT_IVL, 5)
         self.kc.start_channels()
         await wait_for_ready(self.km, self.kc, timeout=60)
         self.runs = 0

@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import nbformat
-import pandas as pd
 
 from .. import SYNTHETIC_LABEL, atomic, disclosure
 from .. import IWT_MIME
@@ -33,9 +32,12 @@ def collect(nb: nbformat.NotebookNode) -> dict:
 
 
 def warm_up() -> None:
-    """Import the Excel writer now (about 0.15 s) rather than with the first ICB's tables."""
-    import openpyxl.workbook  # noqa: F401
-    from pandas.io.excel import _openpyxl  # noqa: F401
+    """Import and exercise the Excel writer now (about 0.15 s) rather than with the first ICB."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        write_tables_xlsx(Path(tmp) / "warm-up.xlsx", "warm-up", {"t": {"tables": [
+            {"name": "t", "caption": "c", "table": {"columns": ["a"], "data": [[1]]}}]}}, True)
 
 
 def _sheet_name(theme: str, name: str, used: set[str]) -> str:
@@ -60,21 +62,42 @@ def write_tables_xlsx(dest: Path, icb_label: str, per_theme: dict[str, dict], sy
             notes.append((f"Caveat ({theme})", re.sub(r"\*\*", "", n)))
 
     def write(tmp: Path) -> None:
+        # openpyxl's write-only mode streams rows straight to the file: about five times
+        # faster than going through pandas' ExcelWriter, which matters over 42 ICBs.
+        from openpyxl import Workbook
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.styles import Font
+
+        wb = Workbook(write_only=True)
+        bold, title_font, red = Font(bold=True), Font(bold=True, size=12), Font(bold=True, color="DA291C")
+
+        def sheet(name: str):
+            ws = wb.create_sheet(name)
+            ws.column_dimensions["A"].width = 34
+            for col in "BCDEFGH":
+                ws.column_dimensions[col].width = 18
+            return ws
+
+        def styled(ws, value, font):
+            c = WriteOnlyCell(ws, value=value)
+            c.font = font
+            return c
+
+        ws = sheet("notes")
+        ws.append([styled(ws, "item", bold), styled(ws, "note", bold)])
+        for item, note in notes:
+            ws.append([item, note])
         used: set[str] = {"notes"}
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-            pd.DataFrame(notes, columns=["item", "note"]).to_excel(xw, sheet_name="notes", index=False)
-            for theme, found in per_theme.items():
-                for t in found.get("tables", []):
-                    df = pd.DataFrame(t["table"]["data"], columns=t["table"]["columns"])
-                    sheet = _sheet_name(theme, t["name"], used)
-                    title = t.get("caption") or t["name"]
-                    head = pd.DataFrame([[title], [SYNTHETIC_LABEL if synthetic else ""]])
-                    head.to_excel(xw, sheet_name=sheet, index=False, header=False)
-                    df.to_excel(xw, sheet_name=sheet, index=False, startrow=3)
-            for ws in xw.book.worksheets:
-                ws.column_dimensions["A"].width = 34
-                for col in "BCDEFGH":
-                    ws.column_dimensions[col].width = 18
+        for theme, found in per_theme.items():
+            for t in found.get("tables", []):
+                ws = sheet(_sheet_name(theme, t["name"], used))
+                ws.append([styled(ws, t.get("caption") or t["name"], title_font)])
+                ws.append([styled(ws, SYNTHETIC_LABEL, red)] if synthetic else [])
+                ws.append([])
+                ws.append([styled(ws, str(c), bold) for c in t["table"]["columns"]])
+                for row in t["table"]["data"]:
+                    ws.append(row)
+        wb.save(tmp)
 
     return atomic.write_with(dest, write, suffix=".xlsx")
 

@@ -21,7 +21,7 @@ import platform
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
@@ -72,6 +72,7 @@ class Plan:
     previous: dict[str, dict]
     common: dict
     synthetic: bool
+    found: dict[str, dict] = field(default_factory=dict)   # outputs.collect() of each report run now
 
 
 def resolve_icbs(spec: str) -> list[str]:
@@ -257,7 +258,7 @@ def _prepare(job: Job):
     return nb
 
 
-def _write_outputs(job: Job, nb, res, started: str) -> dict:
+def _write_outputs(job: Job, nb, res, started: str, found_by_key: dict) -> dict:
     """Write the executed notebook and its HTML (each atomically); return the manifest record."""
     import nbformat
 
@@ -272,6 +273,7 @@ def _write_outputs(job: Job, nb, res, started: str) -> dict:
                           error=None if res.ok else (res.error or "unknown error"), nav=nav)
     atomic.write_text(job.out_dir / f"{job.theme}.html", page)
     found = outputs.collect(nb)
+    found_by_key[job.key] = found
     return {
         "icb_code": job.icb_code, "theme": job.theme, "parameters": job.parameters,
         "status": "ok" if res.ok else "failed", "error": res.error, "cache_key": job.cache_key,
@@ -283,7 +285,7 @@ def _write_outputs(job: Job, nb, res, started: str) -> dict:
     }
 
 
-async def _run_one(worker, job: Job, progress, on_record) -> asyncio.Task:
+async def _run_one(worker, job: Job, progress, on_record, found_by_key: dict) -> asyncio.Task:
     """Execute in the worker's kernel; export in a thread so the kernel can start its next report."""
     started = _now()
     nb = _prepare(job)
@@ -293,7 +295,7 @@ async def _run_one(worker, job: Job, progress, on_record) -> asyncio.Task:
                                   "exception": not res.ok})
 
     async def finish() -> dict:
-        rec = await asyncio.to_thread(_write_outputs, job, nb, res, started)
+        rec = await asyncio.to_thread(_write_outputs, job, nb, res, started, found_by_key)
         progress.update(1)
         await on_record(rec)
         return rec
@@ -312,7 +314,9 @@ def _icb_outputs(p: Plan, code: str) -> None:
     for theme in p.selected:
         rec = p.records[f"{code}/{theme}"]
         nb_file = dest / f"{theme}.ipynb"
-        found = outputs.collect(nbformat.read(nb_file, as_version=4)) if nb_file.exists() else {}
+        found = p.found.get(f"{code}/{theme}")
+        if found is None:                              # reused from the cache: read it back
+            found = outputs.collect(nbformat.read(nb_file, as_version=4)) if nb_file.exists() else {}
         per_theme[theme] = found
         entries.append({"theme": theme, "title": themes.title(theme), "status": rec["status"],
                         "error": rec.get("error"), "headlines": found.get("headlines", [])})
@@ -369,6 +373,14 @@ async def run_reports_async(icb: str = "QOP", theme_spec: str = "all", data_dir:
             await fork_server.stop()
 
 
+class _NoProgress:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def _launch_fork_server(cwd: Path):
     """Launch the kernel fork server where it is available (see forkserver.py); it imports the
     kernels' modules while this process imports its own and plans the run."""
@@ -397,9 +409,12 @@ async def _started(srv):
 
 
 async def _execute(p: Plan, workers: list, progress: bool, t_start: float) -> RunSummary:
-    from tqdm.auto import tqdm
-    bar = tqdm(total=len(p.jobs), initial=len(p.jobs) - len(p.todo), desc="iwt report", unit="report",
-               disable=not progress, file=sys.stderr)
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(p.jobs), initial=len(p.jobs) - len(p.todo), desc="iwt report", unit="report",
+                   file=sys.stderr)
+    else:
+        bar = _NoProgress()
     remaining = {code: sum(j.icb_code == code for j in p.todo) for code in p.codes}
     post: list = []
 
@@ -418,7 +433,7 @@ async def _execute(p: Plan, workers: list, progress: bool, t_start: float) -> Ru
     from . import engine
     stopping: list = []
     try:
-        exports = (await engine.run_all(p.todo, used, lambda w, j: _run_one(w, j, bar, on_record), stopping)
+        exports = (await engine.run_all(p.todo, used, lambda w, j: _run_one(w, j, bar, on_record, p.found), stopping)
                    if used else [])
         await asyncio.gather(*exports)
         await asyncio.gather(*post)
