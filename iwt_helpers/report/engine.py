@@ -139,6 +139,14 @@ class ForkProvisioner(LocalProvisioner):
         return await super().wait()
 
 
+class _KernelManager(AsyncKernelManager):
+    """jupyter_client's manager, checking every 10 ms (not 100 ms) whether a kernel it has
+    stopped is gone, so the end of a run does not wait on a timer."""
+
+    async def _async_wait(self, pollinterval: float = 0.1) -> None:
+        await super()._async_wait(pollinterval=min(pollinterval, 0.01))
+
+
 @dataclass
 class ExecResult:
     nb: nbformat.NotebookNode
@@ -198,7 +206,7 @@ class Worker:
         # port, so ipykernel has no reason to warn about unencrypted TCP. The path is absolute
         # because the kernel runs in another working directory.
         self.ipc_dir = tempfile.mkdtemp(prefix="iwt-kernel-")
-        self.km = AsyncKernelManager(kernel_name=KERNEL_NAME, transport="ipc",
+        self.km = _KernelManager(kernel_name=KERNEL_NAME, transport="ipc",
                                      ip=os.path.join(self.ipc_dir, "k"))
         server = None
         if self.server is not None and not self.fresh:

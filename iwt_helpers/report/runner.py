@@ -17,6 +17,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -285,22 +286,66 @@ def _write_outputs(job: Job, nb, res, started: str, found_by_key: dict) -> dict:
     }
 
 
-async def _run_one(worker, job: Job, progress, on_record, found_by_key: dict) -> asyncio.Task:
-    """Execute in the worker's kernel; export in a thread so the kernel can start its next report."""
+class _ParentWork:
+    """This process's share of a run (each report's .ipynb and .html, each ICB's tables.xlsx and
+    index page), done one piece at a time in a thread, preferably on a free core.
+
+    While every core has a busy kernel, the pieces wait (up to ``bound`` of them), so they do
+    not slow the kernels down; they run as soon as a core is free (a kernel between reports, or
+    the end of the run, when kernels finish at different times) or the backlog is full. In a
+    long run the backlog stays at the bound and the work keeps pace with the kernels; in a
+    short one it fills the idle tail.
+    """
+
+    def __init__(self, cores: int, bound: int):
+        self.cores, self.bound = max(1, cores), max(1, bound)
+        self.busy = 0
+        self.queue: list = []
+        self.closed = False
+        self.cond = asyncio.Condition()
+
+    async def _notify(self) -> None:
+        async with self.cond:
+            self.cond.notify_all()
+
+    async def kernel(self, delta: int) -> None:
+        self.busy += delta
+        await self._notify()
+
+    async def submit(self, fn) -> None:
+        self.queue.append(fn)
+        await self._notify()
+
+    async def close(self) -> None:
+        self.closed = True
+        await self._notify()
+
+    def _ready(self) -> bool:
+        return bool(self.queue) and (self.closed or self.busy < self.cores or len(self.queue) > self.bound)
+
+    async def run(self) -> None:
+        while True:
+            async with self.cond:
+                await self.cond.wait_for(lambda: self._ready() or (self.closed and not self.queue))
+                if not self.queue:
+                    return
+                fn = self.queue.pop(0)
+            await fn()
+
+
+async def _run_one(worker, job: Job, work: _ParentWork, finish) -> None:
+    """Execute in the worker's kernel; its outputs are written by ``work`` (see _ParentWork)."""
     started = _now()
     nb = _prepare(job)
     nb.metadata.papermill["start_time"] = started
-    res = await worker.run(nb, job.notebook.parent)
+    await work.kernel(+1)
+    try:
+        res = await worker.run(nb, job.notebook.parent)
+    finally:
+        await work.kernel(-1)
     nb.metadata.papermill.update({"end_time": _now(), "duration": round(res.seconds, 3),
                                   "exception": not res.ok})
-
-    async def finish() -> dict:
-        rec = await asyncio.to_thread(_write_outputs, job, nb, res, started, found_by_key)
-        progress.update(1)
-        await on_record(rec)
-        return rec
-
-    return asyncio.create_task(finish())
+    await work.submit(lambda: finish(job, nb, res, started))
 
 
 def _icb_outputs(p: Plan, code: str) -> None:
@@ -416,33 +461,37 @@ async def _execute(p: Plan, workers: list, progress: bool, t_start: float) -> Ru
     else:
         bar = _NoProgress()
     remaining = {code: sum(j.icb_code == code for j in p.todo) for code in p.codes}
-    post: list = []
-
-    async def on_record(rec: dict) -> None:
-        # An ICB's xlsx and index are written as soon as its last theme is done, while the
-        # kernels carry on with other ICBs.
-        p.records[f"{rec['icb_code']}/{rec['theme']}"] = rec
-        remaining[rec["icb_code"]] -= 1
-        if remaining[rec["icb_code"]] == 0:
-            post.append(asyncio.create_task(asyncio.to_thread(_icb_outputs, p, rec["icb_code"])))
-
     used = workers[: max(1, min(len(workers), len(p.todo)))] if p.todo else []
+    work = _ParentWork(cores=os.cpu_count() or 1, bound=2 * len(used))
+
+    async def finish(job: Job, nb, res, started: str) -> None:
+        rec = await asyncio.to_thread(_write_outputs, job, nb, res, started, p.found)
+        bar.update(1)
+        p.records[job.key] = rec
+        remaining[job.icb_code] -= 1
+        if remaining[job.icb_code] == 0:          # the ICB's last theme: its xlsx and index now
+            await asyncio.to_thread(_icb_outputs, p, job.icb_code)
+
     for w in workers:
         if w not in used:                               # nothing (or less) to run: stop spare kernels
             await w.abort()
     from . import engine
     stopping: list = []
+    writer = asyncio.create_task(work.run())
     try:
-        exports = (await engine.run_all(p.todo, used, lambda w, j: _run_one(w, j, bar, on_record, p.found), stopping)
-                   if used else [])
-        await asyncio.gather(*exports)
-        await asyncio.gather(*post)
+        if used:
+            await engine.run_all(p.todo, used, lambda w, j: _run_one(w, j, work, finish), stopping)
+        await work.close()
+        await writer
         bar.close()
         for code in p.codes:
             if not any(j.icb_code == code for j in p.todo):
                 await asyncio.to_thread(_icb_outputs, p, code)     # every theme came from the cache
         await asyncio.to_thread(_finish_run, p)
     finally:
+        if not writer.done():
+            await work.close()
+            await asyncio.gather(writer, return_exceptions=True)
         await asyncio.gather(*stopping)                # kernels shut down while the above ran
     return RunSummary([p.records[j.key] for j in p.jobs], p.out_root, time.perf_counter() - t_start)
 
