@@ -102,3 +102,25 @@ def test_reports_come_from_forked_kernels_and_the_switch_turns_it_off(tmp_path, 
     a = (tmp_path / "on" / "QOP" / "governance_metrics.html").read_text()
     b = (tmp_path / "off" / "QOP" / "governance_metrics.html").read_text()
     assert a == b
+
+
+def test_warm_imports_cover_every_iwt_module_the_theme_notebooks_import():
+    import ast
+
+    import nbformat
+
+    from iwt_helpers.report import kernel_setup, themes
+
+    wanted = set()
+    for nb_path in themes.discover().values():
+        for cell in nbformat.read(nb_path, as_version=4).cells:
+            if cell.cell_type != "code":
+                continue
+            for node in ast.walk(ast.parse(cell.source)):
+                if isinstance(node, ast.ImportFrom) and node.module == "iwt_helpers":
+                    wanted |= {f"iwt_helpers.{alias.name}" for alias in node.names}   # from iwt_helpers import x
+                elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("iwt_helpers."):
+                    wanted.add(node.module)                                          # from iwt_helpers.x import y
+    assert wanted, "no iwt imports found in the theme notebooks"
+    missing = sorted(wanted - set(kernel_setup.WARM_MODULES))
+    assert not missing, f"add to kernel_setup.WARM_MODULES: {missing}"

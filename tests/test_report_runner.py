@@ -181,3 +181,40 @@ def test_parameter_injection_matches_papermill(params):
     assert [c.source for c in ours.cells] == [c.source for c in theirs.cells]
     assert [c.metadata.get("tags") for c in ours.cells] == [c.metadata.get("tags") for c in theirs.cells]
     assert ours.metadata.papermill["parameters"] == theirs.metadata.papermill["parameters"]
+
+
+def test_parent_side_writing_waits_for_a_free_core_but_not_beyond_its_bound():
+    import asyncio
+
+    from iwt_helpers.report.runner import _ParentWork
+
+    async def scenario():
+        work = _ParentWork(cores=2, bound=2)
+        done: list[str] = []
+        runner = asyncio.create_task(work.run())
+
+        def job(name):
+            async def fn():
+                done.append(name)
+            return fn
+
+        await work.kernel(+1)
+        await work.kernel(+1)                      # both cores busy with kernels
+        await work.submit(job("a"))
+        await work.submit(job("b"))
+        await asyncio.sleep(0.01)
+        held = list(done)                          # nothing written yet: backlog within bound
+        await work.submit(job("c"))                # backlog over the bound: the oldest goes
+        await asyncio.sleep(0.01)
+        over = list(done)
+        await work.kernel(-1)                      # a core is free: the rest go
+        await asyncio.sleep(0.01)
+        freed = list(done)
+        await work.kernel(+1)
+        await work.submit(job("d"))
+        await work.close()                         # the end of the run drains whatever is left
+        await runner
+        return held, over, freed, done
+
+    held, over, freed, done = asyncio.run(scenario())
+    assert held == [] and over == ["a"] and freed == ["a", "b", "c"] and done == ["a", "b", "c", "d"]

@@ -24,6 +24,7 @@ _START_CWD = os.getcwd()
 # server had not: the debugger support, IPython's magics and pandas' matplotlib glue.)
 KERNEL_IMPORTS = ("import ipykernel.kernelapp, ipykernel.ipkernel, ipykernel.zmqshell, ipykernel.debugger, "
                   "IPython.core.magics.execution, IPython.core.completerlib, IPython.extensions.storemagic, "
+                  "IPython.core.debugger, IPython.core.oinspect, IPython.core.magics.pylab, "
                   "tornado.queues, tornado.platform.asyncio, matplotlib_inline.backend_inline, "
                   "pandas.plotting._matplotlib")
 

@@ -9,15 +9,20 @@ from __future__ import annotations
 import os
 
 KERNEL_NAME = "python3"
-# Imported into each kernel as soon as it starts, while the runner plans its work, so the first
-# report does not pay for them. They are what every theme notebook imports anyway. Then
-# gc.freeze() moves everything loaded so far out of the collector's reach: those objects live
-# as long as the kernel, and without it every full collection during a report walks them all
-# again (about 0.1 s of a 0.65 s report). Collection of the reports' own objects is unchanged.
-WARM_IMPORTS = ("import gc, pandas, matplotlib.pyplot, iwt_helpers.notebook, iwt_helpers.charts, "
-                "iwt_helpers.datastore, iwt_helpers.params, iwt_helpers.workforce, iwt_helpers.kpis\n"
+# Imported into each kernel as soon as it starts (or into the fork server before it forks), so
+# the first report does not pay for them: every iwt module the theme notebooks import
+# (tests/test_forkserver.py checks the list against the notebooks), the SVG backend charts are
+# saved with, and the pandas/pyarrow parts the reports touch. Then gc.freeze() moves everything
+# loaded so far out of the collector's reach: those objects live as long as the kernel, and
+# without it every full collection during a report walks them all again (about 0.1 s of a
+# 0.65 s report). Collection of the reports' own objects is unchanged.
+WARM_MODULES = ("pandas", "pandas.core.reshape.reshape", "pyarrow.pandas_compat", "matplotlib.pyplot",
+                "matplotlib.backends.backend_svg",
+                "iwt_helpers.notebook", "iwt_helpers.charts", "iwt_helpers.datastore", "iwt_helpers.params",
+                "iwt_helpers.workforce", "iwt_helpers.kpis", "iwt_helpers.data_theme", "iwt_helpers.explorer")
+WARM_IMPORTS = (f"import gc, {', '.join(WARM_MODULES)}\n"
                 "gc.freeze()\n"
-                "del gc, pandas, matplotlib, iwt_helpers")   # leaves the namespace as a new kernel's
+                "del gc, pandas, pyarrow, matplotlib, iwt_helpers")   # leaves the namespace as a new kernel's
 
 
 def kernel_env() -> dict[str, str]:
