@@ -124,3 +124,22 @@ def test_warm_imports_cover_every_iwt_module_the_theme_notebooks_import():
     assert wanted, "no iwt imports found in the theme notebooks"
     missing = sorted(wanted - set(kernel_setup.WARM_MODULES))
     assert not missing, f"add to kernel_setup.WARM_MODULES: {missing}"
+
+
+def test_a_fork_server_that_cannot_preload_leaves_kernels_to_start_the_usual_way():
+    async def go():
+        srv = forkserver.ForkServer("raise ImportError('no such module for this test')", str(paths.NOTEBOOKS),
+                                    engine.kernel_env(), forkserver.interpreter_of(engine.KERNEL_NAME))
+        task = asyncio.ensure_future(srv.start())
+        w = engine.Worker(server=task)
+        try:
+            await w.start(paths.NOTEBOOKS)
+            reply = await w.kc.execute_interactive("1 + 1", timeout=60, output_hook=lambda m: None)
+            return w.forked, reply["content"]["status"], task.exception()
+        finally:
+            await w.stop()
+            await srv.stop()
+
+    forked, status, error = asyncio.run(go())
+    assert forked is False and status == "ok"
+    assert "preload failed" in str(error) and "no such module" in str(error)
