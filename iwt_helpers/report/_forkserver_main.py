@@ -19,7 +19,7 @@ import sys
 import threading
 
 _START_CWD = os.getcwd()
-# What a kernel imports to start, before the notebooks' own modules (engine.WARM_IMPORTS).
+# What a kernel imports to start, before the notebooks' own modules (kernel_setup.WARM_IMPORTS).
 # (Found by listing the modules a kernel had loaded after starting and running a report that the
 # server had not: the debugger support, IPython's magics and pandas' matplotlib glue.)
 KERNEL_IMPORTS = ("import ipykernel.kernelapp, ipykernel.ipkernel, ipykernel.zmqshell, ipykernel.debugger, "

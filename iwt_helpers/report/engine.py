@@ -5,6 +5,10 @@ the kernel: the user namespace and execution count (``InteractiveShell.reset``),
 figures and rcParams, warnings filters and the working directory, so a report sees the same
 state as in a fresh kernel (tests/test_report_runner.py checks fresh and warm outputs match).
 Imported modules stay loaded, which is where the time goes in a fresh kernel.
+
+Where the kernel fork server is available (see forkserver.py), a worker's kernel is forked from
+it through :class:`ForkProvisioner` instead of being started as a new process; such a kernel
+is reset before its first report too.
 """
 
 from __future__ import annotations
@@ -63,8 +67,6 @@ _iwt_reset()
 """
 
 
-
-
 class _ForkedProcess:
     """What LocalProvisioner needs of a ``Popen`` for a kernel that is not our child."""
 
@@ -114,9 +116,9 @@ class _ForkedProcess:
 
 
 class ForkProvisioner(LocalProvisioner):
-    """A local provisioner whose kernels come from a :class:`ForkServer`."""
+    """A local provisioner whose kernels come from a :class:`forkserver.ForkServer`."""
 
-    server: ForkServer | None = None
+    server: forkserver.ForkServer | None = None
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
         n = len(self.server.interpreter) if self.server is not None else 0

@@ -7,7 +7,7 @@ modules, and then forks one child per kernel; each child becomes an ordinary ipy
 (``IPKernelApp``) on the connection file jupyter_client wrote, exactly as
 ``python -m ipykernel_launcher -f <file>`` would.
 
-jupyter_client still manages every kernel: :class:`ForkProvisioner` is a kernel provisioner
+jupyter_client still manages every kernel: ``engine.ForkProvisioner`` is a kernel provisioner
 (jupyter_client's extension point for how a kernel process is started) that asks the server
 to fork instead of calling ``Popen``. Signals, interrupts and shutdown go to the child's
 process group as they do for a local kernel.
@@ -20,7 +20,8 @@ Rules that keep the children sound:
   standard input from an empty pipe, as a ``Popen``-launched kernel does;
 - the server ignores SIGCHLD, so finished kernels are reaped at once; the child restores the
   default so that code in the kernel can wait for its own subprocesses;
-- ``JPY_PARENT_PID`` is the server, so a kernel exits if the server (and so the run) dies.
+- the child is told its parent is the server (``--IPKernelApp.parent_handle``, as
+  ``JPY_PARENT_PID`` would for a launched kernel), so it exits if the server (and so the run) dies.
 
 Linux only (``os.pidfd_open`` tells the runner when a kernel it did not start has exited);
 elsewhere, or with ``IWT_FORKSERVER=0``, the runner starts kernels the usual way.
