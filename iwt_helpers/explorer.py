@@ -57,16 +57,14 @@ class Headline:
 Item = Table | Figure | Text | Headline
 
 
-def _bundle(item: Item, shown: list | None = None) -> Any:
-    """What to display for an item; for a table, ``shown`` receives the table as shown."""
+def _bundle(item: Item) -> tuple[Any, pd.DataFrame | None]:
+    """What to display for an item, and for a table the table as shown (after suppression)."""
     if isinstance(item, Table):
         page, out = notebook.table_html(item.df, item.caption, item.columns, item.formats, item.suppress)
-        if shown is not None:
-            shown.append(out)
-        return HTML(page)
+        return HTML(page), out
     if isinstance(item, Figure):
-        return notebook.figure_bundle(item.fig)
-    return Markdown(item.markdown)
+        return notebook.figure_bundle(item.fig), None
+    return Markdown(item.markdown), None
 
 
 @dataclass
@@ -112,14 +110,13 @@ class Explorer:
                 notebook.headline(item.name, item.value, item.unit, item.fmt)
                 sec.handles.append(None)
                 continue
-            shown: list = []
-            bundle = _bundle(item, shown)
+            bundle, shown = _bundle(item)
             handle = display(bundle, display_id=f"iwt-{uuid.uuid4().hex}") if self.interactive else None
             if not self.interactive:
                 display(bundle)
             sec.handles.append(handle)
             if isinstance(item, Table) and item.key:
-                notebook.key_table(item.key, shown[0], item.caption)
+                notebook.key_table(item.key, shown, item.caption)
         self.sections.append(sec)
         return items
 
@@ -130,7 +127,7 @@ class Explorer:
         for sec in self.sections:
             for handle, item in zip(sec.handles, sec.render(self.icb_code)):
                 if handle is not None and not isinstance(item, Headline):
-                    handle.update(_bundle(item))
+                    handle.update(_bundle(item)[0])
                 elif isinstance(item, Figure):
                     notebook.close(item.fig)
         self.last_redraw_s = time.perf_counter() - t0

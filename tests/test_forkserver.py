@@ -21,15 +21,23 @@ PROBE = ("import json as _j, os as _o, sys as _s, matplotlib as _m, gc as _g\n"
          " 'user_names': sorted(k for k in get_ipython().user_ns if not k.startswith('_') and k not in ('In', 'Out', 'exit', 'quit', 'get_ipython', 'open'))}))")
 
 
+def _server(preload: str = engine.WARM_IMPORTS) -> forkserver.ForkServer:
+    return forkserver.ForkServer(preload, str(paths.NOTEBOOKS), engine.kernel_env(),
+                                 forkserver.interpreter_of(engine.KERNEL_NAME))
+
+
+async def _started(srv: forkserver.ForkServer) -> asyncio.Future:
+    """Start the server and give it to workers as the runner does: a future of the server."""
+    await srv.start()
+    fut = asyncio.get_running_loop().create_future()
+    fut.set_result(srv)
+    return fut
+
+
 async def _probe(fork: bool) -> tuple[dict, int]:
     """Start one kernel (forked or launched), prepare it as the runner does, and describe it."""
-    server = None
-    if fork:
-        srv = forkserver.ForkServer(engine.WARM_IMPORTS, str(paths.NOTEBOOKS), engine.kernel_env(),
-                                    forkserver.interpreter_of(engine.KERNEL_NAME))
-        await srv.start()
-        server = asyncio.get_running_loop().create_future()
-        server.set_result(srv)
+    srv = _server() if fork else None
+    server = await _started(srv) if fork else None
     w = engine.Worker(server=server)
     try:
         await w.start(paths.NOTEBOOKS)
@@ -62,12 +70,8 @@ def test_a_forked_kernel_looks_like_a_launched_one():
 
 def test_kernels_exit_when_the_fork_server_dies():
     async def go():
-        srv = forkserver.ForkServer(engine.WARM_IMPORTS, str(paths.NOTEBOOKS), engine.kernel_env(),
-                                    forkserver.interpreter_of(engine.KERNEL_NAME))
-        await srv.start()
-        fut = asyncio.get_running_loop().create_future()
-        fut.set_result(srv)
-        w = engine.Worker(server=fut)
+        srv = _server()
+        w = engine.Worker(server=await _started(srv))
         await w.start(paths.NOTEBOOKS)
         pid = w.km.provisioner.pid
         srv.proc.send_signal(signal.SIGKILL)           # the run dies without cleaning up
@@ -128,8 +132,7 @@ def test_warm_imports_cover_every_iwt_module_the_theme_notebooks_import():
 
 def test_a_fork_server_that_cannot_preload_leaves_kernels_to_start_the_usual_way():
     async def go():
-        srv = forkserver.ForkServer("raise ImportError('no such module for this test')", str(paths.NOTEBOOKS),
-                                    engine.kernel_env(), forkserver.interpreter_of(engine.KERNEL_NAME))
+        srv = _server("raise ImportError('no such module for this test')")
         task = asyncio.ensure_future(srv.start())
         w = engine.Worker(server=task)
         try:

@@ -440,15 +440,19 @@ def _launch_fork_server(cwd: Path):
         srv.launch()
         return srv
     except Exception as exc:  # noqa: BLE001 - kernels then start the usual way
-        print(f"iwt report: starting kernels without the fork server ({exc})", file=sys.stderr)
+        _no_fork_server(exc)
         return None
+
+
+def _no_fork_server(exc: Exception) -> None:
+    print(f"iwt report: starting kernels without the fork server ({exc})", file=sys.stderr)
 
 
 async def _started(srv):
     try:
         await srv.start()
     except Exception as exc:
-        print(f"iwt report: starting kernels without the fork server ({exc})", file=sys.stderr)
+        _no_fork_server(exc)
         raise
     return srv
 
