@@ -80,8 +80,9 @@ def vacancy_funnel(vacancies: pd.DataFrame, families: tuple[str, ...] = ("social
 
 
 def turnover_funnel(flows: pd.DataFrame, families: tuple[str, ...] = ("social care",)) -> pd.DataFrame:
+    from .pressures import latest_flows
     from .workforce import with_labels
-    f = with_labels(flows[flows["year"] == flows["year"].max()])
+    f = with_labels(latest_flows(flows))
     f = f[f["family"].isin(families)]
     g = f.groupby("icb_code")[["leavers", "staff_in_post"]].sum()
     # Leavers can exceed a rate's binomial sense only if turnover > 100%; cap for the limits.

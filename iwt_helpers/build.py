@@ -25,7 +25,10 @@ from .sources import BuildContext, LoadResult, SourceError
 
 REPORT = "build_report.json"
 # Lookups that place organisations in ICBs, most authoritative first.
-ORG_LOOKUP_ORDER = ["nhs_sickness_absence", "nhs_organisation_lookup", "nhs_ccg_icb_lookup", "nhs_trust_icb_lookup"]
+# Published ICS codes first (sickness absence, turnover), then the ODS trust list (ICB of each
+# trust's headquarters, closed trusts included), then older lookups.
+ORG_LOOKUP_ORDER = ["nhs_sickness_absence", "nhs_workforce_turnover", "nhs_organisation_lookup", "ods_trusts",
+                    "nhs_ccg_icb_lookup", "nhs_trust_icb_lookup"]
 # Sources read once even if several files hold them (e.g. a workbook and a CSV made from it).
 SINGLE = {"ons_mye", "ons_snpp", "nhs_hchs_workforce"}
 SORT_KEYS = {
@@ -33,6 +36,15 @@ SORT_KEYS = {
     "kpi_observations": ["kpi_id", "icb_code", "period"],
     "staff_survey": ["indicator", "icb_code", "year"],
     "gp_indicators": ["indicator", "icb_code", "year"],
+    "gp_workforce": ["financial_year", "icb_code", "role"],
+    "flows": ["year", "icb_code", "sector", "staff_group"],
+    "ethnicity": ["year", "icb_code", "group", "sector", "ethnic_group"],
+    "deprivation": ["area_type", "area_code", "domain", "measure"],
+    "rurality": ["area_type", "area_code"],
+    "unpaid_care": ["icb_code", "hours_band"],
+    "unpaid_care_la": ["lad_code", "hours_band"],
+    "ethnicity_la": ["lad_code", "ethnic_group_detailed"],
+    "nhs_trusts": ["org_code"],
     "population": ["year", "icb_code", "age_band", "variant"],
     "lad_icb": ["lad_vintage", "lad_code", "icb_code"],
     "lad_code_changes": ["effective", "old_code"],
@@ -59,6 +71,7 @@ class BuildReport:
     duplicates: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     tables: dict[str, int] = field(default_factory=dict)
+    unplaced: list[dict] = field(default_factory=list)
 
 
 def _sha(path: Path) -> str:
@@ -114,33 +127,49 @@ def build(raw: Path, out: Path) -> BuildReport:
         except (KeyError, ValueError) as exc:
             raise BuildError(f"{f.path}: could not be read as {f.source.TITLE}: {exc}") from None
 
-    # 1. Organisation lookups, most authoritative first (current sickness files give each
-    #    organisation's host ICS), then geography lookups.
+    # 1. Organisation lookups, most authoritative first: data files that give each organisation's
+    #    host ICS (current sickness absence and turnover files), then the lookups; then geography.
     for sid in ORG_LOOKUP_ORDER:
         for f in (x for x in found if x.source.ID == sid):
-            if sid == "nhs_sickness_absence":
+            if f.source.KIND == "data":
                 n = ctx.add_orgs(f.source.org_lookup(f.path), f.path.name)
                 ctx.notes.append(f"{f.path.name}: {n} organisations placed by their ICS code")
             else:
                 results.append((f, run(f)))
     for f in (x for x in found if x.source.KIND in ("lookup", "provenance") and x.source.ID not in ORG_LOOKUP_ORDER):
         results.append((f, run(f)))
-    # 2. Population (sets LAD populations used to weight local-authority sources), 3. data.
+    # 2. What other files need first (e.g. practice -> ICB), 3. population (sets LAD populations
+    #    used to weight local-authority sources), 4. data, 5. sources that combine several files.
+    for f in (x for x in found if hasattr(x.source, "prepare")):
+        try:
+            f.source.prepare(f.path, ctx)
+        except SourceError as exc:
+            raise BuildError(str(exc)) from None
     for f in (x for x in found if x.source.ID in ("ons_mye", "ons_snpp")):
         results.append((f, run(f)))
     for f in (x for x in found if x.source.KIND == "data" and x.source.ID not in ("ons_mye", "ons_snpp")):
         results.append((f, run(f)))
+    combined_by: dict = {}
+    for f in (x for x in found if hasattr(x.source, "finalise")):
+        combined_by.setdefault(f.source.finalise, []).append(str(f.path.relative_to(raw)))
+    finals = []
+    for fin, files in combined_by.items():
+        try:
+            finals.append((files, fin(ctx)))
+        except SourceError as exc:
+            raise BuildError(str(exc)) from None
 
     tables: dict[str, list[pd.DataFrame]] = {}
     table_files: dict[str, list[str]] = {}
     unmapped = []
-    for f, res in results:
+    for files, res in [([str(f.path.relative_to(raw))], res) for f, res in results] + finals:
         for name, df in res.tables.items():
             tables.setdefault(name, []).append(df)
-            table_files.setdefault(name, []).append(str(f.path.relative_to(raw)))
+            table_files.setdefault(name, []).extend(files)
         if res.unmapped is not None and len(res.unmapped):
-            unmapped.append(res.unmapped.assign(file=f.path.name))
+            unmapped.append(res.unmapped if "file" in res.unmapped else res.unmapped.assign(file=Path(files[0]).name))
         report.notes.extend(res.notes)
+    for f, res in results:
         report.files.append({"file": str(f.path.relative_to(raw)), "source": f.source.ID, "title": f.source.TITLE,
                              "publisher": f.source.PUBLISHER, "sha256": f.sha256, "covers": res.period})
     report.notes = ctx.notes + report.notes
@@ -155,6 +184,7 @@ def build(raw: Path, out: Path) -> BuildReport:
             combined[name]["period"] = combined[name]["period"].map(
                 lambda v: f"{v:%Y-%m}" if isinstance(v, pd.Timestamp) else str(v))
 
+    report.unplaced = unplaced_summary(combined.get("unmapped_organisations"), combined.get("source_totals"))
     for name, df in combined.items():
         if name in schemas.schemas():
             files = sorted(set(table_files.get(name, [])))
@@ -167,6 +197,25 @@ def build(raw: Path, out: Path) -> BuildReport:
         combined[name] = combined[name].sort_values(keys, kind="mergesort").reset_index(drop=True) if keys else combined[name]
     _write(out, combined, report, raw)
     return report
+
+
+def unplaced_summary(unmapped: pd.DataFrame | None, totals: pd.DataFrame | None, listed: int = 25) -> list[dict]:
+    """Organisations no ICB could be found for, per source and period: how many, their FTE and its
+    share of the file's total FTE for that period, and the largest of them by FTE."""
+    if unmapped is None or unmapped.empty or "fte_unmapped" not in unmapped:
+        return []
+    fte_totals = {} if totals is None else {
+        (s, str(p)): t for s, p, m, t in zip(totals["source"], totals["period"], totals["measure"], totals["file_total"])
+        if m == "fte"}
+    out = []
+    for (source, period), g in unmapped.dropna(subset=["fte_unmapped"]).groupby(["source", "period"], sort=True):
+        fte, total = float(g["fte_unmapped"].sum()), fte_totals.get((source, str(period)))
+        top = g.sort_values("fte_unmapped", ascending=False).head(listed)
+        out.append({"source": source, "period": str(period), "organisations": int(g["org_code"].nunique()),
+                    "fte": round(fte, 1), "share_of_file_fte_pct": round(100 * fte / total, 2) if total else None,
+                    "largest": [{"org_code": c, "org_name": str(n), "fte": round(float(f), 1)}
+                                for c, n, f in zip(top["org_code"], top["org_name"], top["fte_unmapped"])]})
+    return out
 
 
 def _write(out: Path, tables: dict[str, pd.DataFrame], report: BuildReport, raw: Path) -> None:
@@ -184,7 +233,8 @@ def _write(out: Path, tables: dict[str, pd.DataFrame], report: BuildReport, raw:
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         (tmp / REPORT).write_text(json.dumps({
             "files": report.files, "ignored": report.ignored, "duplicates": report.duplicates,
-            "notes": report.notes, "tables": report.tables}, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            "notes": report.notes, "tables": report.tables, "unplaced": report.unplaced}, indent=2, sort_keys=True) + "\n",
+            encoding="utf-8")
         atomic.swap_directory(tmp, out)
     finally:
         if tmp.exists():

@@ -56,6 +56,9 @@ def use_style() -> None:
                       "axes.formatter.limits": (-9, 12)})
 
 
+MAX_FOOT_LINES = 4        # a longer source list is cut, so that it never squashes the chart
+
+
 def sector_colour(code: str) -> str:
     return SECTOR_COLOURS.get(code, NHS["mid_grey"])
 
@@ -77,7 +80,7 @@ def finish(fig: plt.Figure, title: str, source: str, synthetic: bool, note: str 
     foot = f"Source: {source}"
     if note:
         foot += f"  |  {note}"
-    lines = textwrap.fill(foot, 140)
+    lines = textwrap.fill(foot, 140, max_lines=MAX_FOOT_LINES, placeholder=" ... (all sources in the data-quality section)")
     n = lines.count("\n") + 1
     fig.text(0.01, 0.06 / height, lines, fontsize=8, color=NHS["dark_grey"], ha="left", va="bottom")
     foot_in = 0.1 + 0.15 * n

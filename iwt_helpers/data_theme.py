@@ -9,6 +9,7 @@ tables) is computed once in :class:`DataContext`.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -18,6 +19,9 @@ from .datastore import Dataset
 from .explorer import Figure, Headline, Table, Text
 from .params import ReportParams
 
+# Tables whose rows come from the data folder where it has them, and from the demo set for the
+# keys it lacks (each row flagged synthetic or not).
+BY_KEY = {"kpi_observations": "kpi_id", "flows": "sector", "ethnicity": "group"}
 TABLES = ("workforce", "vacancies", "flows", "pay", "workforce_age", "ethnicity", "population",
           "kpi_observations", "prevalence")
 KPI_PRESSURE = {"sickness_absence_nhs": "NHS sickness absence rate (%)",
@@ -35,21 +39,24 @@ class DataContext:
     def load(cls, ds: Dataset, params: ReportParams) -> "DataContext":
         ctx = cls(ds, params)
         for name in TABLES:
-            ctx.t[name] = ds.table_by_key(name, "kpi_id") if name == "kpi_observations" else ds.table(name)
+            ctx.t[name] = ds.table_by_key(name, BY_KEY[name]) if name in BY_KEY else ds.table(name)
         return ctx
 
     def synthetic(self, *tables: str) -> bool:
-        return any(self.ds.info(t).synthetic for t in tables)
+        """True when any row of these tables is synthetic (a table may mix real and demo rows)."""
+        return any(bool(self.t[t].attrs.get("synthetic", self.ds.info(t).synthetic)) for t in tables)
 
     def synthetic_tables(self) -> list[str]:
-        return [t for t in TABLES if self.ds.info(t).synthetic]
+        return [t for t in TABLES if self.synthetic(t)]
 
     def source(self, *tables: str) -> str:
+        """The sources of the rows loaded (real and synthetic alike), each named once."""
         parts = []
         for t in tables:
-            info = self.ds.info(t)
-            parts.append(info.source or t)
-        return "; ".join(dict.fromkeys(parts))
+            df = self.t[t]
+            parts.extend(df["source"].dropna().unique().tolist() if "source" in df and len(df) else
+                         [self.ds.info(t).source or t])
+        return compact_sources(parts)
 
     @property
     def base_year(self) -> int:
@@ -72,6 +79,18 @@ class DataContext:
         return [("Social care vacancy rate", vac, benchmarking.funnel_curve(vac), "Posts (filled + vacant)"),
                 ("Social care turnover", tur, benchmarking.funnel_curve(tur), "Staff in post"),
                 ("NHS sickness absence", sick, benchmarking.funnel_curve(sick), "FTE days available")]
+
+
+_FILE_NAME = re.compile(r",\s*[^;,]*?\.(csv|xlsx|xls|xlsm|parquet)\b", re.I)
+
+
+def compact_sources(sources: list[str]) -> str:
+    """Sources as a reader needs them under a figure: publications without file names, each once
+    (the files are listed in the data-quality section and the build report)."""
+    parts = []
+    for s in sources:
+        parts.extend(p.strip() for p in _FILE_NAME.sub("", s).split(";"))
+    return "; ".join(dict.fromkeys(p for p in parts if p))
 
 
 def _name(icb: str) -> str:

@@ -69,6 +69,11 @@ def icb_codes() -> list[str]:
     return icbs()["icb_code"].tolist()
 
 
+def ods_code(code: object) -> str | None:
+    """The ODS code of an ICB given as ODS or E54 code (either vintage), or None if it is not one."""
+    return _code_index().get(str(code).strip().upper()) if code is not None else None
+
+
 def resolve_icb(code: object) -> str:
     """Normalise an ICB code given as ODS (``QOP``) or ONS E54 (``E54000057``), any case.
 
@@ -88,6 +93,33 @@ def resolve_icb(code: object) -> str:
 def icb_name(code: str, short: bool = True) -> str:
     row = icbs().set_index("icb_code").loc[resolve_icb(code)]
     return row["icb_short_name"] if short else row["icb_name"]
+
+
+FORMER_NAMES_FILE = "icb_former_names.csv"
+
+
+def _name_key(name: str) -> str:
+    """A name reduced for matching: case, '&', punctuation, 'NHS', 'ICB', 'the' and partnership
+    suffixes ignored."""
+    s = str(name).lower().replace("&", " and ")
+    s = re.sub(r"\b(nhs|integrated care (board|system)|icb|ics|health and (social )?care partnership|the)\b", " ", s)
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", s).split())
+
+
+@functools.lru_cache(maxsize=1)
+def _name_index() -> dict[str, str]:
+    t = icbs()
+    index = {_name_key(n): c for col in ("icb_name", "icb_short_name") for n, c in zip(t[col], t["icb_code"])}
+    former = pd.read_csv(paths.reference(FORMER_NAMES_FILE), dtype=str)
+    index.update({_name_key(n): c for n, c in zip(former["former_name"], former["icb_code"])})
+    return index
+
+
+def icb_code_from_name(name: object) -> str | None:
+    """The ICB (ODS code) a published name refers to, current or former, or None."""
+    if name is None or (isinstance(name, float) and pd.isna(name)) or not str(name).strip():
+        return None
+    return _name_index().get(_name_key(str(name)))
 
 
 def region_name(code: str) -> str:
@@ -226,5 +258,5 @@ def build_reference(real_data: Path | None = None, out_dir: Path | None = None) 
 
 
 def clear_caches() -> None:
-    for f in (icbs, lad_icb, lad_code_changes, _code_index):
+    for f in (icbs, lad_icb, lad_code_changes, _code_index, _name_index):
         f.cache_clear()

@@ -16,6 +16,20 @@ def _latest(df: pd.DataFrame, col: str) -> pd.DataFrame:
     return df[df[col] == df[col].max()]
 
 
+def latest_flows(flows: pd.DataFrame) -> pd.DataFrame:
+    """Each sector's latest year of flows, with joiners and leavers as 12-month equivalents.
+
+    Sources may cover fewer than 12 months (``months``; e.g. NHS turnover benchmarking's
+    one-month windows): their counts are scaled by 12 / months, so a rate over a short window is
+    an annualised rate. Sectors may have different latest years; each keeps its own.
+    """
+    d = flows[flows["year"] == flows.groupby("sector")["year"].transform("max")].copy()
+    months = d["months"].fillna(12) if "months" in d else 12
+    for c in ("joiners", "leavers", "leavers_to_other_sector"):
+        d[c] = d[c] * 12 / months
+    return d
+
+
 def vacancy_rates(vacancies: pd.DataFrame, icb_code: str, by: list[str] | None = None) -> pd.DataFrame:
     """Vacancy rate (%) at the latest period for one ICB, by the given columns (default sector)."""
     by = by or ["sector"]
@@ -27,9 +41,9 @@ def vacancy_rates(vacancies: pd.DataFrame, icb_code: str, by: list[str] | None =
 
 
 def turnover_rates(flows: pd.DataFrame, icb_code: str, by: list[str] | None = None) -> pd.DataFrame:
-    """Leavers as % of staff in post over the latest year, for one ICB."""
+    """Leavers as % of staff in post over each sector's latest year (annualised), for one ICB."""
     by = by or ["sector"]
-    d = _latest(flows, "year")
+    d = latest_flows(flows)
     d = d[d["icb_code"] == geography.resolve_icb(icb_code)]
     out = d.groupby(by, as_index=False)[["staff_in_post", "leavers", "joiners", "leavers_to_other_sector"]].sum()
     out["turnover_rate_pct"] = indicators.turnover_rate_pct(out["leavers"], out["staff_in_post"])

@@ -101,6 +101,8 @@ def _schemas() -> dict[str, pa.DataFrameSchema]:
             "year": _year(), "icb_code": _icb(), "sector": _sector(), "staff_group": _staff_group(),
             "staff_in_post": _count(nullable=True), "joiners": _count(nullable=True),
             "leavers": _count(nullable=True), "leavers_to_other_sector": _count(nullable=True),
+            # Optional: how many months the joiners and leavers cover (12 when absent).
+            "months": pa.Column(int, pa.Check.in_range(1, 12, error="1 to 12 months"), required=False),
             "source": _source(),
         }, coerce=True, checks=[pa.Check(
             lambda d: ~(d["leavers_to_other_sector"] > d["leavers"]).fillna(False),
@@ -153,6 +155,44 @@ def _schemas() -> dict[str, pa.DataFrameSchema]:
             "per_10k_mean_of_quintiles": pa.Column(float, pa.Check.ge(0, error="zero or more"), nullable=True),
             "source": _source(),
         }, coerce=True),
+        "gp_workforce": pa.DataFrameSchema({
+            "financial_year": pa.Column(str, pa.Check.str_matches(r"^\d{4}/\d{2}$", error="a financial year like 2024/25")),
+            "icb_code": _icb(), "role": pa.Column(str), "staff_group": _staff_group(), "in_total": pa.Column(bool),
+            "fte": _count(nullable=True), "headcount": _count(nullable=True), "practices": _count(),
+            "registered_patients": _count(), "source": _source(),
+        }, coerce=True, unique=["financial_year", "icb_code", "role"]),
+        "deprivation": pa.DataFrameSchema({
+            "year": _year(), "area_type": pa.Column(str, pa.Check.str_matches(r"^(icb|lad\d\d)$", error="'icb' or 'ladYY'")),
+            "area_code": pa.Column(str), "area_name": pa.Column(str, nullable=True), "domain": pa.Column(str),
+            "measure": pa.Column(str), "value": pa.Column(float, nullable=True), "source": _source(),
+        }, coerce=True, unique=["year", "area_type", "area_code", "domain", "measure"]),
+        "rurality": pa.DataFrameSchema({
+            "year": _year(), "area_type": pa.Column(str), "area_code": pa.Column(str),
+            "lsoas": pa.Column(int, pa.Check.gt(0, error="more than zero")), "rural_lsoas": pa.Column(int, pa.Check.ge(0)),
+            "rural_share_pct": pa.Column(float, pa.Check.in_range(0, 100, error="a percentage from 0 to 100")),
+            "source": _source(),
+        }, coerce=True, unique=["year", "area_type", "area_code"]),
+        "unpaid_care": pa.DataFrameSchema({
+            "year": _year(), "icb_code": _icb(),
+            "hours_band": _in(["19h_or_less", "20_49h", "50h_plus"], "an hours band: 19h_or_less, 20_49h or 50h_plus"),
+            "carers": _count(), "residents_5plus": _count(), "source": _source(),
+        }, coerce=True, unique=["year", "icb_code", "hours_band"]),
+        "unpaid_care_la": pa.DataFrameSchema({
+            "year": _year(), "lad_code": pa.Column(str, pa.Check.str_matches(r"^E0[6789]\d{6}$", error="an English LAD code")),
+            "lad_name": pa.Column(str), "hours_band": _in(["19h_or_less", "20_49h", "50h_plus"], "an hours band"),
+            "carers": _count(), "residents_5plus": _count(), "source": _source(),
+        }, coerce=True, unique=["year", "lad_code", "hours_band"]),
+        "ethnicity_la": pa.DataFrameSchema({
+            "year": _year(), "lad_code": pa.Column(str, pa.Check.str_matches(r"^E0[6789]\d{6}$", error="an English LAD code")),
+            "lad_name": pa.Column(str), "ethnic_group": _in(vocab.ethnic_groups(), "an ethnic group from vocabulary.yaml"),
+            "ethnic_group_detailed": pa.Column(str), "people": _count(), "source": _source(),
+        }, coerce=True),
+        "nhs_trusts": pa.DataFrameSchema({
+            "org_code": pa.Column(str, unique=True), "org_name": pa.Column(str), "region_code": pa.Column(str),
+            "icb_code": pa.Column(str, pa.Check.isin(geography.icb_codes(), error="one of the 42 ICB ODS codes"), nullable=True),
+            "opened": pa.Column("datetime64[ns]", nullable=True), "closed": pa.Column("datetime64[ns]", nullable=True),
+            "source": _source(),
+        }, coerce=True),
         "readiness_responses": pa.DataFrameSchema({
             "icb_code": _icb(), "item_id": pa.Column(str),
             "score": pa.Column(int, pa.Check.in_range(0, 4, error="a score from 0 to 4")),
@@ -168,7 +208,8 @@ def schemas() -> dict[str, pa.DataFrameSchema]:
 
 
 TABLES = ("icb", "lad_icb", "workforce", "vacancies", "flows", "pay", "workforce_age", "ethnicity",
-          "population", "prevalence", "kpi_observations", "readiness_responses", "staff_survey", "gp_indicators")
+          "population", "prevalence", "kpi_observations", "readiness_responses", "staff_survey", "gp_indicators",
+          "gp_workforce", "deprivation", "rurality", "unpaid_care", "unpaid_care_la", "ethnicity_la", "nhs_trusts")
 
 
 def validate(table: str, df: pd.DataFrame, file: str | None = None) -> pd.DataFrame:

@@ -117,3 +117,166 @@ def test_governance_and_data_reports_run_on_the_built_data(built, tmp_path):
     assert df.at["time_to_fill_days", "synthetic"]            # not in the published files: demo, labelled
     html = (tmp_path / "QOP" / "data.html").read_text()
     assert "synthetic demonstration figures" in html and "vacancies" in html
+
+
+# ------------------------------------------------------------------ the seven folders of 2025 files
+
+def gp_files(raw):
+    folder = raw / "gp-workforce-practice"
+    return (pd.read_csv(folder / "workforce_year_2023-2025_v2025-04.csv"),
+            pd.read_csv(folder / "workforce_year_2016-2024_v2024-10.csv"))
+
+
+def test_new_folders_are_recognised_by_their_own_loaders(built):
+    _, report, _ = built
+    by_file = {f["file"].split("/")[0]: set() for f in report.files}
+    for f in report.files:
+        by_file[f["file"].split("/")[0]].add(f["source"])
+    assert by_file["gp-workforce-practice"] == {"gp_practice_workforce", "gp_practice_icb"}
+    assert by_file["imd-deprivation"] == {"iod2025"}
+    assert by_file["rural-urban"] == {"ons_rural_urban_lsoa"}
+    assert by_file["ods-trusts"] == {"ods_trusts"}
+    assert by_file["nhs-workforce-turnover"] == {"nhs_workforce_turnover"}
+    assert by_file["census-2021-unpaid-care"] == {"census2021_unpaid_care_msoa", "census2021_unpaid_care_la"}
+    assert by_file["census-2021-ethnicity"] == {"census2021_ethnicity_lsoa", "census2021_ethnicity_la"}
+
+
+def test_england_qualified_gp_fte_each_year_equals_the_files_own_sum(built):
+    out, _, raw = built
+    detailed, trend = gp_files(raw)
+    # Each financial year comes from the newest file that has it (2022/23 onwards: the 2025 file).
+    expected = pd.concat([detailed.groupby("Year")["TOTAL_GP_EXTGL_FTE"].sum(),
+                          trend[trend["Year"] < detailed["Year"].min()].groupby("Year")["TOTAL_GP_EXTGL_FTE"].sum()])
+    gp = table(out, "gp_workforce")
+    placed = gp[gp["role"] == "gp_qualified"].groupby("financial_year")["fte"].sum()
+    un = table(out, "unmapped_organisations")
+    un = un[un["source"] == "gp_practice_workforce"].groupby("period")["qualified_gp_fte"].sum()
+    assert len(expected) == 10 and set(placed.index) == {f"{y - 1}/{y % 100:02d}" for y in expected.index}
+    for year_end, total in expected.items():
+        fy = f"{year_end - 1}/{year_end % 100:02d}"
+        assert placed[fy] + un.get(fy, 0.0) == pytest.approx(total, abs=0.05), fy
+    assert placed["2024/25"] == pytest.approx(27076.7, abs=0.05)        # SOURCE.md's England figure, all placed
+
+
+def test_gp_icb_totals_add_up_to_england_less_the_listed_practices_in_every_role(built):
+    out, _, raw = built
+    detailed, _ = gp_files(raw)
+    d = detailed[detailed["Year"] == 2025]
+    gp = table(out, "gp_workforce").query("financial_year == '2024/25'").set_index(["icb_code", "role"])["fte"]
+    listed = table(out, "unmapped_organisations").query("source == 'gp_practice_workforce' and period == '2024/25'")
+    for role, col in (("nurse", "TOTAL_NURSES_FTE"), ("direct_patient_care", "TOTAL_DPC_FTE"), ("admin", "TOTAL_ADMIN_FTE")):
+        lost = d[d["Practice.Code"].isin(listed["org_code"])][col].sum()
+        assert gp.xs(role, level="role").sum() + lost == pytest.approx(d[col].sum(), abs=0.05), role
+    assert gp.index.get_level_values("icb_code").nunique() == 42
+    # Registered patients are the per-10,000 denominator: England's 2024/25 list size (annual mean).
+    patients = table(out, "gp_workforce").query("financial_year == '2024/25' and role == 'gp_qualified'")["registered_patients"]
+    assert patients.sum() / 1e6 == pytest.approx(d["TOTAL_PATIENTS"].sum() / 1e6, abs=0.01)
+
+
+def test_every_icb_has_imd_2025_and_a_rural_share(built):
+    out, _, _ = built
+    dep = table(out, "deprivation")
+    icb = dep[(dep["area_type"] == "icb") & (dep["domain"] == "imd")]
+    for measure in ("average_score", "rank_of_average_score", "share_most_deprived_10pct"):
+        m = icb[icb["measure"] == measure]
+        assert m["area_code"].nunique() == 42 and m["value"].notna().all(), measure
+    assert icb[icb["measure"] == "rank_of_average_score"]["value"].sort_values().tolist() == list(range(1, 43))
+    assert dep[dep["area_type"] == "lad24"]["area_code"].nunique() == 296
+    rural = table(out, "rurality").query("area_type == 'icb'").set_index("area_code")
+    assert len(rural) == 42 and rural["rural_share_pct"].between(0, 100).all()
+    # Independent check: London is almost wholly urban; Lincolnshire mostly not; England's LSOAs all placed.
+    assert rural.at["QMJ", "rural_share_pct"] < 1 and rural.at["QJM", "rural_share_pct"] > 40
+    assert rural["lsoas"].sum() == 32844
+
+
+def test_each_hchs_organisation_is_placed_or_listed_with_its_fte(built):
+    out, report, raw = built
+    src = _read.read_sheet(next((raw / "nhs-digital-hchs-workforce").glob("*.xlsx")), "Data",
+                           ["Month", "Organisation code", "Staff group", "FTE"])
+    src["FTE"] = pd.to_numeric(src["FTE"])
+    trusts = table(out, "nhs_trusts")
+    un = table(out, "unmapped_organisations").query("source == 'nhs_hchs_workforce'")
+    listed = set(zip(un["period"], un["org_code"]))
+    month = {"2017-SEP": "2017-09", "2018-JUN": "2018-06"}
+    placed_codes = set(trusts["org_code"])
+    for (m, org), fte in src.groupby(["Month", "Organisation code"])["FTE"].sum().items():
+        assert (month[m], org) in listed or org not in set(un["org_code"]), org
+    # Every trust on the current ODS list that appears in the HCHS file is placed, not listed.
+    assert not (placed_codes & set(un.loc[un["period"] == "2018-06", "org_code"])) - set(
+        trusts.loc[trusts["icb_code"].isna(), "org_code"])
+    june = next(u for u in report.unplaced if u["source"] == "nhs_hchs_workforce" and u["period"] == "2018-06")
+    assert june["fte"] == pytest.approx(un.loc[un["period"] == "2018-06", "fte_unmapped"].sum(), abs=0.1)
+    assert june["share_of_file_fte_pct"] == pytest.approx(100 * june["fte"] / src.loc[src["Month"] == "2018-JUN", "FTE"].sum(), abs=0.01)
+    assert "RW6" in {o["org_code"] for o in june["largest"]}       # Pennine Acute (dissolved 2021): listed
+
+
+def turnover(raw, month):
+    return pd.read_csv(next((raw / "nhs-workforce-turnover").glob(f"*{month}.csv")))
+
+
+def test_nhs_fte_at_end_of_november_2025_equals_the_files_sum_over_placed_trusts(built):
+    out, _, raw = built
+    t = turnover(raw, "Nov-25")
+    t = t[(t["TYPE"] == "Denominator at end of period") & (t["STAFF_GROUP_1_NAME"] != "All staff groups")
+          & (t["CLUSTER_GROUP"] != "Integrated Care Board")]
+    wf = table(out, "workforce")
+    nov = wf[(wf["period"] == "2025-11-01") & (wf["sector"] == "nhs_trust")]
+    assert nov["icb_code"].nunique() == 42
+    assert nov["fte"].sum() == pytest.approx(t["FTE"].sum(), abs=0.5)
+    assert nov["headcount"].sum() == t["HC"].sum()
+    by_icb = t.groupby("ICS_CODE")["FTE"].sum()
+    assert nov.groupby("icb_code")["fte"].sum().to_dict() == pytest.approx(by_icb.to_dict(), abs=0.05)
+    assert wf.loc[wf["period"] == "2025-11-01", "source"].str.contains("resident doctors excluded").all()
+
+
+def test_nhs_flows_annualise_two_one_month_windows(built):
+    out, _, raw = built
+    oct_, nov = turnover(raw, "Oct-25"), turnover(raw, "Nov-25")
+    flows = table(out, "flows").query("sector == 'nhs_trust'")
+    assert flows["months"].eq(2).all() and flows["icb_code"].nunique() == 42
+    q = [d[(d["ICS_CODE"] == "QOP") & (d["STAFF_GROUP_1_NAME"] != "All staff groups")
+           & (d["CLUSTER_GROUP"] != "Integrated Care Board")] for d in (oct_, nov)]
+    leavers = sum(d.loc[d["TYPE"] == "Leavers", "HC"].sum() for d in q)
+    stock = sum(d.loc[d["TYPE"].str.startswith("Denominator"), "HC"].sum() / 2 for d in q) / 2
+    qop = flows[flows["icb_code"] == "QOP"]
+    assert qop["leavers"].sum() == leavers and qop["staff_in_post"].sum() == pytest.approx(stock, abs=1)
+    # Headcount by staff group counts a person in two groups in each: within 0.5% of the all-groups row.
+    all_groups = sum(d.loc[(d["ICS_CODE"] == "QOP") & (d["STAFF_GROUP_1_NAME"] == "All staff groups")
+                           & (d["CLUSTER_GROUP"] != "Integrated Care Board") & (d["TYPE"] == "Leavers"), "HC"].sum()
+                     for d in (oct_, nov))
+    assert leavers == pytest.approx(all_groups, rel=0.005)
+    from iwt_helpers import pressures
+    rate = pressures.turnover_rates(flows, "QOP").set_index("sector").at["nhs_trust", "turnover_rate_pct"]
+    assert rate == pytest.approx(100 * leavers * 6 / stock, rel=1e-3)       # 12 / 2 months
+
+
+def test_unpaid_carers_match_the_census_total_and_every_icb_has_them(built):
+    out, _, raw = built
+    uc = table(out, "unpaid_care")
+    la = pd.read_csv(raw / "census-2021-unpaid-care" / "census2021-ts039-ltla.csv")
+    england = la[la["geography code"].str.startswith("E")]
+    total = england["Provision of unpaid care: Total: All usual residents aged 5 and over"].sum() - england[
+        "Provision of unpaid care: Provides no unpaid care"].sum()
+    assert total == 4_678_260
+    assert uc["carers"].sum() == pytest.approx(total, rel=0.001)
+    assert uc.groupby("icb_code")["carers"].sum().gt(0).sum() == 42
+    fifty = uc[uc["hours_band"] == "50h_plus"]["carers"].sum()
+    assert fifty == pytest.approx(1_404_768, rel=0.001)
+    la_t = table(out, "unpaid_care_la")
+    assert la_t["lad_code"].nunique() == 309 and la_t["carers"].sum() == total
+
+
+def test_residents_ethnicity_adds_up_per_icb_and_england_is_81_percent_white(built):
+    out, _, raw = built
+    eth = table(out, "ethnicity").query("group == 'residents'")
+    lsoa = pd.read_csv(raw / "census-2021-ethnicity" / "DERIVED_census2021_ts021_ethnic_group_lsoa21_england.csv")
+    look = pd.read_csv(raw / "ons-geography-geographr" / "lookup_lsoa21_icb24.csv")
+    per_icb = lsoa.merge(look, on="lsoa21_code").groupby("icb24_code_nhs")["total_residents"].sum()
+    got = eth.groupby("icb_code")["people"].sum()
+    assert len(got) == 42 and got.to_dict() == per_icb.to_dict()
+    white = eth.loc[eth["ethnic_group"] == "white", "people"].sum() / eth["people"].sum()
+    assert round(100 * white, 1) == 81.0
+    qop = eth[eth["icb_code"] == "QOP"].set_index("ethnic_group")["people"]
+    assert 0.75 < qop["white"] / qop.sum() < 0.85          # Greater Manchester about 80% White (Census 2021)
+    la = table(out, "ethnicity_la")
+    assert la["ethnic_group_detailed"].nunique() == 19 and la.groupby("lad_code")["people"].sum().loc["E08000025"] > 1e6

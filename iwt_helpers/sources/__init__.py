@@ -5,6 +5,13 @@ canonical tables with provenance. :func:`recognise` finds the source of a file; 
 A source is a class with ``ID``, ``TITLE``, ``PUBLISHER``, ``KIND`` ("lookup", "data" or
 "provenance"), ``PREFERENCE`` (lower wins when two files hold the same data, e.g. an original
 workbook and a CSV derived from it), ``recognise(path) -> bool`` and ``load(path, ctx)``.
+Optional hooks, called by the build in this order:
+
+* ``org_lookup(path) -> {organisation: ICB}``: a data file that names each organisation's ICS
+  (placing organisations for every other source, before they are read);
+* ``prepare(path, ctx)``: anything other files of the build need first (e.g. practice -> ICB);
+* ``finalise(ctx) -> LoadResult``: called once after every file is read, for sources that
+  combine several files into one table (their ``load`` keeps its part in ``ctx.parts``).
 """
 
 from __future__ import annotations
@@ -38,6 +45,13 @@ class BuildContext:
     mye_year: int | None = None
     snpp_long: pd.DataFrame | None = None                          # LAD x age x year (projection)
     snpp_base: int | None = None
+    # LSOA vintage ("11", "21") -> lsoa_code, lsoa_name, icb_code (and lad_code, lad_name where the
+    # lookup has them), kept by the LSOA lookups for sources published by small area.
+    lsoa: dict[str, pd.DataFrame] = field(default_factory=dict)
+    practice_icb: dict[str, str] = field(default_factory=dict)     # GP practice code -> ICB (ODS), by name
+    practice_source: dict[str, str] = field(default_factory=dict)  # which file placed each practice
+    # Files a source combines once all are read (e.g. the GP practice files of several vintages).
+    parts: dict[str, list] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def icb_of(self, codes: pd.Series) -> pd.Series:
@@ -56,9 +70,18 @@ class BuildContext:
         return added
 
 
+    def lsoa_lookup(self, vintage: str, path: Path, what: str) -> pd.DataFrame:
+        """The LSOA (``vintage`` "11" or "21") to ICB lookup, or an error naming what needs it."""
+        if vintage not in self.lsoa:
+            raise SourceError(f"{path}: {what} needs the ONS LSOA 20{vintage} to ICB lookup "
+                              f"(e.g. lookup_lsoa{vintage}_..._icb..csv) in the raw folder; none was found")
+        return self.lsoa[vintage]
+
+
 def registry() -> list[type]:
-    from . import geography_files, nhs, ons, primary_care, social_care
-    return [*geography_files.SOURCES, *nhs.SOURCES, *social_care.SOURCES, *ons.SOURCES, *primary_care.SOURCES]
+    from . import census, deprivation, geography_files, nhs, nhs_turnover, ons, primary_care, social_care
+    return [*geography_files.SOURCES, *nhs.SOURCES, *nhs_turnover.SOURCES, *social_care.SOURCES, *ons.SOURCES,
+            *primary_care.SOURCES, *deprivation.SOURCES, *census.SOURCES]
 
 
 def recognise(path: Path):

@@ -64,21 +64,31 @@ class LsoaIcbLookup:
 
     @staticmethod
     def load(path: Path, ctx: BuildContext) -> LoadResult:
-        table, notes, period = LsoaIcbLookup.shares(path)
+        df = _read(path)
+        cols = set(df.columns)
+        ly, iy, lad_y = _vintage(cols, "lsoa"), _vintage(cols, "icb"), _vintage(cols, "ltla")
+        keep = {f"lsoa{ly}_code": "lsoa_code", f"lsoa{ly}_name": "lsoa_name", f"icb{iy}_code_h": "icb_code"}
+        if lad_y:
+            keep |= {f"ltla{lad_y}_code": "lad_code", f"ltla{lad_y}_name": "lad_name"}
+        table, notes, period = LsoaIcbLookup.shares(path, frame=df)
+        lsoa = df[list(keep)].rename(columns=keep)
+        lsoa["icb_code"] = clean_code(lsoa["icb_code"])
+        ctx.lsoa.setdefault(ly, lsoa)
+        notes.append(f"{path.name}: {len(lsoa):,} LSOAs ({ly}) placed in ICBs, for sources published by small area")
         return LoadResult(tables={"lad_icb": table}, notes=notes, period=period)
 
     @staticmethod
-    def shares(path: Path, known: pd.DataFrame | None = None, changes: pd.DataFrame | None = None
-               ) -> tuple[pd.DataFrame, list[str], str]:
+    def shares(path: Path, known: pd.DataFrame | None = None, changes: pd.DataFrame | None = None,
+               frame: pd.DataFrame | None = None) -> tuple[pd.DataFrame, list[str], str]:
         """LAD -> ICB shares (by LSOA count) from one LSOA lookup file.
 
         Files without a LAD column (the 2024 lookup) get their authority from the LSOA names,
         which carry the 2021 authority's name: matched to the 2022 codes in ``known`` (short forms
         such as 'Bristol' for 'Bristol, City of' too), then carried through the 2023 changes in
         ``changes``. Both default to the committed reference tables; the reference build passes
-        the ones it has just made.
+        the ones it has just made. ``frame`` is the file already read, if the caller has it.
         """
-        df = _read(path)
+        df = _read(path) if frame is None else frame.copy()
         cols = set(df.columns)
         iy, ly = _vintage(cols, "icb"), _vintage(cols, "lsoa")
         icb_col = f"icb{iy}_code_h"
@@ -173,10 +183,7 @@ class TrustIcbLookup:
         share = next(c for c in df.columns if c.startswith("proportion"))
         df[share] = pd.to_numeric(df[share], errors="coerce")
         best = df.sort_values(share, ascending=False).drop_duplicates(trust)
-        e54 = {}
-        for col in ("icb_code_ons", "icb_code_ons_2022"):
-            e54.update({k: v for k, v in zip(geography.icbs()[col], geography.icbs()["icb_code"]) if k})
-        mapping = {t: e54.get(i, i) for t, i in zip(clean_code(best[trust]), clean_code(best[icb]))}
+        mapping = {t: geography.ods_code(i) or i for t, i in zip(clean_code(best[trust]), clean_code(best[icb]))}
         n = ctx.add_orgs(mapping, "trust catchment (largest share)")
         return LoadResult(notes=[f"{path.name}: {n} trusts placed by their largest catchment share"])
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 from .. import geography
 from . import BuildContext, LoadResult
-from ._read import head_columns, read_csv, to_number
+from ._read import head_columns, read_csv, require_columns, to_number
 
 WORKFORCE_INDICATORS = {"TOTAL_GP_EXTGL_FTE": "GPs (excl. locums and trainees)", "TOTAL_NURSES_FTE": "Practice nurses",
                         "TOTAL_DPC_FTE": "Direct patient care", "TOTAL_ADMIN_FTE": "Admin and non-clinical",
@@ -50,3 +50,166 @@ class GpWorkforceIndicators:
 
 
 SOURCES = [GpWorkforceIndicators]
+
+
+# ----------------------------------------------------------------------------- practice level
+
+# role -> (label, harmonised staff group, FTE column(s), headcount column(s), counted in the total)
+PRACTICE_ROLES = {
+    "gp_qualified": ("GPs (excluding trainees and locums)", "doctor", ["TOTAL_GP_EXTGL_FTE"], ["TOTAL_GP_EXTGL_HC"], True),
+    "gp_trainee_locum": ("GP trainees and locums", "doctor", ["TOTAL_LOCUUM_TRN_FTE"], ["TOTAL_LOCUUM_TRN_HC"], True),
+    "nurse": ("Practice nurses", "registered_nurse", ["TOTAL_NURSES_FTE"], ["TOTAL_NURSES_HC"], True),
+    "direct_patient_care": ("Direct patient care", "support_to_clinical", ["TOTAL_DPC_FTE"], ["TOTAL_DPC_HC"], True),
+    "admin": ("Admin and non-clinical", "infrastructure_admin", ["TOTAL_ADMIN_FTE"], ["TOTAL_ADMIN_HC"], True),
+    "gp_partner": ("GP partners (part of qualified GPs)", "doctor", ["TOTAL_GP_SEN_PTNR_FTE", "TOTAL_GP_PTNR_PROV_FTE"],
+                   ["TOTAL_GP_SEN_PTNR_HC", "TOTAL_GP_PTNR_PROV_HC"], False),
+}
+TREND_ROLES = {"gp_qualified": (["TOTAL_GP_EXTGL_FTE"], ["TOTAL_GP_EXTGL_HC"]), "admin": (["TOTAL_ADMIN_FTE"], [])}
+PRACTICE_KEYS = ["Practice.Code", "Year", "TOTAL_PATIENTS"]
+DETAILED_COLUMNS = PRACTICE_KEYS + ["ICB_NAME"] + sorted({c for r in PRACTICE_ROLES.values() for c in r[2] + r[3]})
+TREND_COLUMNS = PRACTICE_KEYS + sorted({c for r in TREND_ROLES.values() for c in r[0] + r[1]})
+LOOKUP_MARK = "lookup "
+GPW = "NHS England (NHS Digital), General Practice Workforce, practice-level CSVs; annual means by HEEC"
+OGL = "Open Government Licence v3.0"
+
+
+def financial_year(year_end: pd.Series) -> pd.Series:
+    """2025 -> '2024/25' (the files' Year is the financial year's end)."""
+    y = year_end.astype(int)
+    return (y - 1).astype(str) + "/" + (y % 100).map("{:02d}".format)
+
+
+class GpPracticeWorkforce:
+    """General practice workforce by practice and financial year (HEEC's annual means of NHS
+    Digital's monthly practice CSVs). Two layouts: the detailed one (with ICB_NAME and every
+    staff group) and the older trend one (qualified GPs and admin, no ICB). All files are
+    combined in :meth:`finalise`: for each financial year the newest file that has it is used;
+    practices are placed by the ICB the file names, else by the ICB another practice file gives
+    them; names that match no ICB are listed with their practices and FTE."""
+    ID, KIND, PREFERENCE = "gp_practice_workforce", "data", 10
+    TITLE, PUBLISHER = "General practice workforce by practice and financial year", GPW
+
+    @staticmethod
+    def recognise(path: Path) -> bool:
+        cols = set(head_columns(path) or [])
+        return {"Practice.Code", "Year", "TOTAL_PATIENTS"} <= cols and any(c.startswith("TOTAL_GP_") for c in cols)
+
+    @staticmethod
+    def _layout(path: Path) -> list[str]:
+        return DETAILED_COLUMNS if "ICB_NAME" in (head_columns(path) or []) else TREND_COLUMNS
+
+    @classmethod
+    def _read(cls, path: Path) -> pd.DataFrame:
+        df = read_csv(path)
+        require_columns(df, cls._layout(path), path)
+        df["practice"] = df["Practice.Code"].str.strip().str.upper()
+        year, _ = to_number(df["Year"], path, "Year")
+        df["year_end"] = year.astype(int)
+        for c in cls._layout(path)[2:]:
+            if c != "ICB_NAME":
+                df[c], _ = to_number(df[c], path, c)
+        return df
+
+    @classmethod
+    def prepare(cls, path: Path, ctx: BuildContext) -> None:
+        """Practice -> ICB from the file's own ICB names (latest year first)."""
+        if "ICB_NAME" not in (head_columns(path) or []):
+            return
+        df = read_csv(path)
+        df = df.sort_values("Year", ascending=False)
+        for p, name in zip(df["Practice.Code"].str.strip().str.upper(), df["ICB_NAME"]):
+            code = geography.icb_code_from_name(name)
+            if code and (p not in ctx.practice_icb or ctx.practice_source[p].startswith(LOOKUP_MARK)):
+                ctx.practice_icb[p], ctx.practice_source[p] = code, path.name
+
+    @classmethod
+    def load(cls, path: Path, ctx: BuildContext) -> LoadResult:
+        df = cls._read(path)
+        ctx.parts.setdefault(cls.ID, []).append((path, df))
+        years = sorted(df["year_end"].unique())
+        return LoadResult(period=f"{financial_year(pd.Series([years[0]]))[0]} to {financial_year(pd.Series([years[-1]]))[0]}",
+                          notes=[f"{path.name}: {df['practice'].nunique():,} practices, financial years "
+                                 f"{', '.join(financial_year(pd.Series(years)))}"])
+
+    @classmethod
+    def finalise(cls, ctx: BuildContext) -> LoadResult:
+        parts = sorted(ctx.parts.get(cls.ID, []), key=lambda p: ("ICB_NAME" in p[1], p[1]["year_end"].max()), reverse=True)
+        rows, unplaced, totals, notes, taken = [], [], [], [], set()
+        for path, df in parts:
+            detailed = "ICB_NAME" in df
+            roles = ({r: (v[2], v[3]) for r, v in PRACTICE_ROLES.items()} if detailed else TREND_ROLES)
+            df = df[~df["year_end"].isin(taken)].copy()
+            if df.empty:
+                continue
+            taken |= set(df["year_end"])
+            named = df["ICB_NAME"].map(geography.icb_code_from_name) if detailed else pd.Series(None, index=df.index, dtype=object)
+            df["icb_code"] = named.fillna(df["practice"].map(ctx.practice_icb))
+            df["fy"] = financial_year(df["year_end"])
+            long = []
+            for role, (fte_cols, hc_cols) in roles.items():
+                label, group, _, _, in_total = PRACTICE_ROLES[role]
+                long.append(df.assign(role=role, staff_group=group, in_total=in_total, fte=df[fte_cols].sum(axis=1, min_count=1),
+                                      headcount=df[hc_cols].sum(axis=1, min_count=1) if hc_cols else float("nan")))
+            long = pd.concat(long, ignore_index=True)
+            placed = long[long["icb_code"].notna()]
+            g = placed.groupby(["fy", "icb_code", "role", "staff_group", "in_total"], as_index=False).agg(
+                fte=("fte", "sum"), headcount=("headcount", lambda s: s.sum(min_count=1)))
+            base = df[df["icb_code"].notna()].groupby(["fy", "icb_code"], as_index=False).agg(
+                practices=("practice", "nunique"), registered_patients=("TOTAL_PATIENTS", "sum"))
+            g = g.merge(base, on=["fy", "icb_code"], how="left")
+            g["source"] = f"{cls.TITLE}, {path.name}; {cls.PUBLISHER}; {OGL}"
+            rows.append(g.rename(columns={"fy": "financial_year"}))
+            lost = long[long["icb_code"].isna() & long["in_total"]]
+            if len(lost):
+                given = df.set_index(["practice", "fy"])["ICB_NAME"] if detailed else None
+                u = lost.groupby(["fy", "practice"], as_index=False).agg(fte_unmapped=("fte", "sum"))
+                u = u.merge(lost[lost["role"] == "gp_qualified"].groupby(["fy", "practice"], as_index=False)["fte"].sum()
+                            .rename(columns={"fte": "qualified_gp_fte"}), on=["fy", "practice"], how="left")
+                u["org_name"] = [("ICB named in the file: " + str(given.get((p, y))) if given is not None and
+                                  isinstance(given.get((p, y)), str) and given.get((p, y)).strip() else "no ICB in the file")
+                                 for p, y in zip(u["practice"], u["fy"])]
+                unplaced.append(pd.DataFrame({"source": cls.ID, "period": u["fy"], "org_code": u["practice"],
+                                              "org_name": u["org_name"], "fte_unmapped": u["fte_unmapped"],
+                                              "qualified_gp_fte": u["qualified_gp_fte"], "file": path.name}))
+                bad_names = sorted({n for n in u["org_name"] if n.startswith("ICB named")})
+                notes.append(f"{path.name}: {u['practice'].nunique()} practice(s) not placed in an ICB "
+                             f"({u['fte_unmapped'].sum():,.1f} FTE){'; unmatched names: ' + ', '.join(bad_names[:5]) if bad_names else ''}")
+            t = df.groupby("fy")["TOTAL_GP_EXTGL_FTE"].sum()
+            a = long[long["in_total"]].groupby("fy")["fte"].sum()
+            totals.append(pd.DataFrame({"source": cls.ID, "file": path.name, "period": [*t.index, *a.index],
+                                        "measure": ["qualified_gp_fte"] * len(t) + ["fte"] * len(a),
+                                        "file_total": [*t.values, *a.values]}))
+        table = pd.concat(rows, ignore_index=True)
+        res = LoadResult(tables={"gp_workforce": table, "source_totals": pd.concat(totals, ignore_index=True)},
+                         unmapped=pd.concat(unplaced, ignore_index=True) if unplaced else None, notes=notes)
+        res.notes.append(f"General practice workforce: {table['financial_year'].nunique()} financial years "
+                         f"({table['financial_year'].min()} to {table['financial_year'].max()}) in "
+                         f"{table['icb_code'].nunique()} ICBs; each year from the newest file that has it")
+        return res
+
+
+class GpPracticeIcb:
+    """Practice -> ICB name (with the practice's IMD 2019 score), as HEEC publishes it
+    (imd_icb.csv): places practices that the practice workforce files do not place themselves."""
+    ID, KIND, PREFERENCE = "gp_practice_icb", "lookup", 20
+    TITLE, PUBLISHER = "GP practice to ICB (by name) with practice deprivation", "HEEC from NHS Digital and OHID Fingertips"
+
+    @staticmethod
+    def recognise(path: Path) -> bool:
+        return {"Practice.Code", "ICB.NAME", "IMD"} <= set(head_columns(path) or [])
+
+    @classmethod
+    def load(cls, path: Path, ctx: BuildContext) -> LoadResult:
+        return LoadResult(notes=[f"{path.name}: practice to ICB lookup, used where a practice file names no ICB"])
+
+    @classmethod
+    def prepare(cls, path: Path, ctx: BuildContext) -> None:
+        # A practice file's own ICB names come first (they replace these, whichever is read first).
+        df = read_csv(path)
+        for p, name in zip(df["Practice.Code"].str.strip().str.upper(), df["ICB.NAME"]):
+            code = geography.icb_code_from_name(name)
+            if code and p not in ctx.practice_icb:
+                ctx.practice_icb[p], ctx.practice_source[p] = code, f"{LOOKUP_MARK}{path.name}"
+
+
+SOURCES = [GpWorkforceIndicators, GpPracticeWorkforce, GpPracticeIcb]
