@@ -14,9 +14,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from iwt_helpers import data_theme, explorer, notebook  # noqa: E402
-from iwt_helpers.datastore import open_dataset  # noqa: E402
-from iwt_helpers.params import ReportParams  # noqa: E402
+from iwt_helpers.data.datastore import open_dataset  # noqa: E402
+from iwt_helpers.present import explorer, notebook  # noqa: E402
+from iwt_helpers.themes import data as data_theme
+from iwt_helpers.themes.params import ReportParams  # noqa: E402
 
 
 class _Handle:

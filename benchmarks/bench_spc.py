@@ -13,7 +13,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from iwt_helpers import geography, spc
+from iwt_helpers.analysis import spc
+from iwt_helpers.data import geography
 
 
 def make_table(n_kpis: int = 20, n_months: int = 120, seed: int = 1) -> tuple[pd.DataFrame, dict]:

@@ -8,11 +8,11 @@ import signal
 import sys
 from pathlib import Path
 
-from . import __version__
+from iwt_helpers import __version__
 
 
 def _list_icbs(args: argparse.Namespace) -> int:
-    from . import geography
+    from iwt_helpers.data import geography
     t = geography.icbs()
     if args.csv:
         t[["icb_code", "icb_code_ons", "icb_short_name", "region_code", "region_name"]].to_csv(sys.stdout, index=False)
@@ -25,16 +25,17 @@ def _list_icbs(args: argparse.Namespace) -> int:
 
 
 def _data_demo(args: argparse.Namespace) -> int:
-    from . import demo
+    from iwt_helpers.data import demo
     out = Path(args.out) if args.out else None
     written = demo.write_demo(out)
-    for name, path in written.items():
+    for _name, path in written.items():
         print(f"wrote {path}")
     return 0
 
 
 def _data_build(args: argparse.Namespace) -> int:
-    from . import build, paths
+    from iwt_helpers import paths
+    from iwt_helpers.data import build
     raw = Path(args.raw) if args.raw else paths.RAW
     out = Path(args.out) if args.out else paths.PROCESSED
     report = build.build(raw, out)
@@ -48,8 +49,10 @@ def _data_build(args: argparse.Namespace) -> int:
 
 
 def _data_status(args: argparse.Namespace) -> int:
-    from . import build, paths
     import pandas as pd
+
+    from iwt_helpers import paths
+    from iwt_helpers.data import build
     data = Path(args.data) if args.data else paths.PROCESSED
     table = build.status(data)
     with pd.option_context("display.width", 200, "display.max_colwidth", 80):
@@ -58,16 +61,17 @@ def _data_status(args: argparse.Namespace) -> int:
 
 
 def _reference_build(args: argparse.Namespace) -> int:
-    from . import geography, paths, population
+    from iwt_helpers import paths
+    from iwt_helpers.data import population, reference_build
     real = Path(args.real_data) if args.real_data else paths.REAL_DATA
-    for p in geography.build_reference(real):
+    for p in reference_build.build_reference(real):
         print(f"wrote {p}")
     print(f"wrote {population.write_reference(real)}")
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .report import print_summary, run_reports   # (the package keeps jsonschema's IRI grammar out)
+    from iwt_helpers.report import print_summary, run_reports  # (the package keeps jsonschema's IRI grammar out)
     summary = run_reports(icb=args.icb, theme_spec=args.themes, data_dir=args.data, out_dir=args.out,
                           jobs=args.jobs, force=args.force, progress=not args.no_progress)
     print_summary(summary)

@@ -7,10 +7,10 @@ import functools
 import pandas as pd
 import yaml
 
-from . import paths
+from iwt_helpers import paths
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_yaml(name: str) -> dict:
     """A reference YAML file from data/reference, parsed (cached; treat as read-only)."""
     path = paths.reference(name)

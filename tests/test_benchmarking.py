@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iwt_helpers import benchmarking
+from iwt_helpers.analysis import benchmarking
 
 
 def _units(rates, sizes):

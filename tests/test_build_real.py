@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from iwt_helpers import build, population
-from iwt_helpers.sources import _read
+from iwt_helpers.data import build, population
+from iwt_helpers.data.sources import _read
 
 pytestmark = pytest.mark.realdata
 
@@ -199,7 +199,7 @@ def test_each_hchs_organisation_is_placed_or_listed_with_its_fte(built):
     listed = set(zip(un["period"], un["org_code"]))
     month = {"2017-SEP": "2017-09", "2018-JUN": "2018-06"}
     placed_codes = set(trusts["org_code"])
-    for (m, org), fte in src.groupby(["Month", "Organisation code"])["FTE"].sum().items():
+    for (m, org), _fte in src.groupby(["Month", "Organisation code"])["FTE"].sum().items():
         assert (month[m], org) in listed or org not in set(un["org_code"]), org
     # Every trust on the current ODS list that appears in the HCHS file is placed, not listed.
     assert not (placed_codes & set(un.loc[un["period"] == "2018-06", "org_code"])) - set(
@@ -245,7 +245,7 @@ def test_nhs_flows_annualise_two_one_month_windows(built):
                            & (d["CLUSTER_GROUP"] != "Integrated Care Board") & (d["TYPE"] == "Leavers"), "HC"].sum()
                      for d in (oct_, nov))
     assert leavers == pytest.approx(all_groups, rel=0.005)
-    from iwt_helpers import pressures
+    from iwt_helpers.analysis import pressures
     rate = pressures.turnover_rates(flows, "QOP").set_index("sector").at["nhs_trust", "turnover_rate_pct"]
     assert rate == pytest.approx(100 * leavers * 6 / stock, rel=1e-3)       # 12 / 2 months
 

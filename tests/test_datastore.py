@@ -3,7 +3,8 @@ import json
 import pandas as pd
 import pytest
 
-from iwt_helpers import datastore, paths
+from iwt_helpers import paths
+from iwt_helpers.data import datastore
 
 
 def test_demo_tables_are_marked_synthetic_and_population_is_real():

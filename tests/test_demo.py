@@ -4,7 +4,9 @@ import json
 
 import pytest
 
-from iwt_helpers import demo, indicators, paths, schemas
+from iwt_helpers import paths
+from iwt_helpers.analysis import indicators
+from iwt_helpers.data import demo, schemas
 
 CAL = demo.calibration()
 
@@ -78,7 +80,7 @@ def test_care_workers_earn_one_pound_an_hour_less_than_new_nhs_hcas_outside_lond
 
 
 def _london():
-    from iwt_helpers import geography
+    from iwt_helpers.data import geography
     t = geography.icbs()
     return set(t.loc[t["region_code"] == "Y56", "icb_code"])
 

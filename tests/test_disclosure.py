@@ -1,6 +1,6 @@
 import pandas as pd
 
-from iwt_helpers import disclosure
+from iwt_helpers.data import disclosure
 
 
 def test_counts_below_the_threshold_are_suppressed_and_flagged_not_zeroed():

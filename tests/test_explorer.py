@@ -2,9 +2,11 @@
 
 import pytest
 
-from iwt_helpers import data_theme, explorer, geography, notebook
-from iwt_helpers.datastore import open_dataset
-from iwt_helpers.params import ReportParams
+from iwt_helpers.data import geography
+from iwt_helpers.data.datastore import open_dataset
+from iwt_helpers.present import explorer, notebook
+from iwt_helpers.themes import data as data_theme
+from iwt_helpers.themes.params import ReportParams
 
 
 class Handle:

@@ -18,7 +18,7 @@ PROBE = ("import json as _j, os as _o, sys as _s, matplotlib as _m, gc as _g\n"
          "print(_j.dumps({'cwd': _o.getcwd(), 'path0': _s.path[0], 'argv0': _o.path.basename(_s.argv[0]),"
          " 'batch': _o.environ.get('IWT_BATCH'), 'backend': _m.get_backend(),"
          " 'pgid_is_pid': _o.getpgid(0) == _o.getpid(), 'gc': _g.isenabled(),"
-         " 'user_names': sorted(k for k in get_ipython().user_ns if not k.startswith('_') and k not in ('In', 'Out', 'exit', 'quit', 'get_ipython', 'open'))}))")
+         " 'user_names': sorted(k for k in get_ipython().user_ns if not k.startswith('_') and k not in ('In', 'Out', 'exit', 'quit', 'get_ipython', 'open'))}))")  # noqa: E501
 
 
 def _server(preload: str = engine.WARM_IMPORTS) -> forkserver.ForkServer:
@@ -110,6 +110,7 @@ def test_reports_come_from_forked_kernels_and_the_switch_turns_it_off(tmp_path, 
 
 def test_warm_imports_cover_every_iwt_module_the_theme_notebooks_import():
     import ast
+    import importlib.util
 
     import nbformat
 
@@ -121,10 +122,11 @@ def test_warm_imports_cover_every_iwt_module_the_theme_notebooks_import():
             if cell.cell_type != "code":
                 continue
             for node in ast.walk(ast.parse(cell.source)):
-                if isinstance(node, ast.ImportFrom) and node.module == "iwt_helpers":
-                    wanted |= {f"iwt_helpers.{alias.name}" for alias in node.names}   # from iwt_helpers import x
-                elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("iwt_helpers."):
-                    wanted.add(node.module)                                          # from iwt_helpers.x import y
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("iwt_helpers"):
+                    for alias in node.names:        # from iwt_helpers.x import module, or a name of module x
+                        sub = f"{node.module}.{alias.name}"
+                        wanted.add(sub if importlib.util.find_spec(node.module).submodule_search_locations
+                                   and importlib.util.find_spec(sub) else node.module)
     assert wanted, "no iwt imports found in the theme notebooks"
     missing = sorted(wanted - set(kernel_setup.WARM_MODULES))
     assert not missing, f"add to kernel_setup.WARM_MODULES: {missing}"

@@ -1,7 +1,8 @@
 import pandas as pd
 import pytest
 
-from iwt_helpers import geography, paths
+from iwt_helpers import paths
+from iwt_helpers.data import geography, reference_build
 
 
 def test_there_are_42_icbs_with_unique_codes_and_seven_regions():
@@ -59,5 +60,5 @@ def test_apportion_splits_a_split_authority_by_share():
 
 
 def test_reference_geography_rebuilds_identically_from_the_real_lookups(real_data, tmp_path):
-    for p in geography.build_reference(real_data, tmp_path):
+    for p in reference_build.build_reference(real_data, tmp_path):
         assert p.read_bytes() == (paths.REFERENCE / p.name).read_bytes(), p.name

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iwt_helpers import indicators as ind
+from iwt_helpers.analysis import indicators as ind
 
 
 def test_vacancy_rate_is_vacancies_over_all_posts():

@@ -41,7 +41,8 @@ def lab(tmp_path_factory):
     env["JUPYTER_CONFIG_DIR"] = str(root / ".jupyter")
     proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
                              f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-                             "--ServerApp.disable_check_xsrf=True", "--allow-root", "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+                             "--ServerApp.disable_check_xsrf=True", "--allow-root", "--LabApp.news_url=",
+                             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=root)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60

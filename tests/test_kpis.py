@@ -1,7 +1,9 @@
 import pandas as pd
 import pytest
 
-from iwt_helpers import datastore, kpis, vocab
+from iwt_helpers import vocab
+from iwt_helpers.analysis import kpis
+from iwt_helpers.data import datastore
 
 
 def test_framework_has_the_kpis_the_issue_names():

@@ -1,7 +1,7 @@
 import pytest
 
 from iwt_helpers import paths
-from iwt_helpers.params import ParameterError, ReportParams
+from iwt_helpers.themes.params import ParameterError, ReportParams
 
 
 @pytest.mark.parametrize("code", ["QOP", "qop", "E54000057", "e54000057"])

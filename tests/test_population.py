@@ -1,6 +1,6 @@
 import pytest
 
-from iwt_helpers import population
+from iwt_helpers.data import population
 
 
 @pytest.mark.parametrize("age,band", [(0, "0_17"), (17, "0_17"), (18, "18_24"), (59, "55_59"), (60, "60_64"),

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from iwt_helpers import population, pressures, quality, workforce
+from iwt_helpers.analysis import need, pressures, quality, workforce
 
 
 def vac():
@@ -75,7 +75,7 @@ def _pop(values_2024, values_2029):
 
 def test_older_people_counts_and_growth():
     pop = _pop([100, 50, 40, 20, 10], [100, 60, 50, 30, 15])
-    o = population.older_people(pop, "QOP", 2024, (5,)).set_index(["area", "age_group", "year"])
+    o = need.older_people(pop, "QOP", 2024, (5,)).set_index(["area", "age_group", "year"])
     assert o.loc[("icb", "65+", 2024), "people"] == 120
     assert o.loc[("icb", "85+", 2029), "people"] == 45
     assert o.loc[("icb", "85+", 2029), "growth_pct"] == pytest.approx(50.0)
@@ -87,7 +87,7 @@ def test_need_projection_applies_rates_by_band():
     prev = pd.DataFrame({"condition": ["dementia"] * 3, "condition_label": ["d"] * 3,
                          "age_band": ["65_69", "85_89", "90_plus"], "prevalence_pct": [2.0, 20.0, 30.0],
                          "source": "s", "status": "approximate"})
-    n = population.need_projection(pop, prev, "QOP", [2024, 2029]).set_index("year")
+    n = need.need_projection(pop, prev, "QOP", [2024, 2029]).set_index("year")
     assert n.at[2024, "people_with_need"] == pytest.approx(50 * 0.02 + 20 * 0.2 + 10 * 0.3)
     assert n.at[2029, "growth_pct"] == pytest.approx(100 * ((60 * 0.02 + 30 * 0.2 + 15 * 0.3) / 8.0 - 1))
 
@@ -110,7 +110,7 @@ def test_ethnicity_shares_exclude_unknowns_but_report_them():
 
 
 def test_split_authorities_lists_the_shares_used():
-    from iwt_helpers import geography
+    from iwt_helpers.data import geography
     lk = geography.lad_icb().query("lad_vintage == 2024")
     split_lad = lk[lk["share"] < 1].iloc[0]
     s = quality.split_authorities(split_lad["icb_code"])

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from iwt_helpers import demo, schemas
+from iwt_helpers.data import demo, schemas
 
 
 def _workforce(**overrides):

@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from iwt_helpers import sources
-from iwt_helpers.sources import BuildContext, _read
+from iwt_helpers.data import sources
+from iwt_helpers.data.sources import BuildContext, _read
 
 TURNOVER_HEADER = ("PERIOD,TYPE,NHSE_REGION_CODE,NHSE_REGION_NAME,ICS_CODE,ICS_NAME,REPORTING_ORG_NAME,"
                    "REPORTING_ORG_CODE,CLUSTER_GROUP,BENCHMARK_GROUP,STAFF_GROUP_1_NAME,HC,FTE\n")

@@ -5,8 +5,8 @@ import json
 import pandas as pd
 import pytest
 
-from iwt_helpers import build, sources
-from iwt_helpers.sources import BuildContext, _read
+from iwt_helpers.data import build, sources
+from iwt_helpers.data.sources import BuildContext, _read
 
 SICK_HEADER = ("DATE,NHSE_REGION_CODE,NHSE_REGION_NAME,ICS_CODE,ICS_NAME,ORG_CODE,ORG_NAME,ORG_TYPE,"
                "FTE_DAYS_LOST,FTE_DAYS_AVAILABLE,SICKNESS_ABSENCE_RATE_PERCENT\n")
@@ -97,7 +97,7 @@ def test_retired_local_authority_codes_are_mapped_and_reported(tmp_path):
     bucks_icb = k[(k["kpi_id"] == "turnover_asc")]
     # Buckinghamshire (E06000060, from four 2019 districts) sits in two ICBs; its turnover is the
     # mean of the readable district rates, (30 + 20 + 25) / 3.
-    from iwt_helpers import geography
+    from iwt_helpers.data import geography
     icbs = geography.lad_icb().query("lad_vintage == 2022 and lad_code == 'E06000060'")["icb_code"]
     only_bucks = [c for c in icbs if c not in set(geography.lad_icb().query("lad_code == 'E06000001'")["icb_code"])]
     val = bucks_icb.set_index("icb_code").loc[only_bucks[0], "value"]
@@ -107,7 +107,7 @@ def test_retired_local_authority_codes_are_mapped_and_reported(tmp_path):
 
 def test_population_weighting_uses_lad_populations_when_available(tmp_path):
     f = tmp_path / "vac.csv"
-    from iwt_helpers import geography
+    from iwt_helpers.data import geography
     lk = geography.lad_icb().query("lad_vintage == 2022")
     icb = "QOP"
     lads = lk[(lk["icb_code"] == icb) & (lk["share"] == 1)]["lad_code"].tolist()[:2]
@@ -150,6 +150,6 @@ def test_build_writes_manifest_report_and_readable_tables(tmp_path):
     m = json.loads((out / "datasets.json").read_text())
     assert m["tables"]["kpi_observations"]["synthetic"] is False
     assert report.ignored == ["README.md"]
-    from iwt_helpers.datastore import open_dataset
+    from iwt_helpers.data.datastore import open_dataset
     k = open_dataset(out).table("kpi_observations")
     assert sorted(k["value"]) == [10.0, 20.0]

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iwt_helpers import spc
+from iwt_helpers.analysis import spc
 
 
 def chart(values, improvement="increase", **kw):

@@ -1,6 +1,7 @@
 import pytest
 
-from iwt_helpers import datastore, workforce
+from iwt_helpers.analysis import workforce
+from iwt_helpers.data import datastore
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +33,6 @@ def test_per_capita_comparison_has_icb_region_and_england(data):
     eng = comp[(comp["area"] == "England") & (comp["measure"] == "whole system")].iloc[0]
     latest = wf[wf["period"] == wf["period"].max()]["fte"].sum()
     assert eng["fte"] == pytest.approx(latest)
-    from iwt_helpers import population
+    from iwt_helpers.data import population
     england_pop = population.for_year(pop, comp.attrs["population_year"])["population"].sum()
     assert eng["fte_per_1000_population"] == pytest.approx(1000 * latest / england_pop)

@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import os
 import select
-import signal
 import shutil
+import signal
 import subprocess
 import tempfile
 import time

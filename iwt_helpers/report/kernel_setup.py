@@ -18,8 +18,8 @@ KERNEL_NAME = "python3"
 # 0.65 s report). Collection of the reports' own objects is unchanged.
 WARM_MODULES = ("pandas", "pandas.core.reshape.reshape", "pyarrow.pandas_compat", "matplotlib.pyplot",
                 "matplotlib.backends.backend_svg",
-                "iwt_helpers.notebook", "iwt_helpers.charts", "iwt_helpers.datastore", "iwt_helpers.params",
-                "iwt_helpers.workforce", "iwt_helpers.kpis", "iwt_helpers.data_theme", "iwt_helpers.explorer")
+                "iwt_helpers.present.notebook", "iwt_helpers.present.charts", "iwt_helpers.data.datastore", "iwt_helpers.themes.params",
+                "iwt_helpers.analysis.workforce", "iwt_helpers.analysis.kpis", "iwt_helpers.themes.data", "iwt_helpers.present.explorer")
 WARM_IMPORTS = (f"import gc, {', '.join(WARM_MODULES)}\n"
                 "gc.freeze()\n"
                 "del gc, pandas, pyarrow, matplotlib, iwt_helpers")   # leaves the namespace as a new kernel's

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import nbformat
 
-from .. import SYNTHETIC_LABEL, atomic, disclosure
-from .. import IWT_MIME
+from iwt_helpers import IWT_MIME, SYNTHETIC_LABEL, atomic
+from iwt_helpers.data import disclosure
 
 
 def collect(nb: nbformat.NotebookNode) -> dict:

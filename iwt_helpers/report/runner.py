@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from .. import __version__, paths
+from iwt_helpers import __version__, paths
 
 PACKAGES = ("pandas", "numpy", "matplotlib", "seaborn", "pandera", "papermill", "nbclient",
             "nbconvert", "ipykernel", "openpyxl", "pyarrow")
@@ -77,7 +77,7 @@ class Plan:
 
 
 def resolve_icbs(spec: str) -> list[str]:
-    from .. import geography
+    from iwt_helpers.data import geography
     if spec.strip().lower() == "all":
         return geography.icb_codes()
     codes = [geography.resolve_icb(s) for s in spec.split(",") if s.strip()]
@@ -136,7 +136,7 @@ def versions() -> dict:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _shown(path: Path) -> str:
@@ -144,14 +144,15 @@ def _shown(path: Path) -> str:
 
 
 def _icb_label(code: str) -> str:
-    from .. import geography
+    from iwt_helpers.data import geography
     return f"{geography.icb_name(code)} ({code})"
 
 
 def plan(icb: str, theme_spec: str, data_dir, out_dir, force: bool, notebooks_dir: Path | None) -> Plan:
     """Validate the request and decide which reports need running (the rest come from the cache)."""
-    from .. import datastore, demo
-    from ..params import ReportParams
+    from iwt_helpers.data import datastore, demo
+    from iwt_helpers.themes.params import ReportParams
+
     from . import outputs, themes
 
     codes = resolve_icbs(icb)
@@ -263,7 +264,9 @@ def _write_outputs(job: Job, nb, res, started: str, found_by_key: dict) -> dict:
     """Write the executed notebook and its HTML (each atomically); return the manifest record."""
     import nbformat
 
-    from .. import atomic, geography
+    from iwt_helpers import atomic
+    from iwt_helpers.data import geography
+
     from . import export, outputs, themes
 
     t0 = time.perf_counter()
@@ -371,7 +374,8 @@ def _icb_outputs(p: Plan, code: str) -> None:
 
 def _finish_run(p: Plan) -> None:
     """The run's index page and manifest (previous entries for other reports are kept)."""
-    from .. import geography
+    from iwt_helpers.data import geography
+
     from . import outputs
 
     for rec in p.records.values():

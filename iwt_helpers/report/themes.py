@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .. import paths
+from iwt_helpers import paths
 
 PATTERN = re.compile(r"^(\d{2})_([a-z0-9_]+)\.ipynb$")
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from . import geography, paths
+from iwt_helpers import paths
+from iwt_helpers.data import geography
 
 
 class ParameterError(ValueError):
@@ -61,7 +62,7 @@ class ReportParams(BaseModel):
         return tuple(str(x) for x in ([v] if isinstance(v, str) else v))
 
     @classmethod
-    def parse(cls, **values: Any) -> "ReportParams":
+    def parse(cls, **values: Any) -> ReportParams:
         """Validate notebook parameters; raise :class:`ParameterError` with a plain message."""
         try:
             return cls(**values)

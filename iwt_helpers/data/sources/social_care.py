@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import geography
+from iwt_helpers.data import geography
 from . import BuildContext, LoadResult
 from ._read import SourceError, clean_code, head_columns, read_csv, to_number
 

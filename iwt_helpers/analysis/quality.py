@@ -9,14 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import geography, vocab
-from .datastore import Dataset
-
-MEASURES = {
-    "workforce": ["headcount", "fte"], "vacancies": ["vacancies", "filled_posts"],
-    "flows": ["staff_in_post", "leavers"], "pay": ["pay_gbp_per_hour"], "workforce_age": ["headcount"],
-    "ethnicity": ["people"], "population": ["population"], "kpi_observations": ["value"],
-}
+from iwt_helpers import vocab
+from iwt_helpers.data import geography
+from iwt_helpers.data.datastore import Dataset
+from iwt_helpers.data.schemas import MEASURES
 
 
 def _time_col(df: pd.DataFrame) -> str | None:

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import html
 import json
-from typing import Iterable
+from collections.abc import Iterable
+from typing import Protocol
 
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
-from . import IWT_MIME, SYNTHETIC_LABEL, charts, disclosure, geography
-from .datastore import Dataset
-from .params import ReportParams
+from iwt_helpers import IWT_MIME, SYNTHETIC_LABEL
+from iwt_helpers.data import disclosure, geography
+from iwt_helpers.data.datastore import Dataset
 
+from . import charts
 
 
 def setup() -> None:
@@ -28,7 +30,14 @@ def setup() -> None:
     pd.set_option("display.max_columns", 30)
 
 
-def header(params: ReportParams, theme: str, ds: Dataset | None = None, synthetic: bool = True,
+class RunParameters(Protocol):
+    """What the title block needs of a theme's parameters (``themes.params.ReportParams``)."""
+    icb_code: str
+    icb_name: str
+    data_dir: object
+
+
+def header(params: RunParameters, theme: str, ds: Dataset | None = None, synthetic: bool = True,
            synthetic_parts: list[str] | None = None) -> None:
     """The report's title block, with the synthetic-data banner where it applies."""
     lines = [f"## {params.icb_name}",

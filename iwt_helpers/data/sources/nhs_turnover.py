@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import geography, vocab
+from iwt_helpers.data import geography
+from iwt_helpers import vocab
 from . import BuildContext, LoadResult
 from ._read import SourceError, clean_code, read_csv, read_text, require_columns, to_number
 

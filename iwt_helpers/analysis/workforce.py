@@ -8,7 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import geography, indicators, population, vocab
+from iwt_helpers import vocab
+from iwt_helpers.data import geography, population
+
+from . import indicators
 
 
 def latest_period(workforce: pd.DataFrame) -> pd.Timestamp:

@@ -1,7 +1,7 @@
 """The data theme (notebooks/01_data.ipynb): each section as a function of the ICB.
 
 Each ``*_section(ctx)`` returns a renderer ``icb_code -> list of items`` for
-:class:`iwt_helpers.explorer.Explorer`, so the same code draws the static report and the
+:class:`iwt_helpers.present.explorer.Explorer`, so the same code draws the static report and the
 interactive redraw. Everything that does not depend on the ICB (England totals, funnel
 tables) is computed once in :class:`DataContext`.
 """
@@ -14,9 +14,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from . import benchmarking, charts, geography, population, pressures, quality, workforce
-from .datastore import Dataset
-from .explorer import Figure, Headline, Table, Text
+from iwt_helpers.analysis import benchmarking, need, pressures, quality, workforce
+from iwt_helpers.data import geography
+from iwt_helpers.data.datastore import Dataset
+from iwt_helpers.present import charts
+from iwt_helpers.present.items import Figure, Headline, Table, Text
+
 from .params import ReportParams
 
 # Tables whose rows come from the data folder where it has them, and from the demo set for the
@@ -36,7 +39,7 @@ class DataContext:
     t: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, ds: Dataset, params: ReportParams) -> "DataContext":
+    def load(cls, ds: Dataset, params: ReportParams) -> DataContext:
         ctx = cls(ds, params)
         for name in TABLES:
             ctx.t[name] = ds.table_by_key(name, BY_KEY[name]) if name in BY_KEY else ds.table(name)
@@ -220,8 +223,8 @@ def need_section(ctx: DataContext):
     base, horizons = ctx.base_year, ctx.params.projection_years
 
     def render(icb: str) -> list:
-        older = population.older_people(pop, icb, base, horizons)
-        need = population.need_projection(pop, prev, icb, [base] + [base + h for h in horizons])
+        older = need.older_people(pop, icb, base, horizons)
+        needs = need.need_projection(pop, prev, icb, [base] + [base + h for h in horizons])
         wide = older.pivot_table(index=["age_group", "area"], columns="year", values="people").reset_index()
         wide["area"] = wide["area"].replace({"icb": _name(icb)})
         wide.columns = [str(c) for c in wide.columns]
@@ -232,7 +235,7 @@ def need_section(ctx: DataContext):
             Table(wide, f"Older people now ({base}) and projected", {c: c for c in wide.columns} | {"age_group": "Age", "area": "Area"},
                   {str(y): "{:,.0f}" for y in older["year"].unique()}, key="older_people", suppress=False),
             Figure(charts.population_growth(older, _name(icb), "ONS population estimates and projections (see sources)", False)),
-            Table(need, "Estimated people with care needs (prevalence rates x population)",
+            Table(needs, "Estimated people with care needs (prevalence rates x population)",
                   {"condition_label": "Need", "year": "Year", "people_with_need": "People (estimate)", "growth_pct": f"Growth since {base} (%)",
                    "rate_source": "Source of rates", "rate_status": "Status of rates"},
                   {"people_with_need": "{:,.0f}", "growth_pct": "{:.1f}"}, key="need", suppress=False),

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import geography, paths, spc, vocab
+from iwt_helpers import paths, vocab
+from iwt_helpers.data import geography
+
+from . import spc
 
 REQUIRED = ("id", "name", "definition", "unit", "improvement", "target", "owner_role", "source")
 
@@ -44,7 +47,7 @@ def targets(icb_code: str) -> dict[str, float]:
         for kpi in values or {}:
             if kpi not in out:
                 raise ValueError(f"{path}: {code}: unknown KPI id {kpi!r}; known: {', '.join(out)}")
-    out.update((overrides.get(icb_code) or {}))
+    out.update(overrides.get(icb_code) or {})
     return out
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import geography, paths, population
+from . import geography, population
+from iwt_helpers import paths
 
 MANIFEST = "datasets.json"
 DATE_COLUMNS = ("period", "date")

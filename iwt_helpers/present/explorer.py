@@ -15,46 +15,19 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
-from . import geography, notebook
+from iwt_helpers.data import geography
+
+from . import notebook
+from .items import Figure, Headline, Item, Table
 
 BATCH_ENV = "IWT_BATCH"
-
-
-@dataclass
-class Table:
-    df: pd.DataFrame
-    caption: str
-    columns: dict[str, str] | None = None
-    formats: dict[str, str] | None = None
-    key: str | None = None                 # export to tables.xlsx under this name (first render)
-    suppress: bool = True
-
-
-@dataclass
-class Figure:
-    fig: Any                               # a matplotlib Figure
-
-
-@dataclass
-class Text:
-    markdown: str
-
-
-@dataclass
-class Headline:
-    name: str
-    value: float | str
-    unit: str = ""
-    fmt: str = "{:,.0f}"
-
-
-Item = Table | Figure | Text | Headline
 
 
 def _bundle(item: Item) -> tuple[Any, pd.DataFrame | None]:

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import atomic, population, quality, schemas, sources
+from iwt_helpers import atomic
+from . import population, schemas, sources
 from .datastore import MANIFEST
 from .sources import BuildContext, LoadResult, SourceError
 
@@ -258,7 +259,7 @@ def status(data: Path) -> pd.DataFrame:
                 span = f"{lo:%Y-%m} to {hi:%Y-%m}"
             else:
                 span = f"{lo} to {hi}"
-        measures = [c for c in quality.MEASURES.get(name, []) if c in df] or [c for c in df.columns if df[c].dtype.kind == "f"]
+        measures = [c for c in schemas.MEASURES.get(name, []) if c in df] or [c for c in df.columns if df[c].dtype.kind == "f"]
         missing = float(df[measures].isna().to_numpy().mean() * 100) if measures and len(df) else 0.0
         kpis = ", ".join(sorted(df["kpi_id"].unique())) if "kpi_id" in df else ""
         rows.append({"table": name, "rows": len(df), "icbs": int(df["icb_code"].nunique()) if "icb_code" in df else None,

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import geography, indicators, vocab
+from iwt_helpers import vocab
+from iwt_helpers.data import geography
+
+from . import indicators
 from .workforce import with_labels
 
 

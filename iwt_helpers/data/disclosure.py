@@ -14,7 +14,7 @@ import secrets
 import numpy as np
 import pandas as pd
 
-from . import atomic, paths, vocab
+from iwt_helpers import atomic, paths, vocab
 
 KEY_ENV = "IWT_PSEUDONYM_KEY"
 KEY_FILE = paths.DATA / ".pseudonym_key"

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import geography, vocab
+from iwt_helpers.data import geography
+from iwt_helpers import vocab
 from . import BuildContext, LoadResult
-from ._read import (SourceError, clean_code, head_columns, month_start, read_csv, read_sheet, require_columns,
-                    sheet_names, to_number)
+from ._read import SourceError, clean_code, head_columns, month_start, read_csv, read_sheet, require_columns, sheet_names, to_number
 
 OGL = "Open Government Licence v3.0"
 EXCLUDED_ICS = {"QZZ"}          # special health authorities and other national bodies: no ICB
@@ -136,8 +136,7 @@ class StaffSurvey:
         df["icb_code"] = ctx.icb_of(df["org"])
         # Organisations with no code in the lookups: fall back to the ICS name column, if any.
         if "ICS" in df.columns:
-            names = {n.lower(): c for n, c in zip(geography.icbs()["icb_short_name"], geography.icbs()["icb_code"])}
-            by_name = df["ICS"].astype("string").str.strip().str.lower().map(names)
+            by_name = df["ICS"].map(geography.icb_code_from_name)
             df["icb_code"] = df["icb_code"].fillna(by_name)
         year, _ = to_number(df["Year"], path, "Year")
         df["year"] = year.astype(int)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import geography
+from iwt_helpers.data import geography
 from . import BuildContext, LoadResult
 from ._read import head_columns, read_csv, require_columns, to_number
 
@@ -29,8 +29,7 @@ class GpWorkforceIndicators:
     def load(cls, path: Path, ctx: BuildContext) -> LoadResult:
         df = read_csv(path)
         df = df[df["Indicator"].isin(WORKFORCE_INDICATORS)].copy()
-        names = {n.lower(): c for n, c in zip(geography.icbs()["icb_short_name"], geography.icbs()["icb_code"])}
-        df["icb_code"] = df["ICB.NAME"].str.strip().str.lower().map(names)
+        df["icb_code"] = df["ICB.NAME"].map(geography.icb_code_from_name)
         unplaced = sorted(df.loc[df["icb_code"].isna(), "ICB.NAME"].unique())
         df = df.dropna(subset=["icb_code"])
         quint = [c for c in ("quin_1", "quin_2", "quin_3", "quin_4_5") if c in df]

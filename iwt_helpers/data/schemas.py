@@ -14,9 +14,18 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from . import geography, vocab
+from . import geography
+from iwt_helpers import vocab
 
 MAX_ROWS_SHOWN = 5
+# The measure columns of each table (where a missing value matters), for coverage and status.
+MEASURES = {
+    "workforce": ["headcount", "fte"], "vacancies": ["vacancies", "filled_posts"],
+    "flows": ["staff_in_post", "leavers"], "pay": ["pay_gbp_per_hour"], "workforce_age": ["headcount"],
+    "ethnicity": ["people"], "population": ["population"], "kpi_observations": ["value"],
+    "gp_workforce": ["fte", "headcount"], "unpaid_care": ["carers"], "deprivation": ["value"],
+    "rurality": ["rural_share_pct"],
+}
 
 
 class TableValidationError(ValueError):

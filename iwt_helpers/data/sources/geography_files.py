@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import geography
+from iwt_helpers.data import geography
 from . import BuildContext, LoadResult
 from ._read import SourceError, clean_code, head_columns, read_csv
 

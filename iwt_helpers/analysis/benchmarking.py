@@ -18,7 +18,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import geography, indicators
+from iwt_helpers.data import geography
+
+from . import indicators
 
 
 def _tau2(rate: np.ndarray, se: np.ndarray, p: float) -> tuple[float, float]:

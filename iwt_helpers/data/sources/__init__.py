@@ -1,6 +1,6 @@
 """One module per published source: each recognises its files by content and loads them into
 canonical tables with provenance. :func:`recognise` finds the source of a file; the build
-(``iwt_helpers.build``) runs lookups first, then data sources.
+(``iwt_helpers.data.build``) runs lookups first, then data sources.
 
 A source is a class with ``ID``, ``TITLE``, ``PUBLISHER``, ``KIND`` ("lookup", "data" or
 "provenance"), ``PREFERENCE`` (lower wins when two files hold the same data, e.g. an original
@@ -56,7 +56,7 @@ class BuildContext:
 
     def icb_of(self, codes: pd.Series) -> pd.Series:
         """ICB of each organisation code; missing where unknown or a national body (e.g. QZZ)."""
-        from .. import geography
+        from iwt_helpers.data import geography
         valid = set(geography.icb_codes())
         return codes.map(lambda c: self.org_icb.get(c) if self.org_icb.get(c) in valid else None)
 

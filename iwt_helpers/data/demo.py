@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import SYNTHETIC_LABEL, atomic, geography, paths, population, schemas, vocab
+from iwt_helpers import SYNTHETIC_LABEL, atomic, paths, vocab
+from . import geography, population, schemas
 
 DEMO_TABLES = ("workforce", "vacancies", "flows", "pay", "workforce_age", "ethnicity",
                "kpi_observations", "readiness_responses")
@@ -422,7 +423,7 @@ def manifest(tables: dict[str, pd.DataFrame]) -> dict:
     return {
         "dataset": "iwt embedded demonstration data",
         "label": SYNTHETIC_LABEL,
-        "generator": "iwt data demo (iwt_helpers.demo)",
+        "generator": "iwt data demo (iwt_helpers.data.demo)",
         "calibration": "data/reference/demo_calibration.yaml",
         "tables": {
             name: {

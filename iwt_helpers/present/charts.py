@@ -13,7 +13,7 @@ import matplotlib.ticker as mticker
 import pandas as pd
 import seaborn as sns
 
-from . import SYNTHETIC_LABEL, vocab
+from iwt_helpers import SYNTHETIC_LABEL, vocab
 
 # NHS identity colours (NHS England brand guidelines).
 NHS = {
@@ -289,7 +289,7 @@ def xmr_grid(chart: pd.DataFrame, summary: pd.DataFrame, icb_name: str, source: 
     for ax, r in zip(axes.flat, summary.itertuples()):
         d = chart[chart["kpi_id"] == r.kpi_id]
         ax.plot(d["period"], d["value"], color=SPC_COLOURS["common_cause"], lw=1.2, zorder=2)
-        for seg, s in d.groupby("segment"):
+        for _seg, s in d.groupby("segment"):
             ax.plot(s["period"], s["mean"], color="#425563", lw=1.2, zorder=1)
             ax.plot(s["period"], s["upl"], color="#7B7D7D", lw=1, ls="--", zorder=1)
             ax.plot(s["period"], s["lpl"], color="#7B7D7D", lw=1, ls="--", zorder=1)
