@@ -7,7 +7,7 @@ ICB    ?= QOP
 THEMES ?= all
 JOBS   ?= 2
 
-.PHONY: report test venv demo clean-reports
+.PHONY: report test test-fast lint venv demo clean-reports snapshots
 
 venv: $(VENV)/.installed
 
@@ -27,7 +27,15 @@ report: venv
 	$(BIN)/iwt report --icb $(ICB) --themes $(THEMES) --jobs $(JOBS)
 
 test: venv
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider tests notebooks
+
+# Unit tests only (under 20 s): the quick loop while editing.
+test-fast: venv
+	$(BIN)/python -m pytest -p no:cacheprovider -m unit tests
+
+lint: venv
+	$(BIN)/ruff check .
 
 demo: venv
 	$(BIN)/iwt data demo

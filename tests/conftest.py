@@ -13,3 +13,32 @@ def real_data():
     if not REAL.is_dir():
         pytest.skip(f"real public data not found at {REAL} (it sits beside the checkout as ../shared)")
     return REAL
+
+
+@pytest.fixture(scope="session")
+def built_real(tmp_path_factory):
+    """A processed folder built once per test session from the shared real files:
+    (folder, build report, raw folder)."""
+    from iwt_helpers.data import build
+    if not REAL.is_dir():
+        pytest.skip(f"real public data not found at {REAL} (it sits beside the checkout as ../shared)")
+    out = tmp_path_factory.mktemp("processed") / "real"
+    return out, build.build(REAL, out), REAL
+
+
+LEVELS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test carries exactly one of the markers unit, integration, e2e; notebooks run by
+    nbval are e2e."""
+    wrong = []
+    for item in items:
+        if item.__class__.__name__ in ("IPyNbCell", "IPyNbFile") or str(item.fspath).endswith(".ipynb"):
+            item.add_marker(pytest.mark.e2e)
+        levels = [m.name for m in item.iter_markers() if m.name in LEVELS]
+        if len(levels) != 1:
+            wrong.append(f"{item.nodeid}: {levels or 'no level marker'}")
+    if wrong:
+        raise pytest.UsageError("each test needs exactly one of the markers unit, integration, e2e:\n  "
+                                + "\n  ".join(wrong[:20]))

@@ -4,6 +4,8 @@ import pytest
 
 from iwt_helpers.analysis import benchmarking
 
+pytestmark = pytest.mark.unit
+
 
 def _units(rates, sizes):
     idx = [f"Q{i:02d}" for i in range(len(rates))]

@@ -6,17 +6,12 @@ import pytest
 from iwt_helpers.data import build, population
 from iwt_helpers.data.sources import _read
 
-pytestmark = pytest.mark.realdata
+pytestmark = [pytest.mark.integration, pytest.mark.realdata]
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    from iwt_helpers import paths
-    if not paths.REAL_DATA.is_dir():
-        pytest.skip(f"real public data not found at {paths.REAL_DATA}")
-    out = tmp_path_factory.mktemp("processed") / "real"
-    report = build.build(paths.REAL_DATA, out)
-    return out, report, paths.REAL_DATA
+def built(built_real):
+    return built_real
 
 
 def table(out, name):
@@ -103,29 +98,6 @@ def test_status_reports_coverage(built):
     assert "sickness_absence_nhs" in s.at["kpi_observations", "detail"]
 
 
-def test_governance_and_data_reports_run_on_the_built_data(built, tmp_path):
-    import nbformat
-
-    from iwt_helpers.report import outputs, run_reports
-    out, _, _ = built
-    s = run_reports(icb="QOP", theme_spec="all", data_dir=str(out), out_dir=tmp_path, jobs=2, progress=False)
-    assert s.exit_code == 0, s.failed
-    nb = nbformat.read(tmp_path / "QOP" / "governance_metrics.ipynb", as_version=4)
-    summary = next(t for t in outputs.collect(nb)["tables"] if t["name"] == "kpi_summary")
-    df = pd.DataFrame(summary["table"]["data"], columns=summary["table"]["columns"]).set_index("kpi_id")
-    assert not df.at["sickness_absence_nhs", "synthetic"] and df.at["sickness_absence_nhs", "points"] == 12
-    assert df.at["time_to_fill_days", "synthetic"]            # not in the published files: demo, labelled
-    html = (tmp_path / "QOP" / "data.html").read_text()
-    assert "synthetic demonstration figures" in html and "vacancies" in html
-
-
-# ------------------------------------------------------------------ the seven folders of 2025 files
-
-def gp_files(raw):
-    folder = raw / "gp-workforce-practice"
-    return (pd.read_csv(folder / "workforce_year_2023-2025_v2025-04.csv"),
-            pd.read_csv(folder / "workforce_year_2016-2024_v2024-10.csv"))
-
 
 def test_new_folders_are_recognised_by_their_own_loaders(built):
     _, report, _ = built
@@ -139,6 +111,14 @@ def test_new_folders_are_recognised_by_their_own_loaders(built):
     assert by_file["nhs-workforce-turnover"] == {"nhs_workforce_turnover"}
     assert by_file["census-2021-unpaid-care"] == {"census2021_unpaid_care_msoa", "census2021_unpaid_care_la"}
     assert by_file["census-2021-ethnicity"] == {"census2021_ethnicity_lsoa", "census2021_ethnicity_la"}
+
+
+# ------------------------------------------------------------------ the seven folders of 2025 files
+
+def gp_files(raw):
+    folder = raw / "gp-workforce-practice"
+    return (pd.read_csv(folder / "workforce_year_2023-2025_v2025-04.csv"),
+            pd.read_csv(folder / "workforce_year_2016-2024_v2024-10.csv"))
 
 
 def test_england_qualified_gp_fte_each_year_equals_the_files_own_sum(built):

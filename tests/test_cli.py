@@ -1,7 +1,11 @@
 import subprocess
 import sys
 
+import pytest
+
 from iwt_helpers import cli
+
+pytestmark = pytest.mark.integration
 
 
 def test_help_lists_the_commands(capsys):

@@ -6,7 +6,7 @@ import pytest
 
 from iwt_helpers.report import outputs, run_reports
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 # Smallest, a middle-sized and the largest ICB by population.
 ICBS = ("QOC", "QT1", "QHM")
 SECTIONS = {

@@ -6,6 +6,8 @@ import pytest
 from iwt_helpers import paths
 from iwt_helpers.data import datastore
 
+pytestmark = pytest.mark.unit
+
 
 def test_demo_tables_are_marked_synthetic_and_population_is_real():
     ds = datastore.open_dataset()

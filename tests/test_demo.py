@@ -8,6 +8,8 @@ from iwt_helpers import paths
 from iwt_helpers.analysis import indicators
 from iwt_helpers.data import demo, schemas
 
+pytestmark = pytest.mark.integration
+
 CAL = demo.calibration()
 
 

@@ -1,6 +1,9 @@
 import pandas as pd
+import pytest
 
 from iwt_helpers.data import disclosure
+
+pytestmark = pytest.mark.unit
 
 
 def test_counts_below_the_threshold_are_suppressed_and_flagged_not_zeroed():

@@ -5,7 +5,10 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
+
+pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location("sync_environment", ROOT / "tools" / "sync_environment.py")

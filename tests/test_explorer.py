@@ -8,6 +8,8 @@ from iwt_helpers.present import explorer, notebook
 from iwt_helpers.themes import data as data_theme
 from iwt_helpers.themes.params import ReportParams
 
+pytestmark = pytest.mark.unit
+
 
 class Handle:
     def __init__(self, obj):

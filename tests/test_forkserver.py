@@ -11,7 +11,7 @@ import pytest
 from iwt_helpers import paths
 from iwt_helpers.report import engine, forkserver, run_reports
 
-pytestmark = [pytest.mark.slow,
+pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(not forkserver.available(), reason="kernel fork server needs Linux")]
 
 PROBE = ("import json as _j, os as _o, sys as _s, matplotlib as _m, gc as _g\n"

@@ -1,8 +1,9 @@
 import pandas as pd
 import pytest
 
-from iwt_helpers import paths
-from iwt_helpers.data import geography, reference_build
+from iwt_helpers.data import geography
+
+pytestmark = pytest.mark.unit
 
 
 def test_there_are_42_icbs_with_unique_codes_and_seven_regions():
@@ -57,8 +58,3 @@ def test_apportion_splits_a_split_authority_by_share():
     assert got.sum() == pytest.approx(1000.0, rel=1e-4)
     for icb, share in shares.items():
         assert got[icb] == pytest.approx(1000 * share)
-
-
-def test_reference_geography_rebuilds_identically_from_the_real_lookups(real_data, tmp_path):
-    for p in reference_build.build_reference(real_data, tmp_path):
-        assert p.read_bytes() == (paths.REFERENCE / p.name).read_bytes(), p.name

@@ -6,6 +6,8 @@ import pytest
 
 from iwt_helpers.analysis import indicators as ind
 
+pytestmark = pytest.mark.unit
+
 
 def test_vacancy_rate_is_vacancies_over_all_posts():
     assert ind.vacancy_rate_pct(10, 90) == pytest.approx(10.0)

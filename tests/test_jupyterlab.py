@@ -20,7 +20,7 @@ import pytest
 from iwt_helpers import paths
 
 CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 
 def _free_port() -> int:

@@ -5,6 +5,8 @@ from iwt_helpers import vocab
 from iwt_helpers.analysis import kpis
 from iwt_helpers.data import datastore
 
+pytestmark = pytest.mark.unit
+
 
 def test_framework_has_the_kpis_the_issue_names():
     ids = set(kpis.definitions()["id"])

@@ -7,6 +7,8 @@ import pytest
 from iwt_helpers import paths
 from iwt_helpers.report import themes
 
+pytestmark = pytest.mark.unit
+
 NOTEBOOKS = sorted(paths.NOTEBOOKS.glob("*.ipynb"))
 
 

@@ -3,6 +3,8 @@ import pytest
 from iwt_helpers import paths
 from iwt_helpers.themes.params import ParameterError, ReportParams
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize("code", ["QOP", "qop", "E54000057", "e54000057"])
 def test_icb_code_is_normalised_to_ods(code):

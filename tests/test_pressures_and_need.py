@@ -5,6 +5,8 @@ import pytest
 
 from iwt_helpers.analysis import need, pressures, quality, workforce
 
+pytestmark = pytest.mark.unit
+
 
 def vac():
     return pd.DataFrame({

@@ -10,7 +10,7 @@ import pytest
 from iwt_helpers import paths
 from iwt_helpers.report import export, run_reports, themes
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 ALL = ",".join(themes.discover())
 
 

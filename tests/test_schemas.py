@@ -3,6 +3,8 @@ import pytest
 
 from iwt_helpers.data import demo, schemas
 
+pytestmark = pytest.mark.unit
+
 
 def _workforce(**overrides):
     row = {"period": "2024-09-01", "icb_code": "QOP", "sector": "nhs_trust", "staff_group": "doctor",

@@ -6,6 +6,8 @@ import pytest
 from iwt_helpers.data import sources
 from iwt_helpers.data.sources import BuildContext, _read
 
+pytestmark = pytest.mark.unit
+
 TURNOVER_HEADER = ("PERIOD,TYPE,NHSE_REGION_CODE,NHSE_REGION_NAME,ICS_CODE,ICS_NAME,REPORTING_ORG_NAME,"
                    "REPORTING_ORG_CODE,CLUSTER_GROUP,BENCHMARK_GROUP,STAFF_GROUP_1_NAME,HC,FTE\n")
 

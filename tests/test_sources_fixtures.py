@@ -8,6 +8,8 @@ import pytest
 from iwt_helpers.data import build, sources
 from iwt_helpers.data.sources import BuildContext, _read
 
+pytestmark = pytest.mark.unit
+
 SICK_HEADER = ("DATE,NHSE_REGION_CODE,NHSE_REGION_NAME,ICS_CODE,ICS_NAME,ORG_CODE,ORG_NAME,ORG_TYPE,"
                "FTE_DAYS_LOST,FTE_DAYS_AVAILABLE,SICKNESS_ABSENCE_RATE_PERCENT\n")
 

@@ -6,6 +6,8 @@ import pytest
 
 from iwt_helpers.analysis import spc
 
+pytestmark = pytest.mark.unit
+
 
 def chart(values, improvement="increase", **kw):
     df = pd.DataFrame({"period": pd.date_range("2021-01-01", periods=len(values), freq="MS"),

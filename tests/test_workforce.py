@@ -3,6 +3,8 @@ import pytest
 from iwt_helpers.analysis import workforce
 from iwt_helpers.data import datastore
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture(scope="module")
 def data():
