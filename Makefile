@@ -37,6 +37,10 @@ test-fast: venv
 lint: venv
 	$(BIN)/ruff check .
 
+# Rewrite tests/snapshots/ from the demo data, after a change meant to move the numbers.
+snapshots: venv
+	$(BIN)/python tools/update_snapshots.py
+
 demo: venv
 	$(BIN)/iwt data demo
 
