@@ -64,8 +64,9 @@ def _reference_build(args: argparse.Namespace) -> int:
     from iwt_helpers import paths
     from iwt_helpers.data import population, reference_build
     real = Path(args.real_data) if args.real_data else paths.REAL_DATA
-    for p in reference_build.build_reference(real):
+    for p in reference_build.build_reference(real) + reference_build.write_context_tables(real):
         print(f"wrote {p}")
+    print(f"wrote {reference_build.write_prevalence(real.parent / 'reference-data')}")
     print(f"wrote {population.write_reference(real)}")
     return 0
 

@@ -19,7 +19,8 @@ from iwt_helpers.themes.params import ReportParams  # noqa: E402
 
 SNAPSHOT_DIR = Path(__file__).resolve().parent / "snapshots"
 SNAPSHOT_ICBS = ("QOP", "QT6")          # a large urban and a small rural ICB
-SECTIONS = ("whole_system_section", "pressure_section", "retirement_section", "ethnicity_section",
+SECTIONS = ("coverage_section", "whole_system_section", "primary_care_section", "unpaid_care_section", "pressure_section",
+            "retirement_section", "ethnicity_section",
             "need_section", "benchmark_section")
 
 

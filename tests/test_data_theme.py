@@ -4,19 +4,23 @@ import nbformat
 import pandas as pd
 import pytest
 
+from iwt_helpers import paths
 from iwt_helpers.report import outputs, run_reports
 
 pytestmark = pytest.mark.e2e
 # Smallest, a middle-sized and the largest ICB by population.
 ICBS = ("QOC", "QT1", "QHM")
 SECTIONS = {
+    "What this report stands on": ["coverage_matrix", "coverage_context"],
     "1. Whole-system workforce": ["workforce_by_sector", "workforce_by_group", "registered", "ownership", "per_capita"],
-    "2. Pressure points": ["vacancy_turnover", "pay_gap", "cross_sector_flows", "sickness_agency"],
-    "3. Retirement risk": ["age_profile"],
-    "4. Who the workforce is": ["ethnicity"],
-    "5. Population need": ["older_people", "need"],
-    "6. Benchmarking against all 42 ICBs": ["funnel_position"],
-    "7. Data quality and bias": ["coverage", "ethnicity_unknown"],
+    "2. General practice": ["gp_per_10k"],
+    "3. Unpaid carers": ["unpaid_carers", "carers_and_paid_staff"],
+    "4. Pressure points": ["vacancy_turnover", "nhs_staff_groups", "pay_gap", "cross_sector_flows", "sickness_agency"],
+    "5. Retirement risk": ["age_profile"],
+    "6. Who the workforce is": ["ethnicity"],
+    "7. Population need": ["older_people", "need"],
+    "8. Benchmarking against all 42 ICBs": ["funnel_position"],
+    "9. Data quality and bias": ["coverage", "ethnicity_unknown"],
 }
 
 
@@ -77,7 +81,29 @@ def test_population_need_covers_5_10_and_15_years(reports, icb):
 @pytest.mark.parametrize("icb", ICBS)
 def test_headlines_for_the_index_page(reports, icb):
     h = reports[icb]["_headlines"]
-    assert "Whole-system workforce" in h and "Social care vacancy rate" in h and "Workforce aged 55+" in h
+    assert "Whole-system workforce (synthetic demonstration data)" in h
+    assert "Social care vacancy rate" in h and "Workforce aged 55+" in h
+    for name in h:                         # every headline carries its own provenance
+        assert h[name]["provenance"]["status"] in ("real", "synthetic", "mixed"), name
+
+
+@pytest.mark.parametrize("icb", ICBS)
+def test_coverage_matrix_says_the_demo_workforce_is_synthetic_and_census_figures_real(reports, icb):
+    m = reports[icb]["coverage_matrix"].set_index("Sector")
+    assert m["Staff in post"].str.startswith("synthetic (").all()
+    ctx = reports[icb]["coverage_context"].set_index("Figure")["Status (period)"]
+    assert ctx["Unpaid carers"] == "real (2021)" and ctx["Residents' ethnicity"] == "real (2021)"
+
+
+@pytest.mark.parametrize("icb", ICBS)
+def test_unpaid_carers_per_100_are_the_census_counts_of_the_icb(reports, icb):
+    ref = pd.read_csv(paths.reference("unpaid_care.csv"))
+    mine = ref[ref["icb_code"] == icb]
+    expected = 100 * mine["carers"].sum() / mine["residents_5plus"].iloc[0]
+    t = reports[icb]["unpaid_carers"].set_index("Unpaid care a week")
+    first = [c for c in t.columns if c.endswith("(per 100 residents 5+)")][0]
+    assert t.loc[[i for i in t.index if i != "All unpaid carers"], first].sum() == pytest.approx(expected, abs=0.02)
+    assert t.at["All unpaid carers", first] == pytest.approx(expected, abs=0.01)
 
 
 def test_reports_are_labelled_synthetic_and_state_caveats(reports):

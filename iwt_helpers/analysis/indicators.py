@@ -61,17 +61,24 @@ def pay_gap(reference_gbp: float, comparator_gbp: float) -> dict[str, float]:
 
 
 def need_estimates(population: pd.DataFrame, prevalence: pd.DataFrame,
-                   by: list[str] | None = None) -> pd.DataFrame:
+                   by: list[str] | None = None, on: list[str] | None = None) -> pd.DataFrame:
     """POPPI/PANSI-style need: people in each age band x published prevalence rate, summed.
 
-    ``population`` has ``age_band`` and ``population`` (plus any ``by`` columns such as year);
-    ``prevalence`` has ``condition``, ``age_band`` and ``prevalence_pct``. Age bands with no rate
-    for a condition contribute nothing to it.
+    ``population`` has ``age_band`` and ``population`` (plus any ``by`` columns such as year, and
+    the ``on`` columns, such as sex, that the rates are also given by); ``prevalence`` has
+    ``condition``, ``age_band``, ``prevalence_pct`` and, where the source gives an interval,
+    ``lower_pct`` and ``upper_pct``. Age bands with no rate for a condition contribute nothing.
     """
-    by = list(by or [])
-    m = population.merge(prevalence[["condition", "age_band", "prevalence_pct"]], on="age_band", how="inner")
+    by, on = list(by or []), list(on or [])
+    rates = [c for c in ("prevalence_pct", "lower_pct", "upper_pct") if c in prevalence]
+    m = population.merge(prevalence[["condition", "age_band", *on, *rates]], on=["age_band", *on], how="inner")
     m["people_with_need"] = m["population"] * m["prevalence_pct"] / 100
-    return m.groupby(["condition", *by], as_index=False)["people_with_need"].sum()
+    out_cols = ["people_with_need"]
+    for c, name in (("lower_pct", "people_lower"), ("upper_pct", "people_upper")):
+        if c in m:
+            m[name] = m["population"] * m[c] / 100
+            out_cols.append(name)
+    return m.groupby(["condition", *by], as_index=False)[out_cols].sum(min_count=1)
 
 
 def funnel_limits(denominator, target_pct: float, z: float) -> tuple[np.ndarray, np.ndarray]:

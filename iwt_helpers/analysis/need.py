@@ -7,7 +7,7 @@ import pandas as pd
 
 from iwt_helpers import vocab
 from iwt_helpers.analysis import indicators
-from iwt_helpers.data import geography
+from iwt_helpers.data import geography, population
 from iwt_helpers.data.population import BAND_EDGES, for_year
 
 AGE_GROUPS = {"65+": 65, "75+": 75, "85+": 85}
@@ -37,11 +37,29 @@ def older_people(pop: pd.DataFrame, icb_code: str, base_year: int, horizons: tup
     return out
 
 
-def need_projection(pop: pd.DataFrame, prevalence: pd.DataFrame, icb_code: str, years: list[int]) -> pd.DataFrame:
-    """POPPI/PANSI-style need: prevalence rates by age band applied to the ICB's population."""
+def need_projection(pop: pd.DataFrame, prevalence: pd.DataFrame, icb_code: str, years: list[int],
+                    sex_shares: pd.DataFrame | None = None) -> pd.DataFrame:
+    """POPPI/PANSI-style need: prevalence rates by age band (and by sex where the source gives
+    them) applied to the ICB's population, with the rates' 95% interval where they have one.
+
+    Rates by sex are applied to the population of each sex: each age band's share of women is the
+    ONS mid-2020 estimate's (``population.sex_shares``), held in projection years (assumption A19).
+    """
     icb_code = geography.resolve_icb(icb_code)
-    mine = pop[pop["icb_code"] == icb_code]
-    need = indicators.need_estimates(pd.concat([for_year(mine, y) for y in years]), prevalence, by=["year"])
+    mine = pd.concat([for_year(pop[pop["icb_code"] == icb_code], y) for y in years])
+    sex = prevalence["sex"] if "sex" in prevalence else pd.Series("persons", index=prevalence.index)
+    parts = []
+    persons = prevalence[sex == "persons"]
+    if len(persons):
+        parts.append(indicators.need_estimates(mine, persons, by=["year"]))
+    by_sex = prevalence[sex != "persons"]
+    if len(by_sex):
+        shares = population.sex_shares() if sex_shares is None else sex_shares
+        s = mine.merge(shares.loc[shares["icb_code"] == icb_code, ["age_band", "female_share"]], on="age_band", how="inner")
+        split = pd.concat([s.assign(sex="female", population=s["population"] * s["female_share"]),
+                           s.assign(sex="male", population=s["population"] * (1 - s["female_share"]))], ignore_index=True)
+        parts.append(indicators.need_estimates(split, by_sex, by=["year"], on=["sex"]))
+    need = pd.concat(parts, ignore_index=True)
     labels = prevalence.drop_duplicates("condition").set_index("condition")
     need["condition_label"] = need["condition"].map(labels["condition_label"])
     need["rate_source"] = need["condition"].map(labels["source"])

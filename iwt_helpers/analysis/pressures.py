@@ -64,6 +64,7 @@ def pressure_by_group(vacancies: pd.DataFrame, flows: pd.DataFrame, icb_code: st
     out["vacancy_rate_pct"] = indicators.vacancy_rate_pct(out["vacancies"], out["filled_posts"])
     out["turnover_rate_pct"] = indicators.turnover_rate_pct(out["leavers"], out["staff_in_post"])
     out["staff_group_label"] = out["staff_group"].map(vocab.staff_group_labels())
+    out = out[out["staff_group"] != "unknown"]          # a group of unclassified records, not a staff group
     return out.sort_values(["family", "staff_in_post"], ascending=[True, False]).reset_index(drop=True)
 
 

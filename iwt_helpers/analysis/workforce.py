@@ -18,6 +18,44 @@ def latest_period(workforce: pd.DataFrame) -> pd.Timestamp:
     return workforce["period"].max()
 
 
+def latest_by_sector(workforce: pd.DataFrame) -> pd.DataFrame:
+    """Each sector's rows at that sector's latest period (sources of different dates are never
+    mixed within a sector; each row keeps its own period)."""
+    return workforce[workforce["period"] == workforce.groupby("sector")["period"].transform("max")]
+
+
+def period_label(period: pd.Timestamp) -> str:
+    return f"{period:%B %Y}"
+
+
+def gp_as_workforce(gp: pd.DataFrame) -> pd.DataFrame:
+    """General practice (``gp_workforce``) at its latest financial year as ``workforce`` rows of the
+    primary care sector: roles counted in the total, by harmonised staff group. ``period`` is the
+    March the financial year ends in; ``period_label`` says it is an annual mean."""
+    fy = gp["financial_year"].max()
+    d = gp[(gp["financial_year"] == fy) & gp["in_total"]]
+    g = d.groupby(["icb_code", "staff_group"], as_index=False).agg(
+        headcount=("headcount", lambda s: s.sum(min_count=1)), fte=("fte", "sum"), source=("source", "first"))
+    registered = dict(zip(vocab.staff_groups()["code"], vocab.staff_groups()["registered"]))
+    g["sector"] = "primary_care"
+    g["registered"] = g["staff_group"].map(registered)
+    g["period"] = pd.Timestamp(f"{int(fy[:4]) + 1}-03-01")
+    g["period_label"] = f"{fy}, annual mean"
+    if "synthetic" in gp:
+        g["synthetic"] = bool(gp["synthetic"].any())
+    return g
+
+
+def snapshot(workforce: pd.DataFrame, gp: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The whole-system workforce as the data stand: each sector at its own latest period, general
+    practice from ``gp_workforce`` where given; ``period_label`` names each row's period."""
+    wf = latest_by_sector(workforce).copy()
+    wf["period_label"] = wf["period"].map(period_label)
+    if gp is not None and len(gp):
+        wf = pd.concat([wf[wf["sector"] != "primary_care"], gp_as_workforce(gp)], ignore_index=True)
+    return wf
+
+
 def for_icb(df: pd.DataFrame, icb_code: str) -> pd.DataFrame:
     return df[df["icb_code"] == geography.resolve_icb(icb_code)]
 
@@ -35,12 +73,17 @@ def with_labels(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _sum(d: pd.DataFrame, by: list[str], cols: list[str], sort: bool = True) -> pd.DataFrame:
+    """Sums that stay missing where every value is missing (a missing headcount is not 0)."""
+    return d.groupby(by, as_index=False, sort=sort)[cols].agg(lambda s: s.sum(min_count=1))
+
+
 def profile(workforce: pd.DataFrame, icb_code: str, period: pd.Timestamp | None = None) -> pd.DataFrame:
-    """Headcount and FTE by sector and staff group for one ICB at one period (default latest)."""
-    period = period or latest_period(workforce)
+    """Headcount and FTE by sector and staff group for one ICB, at ``period`` or else each
+    sector's latest period."""
     d = for_icb(workforce, icb_code)
-    d = d[d["period"] == period]
-    out = (d.groupby(["sector", "staff_group", "registered"], as_index=False)[["headcount", "fte"]].sum())
+    d = d[d["period"] == period] if period is not None else latest_by_sector(d)
+    out = _sum(d, ["sector", "staff_group", "registered"], ["headcount", "fte"])
     order_s = {c: i for i, c in enumerate(vocab.sector_codes())}
     order_g = {c: i for i, c in enumerate(vocab.staff_group_codes())}
     out = out.sort_values(["sector", "staff_group"], key=lambda c: c.map(order_s if c.name == "sector" else order_g))
@@ -50,11 +93,11 @@ def profile(workforce: pd.DataFrame, icb_code: str, period: pd.Timestamp | None 
 def by_sector(workforce: pd.DataFrame, icb_code: str, period: pd.Timestamp | None = None) -> pd.DataFrame:
     """Headcount, FTE and share of the whole-system FTE by sector, with a whole-system total row."""
     p = profile(workforce, icb_code, period)
-    s = p.groupby("sector", as_index=False, sort=False)[["headcount", "fte"]].sum()
+    s = _sum(p, ["sector"], ["headcount", "fte"], sort=False)
     s["share_of_fte_pct"] = indicators.share_pct(s["fte"], s["fte"].sum())
     s = with_labels(s)
     total = pd.DataFrame([{"sector": "whole_system", "sector_label": "Whole system",
-                           "headcount": s["headcount"].sum(), "fte": s["fte"].sum(),
+                           "headcount": s["headcount"].sum(min_count=len(s)), "fte": s["fte"].sum(),
                            "share_of_fte_pct": 100.0, "family": "all", "ownership": "all"}])
     return pd.concat([s, total], ignore_index=True)
 
@@ -63,16 +106,17 @@ def by_dimension(workforce: pd.DataFrame, icb_code: str, dimension: str,
                  period: pd.Timestamp | None = None) -> pd.DataFrame:
     """FTE and headcount split by 'registered', 'ownership' or 'family' for one ICB."""
     p = profile(workforce, icb_code, period)
-    out = p.groupby(dimension, as_index=False)[["headcount", "fte"]].sum()
+    out = _sum(p, [dimension], ["headcount", "fte"])
     out["share_of_fte_pct"] = indicators.share_pct(out["fte"], out["fte"].sum())
     return out
 
 
 def area_totals(workforce: pd.DataFrame, pop: pd.DataFrame, period: pd.Timestamp | None = None,
                 year: int | None = None) -> pd.DataFrame:
-    """FTE by ICB and sector family, with population and population aged 65+ (one year)."""
-    period = period or latest_period(workforce)
-    w = with_labels(workforce[workforce["period"] == period])
+    """FTE by ICB and sector family (each sector at ``period`` or its latest), with population and
+    population aged 65+ (the year nearest the latest period)."""
+    w = with_labels(workforce[workforce["period"] == period] if period is not None else latest_by_sector(workforce))
+    period = w["period"].max()
     fam = w.pivot_table(index="icb_code", columns="family", values="fte", aggfunc="sum").add_prefix("fte_")
     fam.columns = [c.replace(" ", "_") for c in fam.columns]
     fam["fte_whole_system"] = fam.sum(axis=1)
@@ -138,8 +182,8 @@ def ethnicity_comparison(ethnicity: pd.DataFrame, icb_code: str) -> pd.DataFrame
     Shares of known ethnicity exclude the unknowns; the unknown share of all records is shown
     separately, so a high unknown share is visible rather than hidden in the percentages.
     """
-    d = ethnicity[(ethnicity["year"] == ethnicity["year"].max())
-                  & (ethnicity["icb_code"] == geography.resolve_icb(icb_code))].copy()
+    latest = ethnicity["year"] == ethnicity.groupby("group")["year"].transform("max")     # residents 2021, staff later
+    d = ethnicity[latest & (ethnicity["icb_code"] == geography.resolve_icb(icb_code))].copy()
     fam = vocab.sectors().set_index("code")["family"]
     d["who"] = d.apply(lambda r: "Residents" if r["group"] == "residents"
                        else f"Workforce: {fam.get(r['sector'], r['sector'])}", axis=1)

@@ -26,6 +26,12 @@ REFERENCE_TABLES = {
     "icb": geography.ICB_FILE,
     "lad_icb": geography.LAD_ICB_FILE,
     "prevalence": "prevalence.csv",
+    # Real ICB-level facts from Census 2021, IoD 2025 and the rural-urban classification
+    # (iwt reference build); a data folder's own tables take precedence.
+    "unpaid_care": "unpaid_care.csv",
+    "residents_ethnicity": "residents_ethnicity.csv",
+    "deprivation": "deprivation_icb.csv",
+    "rurality": "rurality_icb.csv",
 }
 
 
@@ -54,9 +60,10 @@ def _read(path: str, mtime_ns: int) -> pd.DataFrame:
         df = pd.read_parquet(p)
     else:
         df = pd.read_csv(p, dtype={"icb_code": str})
-    for col in DATE_COLUMNS:
-        if col in df.columns:
-            df[col] = pd.to_datetime(df[col])
+    if p.suffix != ".parquet":               # Parquet keeps its types; a text period stays text
+        for col in DATE_COLUMNS:
+            if col in df.columns:
+                df[col] = pd.to_datetime(df[col])
     return df
 
 
@@ -125,6 +132,21 @@ class Dataset:
         out = pd.concat([main, extra], ignore_index=True)
         out.attrs["synthetic"] = bool(out["synthetic"].any())
         return out
+
+    def optional_table(self, name: str) -> pd.DataFrame | None:
+        """A table that only some data folders have (e.g. ``unmapped_organisations``), or None."""
+        try:
+            return self.table(name)
+        except KeyError:
+            return None
+
+    def build_report(self) -> dict | None:
+        """The data folder's ``build_report.json`` (what ``iwt data build`` read and could not
+        place), or None for the demo set or a folder without one."""
+        if self.data_dir is None or not (self.data_dir / "build_report.json").exists():
+            return None
+        with open(self.data_dir / "build_report.json", encoding="utf-8") as fh:
+            return json.load(fh)
 
     def is_synthetic(self, name: str) -> bool:
         return self.info(name).synthetic

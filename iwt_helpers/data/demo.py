@@ -20,7 +20,7 @@ import pandas as pd
 from iwt_helpers import SYNTHETIC_LABEL, atomic, paths, vocab
 from . import geography, population, schemas
 
-DEMO_TABLES = ("workforce", "vacancies", "flows", "pay", "workforce_age", "ethnicity",
+DEMO_TABLES = ("workforce", "vacancies", "flows", "pay", "workforce_age", "ethnicity", "gp_workforce",
                "kpi_observations", "readiness_responses")
 # Population is real (committed reference table); the demo set does not copy it.
 MANIFEST = "datasets.json"
@@ -294,32 +294,86 @@ def make_workforce_age(workforce: pd.DataFrame) -> pd.DataFrame:
     return _order(df, ["year", "icb_code", "sector", "staff_group", "age_band", "headcount", "source"])
 
 
+GP_ROLES = {"doctor": [("gp_qualified", "doctor", "qualified_gp_share_of_doctors"), ("gp_trainee_locum", "doctor", None)],
+            "registered_nurse": [("nurse", "registered_nurse", None)],
+            "ahp": [("direct_patient_care", "support_to_clinical", None)],
+            "scientific_technical": [("direct_patient_care", "support_to_clinical", None)],
+            "support_to_clinical": [("direct_patient_care", "support_to_clinical", None)],
+            "infrastructure_admin": [("admin", "infrastructure_admin", None)]}
+
+
+def make_gp_workforce(workforce: pd.DataFrame) -> pd.DataFrame:
+    """General practice by role and financial year (synthetic), from the demo's primary care staff
+    at each September: doctors split into qualified GPs and trainees/locums, the clinical groups
+    other than nurses counted as direct patient care, partners a share of qualified GPs;
+    registered patients are the ICB's population times the list inflation in the calibration."""
+    cal = calibration()["primary_care_practices"]
+    pc = workforce[workforce["sector"] == "primary_care"]
+    pop = population.reference_population()
+    rows = []
+    for (period, code), d in pc.groupby(["period", "icb_code"]):
+        fy = f"{period.year}/{(period.year + 1) % 100:02d}"
+        year = min(pop["year"].unique(), key=lambda y: abs(y - period.year))
+        patients = round(population.for_year(pop[pop["icb_code"] == code], year)["population"].sum() * cal["list_inflation"])
+        roles: dict[tuple[str, str], list[float]] = {}
+        for r in d.itertuples():
+            for role, group, _ in GP_ROLES.get(r.staff_group, []):
+                share = 1.0
+                if r.staff_group == "doctor":
+                    share = cal["qualified_gp_share_of_doctors"] if role == "gp_qualified" else 1 - cal["qualified_gp_share_of_doctors"]
+                acc = roles.setdefault((role, group), [0.0, 0.0])
+                acc[0] += r.fte * share
+                acc[1] += r.headcount * share
+        qualified = roles[("gp_qualified", "doctor")]
+        roles[("gp_partner", "doctor")] = [qualified[0] * cal["partner_share_of_qualified_gps"],
+                                           qualified[1] * cal["partner_share_of_qualified_gps"]]
+        n_practices = max(1, round(patients / cal["patients_per_practice"]))
+        for (role, group), (fte, hc) in roles.items():
+            rows.append((fy, code, role, group, role != "gp_partner", round(fte, 1), float(round(hc)),
+                         float(n_practices), float(patients)))
+    df = pd.DataFrame(rows, columns=["financial_year", "icb_code", "role", "staff_group", "in_total", "fte", "headcount",
+                                     "practices", "registered_patients"])
+    df["source"] = _label()
+    return df.sort_values(["financial_year", "icb_code", "role"], kind="mergesort").reset_index(drop=True)
+
+
+def census_resident_shares() -> pd.DataFrame:
+    """Share of each ICB's residents in each ethnic group: Census 2021 (the committed
+    residents_ethnicity reference table, real); one row per ICB, one column per group."""
+    res = pd.read_csv(paths.reference("residents_ethnicity.csv"))
+    piv = res.pivot_table(index="icb_code", columns="ethnic_group", values="people", aggfunc="sum")
+    return piv.div(piv.sum(axis=1), axis=0)
+
+
 def make_ethnicity(workforce: pd.DataFrame) -> pd.DataFrame:
+    """Workforce ethnicity by sector (synthetic): each ICB's ethnic minority share is its
+    residents' share in Census 2021 times a sector multiplier, with noise, split between the
+    minority groups as its residents are. Residents' ethnicity
+    itself is real (the residents_ethnicity reference table), so the demo holds no resident rows."""
     cal, f = calibration(), icb_factors()
     e = cal["ethnicity"]
     latest = workforce[workforce["period"] == workforce["period"].max()]
     year = int(latest["period"].dt.year.iloc[0])
-    split = np.array([e["non_white_split"][g] for g in ("asian", "black", "mixed", "other")])
+    shares = census_resident_shares()
+    minority = ["asian", "black", "mixed", "other"]
     rows = []
-    for code, r in f.iterrows():
+    for code in f.index:
         g = _rng("ethnicity", code)
-        res_nw = min(0.75, e["residents_non_white_by_region"][r["region_code"]] * float(np.exp(g.normal(0, 0.35))))
-        groups = [("residents", "all", r["population"], res_nw, 0.0)]
+        res_nw = float(shares.loc[code, minority].sum())
+        split = shares.loc[code, minority].to_numpy() / res_nw
         for sector in vocab.sector_codes():
-            hc = latest.loc[(latest["icb_code"] == code) & (latest["sector"] == sector), "headcount"].sum()
+            total = latest.loc[(latest["icb_code"] == code) & (latest["sector"] == sector), "headcount"].sum()
             fam = _family(sector)
             nw = min(0.85, res_nw * e["workforce_multiplier"][fam] * float(np.exp(g.normal(0, 0.1))))
-            groups.append(("workforce", sector, hc, nw, e["unknown_share"][fam] * float(np.exp(g.normal(0, 0.3)))))
-        for group, sector, total, nw, unknown in groups:
+            unknown = e["unknown_share"][fam] * float(np.exp(g.normal(0, 0.3)))
             known = total * (1 - unknown)
             parts = {"white": known * (1 - nw)}
             parts.update(dict(zip(("asian", "black", "mixed", "other"), known * nw * split)))
             parts["unknown"] = total * unknown
             for eg in vocab.ethnic_groups():
-                rows.append((year, code, group, sector, eg, float(round(parts[eg]))))
+                rows.append((year, code, "workforce", sector, eg, float(round(parts[eg]))))
     df = pd.DataFrame(rows, columns=["year", "icb_code", "group", "sector", "ethnic_group", "people"])
-    src = np.where(df["group"] == "residents", _label() + " (resident shares approximate Census 2021 regional patterns)", _label())
-    df["source"] = src
+    df["source"] = _label() + " (workforce shares scaled from Census 2021 residents of each ICB)"
     return _order(df, ["year", "icb_code", "group", "sector", "ethnic_group", "people", "source"])
 
 
@@ -405,6 +459,7 @@ def build_tables() -> dict[str, pd.DataFrame]:
         "pay": make_pay(),
         "workforce_age": make_workforce_age(wf),
         "ethnicity": make_ethnicity(wf),
+        "gp_workforce": make_gp_workforce(wf),
         "kpi_observations": make_kpi_observations(),
         "readiness_responses": make_readiness_responses(),
     }

@@ -44,14 +44,15 @@ def reference_population() -> pd.DataFrame:
     return pd.read_csv(paths.reference(POPULATION_FILE))
 
 
-def read_mye_single_year(path: Path) -> pd.DataFrame:
-    """English LADs x single year of age from the tidy MYE2 CSV: lad_code, age, population."""
+def read_mye_single_year(path: Path, sex: str = "persons") -> pd.DataFrame:
+    """English LADs x single year of age from the tidy MYE2 CSV: lad_code, age, population
+    (``sex`` persons, males or females)."""
     mye = pd.read_csv(path)
     need = {"Code", "sex", "All ages", "0", "90+"}
     missing = need - set(mye.columns)
     if missing:
         raise ValueError(f"{path}: expected MYE2 columns {sorted(need)}, missing {sorted(missing)}")
-    mye = mye[(mye["sex"] == "persons") & mye["Code"].str.match(r"^E0[6789]")]
+    mye = mye[(mye["sex"] == sex) & mye["Code"].str.match(r"^E0[6789]")]
     ages = [str(a) for a in range(90)] + ["90+"]
     long = mye.melt(id_vars=["Code"], value_vars=ages, var_name="age", value_name="population")
     long["age"] = long["age"].str.replace("+", "", regex=False).astype(int)
@@ -121,11 +122,37 @@ def icb_population_from(mye: pd.DataFrame | None, mye_year: int | None, snpp: pd
     return out[["year", "icb_code", "age_band", "population", "kind", "variant", "source"]].reset_index(drop=True)
 
 
+SEX_SHARES_FILE = "population_sex_shares.csv"
+
+
+def build_sex_shares(real_data: Path | None = None) -> pd.DataFrame:
+    """Share of each ICB's people in each age band from 65 who are female (ONS mid-2020 estimate by
+    sex, apportioned like the population); used to apply prevalence rates published by sex."""
+    real_data = Path(real_data or paths.REAL_DATA)
+    parts = {}
+    for sex in ("males", "females"):
+        mye = read_mye_single_year(real_data / MYE_FILE, sex)
+        mye = mye[mye["age"] >= 65].assign(age_band=lambda d: d["age"].map(band_of_age))
+        parts[sex] = geography.apportion_to_icb(mye, ["population"], vintage=2022, by=["age_band"]).set_index(
+            ["icb_code", "age_band"])["population"]
+    share = (parts["females"] / (parts["females"] + parts["males"])).round(6).rename("female_share").reset_index()
+    share["source"] = "ONS mid-2020 population estimates by sex (MYE2), apportioned to ICBs (OGL v3)"
+    order = {b: i for i, b in enumerate(vocab.population_age_bands())}
+    return share.sort_values(["icb_code", "age_band"], key=lambda c: c.map(order) if c.name == "age_band" else c).reset_index(drop=True)
+
+
+@functools.lru_cache(maxsize=1)
+def sex_shares() -> pd.DataFrame:
+    return pd.read_csv(paths.reference(SEX_SHARES_FILE))
+
+
 def write_reference(real_data: Path | None = None, out_dir: Path | None = None) -> Path:
     df = build_icb_population(real_data)
     out = Path(out_dir or paths.REFERENCE) / POPULATION_FILE
     atomic.write_text(out, df.to_csv(index=False, lineterminator="\n"))
+    atomic.write_text(out.parent / SEX_SHARES_FILE, build_sex_shares(real_data).to_csv(index=False, lineterminator="\n"))
     reference_population.cache_clear()
+    sex_shares.cache_clear()
     return out
 
 

@@ -89,3 +89,81 @@ def build_reference(real_data: Path | None = None, out_dir: Path | None = None) 
         written.append(atomic.write_text(out_dir / name, df.to_csv(index=False, lineterminator="\n")))
     geography.clear_caches()
     return written
+
+
+# Place and people: small ICB-level facts from Census 2021, IoD 2025 and the rural-urban
+# classification, committed so that every report (the demo included) shows them as real figures.
+CONTEXT_FILES = {
+    "unpaid_care": ("unpaid_care.csv", "census-2021-unpaid-care/DERIVED_census2021_ts039_msoa21_england.csv"),
+    "residents_ethnicity": ("residents_ethnicity.csv",
+                            "census-2021-ethnicity/DERIVED_census2021_ts021_ethnic_group_lsoa21_england.csv"),
+    "deprivation": ("deprivation_icb.csv", "imd-deprivation/imd2025_england_icb24.csv"),
+    "rurality": ("rurality_icb.csv", "rural-urban/RUC England Wales - LSOA.csv"),
+}
+
+
+def build_context_tables(real_data: Path) -> dict[str, pd.DataFrame]:
+    """ICB-level unpaid care, residents' ethnicity, deprivation and rurality, made by the same
+    loaders as ``iwt data build`` (with the LSOA lookups they need)."""
+    from iwt_helpers.data import schemas
+    from iwt_helpers.data.sources import BuildContext, recognise
+
+    geo_dir = real_data / GEOGRAPHR
+    ctx = BuildContext()
+    for lookup in ("lookup_lsoa11_sicbl22_icb22_ltla22.csv", "lookup_lsoa21_icb24.csv"):
+        LsoaIcbLookup.load(geo_dir / lookup, ctx)
+    out = {}
+    for name, (_, rel) in CONTEXT_FILES.items():
+        path = real_data / rel
+        src = recognise(path)
+        if src is None:
+            raise ValueError(f"{path}: not recognised by any loader")
+        table_name = {"residents_ethnicity": "ethnicity"}.get(name, name)
+        df = src.load(path, ctx).tables[table_name]
+        if "area_type" in df:
+            df = df[df["area_type"] == "icb"].reset_index(drop=True)
+        df = schemas.validate(table_name, df, file=str(path))
+        keys = [c for c in ("icb_code", "area_code", "hours_band", "ethnic_group", "domain", "measure") if c in df]
+        out[name] = df.sort_values(keys).reset_index(drop=True)
+    return out
+
+
+def write_context_tables(real_data: Path | None = None, out_dir: Path | None = None) -> list[Path]:
+    real_data = Path(real_data or paths.REAL_DATA)
+    out_dir = Path(out_dir or paths.REFERENCE)
+    written = []
+    for name, df in build_context_tables(real_data).items():
+        text = df.to_csv(index=False, lineterminator="\n", float_format="%.10g")
+        written.append(atomic.write_text(out_dir / CONTEXT_FILES[name][0], text))
+    return written
+
+
+PREVALENCE_FILE = "prevalence.csv"
+CFAS_FILE = "cfas2-dementia-rates/cfas2_dementia_prevalence_by_age_sex.csv"
+CFAS_BANDS = {"65-69": "65_69", "70-74": "70_74", "75-79": "75_79", "80-84": "80_84", "85-89": "85_89", "90+": "90_plus"}
+CFAS_SOURCE = ("CFAS II (Matthews et al., Lancet 2013; 382: 1405-12) reference rates as published by Birmingham City "
+               "Council Public Health (BCC-PHM/OA-projections, data/dementia-reference-rates.xlsx)")
+CFAS_STATUS = "CFAS II reference rates of the Birmingham repository, unchecked against the paper"
+
+
+def build_prevalence(reference_data: Path, current: pd.DataFrame) -> pd.DataFrame:
+    """``prevalence.csv`` with its dementia rows from the shared CFAS II table (by age band and sex,
+    with 95% intervals, as percentages); the other conditions' rows are kept as they are."""
+    cf = pd.read_csv(reference_data / CFAS_FILE)
+    bad = sorted(set(cf["age_band"]) - set(CFAS_BANDS))
+    if bad:
+        raise ValueError(f"{reference_data / CFAS_FILE}: column 'age_band': unexpected band(s) {bad}")
+    dementia = pd.DataFrame({
+        "condition": "dementia", "condition_label": "People aged 65+ living with dementia (CFAS II rates by age and sex)",
+        "age_band": cf["age_band"].map(CFAS_BANDS), "sex": cf["sex"].str.lower(),
+        "prevalence_pct": (cf["prevalence"] * 100).round(4), "lower_pct": (cf["prevalence_95_lower"] * 100).round(4),
+        "upper_pct": (cf["prevalence_95_upper"] * 100).round(4), "source": CFAS_SOURCE, "status": CFAS_STATUS})
+    other = current[current["condition"] != "dementia"]
+    return pd.concat([dementia, other], ignore_index=True)[list(dementia.columns)]
+
+
+def write_prevalence(reference_data: Path | None = None, out_dir: Path | None = None) -> Path:
+    reference_data = Path(reference_data or paths.SHARED / "reference-data")
+    out = Path(out_dir or paths.REFERENCE) / PREVALENCE_FILE
+    current = pd.read_csv(paths.reference(PREVALENCE_FILE))
+    return atomic.write_text(out, build_prevalence(reference_data, current).to_csv(index=False, lineterminator="\n"))

@@ -145,6 +145,10 @@ def _schemas() -> dict[str, pa.DataFrameSchema]:
         "prevalence": pa.DataFrameSchema({
             "condition": pa.Column(str), "age_band": _in(vocab.population_age_bands(), "a population age band"),
             "prevalence_pct": pct, "source": _source(),
+            "sex": pa.Column(str, pa.Check.isin(["persons", "male", "female"], error="persons, male or female"),
+                             required=False),
+            "lower_pct": pa.Column(float, pa.Check.in_range(0, 100), nullable=True, required=False),
+            "upper_pct": pa.Column(float, pa.Check.in_range(0, 100), nullable=True, required=False),
         }, coerce=True),
         "kpi_observations": pa.DataFrameSchema({
             "icb_code": _icb(), "kpi_id": pa.Column(str), "period": _period(),

@@ -148,7 +148,7 @@ def thousands(ax, axis: str = "x") -> None:
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
 
 
-def fte_by_sector(by_sector: pd.DataFrame, icb_name: str, source: str, synthetic: bool) -> plt.Figure:
+def fte_by_sector(by_sector: pd.DataFrame, icb_name: str, source: str, synthetic: bool, title: str | None = None) -> plt.Figure:
     """Horizontal bars of FTE by sector (whole-system row excluded), labelled with values."""
     d = by_sector[by_sector["sector"] != "whole_system"]
     fig, ax = plt.subplots(figsize=(9, 3.8))
@@ -160,10 +160,12 @@ def fte_by_sector(by_sector: pd.DataFrame, icb_name: str, source: str, synthetic
     ax.set_ylabel("")
     ax.set_xlim(0, d["fte"].max() * 1.3)
     thousands(ax)
-    total = by_sector.loc[by_sector["sector"] == "whole_system", "fte"].iloc[0]
-    health = d.loc[d["family"] == "health", "fte"].sum()
-    title = (f"{icb_name}: {total:,.0f} FTE across health and adult social care; "
-             f"{100 * (1 - health / total):.0f}% work in adult social care")
+    if not title:
+        total = by_sector.loc[by_sector["sector"] == "whole_system", "fte"].iloc[0]
+        social = d.loc[d["family"] == "social care", "fte"].sum()
+        title = (f"{icb_name}: {total:,.0f} FTE across health and adult social care; "
+                 f"{100 * social / total:.0f}% work in adult social care" if social else
+                 f"{icb_name}: {total:,.0f} FTE in {', '.join(d['sector_label'])}")
     return finish(fig, title, source, synthetic)
 
 
@@ -483,3 +485,45 @@ def _short_number(v: float, _pos=None) -> str:
     if v >= 1e3:
         return f"{v / 1e3:g}k"
     return f"{v:g}"
+
+
+def trend_lines(df: pd.DataFrame, x: str, y: str, y_label: str, x_label: str, icb_name: str, source: str,
+                synthetic: bool, title: str) -> plt.Figure:
+    """One line per area (the ICB highlighted, then its region and England) over ``x``."""
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    areas = list(dict.fromkeys([icb_name] + [a for a in df["area"].unique() if a != icb_name]))
+    styles = [(HIGHLIGHT, 2.4), (NHS["mid_grey"], 1.6), (NHS["dark_grey"], 1.6)]
+    xs = sorted(df[x].unique())
+    for (colour, width), area in zip(styles, areas):
+        d = df[df["area"] == area].set_index(x).reindex(xs)
+        ax.plot(range(len(xs)), d[y].to_numpy(), color=colour, lw=width, marker="o", ms=3.5, label=area)
+    ax.set_xticks(range(len(xs)))
+    ax.set_xticklabels([str(v) for v in xs], fontsize=8)
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(y_label)
+    lo, hi = df[y].min(), df[y].max()
+    ax.set_ylim(max(0, lo - (hi - lo) * 0.6), hi + (hi - lo) * 0.3 + 1e-9)
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return finish(fig, title, source, synthetic, right_in=0.8 + _text_width_in(areas, 8))
+
+
+def grouped_bars(df: pd.DataFrame, category: str, group: str, value: str, value_label: str, source: str,
+                 synthetic: bool, title: str) -> plt.Figure:
+    """Bars of ``value`` by ``category``, one bar per ``group`` (first group highlighted)."""
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    cats = list(dict.fromkeys(df[category]))
+    groups = list(dict.fromkeys(df[group]))
+    shades = [HIGHLIGHT, NHS["mid_grey"], NHS["dark_grey"]]
+    width = 0.8 / len(groups)
+    for i, g in enumerate(groups):
+        vals = df[df[group] == g].set_index(category).reindex(cats)[value]
+        xs = [j + (i - (len(groups) - 1) / 2) * width for j in range(len(cats))]
+        bars = ax.bar(xs, vals.to_numpy(), width=width, color=shades[i % len(shades)], label=g)
+        ax.bar_label(bars, fmt="%.1f", fontsize=8, padding=2)
+    ax.set_xticks(range(len(cats)))
+    ax.set_xticklabels(cats)
+    ax.set_xlabel("")
+    ax.set_ylabel(value_label)
+    ax.set_ylim(0, df[value].max() * 1.18)
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return finish(fig, title, source, synthetic, right_in=0.8 + _text_width_in(groups, 8))

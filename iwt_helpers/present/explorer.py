@@ -33,7 +33,8 @@ BATCH_ENV = "IWT_BATCH"
 def _bundle(item: Item) -> tuple[Any, pd.DataFrame | None]:
     """What to display for an item, and for a table the table as shown (after suppression)."""
     if isinstance(item, Table):
-        page, out = notebook.table_html(item.df, item.caption, item.columns, item.formats, item.suppress)
+        page, out = notebook.table_html(item.df, item.caption, item.columns, item.formats, item.suppress,
+                                        provenance=item.provenance)
         return HTML(page), out
     if isinstance(item, Figure):
         return notebook.figure_bundle(item.fig), None
@@ -80,7 +81,7 @@ class Explorer:
         sec = _Section(render)
         for item in items:
             if isinstance(item, Headline):
-                notebook.headline(item.name, item.value, item.unit, item.fmt)
+                notebook.headline(item.name, item.value, item.unit, item.fmt, item.provenance)
                 sec.handles.append(None)
                 continue
             bundle, shown = _bundle(item)
@@ -89,7 +90,7 @@ class Explorer:
                 display(bundle)
             sec.handles.append(handle)
             if isinstance(item, Table) and item.key:
-                notebook.key_table(item.key, shown, item.caption)
+                notebook.key_table(item.key, shown, item.caption, item.provenance)
         self.sections.append(sec)
         return items
 

@@ -1,15 +1,62 @@
-"""What a theme section shows, item by item: tables, figures, text and headline figures.
+"""What a theme section shows, item by item: tables, figures, text and headline figures, each
+with its provenance.
 
 Theme sections return lists of these; :mod:`iwt_helpers.present.explorer` displays them (and
-redraws them for another ICB), and the report runner collects the key tables and headlines.
+redraws them for another ICB), and the report runner collects the key tables and headlines with
+their provenance for ``tables.xlsx`` and the index pages, rather than working it out again.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+
+STATUS_TEXT = {"real": "real published data", "synthetic": "SYNTHETIC demonstration data",
+               "mixed": "real and synthetic parts", "missing": "not available in the data used"}
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a figure comes from: its sources, the period it describes and whether it is real,
+    synthetic, a mix (``detail`` says which part is which) or missing."""
+    source: str
+    period: str
+    status: str                            # "real", "synthetic", "mixed" or "missing"
+    detail: str = ""
+
+    def __post_init__(self):
+        if self.status not in STATUS_TEXT:
+            raise ValueError(f"provenance status {self.status!r}: expected one of {', '.join(STATUS_TEXT)}")
+
+    @property
+    def synthetic(self) -> bool:
+        return self.status in ("synthetic", "mixed")
+
+    def status_text(self) -> str:
+        return STATUS_TEXT[self.status] + (f" ({self.detail})" if self.detail else "")
+
+    def line(self) -> str:
+        """One line for under a table or chart: source, period, status."""
+        return f"Source: {self.source}. Period: {self.period or 'not stated'}. Status: {self.status_text()}."
+
+    def as_dict(self) -> dict:
+        return {"source": self.source, "period": self.period, "status": self.status, "detail": self.detail}
+
+    @staticmethod
+    def combine(parts: list[Provenance]) -> Provenance:
+        """One provenance for a figure built from several: sources and periods each named once;
+        mixed when real and synthetic parts meet, with the detail of each part."""
+        parts = [p for p in parts if p is not None]
+        if not parts:
+            return Provenance("", "", "missing")
+        statuses = {p.status for p in parts if p.status != "missing"} or {"missing"}
+        status = statuses.pop() if len(statuses) == 1 else "mixed"
+        join = lambda xs: "; ".join(dict.fromkeys(x for x in xs if x))   # noqa: E731
+        detail = join(p.detail for p in parts) if status != "mixed" else join(
+            p.detail or f"{STATUS_TEXT[p.status]}: {p.source}" for p in parts if p.status != "missing")
+        return Provenance(join(p.source for p in parts), join(p.period for p in parts), status, detail)
 
 
 @dataclass
@@ -20,11 +67,13 @@ class Table:
     formats: dict[str, str] | None = None
     key: str | None = None                 # export to tables.xlsx under this name (first render)
     suppress: bool = True
+    provenance: Provenance | None = None
 
 
 @dataclass
 class Figure:
-    fig: Any                               # a matplotlib Figure
+    fig: Any                               # a matplotlib Figure (its footer carries the provenance)
+    provenance: Provenance | None = None
 
 
 @dataclass
@@ -38,6 +87,8 @@ class Headline:
     value: float | str
     unit: str = ""
     fmt: str = "{:,.0f}"
+    provenance: Provenance | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 Item = Table | Figure | Text | Headline

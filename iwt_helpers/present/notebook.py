@@ -21,6 +21,7 @@ from iwt_helpers.data import disclosure, geography
 from iwt_helpers.data.datastore import Dataset
 
 from . import charts
+from .items import Provenance
 
 
 def setup() -> None:
@@ -72,9 +73,12 @@ TABLE_CSS = ("<style>.iwt-table{border-collapse:collapse;margin:6px 0 14px 0;fon
              ".iwt-table td.t{text-align:left}.iwt-table th.n{text-align:right}</style>")
 
 
-def _cell(value, fmt: str | None) -> str:
+NOT_AVAILABLE = "not available"
+
+
+def _cell(value, fmt: str | None, suppressed: bool = False) -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return "–"
+        return html.escape(disclosure.settings()["marker"]) if suppressed else NOT_AVAILABLE
     if fmt:
         try:
             return html.escape(fmt.format(value))
@@ -86,7 +90,8 @@ def _cell(value, fmt: str | None) -> str:
 
 
 def table_html(df: pd.DataFrame, caption: str, columns: dict[str, str] | None = None,
-               formats: dict[str, str] | None = None, suppress: bool = True) -> tuple[str, pd.DataFrame]:
+               formats: dict[str, str] | None = None, suppress: bool = True,
+               provenance: Provenance | None = None) -> tuple[str, pd.DataFrame]:
     """A table as plain HTML (small counts suppressed first), and the table as shown.
 
     Written directly rather than through pandas' Styler (ten times slower), which matters when
@@ -95,19 +100,26 @@ def table_html(df: pd.DataFrame, caption: str, columns: dict[str, str] | None = 
     out = disclosure.suppress_small_counts(df) if suppress else df.copy()
     if "suppressed" in out.columns and out["suppressed"].isna().all():
         out = out.drop(columns="suppressed")
+    hidden = [set(str(v).split(",")) if isinstance(v, str) else set() for v in
+              (out["suppressed"] if "suppressed" in out.columns else [None] * len(out))]
     if columns:
         keep = [c for c in columns if c in out.columns] + (["suppressed"] if "suppressed" in out.columns else [])
         out = out[keep].rename(columns=columns)
     fmt = {columns.get(k, k) if columns else k: v for k, v in (formats or {}).items()}
     text = {c for c in out.columns if out[c].dtype.kind not in "iufcM"}
     head = "".join(f'<th{"" if c in text else " class=n"}>{html.escape(str(c))}</th>' for c in out.columns)
+    original = {columns.get(k, k): k for k in columns} if columns else {}
     body = []
-    for row in out.itertuples(index=False):
-        cells = "".join(f'<td{" class=t" if c in text else ""}>{_cell(v, fmt.get(c))}</td>'
+    for row, hide in zip(out.itertuples(index=False), hidden):
+        cells = "".join(f'<td{" class=t" if c in text else ""}>{_cell(v, fmt.get(c), original.get(c, c) in hide)}</td>'
                         for c, v in zip(out.columns, row))
         body.append(f"<tr>{cells}</tr>")
+    foot = ""
+    if provenance is not None:
+        colour = "#DA291C" if provenance.synthetic else "#425563"
+        foot = f'<div class="iwt-prov" style="font-size:11px;color:{colour};margin:-10px 0 14px 0">{html.escape(provenance.line())}</div>'
     page = (f'{TABLE_CSS}<table class="iwt-table"><caption>{html.escape(caption)}</caption>'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{foot}")
     return page, out
 
 
@@ -161,16 +173,21 @@ def close(fig) -> None:
     plt.close(fig)
 
 
-def key_table(name: str, df: pd.DataFrame, caption: str = "") -> None:
+def key_table(name: str, df: pd.DataFrame, caption: str = "", provenance: Provenance | None = None) -> None:
+    """Export a table (as shown) to tables.xlsx, with its source, period and real/synthetic status."""
     data = json.loads(df.to_json(orient="split", date_format="iso", index=False))
-    _emit("table", {"name": name, "caption": caption, "table": data})
+    _emit("table", {"name": name, "caption": caption, "table": data,
+                    **({"provenance": provenance.as_dict()} if provenance else {})})
 
 
-def headline(name: str, value: float | str, unit: str = "", fmt: str = "{:,.0f}") -> None:
-    """A headline figure for the index page (not shown in the notebook itself)."""
-    text = fmt.format(value) if isinstance(value, (int, float)) else str(value)
-    _emit("headline", {"name": name, "value": value if isinstance(value, (int, float, str)) else str(value),
-                       "text": f"{text}{'' if unit in ('', '%') else ' '}{unit}"})
+def headline(name: str, value: float | str, unit: str = "", fmt: str = "{:,.0f}",
+             provenance: Provenance | None = None) -> None:
+    """A headline figure for the index page (not shown in the notebook itself), with its provenance."""
+    missing = value is None or (isinstance(value, float) and pd.isna(value))
+    text = NOT_AVAILABLE if missing else (fmt.format(value) if isinstance(value, (int, float)) else str(value))
+    _emit("headline", {"name": name, "value": None if missing else (value if isinstance(value, (int, float, str)) else str(value)),
+                       "text": text if missing else f"{text}{'' if unit in ('', '%') else ' '}{unit}",
+                       **({"provenance": provenance.as_dict()} if provenance else {})})
 
 
 def caveats(ds: Dataset, notes: Iterable[str] = ()) -> pd.DataFrame:

@@ -14,22 +14,29 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from iwt_helpers.analysis import benchmarking, need, pressures, quality, workforce
+from iwt_helpers import vocab
+from iwt_helpers.analysis import benchmarking, carers, need, pressures, quality, workforce
+from iwt_helpers.analysis import primary_care as gp_analysis
 from iwt_helpers.data import geography
 from iwt_helpers.data.datastore import Dataset
 from iwt_helpers.present import charts
-from iwt_helpers.present.items import Figure, Headline, Table, Text
+from iwt_helpers.present.items import Figure, Headline, Provenance, Table, Text
 
 from .params import ReportParams
 
 # Tables whose rows come from the data folder where it has them, and from the demo set for the
 # keys it lacks (each row flagged synthetic or not).
-BY_KEY = {"kpi_observations": "kpi_id", "flows": "sector", "ethnicity": "group"}
+BY_KEY = {"kpi_observations": "kpi_id", "flows": "sector", "ethnicity": "group", "workforce": "sector"}
 TABLES = ("workforce", "vacancies", "flows", "pay", "workforce_age", "ethnicity", "population",
-          "kpi_observations", "prevalence")
+          "kpi_observations", "prevalence", "gp_workforce", "unpaid_care", "residents_ethnicity")
 KPI_PRESSURE = {"sickness_absence_nhs": "NHS sickness absence rate (%)",
                 "sickness_days_asc": "Adult social care sickness (days per worker a year)",
                 "agency_share_nhs": "Agency share of NHS trust pay bill (%)"}
+# Published sources the guide names that no loader has, because no file of them was available.
+NOT_IN_DATA = ["POPPI and PANSI tables (need is estimated here from published prevalence rates instead)",
+               "NHS England's WRES and WDES returns (workforce race and disability equality)",
+               "Skills for Care local-authority counts of posts and people (its rates are loaded)",
+               "NHS vacancy statistics by ICB"]
 
 
 @dataclass
@@ -42,12 +49,19 @@ class DataContext:
     def load(cls, ds: Dataset, params: ReportParams) -> DataContext:
         ctx = cls(ds, params)
         for name in TABLES:
-            ctx.t[name] = ds.table_by_key(name, BY_KEY[name]) if name in BY_KEY else ds.table(name)
+            df = ds.table_by_key(name, BY_KEY[name]) if name in BY_KEY else ds.table(name)
+            if "synthetic" not in df:
+                df["synthetic"] = bool(df.attrs.get("synthetic", ds.info(name).synthetic))
+            ctx.t[name] = df
         return ctx
+
+    @property
+    def real_folder(self) -> bool:
+        return self.ds.data_dir is not None
 
     def synthetic(self, *tables: str) -> bool:
         """True when any row of these tables is synthetic (a table may mix real and demo rows)."""
-        return any(bool(self.t[t].attrs.get("synthetic", self.ds.info(t).synthetic)) for t in tables)
+        return any(bool(self.t[t]["synthetic"].any()) for t in tables)
 
     def synthetic_tables(self) -> list[str]:
         return [t for t in TABLES if self.synthetic(t)]
@@ -60,6 +74,32 @@ class DataContext:
             parts.extend(df["source"].dropna().unique().tolist() if "source" in df and len(df) else
                          [self.ds.info(t).source or t])
         return compact_sources(parts)
+
+    def prov(self, rows: pd.DataFrame, period: str | None = None, by: str | None = None) -> Provenance:
+        """Provenance of the rows a figure is built from: their sources, period and whether they
+        are real, synthetic or both (``by`` names the column whose values say which part is which)."""
+        if rows is None or rows.empty:
+            return Provenance("", period or "", "missing")
+        syn = rows["synthetic"].astype(bool) if "synthetic" in rows else pd.Series(False, index=rows.index)
+        status = "mixed" if syn.any() and not syn.all() else ("synthetic" if syn.all() else "real")
+        detail = ""
+        if status == "mixed" and by:
+            labels = rows[by].map(_LABELS.get(by, {})).fillna(rows[by]).astype(str)
+            real = ", ".join(dict.fromkeys(labels[~syn]))
+            fake = ", ".join(dict.fromkeys(labels[syn]))
+            detail = f"real: {real}; synthetic: {fake}"
+        return Provenance(compact_sources(rows["source"].dropna().unique().tolist()), period or period_of(rows), status, detail)
+
+    @functools.cached_property
+    def gp(self) -> pd.DataFrame:
+        return self.t["gp_workforce"]
+
+    @functools.cached_property
+    def snapshot(self) -> pd.DataFrame:
+        """The whole-system workforce: each sector at its latest period; general practice from the
+        practice-level files where the data folder has them (real)."""
+        gp = self.gp if not self.gp["synthetic"].any() else None
+        return workforce.snapshot(self.t["workforce"], gp)
 
     @property
     def base_year(self) -> int:
@@ -75,13 +115,34 @@ class DataContext:
         """Funnel tables for all 42 ICBs (computed once, whatever ICB is shown)."""
         vac = benchmarking.vacancy_funnel(self.t["vacancies"])
         tur = benchmarking.turnover_funnel(self.t["flows"])
-        wf = self.t["workforce"]
-        nhs_fte = wf[(wf["period"] == wf["period"].max()) & (wf["sector"] == "nhs_trust")].groupby("icb_code")["fte"].sum()
+        snap = self.snapshot
+        nhs_fte = snap[snap["sector"] == "nhs_trust"].groupby("icb_code")["fte"].sum()
         # Denominator: FTE days available over the 12 months (FTE x 365); the funnel only needs scale.
         sick = benchmarking.kpi_funnel(self.t["kpi_observations"], "sickness_absence_nhs", nhs_fte * 365)
         return [("Social care vacancy rate", vac, benchmarking.funnel_curve(vac), "Posts (filled + vacant)"),
                 ("Social care turnover", tur, benchmarking.funnel_curve(tur), "Staff in post"),
                 ("NHS sickness absence", sick, benchmarking.funnel_curve(sick), "FTE days available")]
+
+
+_LABELS = {"sector": vocab.sector_labels(), "kpi_id": KPI_PRESSURE, "group": {}}
+
+
+def period_of(rows: pd.DataFrame) -> str:
+    """The period rows describe, in words: months, years or financial years, each named once."""
+    if "period_label" in rows:
+        return "; ".join(dict.fromkeys(rows["period_label"].dropna()))
+    if "period" in rows and rows["period"].notna().any():
+        ps = sorted(rows["period"].dropna().unique())
+        if len(ps) <= 3:
+            return "; ".join(f"{pd.Timestamp(p):%B %Y}" for p in ps)
+        return f"{pd.Timestamp(ps[0]):%b %Y} to {pd.Timestamp(ps[-1]):%b %Y}"
+    if "financial_year" in rows:
+        fys = sorted(rows["financial_year"].unique())
+        return fys[0] if len(fys) == 1 else f"{fys[0]} to {fys[-1]}"
+    if "year" in rows:
+        ys = sorted(rows["year"].unique())
+        return str(ys[0]) if len(ys) == 1 else f"{ys[0]} to {ys[-1]}"
+    return ""
 
 
 _FILE_NAME = re.compile(r",\s*[^;,]*?\.(csv|xlsx|xls|xlsm|parquet)\b", re.I)
@@ -100,90 +161,337 @@ def _name(icb: str) -> str:
     return geography.icb_name(icb)
 
 
-def whole_system_section(ctx: DataContext):
-    wf, pop = ctx.t["workforce"], ctx.t["population"]
-    src, syn = ctx.source("workforce"), ctx.synthetic("workforce")
-    period = workforce.latest_period(wf)
+def _sector_rows(ctx: DataContext, icb: str) -> pd.DataFrame:
+    return ctx.snapshot[ctx.snapshot["icb_code"] == icb]
+
+
+SHORT_SECTOR = {"nhs_trust": "NHS trusts", "primary_care": "general practice", "asc_local_authority": "adult social care",
+                "asc_independent": "adult social care", "asc_voluntary": "adult social care"}
+
+
+def _sectors_named(rows: pd.DataFrame) -> str:
+    """'NHS trusts (November 2025) and general practice (2024/25, annual mean)': the rows' sectors
+    with their periods, adult social care named once."""
+    per = rows.assign(short=rows["sector"].map(SHORT_SECTOR)).drop_duplicates(["short", "period_label"])
+    if per["period_label"].nunique() == 1 and per["short"].nunique() > 2:
+        return f"all sectors ({per['period_label'].iloc[0]})"
+    parts = [f"{s} ({p})" for s, p in zip(per["short"], per["period_label"])]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+# Coverage matrix: sector x measure -> the table (and, for KPIs, the KPI) that holds it.
+MEASURES = {"Staff in post": ("snapshot", None), "Vacancies": ("vacancies", None), "Joiners and leavers": ("flows", None),
+            "Pay": ("pay", None), "Age": ("workforce_age", None), "Ethnicity": ("ethnicity", None)}
+SECTOR_ROWS = {"nhs_trust": "NHS trusts", "primary_care": "General practice", "asc_local_authority": "Adult social care: councils",
+               "asc_independent": "Adult social care: independent", "asc_voluntary": "Adult social care: voluntary"}
+
+
+def _cell(ctx: DataContext, rows: pd.DataFrame) -> str:
+    if rows.empty:
+        return "not available"
+    prov = ctx.prov(rows)
+    return f"{'synthetic' if prov.status == 'synthetic' else 'real' if prov.status == 'real' else 'mixed'} ({prov.period})"
+
+
+def coverage_section(ctx: DataContext):
+    """What the report stands on: for each sector and measure, real (with its period), synthetic
+    or not available; then unpaid carers, residents and population."""
+    def latest(df: pd.DataFrame) -> pd.DataFrame:
+        col = "period" if "period" in df else "year"
+        return df[df[col] == df.groupby("sector")[col].transform("max")] if "sector" in df else df
 
     def render(icb: str) -> list:
-        sectors = workforce.by_sector(wf, icb, period)
-        profile = workforce.profile(wf, icb, period)
-        reg = workforce.by_dimension(wf, icb, "registered", period)
+        rows = []
+        for sector, label in SECTOR_ROWS.items():
+            row = {"sector": label}
+            for measure, (table, _) in MEASURES.items():
+                df = ctx.snapshot if table == "snapshot" else ctx.t[table]
+                if table == "ethnicity":
+                    df = df[df["group"] == "workforce"]
+                d = latest(df[(df["icb_code"] == icb) & (df["sector"] == sector)]) if "sector" in df else df.iloc[0:0]
+                row[measure] = _cell(ctx, d)
+            rows.append(row)
+        kpi = ctx.t["kpi_observations"]
+        for sector, kpi_id in (("nhs_trust", "sickness_absence_nhs"), ("asc_local_authority", "sickness_days_asc")):
+            k = kpi[(kpi["icb_code"] == icb) & (kpi["kpi_id"] == kpi_id)]
+            k = k[k["period"] >= k["period"].max() - pd.DateOffset(months=11)] if len(k) else k
+            for r in rows:
+                if r["sector"] == SECTOR_ROWS[sector] or (sector == "asc_local_authority" and r["sector"].startswith("Adult")):
+                    r["Sickness absence"] = _cell(ctx, k)
+        matrix = pd.DataFrame(rows).fillna("not available")
+        uc = ctx.t["unpaid_care"]
+        res = _residents(ctx)
+        pop = ctx.t["population"]
+        context = pd.DataFrame([
+            {"what": "Unpaid carers", "status": _cell(ctx, uc[uc["icb_code"] == icb])},
+            {"what": "Residents' ethnicity", "status": _cell(ctx, res[res["icb_code"] == icb])},
+            {"what": "Population (estimate)", "status": _cell(ctx, pop[(pop["icb_code"] == icb) & (pop["kind"] == "estimate")])},
+            {"what": "Population (projection)", "status": _cell(ctx, pop[(pop["icb_code"] == icb) & (pop["kind"] == "projection")])},
+        ])
+        return [
+            Table(matrix, f"What this report stands on: each sector and measure for {_name(icb)} is real published data "
+                  "(with its period), synthetic demonstration data, or not available",
+                  {"sector": "Sector", **{m: m for m in MEASURES}, "Sickness absence": "Sickness absence"},
+                  key="coverage_matrix", suppress=False,
+                  provenance=Provenance.combine([ctx.prov(ctx.snapshot[ctx.snapshot["icb_code"] == icb], by="sector")])),
+            Table(context, "Carers, residents and population", {"what": "Figure", "status": "Status (period)"},
+                  key="coverage_context", suppress=False),
+            Text("Not in the data behind this report, and so never shown as figures: " + "; ".join(NOT_IN_DATA) + "."),
+        ]
+    return render
+
+
+def whole_system_section(ctx: DataContext):
+    pop = ctx.t["population"]
+
+    def render(icb: str) -> list:
+        snap = _sector_rows(ctx, icb)
+        sectors = workforce.by_sector(ctx.snapshot, icb)
+        per = snap.drop_duplicates("sector").set_index("sector")
+        status = {s: ("synthetic" if per.at[s, "synthetic"] else "real") for s in per.index}
+        sectors["period"] = sectors["sector"].map(per["period_label"])
+        sectors["status"] = sectors["sector"].map(status)
+        whole = sectors["sector"] == "whole_system"
+        sectors.loc[whole, "period"] = "each sector at its latest period" if snap["period_label"].nunique() > 1 else snap["period_label"].iloc[0]
+        sectors.loc[whole, "status"] = ctx.prov(snap).status
+        prov = ctx.prov(snap, by="sector")
+        real = snap[~snap["synthetic"].astype(bool)]
+        fake = snap[snap["synthetic"].astype(bool)]
+        heads = []
+        if len(real):
+            heads.append(Headline(f"Workforce in {_sectors_named(real)}", real["fte"].sum(), "FTE", provenance=ctx.prov(real)))
+        if len(fake):
+            name = "Whole-system workforce" if real.empty else f"Not included above: {_sectors_named(fake)}"
+            heads.append(Headline(name + " (synthetic demonstration data)", fake["fte"].sum(), "FTE", provenance=ctx.prov(fake)))
+        profile = workforce.profile(ctx.snapshot, icb)
+        reg = workforce.by_dimension(ctx.snapshot, icb, "registered")
         reg["registered"] = reg["registered"].map({True: "Registered professionals", False: "Not professionally registered"})
-        own = workforce.by_dimension(wf, icb, "ownership", period)
-        own["ownership"] = own["ownership"].str.capitalize()
+        own = workforce.by_dimension(ctx.snapshot, icb, "ownership")
+        own["ownership"] = own["ownership"].str.replace("nhs", "NHS").str.capitalize().str.replace("the nhs", "the NHS")
         profile_shown = profile.assign(registered=profile["registered"].map({True: "Yes", False: "No"}))
-        comp = workforce.per_capita_comparison(wf, pop, icb)
+        comp = workforce.per_capita_comparison(ctx.snapshot, pop, icb)
         me = comp[(comp["area"] == comp["area"].iloc[0]) & (comp["measure"] == "whole system")].iloc[0]
         eng = comp[(comp["area"] == "England") & (comp["measure"] == "whole system")].iloc[0]
         diff = me["fte_per_1000_population"] - eng["fte_per_1000_population"]
-        total = sectors.loc[sectors["sector"] == "whole_system", "fte"].iloc[0]
         fmt = {"headcount": "{:,.0f}", "fte": "{:,.0f}", "share_of_fte_pct": "{:.1f}"}
+        pop_label = f"ONS population {comp.attrs['population_year']}"
+        prov_pc = Provenance.combine([ctx.prov(ctx.snapshot, by="sector"),
+                                      Provenance("ONS population estimates and projections", str(comp.attrs["population_year"]), "real")])
         return [
-            Headline("Whole-system workforce", total, "FTE"),
-            Table(sectors, f"Workforce by sector, {period:%B %Y}", {"sector_label": "Sector", "ownership": "Ownership",
-                  "headcount": "Headcount", "fte": "FTE", "share_of_fte_pct": "Share of FTE (%)"}, fmt, key="workforce_by_sector"),
-            Figure(charts.fte_by_sector(sectors, _name(icb), src, syn)),
-            Figure(charts.staff_groups_by_sector(profile, _name(icb), src, syn)),
+            *heads,
+            Table(sectors, f"Workforce by sector in {_name(icb)}: {_sectors_named(snap)}",
+                  {"sector_label": "Sector", "ownership": "Ownership", "period": "Period", "status": "Status",
+                   "headcount": "Headcount", "fte": "FTE", "share_of_fte_pct": "Share of FTE (%)"}, fmt,
+                  key="workforce_by_sector", provenance=prov),
+            Figure(charts.fte_by_sector(sectors, _name(icb), _foot(prov), prov.synthetic, title=(
+                f"{_name(icb)}: {real['fte'].sum():,.0f} FTE in {_sectors_named(real)} (published data); the other sectors "
+                "are synthetic demonstration figures" if len(real) and len(fake) else None)), prov),
+            Figure(charts.staff_groups_by_sector(profile, _name(icb), _foot(prov), prov.synthetic), prov),
             Table(profile_shown, "FTE by sector and staff group", {"sector_label": "Sector", "staff_group_label": "Staff group",
-                  "registered": "Registered", "headcount": "Headcount", "fte": "FTE"}, fmt, key="workforce_by_group"),
+                  "registered": "Registered", "headcount": "Headcount", "fte": "FTE"}, fmt, key="workforce_by_group", provenance=prov),
             Table(reg, "Registered and non-registered staff", {"registered": "Group", "headcount": "Headcount",
-                  "fte": "FTE", "share_of_fte_pct": "Share of FTE (%)"}, fmt, key="registered"),
+                  "fte": "FTE", "share_of_fte_pct": "Share of FTE (%)"}, fmt, key="registered", provenance=prov),
             Table(own, "Statutory, independent and voluntary employers", {"ownership": "Employer type",
-                  "headcount": "Headcount", "fte": "FTE", "share_of_fte_pct": "Share of FTE (%)"}, fmt, key="ownership"),
-            Table(comp, f"FTE per 1,000 population and per 1,000 aged 65+ (ONS population {comp.attrs['population_year']})",
+                  "headcount": "Headcount", "fte": "FTE", "share_of_fte_pct": "Share of FTE (%)"}, fmt, key="ownership",
+                  provenance=prov),
+            Table(comp, f"FTE per 1,000 population and per 1,000 aged 65+ ({pop_label})",
                   {"area": "Area", "measure": "Sector family", "fte": "FTE", "fte_per_1000_population": "FTE per 1,000 population",
                    "fte_per_1000_aged_65_plus": "FTE per 1,000 aged 65+"},
-                  {"fte": "{:,.0f}", "fte_per_1000_population": "{:.1f}", "fte_per_1000_aged_65_plus": "{:.1f}"}, key="per_capita"),
-            Figure(charts.per_capita_bars(comp, "fte_per_1000_population", "FTE per 1,000 population",
-                   f"{src}; ONS population {comp.attrs['population_year']}", syn,
-                   f"{_name(icb)} has {abs(diff):.1f} FTE per 1,000 residents {'more' if diff > 0 else 'fewer'} "
-                   "than England across the whole system")),
+                  {"fte": "{:,.0f}", "fte_per_1000_population": "{:.1f}", "fte_per_1000_aged_65_plus": "{:.1f}"}, key="per_capita",
+                  provenance=prov_pc),
+            Figure(charts.per_capita_bars(comp, "fte_per_1000_population", "FTE per 1,000 population", _foot(prov_pc),
+                   prov_pc.synthetic, f"{_name(icb)} has {abs(diff):.1f} FTE per 1,000 residents {'more' if diff > 0 else 'fewer'} "
+                   "than England across the whole system"), prov_pc),
+        ]
+    return render
+
+
+def _foot(prov: Provenance) -> str:
+    """A chart footer's source text: sources, period and, where it matters, which part is synthetic."""
+    text = f"{prov.source} ({prov.period})" if prov.period else prov.source
+    return text + (f". {prov.status_text().capitalize()}" if prov.status == "mixed" else "")
+
+
+def primary_care_section(ctx: DataContext):
+    gp = ctx.gp
+    unmapped = ctx.ds.optional_table("unmapped_organisations")
+
+    def render(icb: str) -> list:
+        if gp.empty:
+            return [Text("General practice by practice: not available in the data used.")]
+        latest = gp_analysis.per_10k_patients(gp, icb)
+        fy = latest["financial_year"].iloc[0]
+        prov = ctx.prov(gp[gp["financial_year"] == fy])
+        wide = latest.pivot_table(index=["role", "role_label"], columns="area", values="fte_per_10k_patients", sort=False).reset_index()
+        areas = list(dict.fromkeys(latest["area"]))
+        wide = wide[["role_label", *areas]]
+        mine = latest[(latest["role"] == "gp_qualified") & (latest["area"] == areas[0])].iloc[0]
+        eng = latest[(latest["role"] == "gp_qualified") & (latest["area"] == "England")].iloc[0]
+        trend = gp_analysis.trend_per_10k_patients(gp, icb)
+        prov_t = ctx.prov(gp[gp["role"] == "gp_qualified"])
+        notes = [f"FTE per 10,000 registered patients, {fy}: annual means of monthly practice counts; region and England "
+                 "are summed over the practices placed in an ICB."]
+        if unmapped is not None and "qualified_gp_fte" in unmapped:
+            un = unmapped[unmapped["source"] == "gp_practice_workforce"]
+            if len(un):
+                worst = un.groupby("period")["qualified_gp_fte"].sum().sort_index()
+                notes.append(f"Practices that closed before 2022/23 and appear in no practice list are not placed in an ICB "
+                             f"({worst.iloc[0]:,.0f} qualified-GP FTE in {worst.index[0]}, {worst.iloc[-1]:,.0f} in {worst.index[-1]}); "
+                             "rates per patient are little affected because their patients leave the denominator too.")
+        return [
+            Headline(f"Qualified GPs per 10,000 registered patients ({fy})", mine["fte_per_10k_patients"], "FTE", "{:.2f}",
+                     provenance=prov),
+            Table(wide, f"General practice FTE per 10,000 registered patients, {fy}: {_name(icb)} has "
+                  f"{mine['fte_per_10k_patients']:.2f} qualified GPs against {eng['fte_per_10k_patients']:.2f} in England",
+                  {"role_label": "Staff group", **{a: f"{a} (FTE per 10,000 patients)" for a in areas}},
+                  {a: "{:.2f}" for a in areas}, key="gp_per_10k", suppress=False, provenance=prov),
+            Figure(charts.trend_lines(trend, "financial_year", "fte_per_10k_patients", "Qualified GP FTE per 10,000 registered patients",
+                                      "Financial year", _name(icb), _foot(prov_t), prov_t.synthetic,
+                                      f"{_name(icb)}: qualified GPs per 10,000 registered patients, {trend['financial_year'].min()} "
+                                      f"to {trend['financial_year'].max()}, against its region and England"), prov_t),
+            Text(" ".join(notes)),
+        ]
+    return render
+
+
+def unpaid_care_section(ctx: DataContext):
+    uc = ctx.t["unpaid_care"]
+
+    def render(icb: str) -> list:
+        c = carers.carers_per_100(uc, icb)
+        prov = ctx.prov(uc[uc["icb_code"] == icb], period="Census day, 21 March 2021")
+        areas = list(dict.fromkeys(c["area"]))
+        wide = c.pivot_table(index="hours", columns="area", values="carers_per_100_residents", sort=False).reset_index()[["hours", *areas]]
+        mine = c[(c["area"] == areas[0])].set_index("hours_band")
+        eng = c[(c["area"] == "England")].set_index("hours_band")
+        snap = _sector_rows(ctx, icb)
+        paid = snap.groupby("sector").agg(headcount=("headcount", lambda s: s.sum(min_count=1)), synthetic=("synthetic", "first"),
+                                          period=("period_label", "first")).reset_index()
+        people = pd.DataFrame([
+            {"who": "Unpaid carers aged 5+ (all hours)", "people": mine.at["all", "carers"], "period": "March 2021", "status": prov.status},
+            {"who": "of whom caring 50 hours a week or more", "people": mine.at["50h_plus", "carers"], "period": "March 2021",
+             "status": prov.status},
+            *[{"who": f"Paid staff: {vocab.sector_labels()[r.sector]} (headcount)", "people": r.headcount, "period": r.period,
+               "status": "synthetic" if r.synthetic else "real"} for r in paid.itertuples()],
+        ])
+        prov_people = Provenance.combine([prov, ctx.prov(snap, by="sector")])
+        return [
+            Headline("Unpaid carers per 100 residents aged 5+ (Census 2021)", mine.at["all", "carers_per_100_residents"], "", "{:.1f}",
+                     provenance=prov),
+            Table(wide, f"Unpaid carers per 100 residents aged 5+, March 2021: {_name(icb)} "
+                  f"{mine.at['all', 'carers_per_100_residents']:.1f} against {eng.at['all', 'carers_per_100_residents']:.1f} in England; "
+                  f"{mine.at['50h_plus', 'carers_per_100_residents']:.1f} care for 50 hours a week or more",
+                  {"hours": "Unpaid care a week", **{a: f"{a} (per 100 residents 5+)" for a in areas}}, {a: "{:.2f}" for a in areas},
+                  key="unpaid_carers", suppress=False, provenance=prov),
+            Figure(charts.grouped_bars(c[c["hours_band"] != "all"], "hours", "area", "carers_per_100_residents",
+                                       "Carers per 100 residents aged 5+", _foot(prov), prov.synthetic,
+                                       f"{_name(icb)}: {mine.at['all', 'carers_per_100_residents']:.1f} unpaid carers per 100 residents "
+                                       f"aged 5+ (England {eng.at['all', 'carers_per_100_residents']:.1f}), by hours of care a week"), prov),
+            Table(people, "Unpaid carers beside the paid workforce, in people (each at its own date)",
+                  {"who": "Who", "people": "People", "period": "Period", "status": "Status"}, {"people": "{:,.0f}"},
+                  key="carers_and_paid_staff", provenance=prov_people),
         ]
     return render
 
 
 def pressure_section(ctx: DataContext):
     vac, flows, pay, kpi = ctx.t["vacancies"], ctx.t["flows"], ctx.t["pay"], ctx.t["kpi_observations"]
-    syn = ctx.synthetic("vacancies", "flows")
 
     def render(icb: str) -> list:
         v = pressures.vacancy_rates(vac, icb)
         t = pressures.turnover_rates(flows, icb)
         both = v[["sector", "sector_label", "vacancies", "filled_posts", "vacancy_rate_pct"]].merge(
-            t[["sector", "staff_in_post", "leavers", "turnover_rate_pct"]], on="sector")
+            t[["sector", "staff_in_post", "leavers", "turnover_rate_pct"]], on="sector", how="outer")
+        both["sector_label"] = both["sector"].map(vocab.sector_labels())
+        fl = pressures.latest_flows(flows[flows["icb_code"] == icb])
+        months = fl.groupby("sector")["months"].first() if "months" in fl else pd.Series(dtype=float)
+        vl = vac[(vac["icb_code"] == icb) & (vac["period"] == vac["period"].max())]
+        both["status"] = both["sector"].map(lambda s: _status(pd.concat([vl[vl["sector"] == s], fl[fl["sector"] == s]])))
+        both["turnover_basis"] = both["sector"].map(lambda s: "12 months" if pd.isna(months.get(s, 12)) or months.get(s, 12) == 12
+                                                    else f"{int(months[s])} month(s), x 12 / {int(months[s])}")
         pg = pressures.pressure_by_group(vac, flows, icb)
         gap = pressures.pay_gap_trend(pay, icb)
         flows_x = pressures.cross_sector_flows(flows, icb)
         k = pressures.kpi_latest_year(kpi, icb, list(KPI_PRESSURE))
         k["measure"] = k["kpi_id"].map(KPI_PRESSURE)
+        kr = kpi[(kpi["icb_code"] == icb) & kpi["kpi_id"].isin(list(KPI_PRESSURE))]
+        kr = kr[kr["period"] > kr.groupby("kpi_id")["period"].transform("max") - pd.DateOffset(months=12)]
+        k["status"] = k["kpi_id"].map(lambda i: _status(kr[kr["kpi_id"] == i]))
         asc = v[v["family"] == "social care"]
         asc_rate = 100 * asc["vacancies"].sum() / (asc["vacancies"].sum() + asc["filled_posts"].sum())
         last_gap = gap.iloc[-1]
-        return [
-            Headline("Social care vacancy rate", asc_rate, "%", "{:.1f}"),
-            Headline("Care worker pay gap to new NHS HCAs", f"£{last_gap['gap_gbp_per_hour']:.2f} an hour"),
-            Table(both, "Vacancy and turnover rates by sector", {"sector_label": "Sector", "vacancies": "Vacancies",
-                  "filled_posts": "Filled posts", "vacancy_rate_pct": "Vacancy rate (%)", "staff_in_post": "Staff in post",
-                  "leavers": "Leavers (12 months)", "turnover_rate_pct": "Turnover (%)"},
+        prov_v = ctx.prov(vl[vl["sector"].str.startswith("asc")])
+        prov_vt = Provenance.combine([ctx.prov(vl, by="sector"), ctx.prov(fl, by="sector")])
+        prov_pay = ctx.prov(pay[pay["icb_code"] == icb])
+        prov_x = ctx.prov(fl, by="sector")
+        nhs = _nhs_by_group(ctx, icb)
+        items = [
+            Headline("Social care vacancy rate", asc_rate, "%", "{:.1f}", provenance=prov_v),
+            Headline("Care worker pay gap to new NHS HCAs", f"£{last_gap['gap_gbp_per_hour']:.2f} an hour", provenance=prov_pay),
+            Table(both, "Vacancy and turnover rates by sector (turnover annualised where a source covers fewer than 12 months)",
+                  {"sector_label": "Sector", "status": "Status", "vacancies": "Vacancies",
+                   "filled_posts": "Filled posts", "vacancy_rate_pct": "Vacancy rate (%)", "staff_in_post": "Staff in post",
+                   "leavers": "Leavers (a year)", "turnover_rate_pct": "Turnover (%)", "turnover_basis": "Turnover measured over"},
                   {"vacancies": "{:,.0f}", "filled_posts": "{:,.0f}", "vacancy_rate_pct": "{:.1f}", "staff_in_post": "{:,.0f}",
-                   "leavers": "{:,.0f}", "turnover_rate_pct": "{:.1f}"}, key="vacancy_turnover"),
-            Figure(charts.rates_by_group(pg, _name(icb), ctx.source("vacancies", "flows"), syn)),
+                   "leavers": "{:,.0f}", "turnover_rate_pct": "{:.1f}"}, key="vacancy_turnover", provenance=prov_vt),
+        ]
+        if nhs is not None:
+            items.append(nhs)
+        items += [
+            Figure(charts.rates_by_group(pg, _name(icb), _foot(prov_vt), prov_vt.synthetic), prov_vt),
             Table(gap, "Pay: care workers against NHS healthcare assistants new to their role (£ per hour)",
                   {"year": "Financial year starting", "nhs_hca_new_gbp": "NHS HCA, new (£/h)", "care_worker_gbp": "Care worker (£/h)",
                    "gap_gbp_per_hour": "Gap (£/h)", "gap_pct": "Gap (% of NHS)"},
                   {"nhs_hca_new_gbp": "{:.2f}", "care_worker_gbp": "{:.2f}", "gap_gbp_per_hour": "{:.2f}", "gap_pct": "{:.1f}"},
-                  key="pay_gap", suppress=False),
-            Figure(charts.pay_gap_chart(gap, _name(icb), ctx.source("pay"), ctx.synthetic("pay"))),
+                  key="pay_gap", suppress=False, provenance=prov_pay),
+            Figure(charts.pay_gap_chart(gap, _name(icb), _foot(prov_pay), prov_pay.synthetic), prov_pay),
             Table(flows_x, "Leavers moving between health and social care (latest year)",
                   {"direction": "Direction", "leavers": "All leavers", "leavers_to_other_sector": "To the other sector",
                    "share_of_leavers_pct": "Share of leavers (%)"},
-                  {"leavers": "{:,.0f}", "leavers_to_other_sector": "{:,.0f}", "share_of_leavers_pct": "{:.1f}"}, key="cross_sector_flows"),
-            Table(k, "Sickness absence and agency use: mean of the last 12 months", {"measure": "Measure",
+                  {"leavers": "{:,.0f}", "leavers_to_other_sector": "{:,.0f}", "share_of_leavers_pct": "{:.1f}"},
+                  key="cross_sector_flows", provenance=prov_x),
+            Table(k, "Sickness absence and agency use: mean of the last 12 months", {"measure": "Measure", "status": "Status",
                   "from": "From", "to": "To", "mean_last_12_months": "Mean", "months": "Months"},
-                  {"from": "{:%b %Y}", "to": "{:%b %Y}", "mean_last_12_months": "{:.2f}"}, key="sickness_agency", suppress=False),
+                  {"from": "{:%b %Y}", "to": "{:%b %Y}", "mean_last_12_months": "{:.2f}"}, key="sickness_agency", suppress=False,
+                  provenance=ctx.prov(kr, by="kpi_id")),
         ]
+        return items
     return render
+
+
+def _status(rows: pd.DataFrame) -> str:
+    if rows.empty:
+        return "not available"
+    syn = rows["synthetic"].astype(bool)
+    return "synthetic" if syn.all() else ("real" if not syn.any() else "mixed")
+
+
+def _nhs_by_group(ctx: DataContext, icb: str) -> Table | None:
+    """NHS trust staff by staff group at the latest month, with annual joining and leaving rates."""
+    snap = _sector_rows(ctx, icb)
+    nhs = snap[snap["sector"] == "nhs_trust"]
+    if nhs.empty:
+        return None
+    fl = pressures.latest_flows(ctx.t["flows"])
+    fl = fl[(fl["icb_code"] == icb) & (fl["sector"] == "nhs_trust")]
+    g = nhs.groupby("staff_group", as_index=False).agg(headcount=("headcount", lambda s: s.sum(min_count=1)), fte=("fte", "sum"))
+    f = fl.groupby("staff_group", as_index=False)[["staff_in_post", "joiners", "leavers"]].sum(min_count=1)
+    out = g.merge(f, on="staff_group", how="left")
+    out["joining_rate_pct"] = 100 * out["joiners"] / out["staff_in_post"]
+    out["leaving_rate_pct"] = 100 * out["leavers"] / out["staff_in_post"]
+    out["staff_group_label"] = out["staff_group"].map(vocab.staff_group_labels())
+    out = out.sort_values("fte", ascending=False)
+    months = int(fl["months"].iloc[0]) if "months" in fl and len(fl) and pd.notna(fl["months"].iloc[0]) else 12
+    basis = (f"annualised from {months} one-month window(s) (count x 12 / {months}), headcount"
+             if months < 12 else "over 12 months, headcount")
+    real_turnover = "resident doctors excluded" in " ".join(nhs["source"].unique())
+    prov = Provenance.combine([ctx.prov(nhs), ctx.prov(fl)])
+    caption = (f"NHS trusts by staff group, {nhs['period_label'].iloc[0]}: staff and joining and leaving rates {basis}"
+               + ("; resident doctors are excluded by the publisher" if real_turnover else ""))
+    return Table(out, caption, {"staff_group_label": "Staff group", "fte": "FTE", "headcount": "Headcount",
+                                "joining_rate_pct": "Joining rate (% a year)", "leaving_rate_pct": "Leaving rate (% a year)"},
+                 {"fte": "{:,.0f}", "headcount": "{:,.0f}", "joining_rate_pct": "{:.1f}", "leaving_rate_pct": "{:.1f}"},
+                 key="nhs_staff_groups", provenance=prov)
 
 
 def retirement_section(ctx: DataContext):
@@ -192,28 +500,50 @@ def retirement_section(ctx: DataContext):
     def render(icb: str) -> list:
         a = workforce.age_profile(age, icb)
         share = 100 * a["aged_55_plus"].sum() / a["headcount"].sum()
+        latest = age[(age["icb_code"] == icb) & (age["year"] == age["year"].max())]
+        prov = ctx.prov(latest, by="sector")
         return [
-            Headline("Workforce aged 55+", share, "%", "{:.0f}"),
+            Headline("Workforce aged 55+", share, "%", "{:.0f}", provenance=prov),
             Table(a, "Age profile and retirement risk by staff group (headcount)",
                   {"staff_group_label": "Staff group", "headcount": "Headcount", "aged_55_plus": "Aged 55+",
                    "share_55_plus_pct": "Share aged 55+ (%)"},
-                  {"headcount": "{:,.0f}", "aged_55_plus": "{:,.0f}", "share_55_plus_pct": "{:.1f}"}, key="age_profile"),
-            Figure(charts.retirement_risk(a, _name(icb), ctx.source("workforce_age"), ctx.synthetic("workforce_age"))),
+                  {"headcount": "{:,.0f}", "aged_55_plus": "{:,.0f}", "share_55_plus_pct": "{:.1f}"}, key="age_profile",
+                  provenance=prov),
+            Figure(charts.retirement_risk(a, _name(icb), _foot(prov), prov.synthetic), prov),
         ]
     return render
 
 
+def _residents(ctx: DataContext) -> pd.DataFrame:
+    """Residents' ethnicity: the data folder's own rows where it has them, else the committed
+    Census 2021 reference table (real in both cases)."""
+    eth = ctx.t["ethnicity"]
+    own = eth[(eth["group"] == "residents") & ~eth["synthetic"].astype(bool)]
+    return own if len(own) else ctx.t["residents_ethnicity"]
+
+
 def ethnicity_section(ctx: DataContext):
     eth = ctx.t["ethnicity"]
+    staff = eth[eth["group"] == "workforce"]
+    residents = _residents(ctx)
+    combined = pd.concat([staff, residents], ignore_index=True)
 
     def render(icb: str) -> list:
-        e = workforce.ethnicity_comparison(eth, icb)
+        e = workforce.ethnicity_comparison(combined, icb)
+        s, r = staff[staff["icb_code"] == icb], residents[residents["icb_code"] == icb]
+        prov = Provenance.combine([ctx.prov(s), ctx.prov(r)])
+        if prov.status == "mixed":
+            prov = Provenance(prov.source, prov.period, "mixed",
+                              f"workforce: {ctx.prov(s).status}, {ctx.prov(s).period}; residents: {ctx.prov(r).status}, Census 2021")
+        minority = e[(e["ethnic_group"].isin(["asian", "black", "mixed", "other"]))].groupby("who")["share_of_known_pct"].sum()
+        res_share = minority.get("Residents", float("nan"))
         return [
-            Table(e, "Ethnicity of the workforce and residents (unknowns shown separately)",
-                  {"who": "Group", "ethnic_group": "Ethnic group", "people": "People", "share_of_known_pct": "Share of known (%)",
-                   "share_of_all_pct": "Share of all records (%)"},
-                  {"people": "{:,.0f}", "share_of_known_pct": "{:.1f}", "share_of_all_pct": "{:.1f}"}, key="ethnicity"),
-            Figure(charts.ethnicity_chart(e, _name(icb), ctx.source("ethnicity"), ctx.synthetic("ethnicity"))),
+            Headline("Residents from ethnic minority groups (Census 2021)", res_share, "%", "{:.0f}", provenance=ctx.prov(r)),
+            Table(e, f"Ethnicity of the workforce and residents (unknowns shown separately): {res_share:.0f}% of "
+                  f"{_name(icb)}'s residents are from ethnic minority groups", {"who": "Group", "ethnic_group": "Ethnic group",
+                  "people": "People", "share_of_known_pct": "Share of known (%)", "share_of_all_pct": "Share of all records (%)"},
+                  {"people": "{:,.0f}", "share_of_known_pct": "{:.1f}", "share_of_all_pct": "{:.1f}"}, key="ethnicity", provenance=prov),
+            Figure(charts.ethnicity_chart(e, _name(icb), _foot(prov), prov.synthetic), prov),
         ]
     return render
 
@@ -225,20 +555,31 @@ def need_section(ctx: DataContext):
     def render(icb: str) -> list:
         older = need.older_people(pop, icb, base, horizons)
         needs = need.need_projection(pop, prev, icb, [base] + [base + h for h in horizons])
+        if "people_lower" in needs:
+            needs["interval"] = [f"{lo:,.0f} to {hi:,.0f}" if pd.notna(lo) else "no interval published"
+                                 for lo, hi in zip(needs["people_lower"], needs["people_upper"])]
         wide = older.pivot_table(index=["age_group", "area"], columns="year", values="people").reset_index()
         wide["area"] = wide["area"].replace({"icb": _name(icb)})
         wide.columns = [str(c) for c in wide.columns]
         growth = older[older["year"] == base + max(horizons)].pivot(index="age_group", columns="area", values="growth_pct")
         g85 = growth.loc["85+", "icb"]
+        p = pop[pop["icb_code"] == icb]
+        prov_pop = Provenance(compact_sources(p["source"].unique().tolist()), f"{base} to {base + max(horizons)}", "real",
+                              "estimate " + ", ".join(str(y) for y in sorted(p.loc[p["kind"] == "estimate", "year"].unique()))
+                              + "; later years projected")
+        statuses = sorted(prev["status"].unique())
+        prov_need = Provenance.combine([prov_pop, Provenance(compact_sources(prev["source"].unique().tolist()), "", "real",
+                                                             "prevalence rates: " + ", ".join(statuses))])
         return [
-            Headline(f"Growth in people aged 85+ by {base + max(horizons)}", g85, "%", "{:.0f}"),
+            Headline(f"Growth in people aged 85+ by {base + max(horizons)}", g85, "%", "{:.0f}", provenance=prov_pop),
             Table(wide, f"Older people now ({base}) and projected", {c: c for c in wide.columns} | {"age_group": "Age", "area": "Area"},
-                  {str(y): "{:,.0f}" for y in older["year"].unique()}, key="older_people", suppress=False),
-            Figure(charts.population_growth(older, _name(icb), "ONS population estimates and projections (see sources)", False)),
+                  {str(y): "{:,.0f}" for y in older["year"].unique()}, key="older_people", suppress=False, provenance=prov_pop),
+            Figure(charts.population_growth(older, _name(icb), _foot(prov_pop), False), prov_pop),
             Table(needs, "Estimated people with care needs (prevalence rates x population)",
-                  {"condition_label": "Need", "year": "Year", "people_with_need": "People (estimate)", "growth_pct": f"Growth since {base} (%)",
+                  {"condition_label": "Need", "year": "Year", "people_with_need": "People (estimate)",
+                   "interval": "95% interval of the rates", "growth_pct": f"Growth since {base} (%)",
                    "rate_source": "Source of rates", "rate_status": "Status of rates"},
-                  {"people_with_need": "{:,.0f}", "growth_pct": "{:.1f}"}, key="need", suppress=False),
+                  {"people_with_need": "{:,.0f}", "growth_pct": "{:.1f}"}, key="need", suppress=False, provenance=prov_need),
         ]
     return render
 
@@ -253,21 +594,28 @@ def benchmark_section(ctx: DataContext):
                 rows.append({"measure": label, "rate_pct": r["rate_pct"], "england_pct": table.attrs["overall_pct"],
                              "lo95": r["lo95"], "hi95": r["hi95"], "position": r["position"]})
         pos = pd.DataFrame(rows)
+        vac, fl, k = ctx.t["vacancies"], pressures.latest_flows(ctx.t["flows"]), ctx.t["kpi_observations"]
+        prov = Provenance.combine([ctx.prov(vac[(vac["period"] == vac["period"].max()) & vac["sector"].str.startswith("asc")]),
+                                   ctx.prov(fl[fl["sector"].str.startswith("asc")]),
+                                   ctx.prov(k[k["kpi_id"] == "sickness_absence_nhs"])])
         return [
-            Figure(charts.funnel_panels(panels, icb, _name(icb), ctx.source("vacancies", "flows", "kpi_observations"),
-                                        ctx.synthetic("vacancies", "flows", "kpi_observations"))),
+            Figure(charts.funnel_panels(panels, icb, _name(icb), _foot(prov), prov.synthetic), prov),
             Table(pos, "Position against all 42 ICBs (funnel limits)", {"measure": "Measure", "rate_pct": "Rate (%)",
                   "england_pct": "England (%)", "lo95": "95% lower", "hi95": "95% upper", "position": "Position"},
-                  {"rate_pct": "{:.2f}", "england_pct": "{:.2f}", "lo95": "{:.2f}", "hi95": "{:.2f}"}, key="funnel_position", suppress=False),
+                  {"rate_pct": "{:.2f}", "england_pct": "{:.2f}", "lo95": "{:.2f}", "hi95": "{:.2f}"}, key="funnel_position",
+                  suppress=False, provenance=prov),
         ]
     return render
 
 
 def quality_section(ctx: DataContext):
-    cov = quality.coverage(ctx.ds, list(TABLES))
+    tables = [t for t in TABLES if t not in ("residents_ethnicity",)]
+    cov = quality.coverage(ctx.ds, tables)
+    unmapped = ctx.ds.optional_table("unmapped_organisations")
+    report = ctx.ds.build_report()
 
     def render(icb: str) -> list:
-        icov = quality.icb_coverage(ctx.ds, list(TABLES), icb)
+        icov = quality.icb_coverage(ctx.ds, tables, icb)
         split = quality.split_authorities(icb)
         unk = quality.ethnicity_unknown(ctx.t["ethnicity"], icb)
         partial = icov[~icov["covered"]]["table"].tolist()
@@ -276,7 +624,7 @@ def quality_section(ctx: DataContext):
         note += (" No local authority in this ICB is split with another ICB." if split.empty else
                  f" {split['lad_code'].nunique()} local authorities are split between this ICB and others; "
                  "their figures are apportioned by the shares below.")
-        return [
+        items = [
             Table(cov, "Coverage of each source in the data used", {"table": "Table", "origin": "Came from",
                   "synthetic": "Synthetic?", "from": "From", "to": "To", "icbs": "ICBs", "rows": "Rows",
                   "missing_pct": "Missing values (%)", "suppressed_pct": "Suppressed (%)",
@@ -284,25 +632,44 @@ def quality_section(ctx: DataContext):
                   {"icbs": "{:.0f}", "rows": "{:,.0f}", "missing_pct": "{:.1f}", "suppressed_pct": "{:.1f}",
                    "years_behind_newest": "{:.1f}"}, key="coverage", suppress=False),
             Text(note),
-            Table(split, "Local authorities split across ICBs, and the shares used to apportion them",
-                  {"lad_code": "LAD code", "lad_name": "Local authority", "icb": "ICB", "share_pct": "Share (%)",
-                   "share_basis": "Basis"}, {"share_pct": "{:.1f}"}, key="split_authorities", suppress=False),
-            Table(unk, "Workforce records with unknown ethnicity (%)", {"sector": "Sector", "icb_unknown_pct": "This ICB (%)",
-                  "england_unknown_pct": "England (%)"}, {"icb_unknown_pct": "{:.1f}", "england_unknown_pct": "{:.1f}"},
-                  key="ethnicity_unknown", suppress=False),
         ]
+        if not split.empty:
+            items.append(Table(split, "Local authorities split across ICBs, and the shares used to apportion them",
+                               {"lad_code": "LAD code", "lad_name": "Local authority", "icb": "ICB", "share_pct": "Share (%)",
+                                "share_basis": "Basis"}, {"share_pct": "{:.1f}"}, key="split_authorities", suppress=False))
+        if report and report.get("unplaced"):
+            rows = [{"source": u["source"], "period": u["period"], "organisations": u["organisations"], "fte": u["fte"],
+                     "share_pct": u["share_of_file_fte_pct"],
+                     "largest": ", ".join(f"{o['org_code']} {o['org_name']} ({o['fte']:,.0f})" for o in u["largest"][:3])}
+                    for u in report["unplaced"]]
+            items.append(Table(pd.DataFrame(rows), "Organisations the build could not place in any ICB (left out of every ICB's "
+                               "figures, not spread)", {"source": "Source", "period": "Period", "organisations": "Organisations",
+                               "fte": "FTE", "share_pct": "Share of the file's FTE (%)", "largest": "Largest (FTE)"},
+                               {"organisations": "{:,.0f}", "fte": "{:,.0f}", "share_pct": "{:.1f}"}, key="unplaced_organisations",
+                               suppress=False))
+        elif unmapped is not None and len(unmapped):
+            items.append(Text(f"{unmapped['org_code'].nunique()} organisations could not be placed in an ICB (see the build report)."))
+        items.append(Table(unk, "Workforce records with unknown ethnicity (%)", {"sector": "Sector", "icb_unknown_pct": "This ICB (%)",
+                           "england_unknown_pct": "England (%)"}, {"icb_unknown_pct": "{:.1f}", "england_unknown_pct": "{:.1f}"},
+                           key="ethnicity_unknown", suppress=False))
+        return items
     return render
 
 
 def caveats(ctx: DataContext) -> list[str]:
     """The caveats that apply to the data actually used (see docs/assumptions.md)."""
     notes = [
+        "Each sector is shown at its own latest period; totals across sectors say which periods they add (A18).",
         "Adult social care counts are filled posts: a person with two jobs counts twice (A4).",
         "Local authorities split across ICBs are apportioned by their share of LSOAs (A1).",
         f"Population for {ctx.base_year} onwards: ONS 2016-based projection growth for ages 60+ on the mid-2020 "
         "estimate; younger ages held at mid-2020 (A2, A3).",
         "Funnel-plot limits are widened for overdispersion between systems (Spiegelhalter 2005).",
+        "Unpaid carers and residents' ethnicity are Census 2021 counts (real), placed in ICBs by small area (A14).",
     ]
+    fl = ctx.t["flows"]
+    if "months" in fl and (fl["months"].fillna(12) < 12).any():
+        notes.append("NHS joining and leaving rates are annualised from one-month windows (x 12 / months) (A15).")
     prev = ctx.t["prevalence"]
     if (~prev["status"].str.startswith("published")).any():
         notes.append("Some prevalence rates are approximate or illustrative until checked against the current "

@@ -1,0 +1,58 @@
+"""General practice: FTE per 10,000 registered patients by role, for an ICB against its NHS
+England region and England, at the latest financial year and as a trend."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from iwt_helpers.data import geography
+
+from . import indicators
+
+ROLE_LABELS = {"gp_qualified": "GPs (excluding trainees and locums)", "gp_trainee_locum": "GP trainees and locums",
+               "nurse": "Practice nurses", "direct_patient_care": "Direct patient care", "admin": "Admin and non-clinical",
+               "gp_partner": "GP partners (part of qualified GPs)"}
+
+
+def _areas(gp: pd.DataFrame, icb_code: str) -> dict[str, pd.DataFrame]:
+    icb_code = geography.resolve_icb(icb_code)
+    region = geography.region_of(icb_code)
+    in_region = gp["icb_code"].map(geography.region_of) == region
+    return {geography.icb_name(icb_code): gp[gp["icb_code"] == icb_code],
+            f"{geography.region_name(icb_code)} region": gp[in_region], "England": gp}
+
+
+def _per_10k(d: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    fte = d.groupby(by, as_index=False)["fte"].sum()
+    # Patients are counted once per ICB and year (every role row of an ICB repeats its list size).
+    pts = d.drop_duplicates(["financial_year", "icb_code"]).groupby(
+        [b for b in by if b != "role"], as_index=False)["registered_patients"].sum()
+    out = fte.merge(pts, on=[b for b in by if b != "role"])
+    out["fte_per_10k_patients"] = 10 * indicators.per_1000(out["fte"], out["registered_patients"])
+    return out
+
+
+def per_10k_patients(gp: pd.DataFrame, icb_code: str, financial_year: str | None = None) -> pd.DataFrame:
+    """FTE per 10,000 registered patients by role for the ICB, its region and England."""
+    fy = financial_year or gp["financial_year"].max()
+    rows = []
+    for area, d in _areas(gp[gp["financial_year"] == fy], icb_code).items():
+        t = _per_10k(d, ["financial_year", "role"])
+        t.insert(0, "area", area)
+        rows.append(t)
+    out = pd.concat(rows, ignore_index=True)
+    out["role_label"] = out["role"].map(ROLE_LABELS).fillna(out["role"])
+    order = {r: i for i, r in enumerate(ROLE_LABELS)}
+    return out.sort_values(["role", "area"], key=lambda c: c.map(order) if c.name == "role" else c.map(
+        {a: i for i, a in enumerate(out["area"].unique())})).reset_index(drop=True)
+
+
+def trend_per_10k_patients(gp: pd.DataFrame, icb_code: str, role: str = "gp_qualified") -> pd.DataFrame:
+    """One role's FTE per 10,000 registered patients by financial year: ICB, region, England."""
+    d = gp[gp["role"] == role]
+    rows = []
+    for area, a in _areas(d, icb_code).items():
+        t = _per_10k(a, ["financial_year", "role"])
+        t.insert(0, "area", area)
+        rows.append(t)
+    return pd.concat(rows, ignore_index=True).sort_values(["area", "financial_year"]).reset_index(drop=True)

@@ -1,0 +1,95 @@
+"""Provenance of figures, missing values shown as not available, the whole-system snapshot, general
+practice and unpaid carers rates, and dementia need by sex: each against a hand computation."""
+
+import pandas as pd
+import pytest
+
+from iwt_helpers.analysis import carers, need, workforce
+from iwt_helpers.analysis import primary_care as gp_analysis
+from iwt_helpers.present import notebook
+from iwt_helpers.present.items import Provenance
+
+pytestmark = pytest.mark.unit
+
+
+def test_provenance_of_real_and_synthetic_parts_is_mixed_and_says_which_is_which():
+    real = Provenance("NHS England", "November 2025", "real")
+    fake = Provenance("iwt demo", "September 2024", "synthetic")
+    both = Provenance.combine([real, fake])
+    assert both.status == "mixed" and both.synthetic
+    assert "November 2025" in both.period and "September 2024" in both.period
+    assert "real published data: NHS England" in both.detail and "SYNTHETIC" in both.detail
+    assert Provenance.combine([real, real]).status == "real"
+    with pytest.raises(ValueError, match="provenance status 'maybe'"):
+        Provenance("x", "y", "maybe")
+
+
+def test_missing_values_show_as_not_available_and_suppressed_ones_as_the_marker():
+    df = pd.DataFrame({"sector": ["a", "b", "c"], "headcount": [float("nan"), 3.0, 120.0]})
+    page, _ = notebook.table_html(df, "t", provenance=Provenance("src", "2025", "real"))
+    cells = page.split("<tbody>")[1]
+    assert "not available" in cells and "<td>*</td>" in cells and "<td>120</td>" in cells
+    assert ">0<" not in cells
+    assert "Source: src. Period: 2025. Status: real published data." in page
+
+
+def wf_rows():
+    rows = []
+    for period, sector, fte, hc in (("2024-09-01", "asc_independent", 100.0, 130.0), ("2025-10-01", "nhs_trust", 200.0, 210.0),
+                                    ("2025-11-01", "nhs_trust", 210.0, 220.0), ("2024-09-01", "primary_care", 50.0, 60.0)):
+        rows.append({"period": pd.Timestamp(period), "icb_code": "QOP", "sector": sector, "staff_group": "care_worker",
+                     "registered": False, "headcount": hc, "fte": fte, "source": "s"})
+    return pd.DataFrame(rows)
+
+
+def test_snapshot_takes_each_sector_at_its_own_latest_period_and_gp_from_practice_data():
+    gp = pd.DataFrame({"financial_year": ["2024/25", "2024/25", "2023/24"], "icb_code": "QOP",
+                       "role": ["gp_qualified", "gp_partner", "gp_qualified"], "staff_group": "doctor",
+                       "in_total": [True, False, True], "fte": [40.0, 20.0, 38.0], "headcount": [50.0, 25.0, 48.0],
+                       "practices": 3.0, "registered_patients": 1e5, "source": "gp"})
+    snap = workforce.snapshot(wf_rows(), gp)
+    by = snap.groupby("sector")["fte"].sum()
+    assert by.to_dict() == {"asc_independent": 100.0, "nhs_trust": 210.0, "primary_care": 40.0}   # partners not added
+    assert set(snap["period_label"]) == {"September 2024", "November 2025", "2024/25, annual mean"}
+
+
+def test_a_missing_headcount_stays_missing_in_sector_totals():
+    wf = wf_rows()
+    wf.loc[wf["sector"] == "nhs_trust", "headcount"] = float("nan")
+    s = workforce.by_sector(wf, "QOP").set_index("sector")
+    assert pd.isna(s.at["nhs_trust", "headcount"]) and pd.isna(s.at["whole_system", "headcount"])
+    assert s.at["whole_system", "fte"] == 100 + 210 + 50
+
+
+def test_gp_fte_per_10k_patients_counts_each_icb_list_once():
+    gp = pd.DataFrame({"financial_year": "2024/25", "icb_code": ["QOP", "QOP", "QE1", "QE1"],
+                       "role": ["gp_qualified", "nurse"] * 2, "staff_group": ["doctor", "registered_nurse"] * 2,
+                       "in_total": True, "fte": [40.0, 20.0, 10.0, 5.0], "headcount": float("nan"), "practices": 1.0,
+                       "registered_patients": [100_000.0, 100_000.0, 50_000.0, 50_000.0], "source": "s"})
+    t = gp_analysis.per_10k_patients(gp, "QOP").set_index(["area", "role"])["fte_per_10k_patients"]
+    assert t[("Greater Manchester", "gp_qualified")] == pytest.approx(4.0)
+    assert t[("North West region", "gp_qualified")] == pytest.approx(10 * 1000 * 50 / 150_000)   # QE1 is in the North West
+    assert t[("England", "nurse")] == pytest.approx(10 * 1000 * 25 / 150_000)
+
+
+def test_carers_per_100_residents_by_hours_band():
+    uc = pd.DataFrame({"year": 2021, "icb_code": ["QOP"] * 3 + ["QT6"] * 3,
+                       "hours_band": ["19h_or_less", "20_49h", "50h_plus"] * 2, "carers": [40.0, 20.0, 30.0, 5.0, 5.0, 10.0],
+                       "residents_5plus": [1000.0] * 3 + [200.0] * 3, "source": "census"})
+    c = carers.carers_per_100(uc, "QOP").set_index(["area", "hours_band"])["carers_per_100_residents"]
+    assert c[("Greater Manchester", "all")] == pytest.approx(9.0)
+    assert c[("England", "50h_plus")] == pytest.approx(100 * 40 / 1200)
+
+
+def test_dementia_need_applies_rates_by_sex_with_their_interval():
+    pop = pd.DataFrame({"year": 2024, "icb_code": "QOP", "age_band": ["85_89", "90_plus"], "population": [1000.0, 500.0],
+                        "kind": "estimate", "variant": "v", "source": "ons"})
+    prev = pd.DataFrame({"condition": "dementia", "condition_label": "Dementia", "age_band": ["85_89", "85_89", "90_plus", "90_plus"],
+                         "sex": ["male", "female"] * 2, "prevalence_pct": [10.0, 20.0, 20.0, 40.0],
+                         "lower_pct": [5.0, 10.0, 10.0, 30.0], "upper_pct": [15.0, 30.0, 30.0, 50.0], "source": "cfas", "status": "s"})
+    shares = pd.DataFrame({"icb_code": "QOP", "age_band": ["85_89", "90_plus"], "female_share": [0.6, 0.7]})
+    n = need.need_projection(pop, prev, "QOP", [2024], sex_shares=shares).iloc[0]
+    expected = 1000 * (0.4 * 0.10 + 0.6 * 0.20) + 500 * (0.3 * 0.20 + 0.7 * 0.40)
+    assert n["people_with_need"] == pytest.approx(expected)
+    assert n["people_lower"] == pytest.approx(1000 * (0.4 * 0.05 + 0.6 * 0.10) + 500 * (0.3 * 0.10 + 0.7 * 0.30))
+    assert n["people_upper"] > n["people_with_need"] > n["people_lower"]
