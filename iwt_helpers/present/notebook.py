@@ -124,12 +124,14 @@ def table_html(df: pd.DataFrame, caption: str, columns: dict[str, str] | None = 
 
 
 def show(df: pd.DataFrame, caption: str, columns: dict[str, str] | None = None,
-         formats: dict[str, str] | None = None, key: str | None = None, suppress: bool = True) -> pd.DataFrame:
-    """Display a table (small counts suppressed); with ``key`` also export it to tables.xlsx."""
-    page, out = table_html(df, caption, columns, formats, suppress)
+         formats: dict[str, str] | None = None, key: str | None = None, suppress: bool = True,
+         provenance: Provenance | None = None) -> pd.DataFrame:
+    """Display a table (small counts suppressed) with its provenance line; with ``key`` also export
+    it to tables.xlsx."""
+    page, out = table_html(df, caption, columns, formats, suppress, provenance)
     display(HTML(page))
     if key:
-        key_table(key, out, caption)
+        key_table(key, out, caption, provenance)
     return out
 
 

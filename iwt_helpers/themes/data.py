@@ -9,7 +9,6 @@ tables) is computed once in :class:`DataContext`.
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -23,6 +22,7 @@ from iwt_helpers.present import charts
 from iwt_helpers.present.items import Figure, Headline, Provenance, Table, Text
 
 from .params import ReportParams
+from .provenance import compact_sources, footer_text, provenance_of
 
 # Tables whose rows come from the data folder where it has them, and from the demo set for the
 # keys it lacks (each row flagged synthetic or not).
@@ -76,19 +76,8 @@ class DataContext:
         return compact_sources(parts)
 
     def prov(self, rows: pd.DataFrame, period: str | None = None, by: str | None = None) -> Provenance:
-        """Provenance of the rows a figure is built from: their sources, period and whether they
-        are real, synthetic or both (``by`` names the column whose values say which part is which)."""
-        if rows is None or rows.empty:
-            return Provenance("", period or "", "missing")
-        syn = rows["synthetic"].astype(bool) if "synthetic" in rows else pd.Series(False, index=rows.index)
-        status = "mixed" if syn.any() and not syn.all() else ("synthetic" if syn.all() else "real")
-        detail = ""
-        if status == "mixed" and by:
-            labels = rows[by].map(_LABELS.get(by, {})).fillna(rows[by]).astype(str)
-            real = ", ".join(dict.fromkeys(labels[~syn]))
-            fake = ", ".join(dict.fromkeys(labels[syn]))
-            detail = f"real: {real}; synthetic: {fake}"
-        return Provenance(compact_sources(rows["source"].dropna().unique().tolist()), period or period_of(rows), status, detail)
+        """Provenance of the rows a figure is built from (see :func:`provenance.provenance_of`)."""
+        return provenance_of(rows, period, by, _LABELS.get(by))
 
     @functools.cached_property
     def gp(self) -> pd.DataFrame:
@@ -124,37 +113,7 @@ class DataContext:
                 ("NHS sickness absence", sick, benchmarking.funnel_curve(sick), "FTE days available")]
 
 
-_LABELS = {"sector": vocab.sector_labels(), "kpi_id": KPI_PRESSURE, "group": {}}
-
-
-def period_of(rows: pd.DataFrame) -> str:
-    """The period rows describe, in words: months, years or financial years, each named once."""
-    if "period_label" in rows:
-        return "; ".join(dict.fromkeys(rows["period_label"].dropna()))
-    if "period" in rows and rows["period"].notna().any():
-        ps = sorted(rows["period"].dropna().unique())
-        if len(ps) <= 3:
-            return "; ".join(f"{pd.Timestamp(p):%B %Y}" for p in ps)
-        return f"{pd.Timestamp(ps[0]):%b %Y} to {pd.Timestamp(ps[-1]):%b %Y}"
-    if "financial_year" in rows:
-        fys = sorted(rows["financial_year"].unique())
-        return fys[0] if len(fys) == 1 else f"{fys[0]} to {fys[-1]}"
-    if "year" in rows:
-        ys = sorted(rows["year"].unique())
-        return str(ys[0]) if len(ys) == 1 else f"{ys[0]} to {ys[-1]}"
-    return ""
-
-
-_FILE_NAME = re.compile(r",\s*[^;,]*?\.(csv|xlsx|xls|xlsm|parquet)\b", re.I)
-
-
-def compact_sources(sources: list[str]) -> str:
-    """Sources as a reader needs them under a figure: publications without file names, each once
-    (the files are listed in the data-quality section and the build report)."""
-    parts = []
-    for s in sources:
-        parts.extend(p.strip() for p in _FILE_NAME.sub("", s).split(";"))
-    return "; ".join(dict.fromkeys(p for p in parts if p))
+_LABELS = {"sector": vocab.sector_labels(), "kpi_id": KPI_PRESSURE}
 
 
 def _name(icb: str) -> str:
@@ -283,10 +242,10 @@ def whole_system_section(ctx: DataContext):
                   {"sector_label": "Sector", "ownership": "Ownership", "period": "Period", "status": "Status",
                    "headcount": "Headcount", "fte": "FTE", "share_of_fte_pct": "Share of FTE (%)"}, fmt,
                   key="workforce_by_sector", provenance=prov),
-            Figure(charts.fte_by_sector(sectors, _name(icb), _foot(prov), prov.synthetic, title=(
+            Figure(charts.fte_by_sector(sectors, _name(icb), footer_text(prov), prov.synthetic, title=(
                 f"{_name(icb)}: {real['fte'].sum():,.0f} FTE in {_sectors_named(real)} (published data); the other sectors "
                 "are synthetic demonstration figures" if len(real) and len(fake) else None)), prov),
-            Figure(charts.staff_groups_by_sector(profile, _name(icb), _foot(prov), prov.synthetic), prov),
+            Figure(charts.staff_groups_by_sector(profile, _name(icb), footer_text(prov), prov.synthetic), prov),
             Table(profile_shown, "FTE by sector and staff group", {"sector_label": "Sector", "staff_group_label": "Staff group",
                   "registered": "Registered", "headcount": "Headcount", "fte": "FTE"}, fmt, key="workforce_by_group", provenance=prov),
             Table(reg, "Registered and non-registered staff", {"registered": "Group", "headcount": "Headcount",
@@ -299,17 +258,11 @@ def whole_system_section(ctx: DataContext):
                    "fte_per_1000_aged_65_plus": "FTE per 1,000 aged 65+"},
                   {"fte": "{:,.0f}", "fte_per_1000_population": "{:.1f}", "fte_per_1000_aged_65_plus": "{:.1f}"}, key="per_capita",
                   provenance=prov_pc),
-            Figure(charts.per_capita_bars(comp, "fte_per_1000_population", "FTE per 1,000 population", _foot(prov_pc),
+            Figure(charts.per_capita_bars(comp, "fte_per_1000_population", "FTE per 1,000 population", footer_text(prov_pc),
                    prov_pc.synthetic, f"{_name(icb)} has {abs(diff):.1f} FTE per 1,000 residents {'more' if diff > 0 else 'fewer'} "
                    "than England across the whole system"), prov_pc),
         ]
     return render
-
-
-def _foot(prov: Provenance) -> str:
-    """A chart footer's source text: sources, period and, where it matters, which part is synthetic."""
-    text = f"{prov.source} ({prov.period})" if prov.period else prov.source
-    return text + (f". {prov.status_text().capitalize()}" if prov.status == "mixed" else "")
 
 
 def primary_care_section(ctx: DataContext):
@@ -346,7 +299,7 @@ def primary_care_section(ctx: DataContext):
                   {"role_label": "Staff group", **{a: f"{a} (FTE per 10,000 patients)" for a in areas}},
                   {a: "{:.2f}" for a in areas}, key="gp_per_10k", suppress=False, provenance=prov),
             Figure(charts.trend_lines(trend, "financial_year", "fte_per_10k_patients", "Qualified GP FTE per 10,000 registered patients",
-                                      "Financial year", _name(icb), _foot(prov_t), prov_t.synthetic,
+                                      "Financial year", _name(icb), footer_text(prov_t), prov_t.synthetic,
                                       f"{_name(icb)}: qualified GPs per 10,000 registered patients, {trend['financial_year'].min()} "
                                       f"to {trend['financial_year'].max()}, against its region and England"), prov_t),
             Text(" ".join(notes)),
@@ -384,7 +337,7 @@ def unpaid_care_section(ctx: DataContext):
                   {"hours": "Unpaid care a week", **{a: f"{a} (per 100 residents 5+)" for a in areas}}, {a: "{:.2f}" for a in areas},
                   key="unpaid_carers", suppress=False, provenance=prov),
             Figure(charts.grouped_bars(c[c["hours_band"] != "all"], "hours", "area", "carers_per_100_residents",
-                                       "Carers per 100 residents aged 5+", _foot(prov), prov.synthetic,
+                                       "Carers per 100 residents aged 5+", footer_text(prov), prov.synthetic,
                                        f"{_name(icb)}: {mine.at['all', 'carers_per_100_residents']:.1f} unpaid carers per 100 residents "
                                        f"aged 5+ (England {eng.at['all', 'carers_per_100_residents']:.1f}), by hours of care a week"), prov),
             Table(people, "Unpaid carers beside the paid workforce, in people (each at its own date)",
@@ -438,13 +391,13 @@ def pressure_section(ctx: DataContext):
         if nhs is not None:
             items.append(nhs)
         items += [
-            Figure(charts.rates_by_group(pg, _name(icb), _foot(prov_vt), prov_vt.synthetic), prov_vt),
+            Figure(charts.rates_by_group(pg, _name(icb), footer_text(prov_vt), prov_vt.synthetic), prov_vt),
             Table(gap, "Pay: care workers against NHS healthcare assistants new to their role (£ per hour)",
                   {"year": "Financial year starting", "nhs_hca_new_gbp": "NHS HCA, new (£/h)", "care_worker_gbp": "Care worker (£/h)",
                    "gap_gbp_per_hour": "Gap (£/h)", "gap_pct": "Gap (% of NHS)"},
                   {"nhs_hca_new_gbp": "{:.2f}", "care_worker_gbp": "{:.2f}", "gap_gbp_per_hour": "{:.2f}", "gap_pct": "{:.1f}"},
                   key="pay_gap", suppress=False, provenance=prov_pay),
-            Figure(charts.pay_gap_chart(gap, _name(icb), _foot(prov_pay), prov_pay.synthetic), prov_pay),
+            Figure(charts.pay_gap_chart(gap, _name(icb), footer_text(prov_pay), prov_pay.synthetic), prov_pay),
             Table(flows_x, "Leavers moving between health and social care (latest year)",
                   {"direction": "Direction", "leavers": "All leavers", "leavers_to_other_sector": "To the other sector",
                    "share_of_leavers_pct": "Share of leavers (%)"},
@@ -509,7 +462,7 @@ def retirement_section(ctx: DataContext):
                    "share_55_plus_pct": "Share aged 55+ (%)"},
                   {"headcount": "{:,.0f}", "aged_55_plus": "{:,.0f}", "share_55_plus_pct": "{:.1f}"}, key="age_profile",
                   provenance=prov),
-            Figure(charts.retirement_risk(a, _name(icb), _foot(prov), prov.synthetic), prov),
+            Figure(charts.retirement_risk(a, _name(icb), footer_text(prov), prov.synthetic), prov),
         ]
     return render
 
@@ -543,7 +496,7 @@ def ethnicity_section(ctx: DataContext):
                   f"{_name(icb)}'s residents are from ethnic minority groups", {"who": "Group", "ethnic_group": "Ethnic group",
                   "people": "People", "share_of_known_pct": "Share of known (%)", "share_of_all_pct": "Share of all records (%)"},
                   {"people": "{:,.0f}", "share_of_known_pct": "{:.1f}", "share_of_all_pct": "{:.1f}"}, key="ethnicity", provenance=prov),
-            Figure(charts.ethnicity_chart(e, _name(icb), _foot(prov), prov.synthetic), prov),
+            Figure(charts.ethnicity_chart(e, _name(icb), footer_text(prov), prov.synthetic), prov),
         ]
     return render
 
@@ -574,7 +527,7 @@ def need_section(ctx: DataContext):
             Headline(f"Growth in people aged 85+ by {base + max(horizons)}", g85, "%", "{:.0f}", provenance=prov_pop),
             Table(wide, f"Older people now ({base}) and projected", {c: c for c in wide.columns} | {"age_group": "Age", "area": "Area"},
                   {str(y): "{:,.0f}" for y in older["year"].unique()}, key="older_people", suppress=False, provenance=prov_pop),
-            Figure(charts.population_growth(older, _name(icb), _foot(prov_pop), False), prov_pop),
+            Figure(charts.population_growth(older, _name(icb), footer_text(prov_pop), False), prov_pop),
             Table(needs, "Estimated people with care needs (prevalence rates x population)",
                   {"condition_label": "Need", "year": "Year", "people_with_need": "People (estimate)",
                    "interval": "95% interval of the rates", "growth_pct": f"Growth since {base} (%)",
@@ -599,7 +552,7 @@ def benchmark_section(ctx: DataContext):
                                    ctx.prov(fl[fl["sector"].str.startswith("asc")]),
                                    ctx.prov(k[k["kpi_id"] == "sickness_absence_nhs"])])
         return [
-            Figure(charts.funnel_panels(panels, icb, _name(icb), _foot(prov), prov.synthetic), prov),
+            Figure(charts.funnel_panels(panels, icb, _name(icb), footer_text(prov), prov.synthetic), prov),
             Table(pos, "Position against all 42 ICBs (funnel limits)", {"measure": "Measure", "rate_pct": "Rate (%)",
                   "england_pct": "England (%)", "lo95": "95% lower", "hi95": "95% upper", "position": "Position"},
                   {"rate_pct": "{:.2f}", "england_pct": "{:.2f}", "lo95": "{:.2f}", "hi95": "{:.2f}"}, key="funnel_position",
