@@ -57,9 +57,13 @@ def write_with(dest: Path | str, writer: Callable[[Path], None], suffix: str = "
 
 
 def swap_directory(new_dir: Path, dest: Path) -> None:
-    """Replace folder ``dest`` with the fully built ``new_dir`` (the old one is removed last)."""
+    """Replace folder ``dest`` with the fully built ``new_dir`` (the old one is removed last).
+
+    Between the two renames ``dest`` is briefly absent and the previous folder sits at
+    ``.<dest>.old``; :func:`recover_swap` puts it back if the process was killed there."""
     dest = Path(dest)
     old = dest.with_name(f".{dest.name}.old")
+    recover_swap(dest)
     if old.exists():
         shutil.rmtree(old)
     if dest.exists():
@@ -67,3 +71,14 @@ def swap_directory(new_dir: Path, dest: Path) -> None:
     os.replace(new_dir, dest)
     if old.exists():
         shutil.rmtree(old)
+
+
+def recover_swap(dest: Path) -> bool:
+    """Finish or undo a folder swap that was interrupted: if ``dest`` is missing but its previous
+    version ``.<dest>.old`` is there, put it back. Returns True when something was restored."""
+    dest = Path(dest)
+    old = dest.with_name(f".{dest.name}.old")
+    if not dest.exists() and old.is_dir():
+        os.replace(old, dest)
+        return True
+    return False

@@ -155,3 +155,47 @@ def test_build_writes_manifest_report_and_readable_tables(tmp_path):
     from iwt_helpers.data.datastore import open_dataset
     k = open_dataset(out).table("kpi_observations")
     assert sorted(k["value"]) == [10.0, 20.0]
+
+
+def test_build_refuses_an_output_that_is_inside_or_holds_the_raw_folder_or_other_files(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes")
+    for out in (raw, raw / "processed", tmp_path):
+        with pytest.raises(build.BuildError, match="raw folder|did not make"):
+            build.build(raw, out)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "keep.csv").write_text("a,b\n")
+    with pytest.raises(build.BuildError, match="did not make"):
+        build.build(raw, other)
+    assert notes.read_text() == "my notes" and (other / "keep.csv").exists() and raw.is_dir()
+
+
+def test_an_interrupted_swap_is_recovered_before_the_next_build(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    sickness_file(raw / "sick.csv", [row("31/03/2025", "QOP", "R0A", "10", "100")])
+    out = tmp_path / "processed"
+    build.build(raw, out)
+    out.rename(tmp_path / ".processed.old")               # killed between the two renames
+    build.build(raw, out)
+    assert (out / "datasets.json").exists() and not (tmp_path / ".processed.old").exists()
+
+
+def test_a_byte_identical_copy_is_listed_as_a_duplicate_file(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    sickness_file(raw / "sick.csv", [row("31/03/2025", "QOP", "R0A", "10", "100")])
+    (raw / "copy").mkdir()
+    (raw / "copy" / "sick (1).csv").write_bytes((raw / "sick.csv").read_bytes())
+    report = build.build(raw, tmp_path / "processed")
+    assert [d for d in report.duplicates if "duplicate file" in d] == [
+        "sick.csv: duplicate file, the same bytes as copy/sick (1).csv (read once)"]
+
+
+def test_recognising_a_file_reads_its_header_not_the_whole_file(tmp_path):
+    f = tmp_path / "big.csv"
+    f.write_bytes(SICK_HEADER.encode() + b"x" * (_read.HEAD_BYTES * 2) + b"\xff\xfe\x00 not text at all")
+    assert _read.head_columns(f)[:2] == ["DATE", "NHSE_REGION_CODE"]

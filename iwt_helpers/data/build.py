@@ -21,7 +21,7 @@ import pandas as pd
 
 from iwt_helpers import atomic
 from . import population, schemas, sources
-from .datastore import MANIFEST
+from .datastore import MANIFEST, PROCESSED_MARK
 from .sources import BuildContext, LoadResult, SourceError
 
 REPORT = "build_report.json"
@@ -100,6 +100,20 @@ def discover(raw: Path) -> tuple[list[Found], list[str]]:
     return found, ignored
 
 
+def _same_bytes(found: list[Found], report: BuildReport, raw: Path) -> list[Found]:
+    """A file with the same bytes as one already found is a duplicate copy: listed, not read."""
+    seen: dict[str, str] = {}
+    keep = []
+    for f in found:
+        rel = str(f.path.relative_to(raw))
+        if f.sha256 in seen:
+            report.duplicates.append(f"{rel}: duplicate file, the same bytes as {seen[f.sha256]} (read once)")
+            continue
+        seen[f.sha256] = rel
+        keep.append(f)
+    return keep
+
+
 def _pick(found: list[Found], report: BuildReport, raw: Path) -> list[Found]:
     """Keep one file per SINGLE source: the original publisher format first (lowest PREFERENCE)."""
     keep, seen = [], {}
@@ -112,10 +126,42 @@ def _pick(found: list[Found], report: BuildReport, raw: Path) -> list[Found]:
     return sorted(keep, key=lambda f: str(f.path))
 
 
+
+
+def made_by_build(folder: Path) -> bool:
+    """True when ``folder`` is a processed data folder that ``iwt data build`` wrote."""
+    f = Path(folder) / MANIFEST
+    try:
+        return json.loads(f.read_text(encoding="utf-8")).get("dataset") == PROCESSED_MARK
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def check_output(raw: Path, out: Path) -> None:
+    """Refuse an output folder the build must not replace: the raw folder itself, a folder inside
+    it or containing it, the project's committed data, or any existing folder with files in it
+    that the build did not make (it would be deleted by the swap)."""
+    raw, out = Path(raw).resolve(), Path(out).resolve()
+    from iwt_helpers import paths
+    if out == raw or raw in out.parents or out in raw.parents:
+        raise BuildError(f"--out {out}: is, contains or sits inside the raw folder {raw}; "
+                         "choose a separate folder such as data/processed")
+    for keep in (paths.ROOT, paths.DATA, paths.REFERENCE, paths.DEMO, paths.RAW, Path.home().resolve()):
+        if out == keep.resolve():
+            raise BuildError(f"--out {out}: would replace {keep}; choose a folder of its own such as data/processed")
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not made_by_build(out))):
+        raise BuildError(f"--out {out}: exists and holds files that iwt data build did not make (no {MANIFEST} of "
+                         "a processed folder); the build replaces its output folder whole, so it will not touch "
+                         "this one. Choose a new or empty folder, or a folder an earlier build made.")
+
+
 def build(raw: Path, out: Path) -> BuildReport:
     raw, out = Path(raw).resolve(), Path(out).resolve()
+    atomic.recover_swap(out)
+    check_output(raw, out)
     report = BuildReport()
     found, report.ignored = discover(raw)
+    found = _same_bytes(found, report, raw)
     found = _pick(found, report, raw)
     ctx = BuildContext()
     results: list[tuple[Found, LoadResult]] = []
@@ -223,7 +269,7 @@ def _write(out: Path, tables: dict[str, pd.DataFrame], report: BuildReport, raw:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.build-", dir=out.parent))
     try:
-        manifest = {"dataset": "iwt processed data", "built_from": "raw folder (see build_report.json)",
+        manifest = {"dataset": PROCESSED_MARK, "built_from": "raw folder (see build_report.json)",
                     "tables": {}}
         for name, df in sorted(tables.items()):
             df.to_parquet(tmp / f"{name}.parquet", index=False, engine="pyarrow", compression="zstd")

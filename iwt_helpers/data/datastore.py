@@ -17,9 +17,22 @@ from pathlib import Path
 import pandas as pd
 
 from . import geography, population
-from iwt_helpers import paths
+from iwt_helpers import atomic, paths
 
 MANIFEST = "datasets.json"
+PROCESSED_MARK = "iwt processed data"      # what iwt data build writes as datasets.json "dataset"
+
+
+class NotADataFolderError(ValueError):
+    """A data_dir that iwt data build did not make (downloads, a demo copy, any other folder)."""
+
+
+def _manifest_field(folder: Path, key: str) -> object:
+    try:
+        with open(folder / MANIFEST, encoding="utf-8") as fh:
+            return json.load(fh).get(key)
+    except (OSError, ValueError, AttributeError):
+        return None
 DATE_COLUMNS = ("period", "date")
 REFERENCE_TABLES = {
     "population": population.POPULATION_FILE,
@@ -53,8 +66,16 @@ def _manifest(folder: Path) -> dict:
         return json.load(fh).get("tables", {})
 
 
+# Tables checked against another table's schema (residents' ethnicity is rows of ``ethnicity``).
+SCHEMA_OF = {"residents_ethnicity": "ethnicity"}
+
+
 @functools.lru_cache(maxsize=64)
-def _read(path: str, mtime_ns: int) -> pd.DataFrame:
+def _read(path: str, mtime_ns: int, table: str | None = None) -> pd.DataFrame:
+    """Read a table file and, for a canonical table, validate it against its schema: a table that
+    breaks it stops here with the table, file, column, rule and rows (cached per file version, so
+    each kernel pays once)."""
+    from . import schemas
     p = Path(path)
     if p.suffix == ".parquet":
         df = pd.read_parquet(p)
@@ -64,12 +85,16 @@ def _read(path: str, mtime_ns: int) -> pd.DataFrame:
         for col in DATE_COLUMNS:
             if col in df.columns:
                 df[col] = pd.to_datetime(df[col])
+    name = SCHEMA_OF.get(table, table)
+    if name in schemas.schemas():
+        df = schemas.validate(name, df, file=str(p))
     return df
 
 
-def read_table_file(path: Path) -> pd.DataFrame:
-    """Read a canonical table file (cached on path and modification time; returns a copy)."""
-    return _read(str(path), path.stat().st_mtime_ns).copy()
+def read_table_file(path: Path, table: str | None = None) -> pd.DataFrame:
+    """Read a canonical table file, validated when ``table`` names a schema (cached on path and
+    modification time; returns a copy)."""
+    return _read(str(path), path.stat().st_mtime_ns, table).copy()
 
 
 class Dataset:
@@ -77,9 +102,16 @@ class Dataset:
 
     def __init__(self, data_dir: Path | None = None):
         self.data_dir = Path(data_dir) if data_dir else None
-        if self.data_dir is not None and not self.data_dir.is_dir():
-            raise FileNotFoundError(f"data_dir {self.data_dir}: folder not found (build one with "
-                                    "`iwt data build --raw DIR --out DIR`, or leave data_dir empty for the demo data)")
+        if self.data_dir is not None:
+            atomic.recover_swap(self.data_dir)       # a build killed between its two renames
+            if not self.data_dir.is_dir():
+                raise FileNotFoundError(f"data_dir {self.data_dir}: folder not found (build one with "
+                                        "`iwt data build --raw DIR --out DIR`, or leave data_dir empty for the demo data)")
+            if _manifest_field(self.data_dir, "dataset") != PROCESSED_MARK:
+                raise NotADataFolderError(
+                    f"data_dir {self.data_dir}: not a folder built by `iwt data build` (no {MANIFEST} saying "
+                    f"'{PROCESSED_MARK}'). Point data_dir at the --out folder of a build, not at downloaded files; "
+                    "leave it empty for the demo data.")
         self._used: dict[str, TableInfo] = {}
 
     def _locate(self, name: str) -> TableInfo:
@@ -108,7 +140,7 @@ class Dataset:
     def table(self, name: str) -> pd.DataFrame:
         info = self._locate(name)
         self._used[name] = info
-        df = read_table_file(info.path)
+        df = read_table_file(info.path, name)
         df.attrs["synthetic"] = info.synthetic
         df.attrs["origin"] = info.origin
         return df
@@ -124,7 +156,7 @@ class Dataset:
                           if (paths.DEMO / f"{name}{ext}").exists()), None)
         if demo_path is None:
             return main
-        extra = read_table_file(demo_path)
+        extra = read_table_file(demo_path, name)
         extra = extra[~extra[key].isin(set(main[key]))].assign(synthetic=True)
         if len(extra):
             self._used[f"{name} (demo rows)"] = TableInfo(f"{name} (demo rows for missing {key})", demo_path, True,

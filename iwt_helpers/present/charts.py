@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import textwrap
 
+import matplotlib.category as mcategory
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import pandas as pd
@@ -105,9 +106,8 @@ def _text_width_in(texts: list[str], size_pt: float) -> float:
 
 def _tick_texts(axis, ax) -> list[str]:
     """Tick label texts without drawing: category names, or the formatted axis limits."""
-    units = getattr(axis, "units", None)
-    if units is not None and hasattr(units, "_mapping"):          # categorical axis
-        return list(units._mapping)
+    if isinstance(axis.get_major_formatter(), mcategory.StrCategoryFormatter):     # categorical axis
+        return [t.get_text() for t in axis.get_majorticklabels()]
     fmt = axis.get_major_formatter()
     lo, hi = (ax.get_ylim() if axis is ax.yaxis else ax.get_xlim())
     out = []

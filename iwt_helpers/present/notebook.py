@@ -157,7 +157,7 @@ def figure_bundle(fig) -> SVGChart:
     with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "iwt"}):   # stable ids: same input, same bytes
         fig.savefig(buf, format="svg", metadata={"Date": None})
     plt.close(fig)
-    title = fig._suptitle.get_text().replace("\n", " ") if fig._suptitle is not None else "Chart"
+    title = fig.get_suptitle().replace("\n", " ") or "Chart"
     svg = buf.getvalue()
     svg = svg[svg.index("<svg"):]                               # drop the XML prolog and DOCTYPE
     svg = re.sub(r"<svg ", f'<svg role="img" aria-label="{html.escape(title)}" ', svg, count=1)

@@ -22,6 +22,9 @@ ENGINE = "calamine"
 SUPPRESSION_MARKERS = {"*", "-", "..", ".", "x", "c", "z", ":", "[c]", "[x]", "[z]", "n/a", "na", "#"}
 
 
+HEAD_BYTES = 65536          # how much of a file is read to recognise it by its header
+
+
 class SourceError(ValueError):
     """A file that is not what a loader expects: the message names the file, the row or column,
     and what was expected."""
@@ -52,9 +55,17 @@ def head_columns(path: Path) -> list[str] | None:
     """Column names of a CSV (its first line), or None if the file is not CSV text."""
     if Path(path).suffix.lower() not in (".csv", ".txt"):
         return None
-    try:
-        text = read_text(path)
-    except SourceError:
+    with open(path, "rb") as fh:                 # the header only: never the whole file
+        head = fh.read(HEAD_BYTES)
+    for enc in ("utf-8-sig", "cp1252"):
+        try:
+            text = head.decode(enc)
+            break
+        except UnicodeDecodeError as exc:
+            if enc == "utf-8-sig" and exc.start > len(head) - 4:     # a character cut at the end of the block
+                text = head[:exc.start].decode(enc)
+                break
+    else:
         return None
     lines = text.splitlines()
     return [c.strip() for c in next(csv.reader([lines[0]]))] if lines else []

@@ -12,7 +12,6 @@ publisher, and ICB-employed staff are left out of the NHS trust sector (counted 
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import pandas as pd
 from iwt_helpers.data import geography
 from iwt_helpers import vocab
 from . import BuildContext, LoadResult
-from ._read import SourceError, clean_code, read_csv, read_text, require_columns, to_number
+from ._read import SourceError, clean_code, head_columns, read_csv, require_columns, to_number
 
 OGL = "Open Government Licence v3.0"
 TYPES = {"Denominator at start of period": "start", "Denominator at end of period": "end",
@@ -49,7 +48,6 @@ class TurnoverBenchmarking:
 
     @classmethod
     def recognise(cls, path: Path) -> bool:
-        from ._read import head_columns
         cols = set(head_columns(path) or [])
         return {"PERIOD", "TYPE", "REPORTING_ORG_CODE", "STAFF_GROUP_1_NAME", "FTE"} <= cols
 
@@ -170,16 +168,6 @@ _ORG = re.compile(r"^[A-Z0-9]{3,5}$")
 _REGION = re.compile(r"^(Y\d\d|W00)$")
 
 
-def _first_row(path: Path) -> list[str] | None:
-    if Path(path).suffix.lower() != ".csv":
-        return None
-    try:
-        line = read_text(path).split("\n", 1)[0]
-    except SourceError:
-        return None
-    return next(csv.reader([line]), None)
-
-
 class OdsTrusts:
     """NHS Organisation Data Service "etr" (NHS trusts) CSV: no header row; columns by position
     (0 organisation code, 1 name, 2 NHS England region, 3 ICB of the headquarters, 10 open date,
@@ -189,7 +177,7 @@ class OdsTrusts:
 
     @staticmethod
     def recognise(path: Path) -> bool:
-        row = _first_row(path)
+        row = head_columns(path)           # no header: the first row of data
         return bool(row) and len(row) == ODS_COLUMNS and bool(_ORG.match(row[0].strip())) and bool(
             _REGION.match(row[2].strip())) and bool(re.fullmatch(r"[A-Z0-9]{3}", row[3].strip()))
 
