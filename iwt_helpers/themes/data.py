@@ -32,6 +32,9 @@ TABLES = ("workforce", "vacancies", "flows", "pay", "workforce_age", "ethnicity"
 KPI_PRESSURE = {"sickness_absence_nhs": "NHS sickness absence rate (%)",
                 "sickness_days_asc": "Adult social care sickness (days per worker a year)",
                 "agency_share_nhs": "Agency share of NHS trust pay bill (%)"}
+ETHNIC_LABELS = {"white": "White", "asian": "Asian, Asian British or Asian Welsh",
+                 "black": "Black, Black British, Black Welsh, Caribbean or African", "mixed": "Mixed or multiple ethnic groups",
+                 "other": "Other ethnic group", "unknown": "Not known"}
 # Published sources the guide names that no loader has, because no file of them was available.
 NOT_IN_DATA = ["POPPI and PANSI tables (need is estimated here from published prevalence rates instead)",
                "NHS England's WRES and WDES returns (workforce race and disability equality)",
@@ -226,7 +229,7 @@ def whole_system_section(ctx: DataContext):
         reg = workforce.by_dimension(ctx.snapshot, icb, "registered")
         reg["registered"] = reg["registered"].map({True: "Registered professionals", False: "Not professionally registered"})
         own = workforce.by_dimension(ctx.snapshot, icb, "ownership")
-        own["ownership"] = own["ownership"].str.replace("nhs", "NHS").str.capitalize().str.replace("the nhs", "the NHS")
+        own["ownership"] = own["ownership"].map(lambda t: t[:1].upper() + t[1:])
         profile_shown = profile.assign(registered=profile["registered"].map({True: "Yes", False: "No"}))
         comp = workforce.per_capita_comparison(ctx.snapshot, pop, icb)
         me = comp[(comp["area"] == comp["area"].iloc[0]) & (comp["measure"] == "whole system")].iloc[0]
@@ -483,6 +486,7 @@ def ethnicity_section(ctx: DataContext):
 
     def render(icb: str) -> list:
         e = workforce.ethnicity_comparison(combined, icb)
+        e["ethnic_group_label"] = e["ethnic_group"].map(ETHNIC_LABELS).fillna(e["ethnic_group"])
         s, r = staff[staff["icb_code"] == icb], residents[residents["icb_code"] == icb]
         prov = Provenance.combine([ctx.prov(s), ctx.prov(r)])
         if prov.status == "mixed":
@@ -493,7 +497,7 @@ def ethnicity_section(ctx: DataContext):
         return [
             Headline("Residents from ethnic minority groups (Census 2021)", res_share, "%", "{:.0f}", provenance=ctx.prov(r)),
             Table(e, f"Ethnicity of the workforce and residents (unknowns shown separately): {res_share:.0f}% of "
-                  f"{_name(icb)}'s residents are from ethnic minority groups", {"who": "Group", "ethnic_group": "Ethnic group",
+                  f"{_name(icb)}'s residents are from ethnic minority groups", {"who": "Group", "ethnic_group_label": "Ethnic group",
                   "people": "People", "share_of_known_pct": "Share of known (%)", "share_of_all_pct": "Share of all records (%)"},
                   {"people": "{:,.0f}", "share_of_known_pct": "{:.1f}", "share_of_all_pct": "{:.1f}"}, key="ethnicity", provenance=prov),
             Figure(charts.ethnicity_chart(e, _name(icb), footer_text(prov), prov.synthetic), prov),
