@@ -21,7 +21,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	touch $@
 
 # Byte-compile the package up front: where PYTHONDONTWRITEBYTECODE is set, every process of a
-# run (the runner, the kernel fork server, each kernel) would otherwise compile it again.
+# run (the runner and each kernel) would otherwise compile it again.
 report: venv
 	$(BIN)/python -m compileall -q iwt_helpers
 	$(BIN)/iwt report --icb $(ICB) --themes $(THEMES) --jobs $(JOBS)

@@ -1,16 +1,22 @@
-"""The report runner: outputs, offline HTML, isolation of warm kernels, failures, cache."""
+"""The report runner: outputs, offline HTML, isolation of warm kernels, failures, cache, and
+other libraries used through their public APIs only."""
 
+import ast
+import asyncio
 import json
+import re
 import shutil
+import sys
+from pathlib import Path
 
 import nbformat
 import openpyxl
 import pytest
 
 from iwt_helpers import paths
-from iwt_helpers.report import export, run_reports, themes
+from iwt_helpers.report import engine, export, kernel_setup, run_reports, runner, themes
 
-pytestmark = pytest.mark.e2e
+e2e, unit = pytest.mark.e2e, pytest.mark.unit
 ALL = ",".join(themes.discover())
 
 
@@ -21,6 +27,7 @@ def one_run(tmp_path_factory):
     return out, summary
 
 
+@e2e
 def test_every_theme_is_written_for_the_icb(one_run):
     out, summary = one_run
     assert summary.exit_code == 0
@@ -31,6 +38,7 @@ def test_every_theme_is_written_for_the_icb(one_run):
     assert (out / "QOP" / "index.html").exists() and (out / "index.html").exists()
 
 
+@e2e
 def test_html_loads_nothing_from_the_network_and_hides_code(one_run):
     out, _ = one_run
     for page in (out / "QOP").glob("*.html"):
@@ -39,12 +47,14 @@ def test_html_loads_nothing_from_the_network_and_hides_code(one_run):
         assert "ReportParams.parse" not in body, f"{page.name}: code cells must be hidden"
 
 
+@e2e
 def test_html_is_labelled_synthetic(one_run):
     out, _ = one_run
     assert "Synthetic demonstration data" in (out / "QOP" / "data.html").read_text()
     assert "Synthetic demonstration data" in (out / "QOP" / "index.html").read_text()
 
 
+@unit
 def test_external_reference_check_catches_cdn_scripts():
     assert export.external_references('<script src="https://cdn.example/x.js"></script>')
     assert export.external_references("<img src='//cdn.example/x.png'>")
@@ -52,6 +62,7 @@ def test_external_reference_check_catches_cdn_scripts():
     assert export.external_references('<a href="https://www.nhs.uk">link</a>') == []
 
 
+@e2e
 def test_tables_xlsx_has_a_notes_sheet_and_key_tables(one_run):
     out, _ = one_run
     wb = openpyxl.load_workbook(out / "QOP" / "tables.xlsx")
@@ -62,6 +73,7 @@ def test_tables_xlsx_has_a_notes_sheet_and_key_tables(one_run):
     assert any(s.startswith("governance") for s in wb.sheetnames)
 
 
+@e2e
 def test_manifest_records_parameters_inputs_versions_commit_timings_status(one_run):
     out, _ = one_run
     m = json.loads((out / "manifest.json").read_text())
@@ -72,6 +84,7 @@ def test_manifest_records_parameters_inputs_versions_commit_timings_status(one_r
     assert rec["versions"]["pandas"] and "commit" in rec["git"]
 
 
+@e2e
 def test_rerun_reuses_cached_reports_unless_forced(one_run):
     out, _ = one_run
     html = out / "QOP" / "data.html"
@@ -96,7 +109,14 @@ def _text_outputs(nb):
     return out
 
 
-def test_warm_kernels_give_the_same_text_outputs_as_fresh_kernels(tmp_path):
+def _page(path: Path) -> str:
+    """A report page without what may differ between two runs of the same report: cell ids
+    (nbformat gives a cell without one a random id when it reads the notebook)."""
+    return re.sub(r'id="cell-id=[^"]*"', 'id="cell-id="', path.read_text())
+
+
+@e2e
+def test_warm_kernels_give_the_same_outputs_and_pages_as_fresh_kernels(tmp_path):
     warm = run_reports(icb="QOP,QE1,QHG", theme_spec=ALL, out_dir=tmp_path / "warm", jobs=1, progress=False)
     fresh = run_reports(icb="QOP,QE1,QHG", theme_spec=ALL, out_dir=tmp_path / "fresh", jobs=1,
                         fresh_kernels=True, progress=False)
@@ -108,6 +128,53 @@ def test_warm_kernels_give_the_same_text_outputs_as_fresh_kernels(tmp_path):
             a = nbformat.read(tmp_path / "warm" / icb / f"{theme}.ipynb", as_version=4)
             b = nbformat.read(tmp_path / "fresh" / icb / f"{theme}.ipynb", as_version=4)
             assert _text_outputs(a) == _text_outputs(b), f"{icb}/{theme}"
+            assert [c.get("execution_count") for c in a.cells] == [c.get("execution_count") for c in b.cells]
+            assert _page(tmp_path / "warm" / icb / f"{theme}.html") == _page(tmp_path / "fresh" / icb / f"{theme}.html"), \
+                f"{icb}/{theme}.html differs between a reused and a new kernel"
+
+
+PROBE = """import json as j, os as o, sys as s, warnings as w, matplotlib as m, pandas as p
+from matplotlib import pyplot as pl
+pl.close(pl.figure())
+print(j.dumps({"executable": s.executable, "cwd": o.getcwd(), "batch": o.environ.get("IWT_BATCH"),
+  "backend": m.get_backend(), "figures": pl.get_fignums(), "rc": {k: str(v) for k, v in m.rcParams.items()},
+  "filters": [str(f) for f in w.filters], "max_rows": p.get_option("display.max_rows"), "path": s.path,
+  "count": get_ipython().execution_count, "names": sorted(k for k in get_ipython().user_ns if not k.startswith("_")
+  and k not in ("In", "Out", "exit", "quit", "get_ipython", "open", "j", "o", "s", "w", "m", "p", "pl"))}))"""
+DIRTY = """import os, warnings, matplotlib.pyplot as plt, pandas as pd
+x = 1
+os.chdir("/")
+warnings.simplefilter("error")
+plt.rcParams["font.size"] = 3
+plt.figure()
+pd.set_option("display.max_rows", 3)"""
+
+
+@e2e
+def test_a_reset_kernel_looks_like_a_new_one_and_runs_this_interpreter():
+    async def probe(reused: bool) -> dict:
+        w = engine.Worker(fresh=not reused)              # a new kernel as it comes, or a warmed one
+        try:
+            await w.start(paths.NOTEBOOKS)
+            if reused:                                     # a report changes things; the runner resets
+                await w.call(DIRTY)
+                await w.reset(paths.NOTEBOOKS)
+            lines: list[str] = []
+
+            def printed(msg):
+                if msg["msg_type"] == "stream":
+                    lines.append(msg["content"]["text"])
+
+            reply = await w.kc.execute_interactive(PROBE, store_history=False, timeout=60, output_hook=printed)
+            assert reply["content"]["status"] == "ok", reply["content"]
+            return json.loads("".join(lines))
+        finally:
+            await w.stop()
+
+    new, reset = asyncio.run(probe(False)), asyncio.run(probe(True))
+    assert reset == new
+    assert new["executable"] == sys.executable and new["cwd"] == str(paths.NOTEBOOKS) and new["batch"] == "1"
+    assert new["names"] == [] and new["count"] == 1 and new["figures"] == []
 
 
 BROKEN = """{
@@ -122,6 +189,7 @@ BROKEN = """{
 }"""
 
 
+@e2e
 def test_one_failing_report_leaves_the_others_complete_and_exits_non_zero(tmp_path):
     nbdir = tmp_path / "notebooks"
     nbdir.mkdir()
@@ -143,16 +211,19 @@ def test_one_failing_report_leaves_the_others_complete_and_exits_non_zero(tmp_pa
     assert "failed" in (out / "index.html").read_text()
 
 
+@e2e
 def test_unknown_theme_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="unknown theme.*available"):
         run_reports(icb="QOP", theme_spec="nope", out_dir=tmp_path, progress=False)
 
 
+@e2e
 def test_no_temporary_files_are_left_behind(one_run):
     out, _ = one_run
     assert not [p for p in out.rglob(".*") if p.is_file()]
 
 
+@e2e
 def test_every_chart_has_its_finding_as_accessible_title(one_run):
     import re
     out, _ = one_run
@@ -164,57 +235,124 @@ def test_every_chart_has_its_finding_as_accessible_title(one_run):
     assert len(svgs) >= len(labels)
 
 
+@unit
 @pytest.mark.parametrize("params", [
     {"icb_code": "QOP", "data_dir": ""},
     {"icb_code": "QE1", "data_dir": "/tmp/a \"quoted\" path\\x", "kpis": ["vacancy_rate_nhs", "turnover_asc"]},
     {"icb_code": "QOP", "projection_years": [5, 10], "flag": True, "none": None, "ratio": 0.5},
 ])
-def test_parameter_injection_matches_papermill(params):
-    from papermill.iorw import load_notebook_node
-    from papermill.parameterize import parameterize_notebook
+def test_notebooks_are_prepared_as_papermill_prepares_them(params, tmp_path):
+    import papermill
 
-    from iwt_helpers.report import runner
-
-    ours = runner.inject_parameters(nbformat.read(paths.NOTEBOOKS / "01_data.ipynb", as_version=4), params)
-    theirs = parameterize_notebook(load_notebook_node(str(paths.NOTEBOOKS / "01_data.ipynb")), params,
-                                   kernel_name="python3", language="python")
+    nb_path = paths.NOTEBOOKS / "01_data.ipynb"
+    ours = runner.prepare(runner.Job(params["icb_code"], "data", nb_path, params, tmp_path, "key"))
+    theirs = papermill.execute_notebook(nb_path, tmp_path / "data.ipynb", params, prepare_only=True,
+                                        kernel_name="python3", language="python", progress_bar=False)
     assert [c.source for c in ours.cells] == [c.source for c in theirs.cells]
     assert [c.metadata.get("tags") for c in ours.cells] == [c.metadata.get("tags") for c in theirs.cells]
-    assert ours.metadata.papermill["parameters"] == theirs.metadata.papermill["parameters"]
+    for key in ("parameters", "input_path", "output_path", "version"):
+        assert ours.metadata.papermill[key] == theirs.metadata.papermill[key], key
 
 
-def test_parent_side_writing_waits_for_a_free_core_but_not_beyond_its_bound():
-    import asyncio
+@unit
+def test_warm_imports_cover_every_iwt_module_the_theme_notebooks_import():
+    import importlib.util
 
-    from iwt_helpers.report.runner import _ParentWork
+    wanted = set()
+    for nb_path in themes.discover().values():
+        for cell in nbformat.read(nb_path, as_version=4).cells:
+            if cell.cell_type != "code":
+                continue
+            for node in ast.walk(ast.parse(cell.source)):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("iwt_helpers"):
+                    for alias in node.names:        # from iwt_helpers.x import module, or a name of module x
+                        sub = f"{node.module}.{alias.name}"
+                        wanted.add(sub if importlib.util.find_spec(node.module).submodule_search_locations
+                                   and importlib.util.find_spec(sub) else node.module)
+    assert wanted, "no iwt imports found in the theme notebooks"
+    missing = sorted(wanted - set(kernel_setup.WARM_MODULES))
+    assert not missing, f"add to kernel_setup.WARM_MODULES: {missing}"
+    gone = [m for m in kernel_setup.WARM_MODULES if importlib.util.find_spec(m) is None]
+    assert not gone, f"remove from kernel_setup.WARM_MODULES (a kernel could not warm up): {gone}"
 
-    async def scenario():
-        work = _ParentWork(cores=2, bound=2)
-        done: list[str] = []
-        runner = asyncio.create_task(work.run())
 
-        def job(name):
-            async def fn():
-                done.append(name)
-            return fn
+# Other people's libraries through their front door (../shared/STYLE.md section 11).
+LIBRARIES = {"jupyter_client", "ipykernel", "nbconvert", "nbclient", "papermill", "jsonschema", "matplotlib",
+             "nbformat", "IPython", "zmq"}
+STDLIB_UNDERSCORE = {"_asdict", "_replace", "_fields", "_make", "_exit", "_getframe"}   # documented as public
 
-        await work.kernel(+1)
-        await work.kernel(+1)                      # both cores busy with kernels
-        await work.submit(job("a"))
-        await work.submit(job("b"))
-        await asyncio.sleep(0.01)
-        held = list(done)                          # nothing written yet: backlog within bound
-        await work.submit(job("c"))                # backlog over the bound: the oldest goes
-        await asyncio.sleep(0.01)
-        over = list(done)
-        await work.kernel(-1)                      # a core is free: the rest go
-        await asyncio.sleep(0.01)
-        freed = list(done)
-        await work.kernel(+1)
-        await work.submit(job("d"))
-        await work.close()                         # the end of the run drains whatever is left
-        await runner
-        return held, over, freed, done
 
-    held, over, freed, done = asyncio.run(scenario())
-    assert held == [] and over == ["a"] and freed == ["a", "b", "c"] and done == ["a", "b", "c", "d"]
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.endswith("_")   # not dunders, nor protocols like _repr_html_
+
+
+def _root(node) -> str | None:
+    while isinstance(node, (ast.Attribute, ast.Call, ast.Subscript)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def private_uses(folder: Path) -> list[str]:
+    """Imports of private modules or names of LIBRARIES; private attributes read from their modules
+    or from any object, where iwt defines no such name itself (e.g. ``axis.units._mapping``); private
+    methods overridden in subclasses of their classes; assignments to their attributes; and changes
+    to ``sys.modules``."""
+    trees = {p: ast.parse(p.read_text(encoding="utf-8")) for p in sorted(folder.rglob("*.py"))}
+    own = set()                                   # every name iwt binds or defines itself
+    for tree in trees.values():
+        for n in ast.walk(tree):
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                own.add(n.name)
+            elif isinstance(n, (ast.Name, ast.Attribute)) and isinstance(n.ctx, ast.Store):
+                own.add(n.id if isinstance(n, ast.Name) else n.attr)
+            elif isinstance(n, ast.arg):
+                own.add(n.arg)
+    found = []
+    for path, tree in trees.items():
+        libs = set()                              # names this module binds to those libraries
+        for n in ast.walk(tree):
+            if isinstance(n, ast.Import):
+                for a in n.names:
+                    if a.name.split(".")[0] in LIBRARIES:
+                        libs.add(a.asname or a.name.split(".")[0])
+                        found += [f"{path}:{n.lineno}: import {a.name}"] if any(map(_private, a.name.split("."))) else []
+            elif isinstance(n, ast.ImportFrom) and n.level == 0 and n.module.split(".")[0] in LIBRARIES:
+                libs.update(a.asname or a.name for a in n.names)
+                found += [f"{path}:{n.lineno}: from {n.module} import {x}"
+                          for x in [*n.module.split("."), *(a.name for a in n.names)] if _private(x)]
+        for n in ast.walk(tree):
+            at = f"{path}:{getattr(n, 'lineno', 0)}"
+            if isinstance(n, ast.Attribute):
+                if _private(n.attr) and (_root(n) in libs or n.attr not in own | STDLIB_UNDERSCORE):
+                    found.append(f"{at}: .{n.attr}")
+                if isinstance(n.ctx, ast.Store) and _root(n) in libs:
+                    found.append(f"{at}: assigns to {ast.unparse(n)}")
+            elif isinstance(n, ast.ClassDef) and any(_root(b) in libs for b in n.bases):
+                found += [f"{path}:{f.lineno}: {n.name} overrides {f.name}" for f in n.body
+                          if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and _private(f.name)]
+            elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in (
+                    "setdefault", "pop", "update", "__setitem__") and ast.unparse(n.func.value) == "sys.modules":
+                found.append(f"{at}: changes sys.modules")
+    return found
+
+
+@unit
+def test_iwt_uses_no_private_api_of_other_libraries():
+    found = private_uses(paths.ROOT / "iwt_helpers")
+    assert found == [], "private APIs of other libraries (use their public API):\n" + "\n".join(found)
+
+
+@unit
+def test_the_private_api_check_catches_what_it_is_for(tmp_path):
+    (tmp_path / "bad.py").write_text(
+        "import matplotlib as mpl\nfrom jupyter_client.manager import AsyncKernelManager\n"
+        "from nbconvert.exporters import _private\nimport sys\n"
+        "x = mpl._get_version()\ny = axis.units._mapping\nmpl.rcdefaults = print\n"
+        "sys.modules.setdefault('rfc3987_syntax', None)\n"
+        "class M(AsyncKernelManager):\n    async def _async_wait(self):\n        pass\n")
+    (tmp_path / "good.py").write_text("import os\nclass A:\n    def _mine(self):\n        self._x = 1\n"
+                                      "        return self._mine, self._x, os._exit, display._repr_html_\n")
+    found = " ".join(private_uses(tmp_path))
+    assert "good.py" not in found
+    for bad in ("_private", "._get_version", "._mapping", "assigns to mpl.rcdefaults", "sys.modules", "_async_wait"):
+        assert bad in found, bad

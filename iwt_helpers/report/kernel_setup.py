@@ -1,7 +1,6 @@
-"""What every report kernel gets, however it is started: kernelspec, environment, warm imports.
+"""What runs inside every report kernel: the warm-up when it starts, the reset between reports.
 
-Kept free of heavy imports so the runner can start the kernel fork server before it imports
-nbformat, nbclient and jupyter_client itself.
+The engine imports this module in the kernel, so it imports only the standard library at the top.
 """
 
 from __future__ import annotations
@@ -9,24 +8,49 @@ from __future__ import annotations
 import os
 
 KERNEL_NAME = "python3"
-# Imported into each kernel as soon as it starts (or into the fork server before it forks), so
-# the first report does not pay for them: every iwt module the theme notebooks import
-# (tests/test_forkserver.py checks the list against the notebooks), the SVG backend charts are
-# saved with, and the pandas/pyarrow parts the reports touch. Then gc.freeze() moves everything
-# loaded so far out of the collector's reach: those objects live as long as the kernel, and
-# without it every full collection during a report walks them all again (about 0.1 s of a
-# 0.65 s report). Collection of the reports' own objects is unchanged.
+# Imported into each kernel as soon as it starts, so that the first report does not pay for
+# them: every iwt module the theme notebooks import (a test checks the list against the
+# notebooks), the SVG backend charts are saved with, and the pandas/pyarrow parts the reports use.
 WARM_MODULES = ("pandas", "pandas.core.reshape.reshape", "pyarrow.pandas_compat", "matplotlib.pyplot",
-                "matplotlib.backends.backend_svg",
-                "iwt_helpers.present.notebook", "iwt_helpers.present.charts", "iwt_helpers.data.datastore", "iwt_helpers.themes.params",
-                "iwt_helpers.analysis.workforce", "iwt_helpers.analysis.kpis", "iwt_helpers.themes.data", "iwt_helpers.present.explorer")
-WARM_IMPORTS = (f"import gc, {', '.join(WARM_MODULES)}\n"
-                "gc.freeze()\n"
-                "del gc, pandas, pyarrow, matplotlib, iwt_helpers")   # leaves the namespace as a new kernel's
+                "matplotlib.backends.backend_svg", "iwt_helpers.present.notebook", "iwt_helpers.present.charts",
+                "iwt_helpers.data.datastore", "iwt_helpers.themes.params", "iwt_helpers.analysis.workforce",
+                "iwt_helpers.analysis.kpis", "iwt_helpers.themes.data", "iwt_helpers.themes.provenance",
+                "iwt_helpers.present.explorer")
+WARNING_FILTERS: list[tuple] = []      # the warning filters reset() restores (set by warm_up)
 
 
-def kernel_env() -> dict[str, str]:
-    """The environment of every report kernel (and of the fork server that makes them).
+def warm_up(cwd: str) -> None:
+    """In a new kernel: import the notebooks' modules, then leave the kernel as :func:`reset` does."""
+    import gc
+    import importlib
+    import warnings
 
-    IWT_BATCH: notebooks render statically (no widgets) under the runner."""
-    return {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1", "IWT_BATCH": "1"}
+    for name in WARM_MODULES:
+        importlib.import_module(name)
+    WARNING_FILTERS[:] = warnings.filters          # with those the imports added, as a report would find them
+    # The modules loaded so far live as long as the kernel: keep them out of the garbage
+    # collector's generations, so that collections during reports do not walk them again.
+    gc.freeze()
+    reset(cwd)
+
+
+def reset(cwd: str) -> None:
+    """Put the kernel in the state a new kernel's report would see: working directory, warning
+    filters, matplotlib figures and settings, pandas options, and last of all an empty user
+    namespace and execution count 1 (``InteractiveShell.reset``). Imported modules stay loaded."""
+    import warnings
+
+    import matplotlib
+    import pandas as pd
+    from IPython import get_ipython
+    from matplotlib import pyplot as plt
+
+    os.chdir(cwd)
+    warnings.resetwarnings()               # this also makes Python forget which warnings it has shown
+    warnings.filters[:] = WARNING_FILTERS
+    plt.close("all")
+    matplotlib.rc_file_defaults()          # leaves the backend (the kernel's inline one) alone
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pd.reset_option("all")
+    get_ipython().reset(new_session=True)
