@@ -7,12 +7,13 @@ Chromium first (.ci/run).
 
 import os
 import re
+import select
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -43,18 +44,19 @@ def lab(tmp_path_factory):
                              f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
                              "--ServerApp.disable_check_xsrf=True", "--allow-root", "--LabApp.news_url=",
                              "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=root)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, cwd=root)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+    # Wait for the server to say it is running (its log line), not for a guessed time.
+    deadline = time.monotonic() + 60
+    while True:
+        ready, _, _ = select.select([proc.stderr], [], [], max(0.0, deadline - time.monotonic()))
+        line = proc.stderr.readline() if ready else ""
+        if url in line:
             break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("JupyterLab did not start within 60 s")
+        if not ready or (not line and proc.poll() is not None):
+            proc.kill()
+            pytest.fail("JupyterLab did not start within 60 s")
+    threading.Thread(target=proc.stderr.read, daemon=True).start()     # keep draining its log
     yield url, token
     proc.terminate()
     try:
