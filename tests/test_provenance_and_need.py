@@ -93,3 +93,24 @@ def test_dementia_need_applies_rates_by_sex_with_their_interval():
     assert n["people_with_need"] == pytest.approx(expected)
     assert n["people_lower"] == pytest.approx(1000 * (0.4 * 0.05 + 0.6 * 0.10) + 500 * (0.3 * 0.10 + 0.7 * 0.30))
     assert n["people_upper"] > n["people_with_need"] > n["people_lower"]
+
+
+def test_xlsx_cells_keep_numbers_dates_and_text_and_never_write_a_formula(tmp_path):
+    from openpyxl import load_workbook
+
+    from iwt_helpers.present import xlsx
+    table = {"name": "t", "caption": "A table", "provenance": {"source": "NHS England", "period": "2025", "status": "real"},
+             "table": {"columns": ["What", "When", "Count", "Rate"],
+                       "data": [["=HYPERLINK(\"http://x\")", "2024-04-01T00:00:00.000", 1234.0, 5.678],
+                                ["+1 evil", "2025-03-01T00:00:00.000", 5.0, None]]}}
+    synthetic = {**table, "name": "s", "caption": "Made up", "provenance": {"source": "demo", "period": "2024", "status": "synthetic"}}
+    out = xlsx.write_tables(tmp_path / "t.xlsx", "Test ICB (QOP)", {"data": {"tables": [table, synthetic], "caveats": []}})
+    wb = load_workbook(out)
+    ws = wb["data-t"]
+    assert ws["A2"].value == "Source: NHS England. Period: 2025. Status: real published data."
+    assert ws.freeze_panes == "A5" and [c.value for c in ws[4]] == ["What", "When", "Count", "Rate"]
+    assert ws["A5"].data_type == "s" and ws["A5"].value.startswith("=HYPERLINK")      # text, not a formula
+    assert ws["B5"].is_date and ws["B5"].number_format == "mmm yyyy"
+    assert ws["C5"].value == 1234 and ws["C5"].number_format == "#,##0" and ws["D5"].number_format == "#,##0.00"
+    assert "SYNTHETIC demonstration data" in wb["data-s"]["A2"].value
+    assert "wholly or partly in 1 of 2 tables" in wb["notes"]["B3"].value

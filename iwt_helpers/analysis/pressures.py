@@ -48,7 +48,7 @@ def turnover_rates(flows: pd.DataFrame, icb_code: str, by: list[str] | None = No
     by = by or ["sector"]
     d = latest_flows(flows)
     d = d[d["icb_code"] == geography.resolve_icb(icb_code)]
-    out = d.groupby(by, as_index=False)[["staff_in_post", "leavers", "joiners", "leavers_to_other_sector"]].sum()
+    out = d.groupby(by, as_index=False)[["staff_in_post", "leavers", "joiners", "leavers_to_other_sector"]].sum(min_count=1)
     out["turnover_rate_pct"] = indicators.turnover_rate_pct(out["leavers"], out["staff_in_post"])
     out["to_other_sector_pct_of_leavers"] = indicators.share_pct(out["leavers_to_other_sector"], out["leavers"])
     return with_labels(out)
@@ -91,12 +91,15 @@ def pay_gap_trend(pay: pd.DataFrame, icb_code: str) -> pd.DataFrame:
 
 
 def cross_sector_flows(flows: pd.DataFrame, icb_code: str) -> pd.DataFrame:
-    """Leavers moving from social care to health and from health to social care (latest year)."""
+    """Leavers moving from social care to health and from health to social care (latest year),
+    counted only over the sectors whose source records where leavers go (``sectors`` names them)."""
     t = turnover_rates(flows, icb_code, ["sector"])
-    g = t.groupby("family", as_index=False)[["leavers", "leavers_to_other_sector"]].sum()
+    t = t[t["leavers_to_other_sector"].notna()]
+    g = t.groupby("family", as_index=False).agg(leavers=("leavers", "sum"), leavers_to_other_sector=(
+        "leavers_to_other_sector", "sum"), sectors=("sector_label", lambda s: ", ".join(s)))
     g["direction"] = g["family"].map({"social care": "Social care to health", "health": "Health to social care"})
     g["share_of_leavers_pct"] = indicators.share_pct(g["leavers_to_other_sector"], g["leavers"])
-    return g[["direction", "leavers", "leavers_to_other_sector", "share_of_leavers_pct"]]
+    return g[["direction", "sectors", "leavers", "leavers_to_other_sector", "share_of_leavers_pct"]]
 
 
 def kpi_latest_year(kpi_observations: pd.DataFrame, icb_code: str, kpi_ids: list[str]) -> pd.DataFrame:

@@ -29,6 +29,7 @@ def coverage(ds: Dataset, tables: list[str]) -> pd.DataFrame:
     """Per table: origin, synthetic flag, time span, ICBs covered, rows, share of values missing."""
     rows = []
     newest = None
+    partly = {r.split(" (demo rows")[0] for r in ds.provenance()["table"] if " (demo rows" in r}
     for t in tables:
         df = ds.table(t)
         tc = _time_col(df)
@@ -44,7 +45,8 @@ def coverage(ds: Dataset, tables: list[str]) -> pd.DataFrame:
         missing = float(df[meas].isna().to_numpy().mean() * 100) if meas and len(df) else 0.0
         suppressed = float(df["suppressed_flag"].mean() * 100) if "suppressed_flag" in df else 0.0
         info = ds.info(t)
-        rows.append({"table": t, "origin": info.origin, "synthetic": "Yes" if info.synthetic else "No",
+        rows.append({"table": t, "origin": info.origin,
+                     "synthetic": "Yes" if info.synthetic else ("Partly (demo rows for what the folder lacks)" if t in partly else "No"),
                      "from": _fmt_time(lo) if tc else "–", "to": _fmt_time(hi) if tc else "–",
                      "icbs": int(df["icb_code"].nunique()) if "icb_code" in df else np.nan,
                      "rows": len(df), "missing_pct": missing, "suppressed_pct": suppressed,

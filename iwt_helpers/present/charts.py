@@ -60,6 +60,16 @@ def use_style() -> None:
 MAX_FOOT_LINES = 4        # a longer source list is cut, so that it never squashes the chart
 
 
+def footer_lines(source: str, note: str | None = None) -> str:
+    foot = f"Source: {source}" + (f"  |  {note}" if note else "")
+    return textwrap.fill(foot, 140, max_lines=MAX_FOOT_LINES, placeholder=" ... (all sources in the data-quality section)")
+
+
+def footer_height(source: str, note: str | None, synthetic: bool) -> float:
+    """Inches the footer (source lines and the synthetic label) takes at the bottom of a figure."""
+    return 0.1 + 0.15 * (footer_lines(source, note).count("\n") + 1) + (0.22 if synthetic else 0.0)
+
+
 def sector_colour(code: str) -> str:
     return SECTOR_COLOURS.get(code, NHS["mid_grey"])
 
@@ -75,16 +85,12 @@ def finish(fig: plt.Figure, title: str, source: str, synthetic: bool, note: str 
     ``layout=False`` leaves the layout to the caller.
     """
     height = fig.get_size_inches()[1]
-    wrapped = textwrap.fill(title, 90)
+    wrapped = textwrap.fill(title, 82)
     fig.suptitle(wrapped, x=0.01, y=1 - 0.08 / height, ha="left", va="top",
                  fontsize=12.5, fontweight="bold", color=NHS["dark_blue"])
-    foot = f"Source: {source}"
-    if note:
-        foot += f"  |  {note}"
-    lines = textwrap.fill(foot, 140, max_lines=MAX_FOOT_LINES, placeholder=" ... (all sources in the data-quality section)")
-    n = lines.count("\n") + 1
+    lines = footer_lines(source, note)
     fig.text(0.01, 0.06 / height, lines, fontsize=8, color=NHS["dark_grey"], ha="left", va="bottom")
-    foot_in = 0.1 + 0.15 * n
+    foot_in = footer_height(source, note, False)
     if synthetic:
         fig.text(0.99, foot_in / height, SYNTHETIC_LABEL.upper(), fontsize=8.5, color=NHS["red"],
                  ha="right", va="bottom", fontweight="bold")
@@ -461,7 +467,7 @@ def funnel_panels(panels: list[tuple[str, pd.DataFrame, pd.DataFrame, str]], icb
             me = table.loc[icb_code]
             ax.scatter([me["denominator"]], [me["rate_pct"]], s=60, color=HIGHLIGHT, edgecolor=NHS["black"],
                        zorder=3, label=icb_name)
-            findings.append(f"{label} {me['position']}")
+            findings.append((label, me["position"]))
         ax.set_xscale("log")
         ax.xaxis.set_major_locator(mticker.LogLocator(subs=(1.0, 2.0, 5.0)))
         ax.xaxis.set_minor_formatter(mticker.NullFormatter())
@@ -469,12 +475,19 @@ def funnel_panels(panels: list[tuple[str, pd.DataFrame, pd.DataFrame, str]], icb
         ax.set_xlabel(xlabel)
         ax.set_ylabel("Rate (%)")
         ax.xaxis.set_major_formatter(mticker.FuncFormatter(_short_number))
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=6, fontsize=8, frameon=False,
-               bbox_to_anchor=(0.5, 0.62 / fig.get_size_inches()[1]))
-    title = f"{icb_name} against all 42 ICBs: " + "; ".join(findings)
     note = "limits widened for overdispersion (Spiegelhalter 2005)" if any(
         t.attrs.get("overdispersion") for _, t, _, _ in panels) else None
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=6, fontsize=8, frameon=False,
+               bbox_to_anchor=(0.5, (footer_height(source, note, synthetic) + 0.05) / fig.get_size_inches()[1]))
+    outside = [f for f in findings if not f[1].startswith("within")]
+    if not findings:
+        title = f"{icb_name} against all 42 ICBs"
+    elif not outside:
+        title = f"{icb_name} is within the range expected by chance on all {len(findings)} measures against the 42 ICBs"
+    else:
+        title = f"{icb_name} against all 42 ICBs: " + "; ".join(f"{label} {pos} limit" for label, pos in outside) + (
+            "; within the expected range on the others" if len(outside) < len(findings) else "")
     return finish(fig, title, source, synthetic, note=note, bottom_extra_in=0.35)
 
 

@@ -8,6 +8,7 @@ their provenance for ``tables.xlsx`` and the index pages, rather than working it
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,18 @@ import pandas as pd
 
 STATUS_TEXT = {"real": "real published data", "synthetic": "SYNTHETIC demonstration data",
                "mixed": "real and synthetic parts", "missing": "not available in the data used"}
+
+
+_FILE_NAME = re.compile(r",\s*[^;,]*?\.(csv|xlsx|xls|xlsm|parquet)\b", re.I)
+
+
+def compact_sources(sources: list[str]) -> str:
+    """Sources as a reader needs them under a figure: publications without file names, each once
+    (the files are listed in the data-quality section and the build report)."""
+    parts = []
+    for s in sources:
+        parts.extend(p.strip() for p in _FILE_NAME.sub("", s).split(";"))
+    return "; ".join(dict.fromkeys(p for p in parts if p))
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from iwt_helpers.data import disclosure, geography
 from iwt_helpers.data.datastore import Dataset
 
 from . import charts
-from .items import Provenance
+from .items import Provenance, compact_sources
 
 
 def setup() -> None:
@@ -47,6 +47,9 @@ def header(params: RunParameters, theme: str, ds: Dataset | None = None, synthet
     display(Markdown("\n\n".join(lines)))
     if synthetic:
         banner(synthetic_parts if params.data_dir is not None else None)
+    _emit("report", {"icb_code": params.icb_code, "icb_label": f"{params.icb_name} ({params.icb_code})",
+                     "region": geography.region_name(params.icb_code), "theme": theme, "synthetic": bool(synthetic),
+                     "synthetic_parts": list(synthetic_parts or [])})
 
 
 def banner(parts: list[str] | None = None) -> None:
@@ -76,9 +79,9 @@ TABLE_CSS = ("<style>.iwt-table{border-collapse:collapse;margin:6px 0 14px 0;fon
 NOT_AVAILABLE = "not available"
 
 
-def _cell(value, fmt: str | None, suppressed: bool = False) -> str:
+def _cell(value, fmt: str | None, suppressed: bool = False, blank: bool = False) -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return html.escape(disclosure.settings()["marker"]) if suppressed else NOT_AVAILABLE
+        return "" if blank else html.escape(disclosure.settings()["marker"]) if suppressed else NOT_AVAILABLE
     if fmt:
         try:
             return html.escape(fmt.format(value))
@@ -111,7 +114,7 @@ def table_html(df: pd.DataFrame, caption: str, columns: dict[str, str] | None = 
     original = {columns.get(k, k): k for k in columns} if columns else {}
     body = []
     for row, hide in zip(out.itertuples(index=False), hidden):
-        cells = "".join(f'<td{" class=t" if c in text else ""}>{_cell(v, fmt.get(c), original.get(c, c) in hide)}</td>'
+        cells = "".join(f'<td{" class=t" if c in text else ""}>{_cell(v, fmt.get(c), original.get(c, c) in hide, c == "suppressed")}</td>'
                         for c, v in zip(out.columns, row))
         body.append(f"<tr>{cells}</tr>")
     foot = ""
@@ -195,13 +198,15 @@ def headline(name: str, value: float | str, unit: str = "", fmt: str = "{:,.0f}"
 def caveats(ds: Dataset, notes: Iterable[str] = ()) -> pd.DataFrame:
     """Sources actually used (with synthetic flags) and the caveats that apply, as a table."""
     prov = ds.provenance()
+    prov["source"] = prov["source"].map(lambda s: compact_sources([s]))
     display(Markdown("## Sources and caveats"))
     show(prov, "Data used in this report", columns={
         "table": "Table", "origin": "Came from", "synthetic": "Synthetic?",
         "fell_back_to_demo": "Fell back to demo data?", "source": "Source"}, suppress=False, key="sources")
     items = list(notes)
-    items.append(f"Small counts: {disclosure.settings()['min_count'] - 1} or fewer people are suppressed "
-                 f"(shown as –) in every table.")
+    cfg = disclosure.settings()
+    items.append(f"Small counts: 1 to {cfg['min_count'] - 1} people are suppressed in every table (shown as "
+                 f"{cfg['marker']}; left blank in tables.xlsx); 'not available' means the data used have no figure.")
     if ds.any_synthetic:
         items.insert(0, f"**{SYNTHETIC_LABEL}.** Synthetic tables are calibrated to national figures "
                         "(docs/demo-calibration.md) but do not describe any real ICB.")

@@ -70,7 +70,6 @@ class Plan:
     records: dict[str, dict]          # manifest record of each report, as it is known
     previous: dict[str, dict]         # the previous manifest's records
     common: dict                      # what every record of this run shares (inputs, versions, commit)
-    synthetic: bool
     found: dict[str, dict] = field(default_factory=dict)   # outputs.collect() of each report run now
 
 
@@ -131,16 +130,16 @@ def shown(path: Path) -> str:
     return str(path.relative_to(paths.ROOT)) if paths.is_within(path, paths.ROOT) else str(path)
 
 
-def icb_label(code: str) -> str:
-    from iwt_helpers.data import geography
-    return f"{geography.icb_name(code)} ({code})"
+def label(records: list[dict], code: str) -> str:
+    """The ICB's name as its notebooks reported it (the code alone if none ran)."""
+    return next((r["icb_label"] for r in records if r.get("icb_label")), code)
 
 
 def plan(icb: str, theme_spec: str, data_dir, out_dir, force: bool, notebooks_dir: Path | None) -> Plan:
     """Validate the request and decide which reports need running (the rest come from the cache)."""
     from papermill import execute  # noqa: F401 - imported here, in this thread, not on the event loop
 
-    from iwt_helpers.data import datastore, demo
+    from iwt_helpers.data import datastore
     from iwt_helpers.themes.params import ReportParams
 
     from . import outputs, themes
@@ -177,11 +176,10 @@ def plan(icb: str, theme_spec: str, data_dir, out_dir, force: bool, notebooks_di
     cost = {t: sorted(r["seconds_execute"] for r in previous.values() if r.get("theme") == t
                       and r.get("seconds_execute")) or [p.stat().st_size / 1e5] for t, p in selected.items()}
     todo.sort(key=lambda j: -cost[j.theme][len(cost[j.theme]) // 2])
-    ds = datastore.open_dataset(data_path)
-    synthetic = any(ds.info(t).synthetic for t in demo.DEMO_TABLES)
+    datastore.open_dataset(data_path)     # refuses a folder iwt did not build, before any kernel starts
     common = {"inputs": inputs, "input_hash": fingerprint["inputs"], "versions": fingerprint["versions"],
               "git": git_commit()}
-    return Plan(codes, selected, out_root, jobs, todo, records, previous, common, synthetic)
+    return Plan(codes, selected, out_root, jobs, todo, records, previous, common)
 
 
 def prepare(job: Job):
@@ -203,24 +201,25 @@ def write_report(p: Plan, job: Job, nb, res, started: str) -> None:
     import nbformat
 
     from iwt_helpers import atomic
-    from iwt_helpers.data import geography
 
     from . import export, outputs, themes
 
     t0 = time.perf_counter()
     job.out_dir.mkdir(parents=True, exist_ok=True)
     atomic.write_text(job.out_dir / f"{job.theme}.ipynb", nbformat.writes(nb))
-    nav = f'<a href="index.html">{geography.icb_name(job.icb_code)} reports</a> &middot; <a href="../index.html">All ICBs</a>'
-    page = export.to_html(nb, f"{themes.title(job.theme)}: {icb_label(job.icb_code)}",
+    found = p.found[job.key] = outputs.collect(nb)
+    me = found["report"]                   # the ICB, region and synthetic status, as the notebook gave them
+    nav = f'<a href="index.html">{me.get("icb_label", job.icb_code)} reports</a> &middot; <a href="../index.html">All ICBs</a>'
+    page = export.to_html(nb, f"{themes.title(job.theme)}: {me.get('icb_label', job.icb_code)}",
                           error=None if res.ok else (res.error or "unknown error"), nav=nav)
     atomic.write_text(job.out_dir / f"{job.theme}.html", page)
-    found = p.found[job.key] = outputs.collect(nb)
     p.records[job.key] = {
         "icb_code": job.icb_code, "theme": job.theme, "parameters": job.parameters,
         "status": "ok" if res.ok else "failed", "error": res.error, "cache_key": job.cache_key,
         "notebook": shown(job.notebook), "started": started,
         "seconds_execute": round(res.seconds, 3), "seconds_export": round(time.perf_counter() - t0, 3),
         "kernel_reused": res.kernel_reused, "cached": False, "headlines": found["headlines"],
+        "icb_label": me.get("icb_label"), "region": me.get("region"), "synthetic": me.get("synthetic"),
         "outputs": [f"{job.icb_code}/{job.theme}.ipynb", f"{job.icb_code}/{job.theme}.html"],
     }
 
@@ -228,6 +227,8 @@ def write_report(p: Plan, job: Job, nb, res, started: str) -> None:
 def write_icb(p: Plan, code: str) -> None:
     """tables.xlsx and index.html for one ICB, from every theme's executed notebook."""
     import nbformat
+
+    from iwt_helpers.present import xlsx
 
     from . import outputs, themes
 
@@ -240,25 +241,24 @@ def write_icb(p: Plan, code: str) -> None:
         per_theme[theme] = found
         entries.append({"theme": theme, "title": themes.title(theme), "status": p.records[key]["status"],
                         "error": p.records[key].get("error"), "headlines": found.get("headlines", [])})
-    outputs.write_tables_xlsx(p.out_root / code / "tables.xlsx", icb_label(code), per_theme, p.synthetic)
-    outputs.icb_index(p.out_root / code / "index.html", icb_label(code), entries, p.synthetic)
+    mine = [p.records[f"{code}/{t}"] for t in p.themes]
+    xlsx.write_tables(p.out_root / code / "tables.xlsx", label(mine, code), per_theme)
+    outputs.icb_index(p.out_root / code / "index.html", label(mine, code), entries, any(r.get("synthetic") for r in mine))
 
 
 def write_run(p: Plan) -> None:
     """The run's index page and manifest (previous entries for other reports are kept)."""
-    from iwt_helpers.data import geography
 
     from . import outputs
 
     for rec in p.records.values():
         rec.update(p.common)
     merged = {**p.previous, **p.records}
-    icbs = geography.icbs().set_index("icb_code")
-    rows = [{"icb_code": code, "name": icbs.at[code, "icb_short_name"], "region": icbs.at[code, "region_name"],
+    rows = [{"icb_code": code, "name": label(mine, code), "region": next((r["region"] for r in mine if r.get("region")), ""),
              "themes": len(mine), "failed": sum(r["status"] != "ok" for r in mine)}
             for code in sorted({r["icb_code"] for r in merged.values()})
             for mine in [[r for r in merged.values() if r["icb_code"] == code]]]
-    outputs.top_index(p.out_root / "index.html", rows, p.synthetic)
+    outputs.top_index(p.out_root / "index.html", rows, any(r.get("synthetic") for r in merged.values()))
     outputs.write_manifest(p.out_root / "manifest.json", {"generated": now(), "tool": f"iwt {__version__}",
                                                            "reports": merged})
 

@@ -301,7 +301,7 @@ def primary_care_section(ctx: DataContext):
                   f"{mine['fte_per_10k_patients']:.2f} qualified GPs against {eng['fte_per_10k_patients']:.2f} in England",
                   {"role_label": "Staff group", **{a: f"{a} (FTE per 10,000 patients)" for a in areas}},
                   {a: "{:.2f}" for a in areas}, key="gp_per_10k", suppress=False, provenance=prov),
-            Figure(charts.trend_lines(trend, "financial_year", "fte_per_10k_patients", "Qualified GP FTE per 10,000 registered patients",
+            Figure(charts.trend_lines(trend, "financial_year", "fte_per_10k_patients", "FTE per 10,000 patients",
                                       "Financial year", _name(icb), footer_text(prov_t), prov_t.synthetic,
                                       f"{_name(icb)}: qualified GPs per 10,000 registered patients, {trend['financial_year'].min()} "
                                       f"to {trend['financial_year'].max()}, against its region and England"), prov_t),
@@ -362,7 +362,8 @@ def pressure_section(ctx: DataContext):
         fl = pressures.latest_flows(flows[flows["icb_code"] == icb])
         months = fl.groupby("sector")["months"].first() if "months" in fl else pd.Series(dtype=float)
         vl = vac[(vac["icb_code"] == icb) & (vac["period"] == vac["period"].max())]
-        both["status"] = both["sector"].map(lambda s: _status(pd.concat([vl[vl["sector"] == s], fl[fl["sector"] == s]])))
+        both["vacancy_status"] = both["sector"].map(lambda s: _status(vl[vl["sector"] == s]))
+        both["turnover_status"] = both["sector"].map(lambda s: _status(fl[fl["sector"] == s]))
         both["turnover_basis"] = both["sector"].map(lambda s: "12 months" if pd.isna(months.get(s, 12)) or months.get(s, 12) == 12
                                                     else f"{int(months[s])} month(s), x 12 / {int(months[s])}")
         pg = pressures.pressure_by_group(vac, flows, icb)
@@ -379,15 +380,16 @@ def pressure_section(ctx: DataContext):
         prov_v = ctx.prov(vl[vl["sector"].str.startswith("asc")])
         prov_vt = Provenance.combine([ctx.prov(vl, by="sector"), ctx.prov(fl, by="sector")])
         prov_pay = ctx.prov(pay[pay["icb_code"] == icb])
-        prov_x = ctx.prov(fl, by="sector")
+        prov_x = ctx.prov(fl[fl["leavers_to_other_sector"].notna()], by="sector")
         nhs = _nhs_by_group(ctx, icb)
         items = [
             Headline("Social care vacancy rate", asc_rate, "%", "{:.1f}", provenance=prov_v),
             Headline("Care worker pay gap to new NHS HCAs", f"£{last_gap['gap_gbp_per_hour']:.2f} an hour", provenance=prov_pay),
             Table(both, "Vacancy and turnover rates by sector (turnover annualised where a source covers fewer than 12 months)",
-                  {"sector_label": "Sector", "status": "Status", "vacancies": "Vacancies",
-                   "filled_posts": "Filled posts", "vacancy_rate_pct": "Vacancy rate (%)", "staff_in_post": "Staff in post",
-                   "leavers": "Leavers (a year)", "turnover_rate_pct": "Turnover (%)", "turnover_basis": "Turnover measured over"},
+                  {"sector_label": "Sector", "vacancies": "Vacancies", "filled_posts": "Filled posts",
+                   "vacancy_rate_pct": "Vacancy rate (%)", "vacancy_status": "Vacancies: status", "staff_in_post": "Staff in post",
+                   "leavers": "Leavers (a year)", "turnover_rate_pct": "Turnover (%)", "turnover_status": "Turnover: status",
+                   "turnover_basis": "Turnover measured over"},
                   {"vacancies": "{:,.0f}", "filled_posts": "{:,.0f}", "vacancy_rate_pct": "{:.1f}", "staff_in_post": "{:,.0f}",
                    "leavers": "{:,.0f}", "turnover_rate_pct": "{:.1f}"}, key="vacancy_turnover", provenance=prov_vt),
         ]
@@ -401,8 +403,9 @@ def pressure_section(ctx: DataContext):
                   {"nhs_hca_new_gbp": "{:.2f}", "care_worker_gbp": "{:.2f}", "gap_gbp_per_hour": "{:.2f}", "gap_pct": "{:.1f}"},
                   key="pay_gap", suppress=False, provenance=prov_pay),
             Figure(charts.pay_gap_chart(gap, _name(icb), footer_text(prov_pay), prov_pay.synthetic), prov_pay),
-            Table(flows_x, "Leavers moving between health and social care (latest year)",
-                  {"direction": "Direction", "leavers": "All leavers", "leavers_to_other_sector": "To the other sector",
+            Table(flows_x, "Leavers moving between health and social care (latest year; only sectors whose source records "
+                  "where leavers go)", {"direction": "Direction", "sectors": "Sectors counted", "leavers": "All leavers",
+                  "leavers_to_other_sector": "To the other sector",
                    "share_of_leavers_pct": "Share of leavers (%)"},
                   {"leavers": "{:,.0f}", "leavers_to_other_sector": "{:,.0f}", "share_of_leavers_pct": "{:.1f}"},
                   key="cross_sector_flows", provenance=prov_x),
@@ -430,6 +433,7 @@ def _nhs_by_group(ctx: DataContext, icb: str) -> Table | None:
         return None
     fl = pressures.latest_flows(ctx.t["flows"])
     fl = fl[(fl["icb_code"] == icb) & (fl["sector"] == "nhs_trust")]
+    nhs = nhs[nhs["staff_group"] != "unknown"]          # unclassified records, not a staff group
     g = nhs.groupby("staff_group", as_index=False).agg(headcount=("headcount", lambda s: s.sum(min_count=1)), fte=("fte", "sum"))
     f = fl.groupby("staff_group", as_index=False)[["staff_in_post", "joiners", "leavers"]].sum(min_count=1)
     out = g.merge(f, on="staff_group", how="left")

@@ -4,22 +4,9 @@ synthetic or both (and then which part is which)."""
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 
-from iwt_helpers.present.items import Provenance
-
-_FILE_NAME = re.compile(r",\s*[^;,]*?\.(csv|xlsx|xls|xlsm|parquet)\b", re.I)
-
-
-def compact_sources(sources: list[str]) -> str:
-    """Sources as a reader needs them under a figure: publications without file names, each once
-    (the files are listed in the data-quality section and the build report)."""
-    parts = []
-    for s in sources:
-        parts.extend(p.strip() for p in _FILE_NAME.sub("", s).split(";"))
-    return "; ".join(dict.fromkeys(p for p in parts if p))
+from iwt_helpers.present.items import Provenance, compact_sources
 
 
 def period_of(rows: pd.DataFrame) -> str:
@@ -60,4 +47,5 @@ def provenance_of(rows: pd.DataFrame | None, period: str | None = None, by: str 
 def footer_text(prov: Provenance) -> str:
     """A chart footer's source text: sources, period and, where it matters, which part is synthetic."""
     text = f"{prov.source} ({prov.period})" if prov.period else prov.source
-    return text + (f". {prov.status_text().capitalize()}" if prov.status == "mixed" else "")
+    status = prov.status_text()
+    return text + (f". {status[:1].upper()}{status[1:]}" if prov.status == "mixed" else "")
