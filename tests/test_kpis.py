@@ -62,3 +62,58 @@ def test_recent_signals_lists_rules_in_words():
     rec = kpis.recent_signals(chart, summ, months=12)
     assert rec["rule"].isin(kpis.RULE_TEXT.values()).all()
     assert (rec["period"] > chart["period"].max() - pd.DateOffset(months=12)).all()
+
+
+def series(values, kpi="integrated_roles_in_post", start="2021-01-01"):
+    return pd.DataFrame({"icb_code": "QOP", "kpi_id": kpi, "period": pd.date_range(start, periods=len(values), freq="MS"),
+                         "value": values, "target": float("nan"), "source": "test"})
+
+
+def test_a_kpi_with_too_few_points_gets_no_icons():
+    _, s = kpis.read(series([100.0, 101.0, 99.0], kpi="enough_staff_pct"), "QOP")
+    r = s.iloc[0]
+    assert r["variation"] == r["assurance"] == "too_few_points"
+    assert f"at least {kpis.min_points()} needed" in r["note"]
+    from iwt_helpers.present import charts
+    html = charts.kpi_matrix_html(s, kpis.VARIATION_TEXT, kpis.ASSURANCE_TEXT)
+    assert "<svg" not in html and "Too few points to judge" in html
+
+
+def level_change():
+    # 30 months around 100, then 18 months around 130 (a target of 120 is met after the change)
+    noise = [0.8, -0.6, 0.3, -0.9, 0.5, 0.1, -0.4, 0.7, -0.2, 0.4]
+    return [100 + noise[i % 10] for i in range(30)] + [130 + noise[i % 10] for i in range(18)]
+
+
+def test_a_level_change_is_noted_and_a_recorded_rebase_recalculates_the_limits(monkeypatch):
+    _, before = kpis.read(series(level_change()), "QOP")
+    r = before.iloc[0]
+    assert "sustained shift since Jul 2023" in r["note"]          # the first month at the new level
+    real = vocab.load_yaml
+
+    def with_rebase(name):
+        data = real(name)
+        if name == "kpis.yaml":
+            data = {**data, "kpis": [{**k, "rebase": ["2023-07-01"]} if k["id"] == "integrated_roles_in_post" else k
+                                     for k in data["kpis"]]}
+        return data
+
+    monkeypatch.setattr(vocab, "load_yaml", with_rebase)
+    chart, after = kpis.read(series(level_change()), "QOP")
+    a = after.iloc[0]
+    new_level = level_change()[30:]
+    assert a["mean"] == pytest.approx(sum(new_level) / len(new_level))    # limits from the new level only
+    assert a["assurance"] == "consistent_pass"                      # target 120 sits below the new limits
+    assert chart["segment"].nunique() == 2 and "sustained shift" not in a["note"]
+
+
+def test_seasonal_kpis_say_so_and_the_signal_table_shows_each_kpis_latest_signal():
+    d = kpis.definitions().set_index("id")
+    assert d.at["sickness_absence_nhs", "seasonal"] and not d.at["vacancy_rate_nhs", "seasonal"]
+    obs = datastore.open_dataset().table("kpi_observations")
+    chart, s = kpis.read(obs, "QOP")
+    assert s.set_index("kpi_id").at["sickness_absence_nhs", "note"].startswith("seasonal")
+    full = kpis.recent_signals(chart, s, months=12)
+    latest = kpis.recent_signals(chart, s, months=12, latest_only=True)
+    assert latest["name"].is_unique and set(latest["name"]) == set(full["name"])
+    assert latest.set_index("name")["signals"].sum() == len(full)

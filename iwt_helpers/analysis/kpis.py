@@ -29,7 +29,17 @@ def definitions() -> pd.DataFrame:
     if "frequency" not in df:
         df["frequency"] = "monthly"
     df["frequency"] = df["frequency"].fillna("monthly")
+    for col, default in (("seasonal", False), ("rebase", None)):
+        if col not in df:
+            df[col] = default
+    df["seasonal"] = df["seasonal"].fillna(False).astype(bool)
+    df["rebase"] = [list(r) if isinstance(r, list) else [] for r in df["rebase"]]
     return df.drop(columns=["demo"], errors="ignore")
+
+
+def min_points() -> int:
+    """Observations a KPI needs before its icons are shown (``min_points`` in kpis.yaml)."""
+    return int(vocab.load_yaml("kpis.yaml").get("min_points", spc.MIN_POINTS_ADVISED))
 
 
 def targets(icb_code: str) -> dict[str, float]:
@@ -71,9 +81,12 @@ def read(observations: pd.DataFrame, icb_code: str, kpi_ids: list[str] | tuple[s
         obs["target"] = float("nan")
     obs["target"] = obs["target"].fillna(obs["kpi_id"].map(tg))
     improvement = defs["improvement"].to_dict()
-    chart = spc.xmr(obs, by=["kpi_id"], improvement=improvement)
-    summ = spc.summary(chart, ["kpi_id"], improvement)
-    summ = summ.merge(defs[["name", "unit", "owner_role", "source", "frequency"]], left_on="kpi_id", right_index=True)
+    rebase = {k: [pd.Timestamp(d) for d in dates] for k, dates in defs["rebase"].items() if dates}
+    chart = spc.xmr(obs, by=["kpi_id"], improvement=improvement, rebase=rebase or None)
+    summ = spc.summary(chart, ["kpi_id"], improvement, min_points=min_points())
+    summ = summ.merge(defs[["name", "unit", "owner_role", "source", "frequency", "seasonal"]], left_on="kpi_id", right_index=True)
+    shift = spc.sustained_shift_since(chart, ["kpi_id"])
+    summ["note"] = [_note(r, shift.get(r.kpi_id)) for r in summ.itertuples()]
     if "synthetic" in obs:
         summ["synthetic"] = summ["kpi_id"].map(obs.groupby("kpi_id")["synthetic"].any()).fillna(True).astype(bool)
     order = {k: i for i, k in enumerate(defs.index)}
@@ -89,13 +102,28 @@ VARIATION_TEXT = {
     "concern_low": "Special cause: concern (lower)",
     "neutral_high": "Special cause: neutral (higher)",
     "neutral_low": "Special cause: neutral (lower)",
+    "too_few_points": "Too few points to judge",
 }
 ASSURANCE_TEXT = {
     "consistent_pass": "Will consistently meet the target",
     "consistent_fail": "Will consistently miss the target without change",
     "inconsistent": "Hit and miss: will sometimes meet the target",
     "none": "No target assurance",
+    "too_few_points": "Too few points to judge",
 }
+
+
+def _note(r, shift_since) -> str:
+    """What a board should bear in mind reading a KPI's icons."""
+    notes = []
+    if r.few_points:
+        notes.append(f"only {r.points} point(s): too few for SPC (at least {min_points()} needed), so no icons")
+    if r.seasonal:
+        notes.append("seasonal (higher in winter): a winter special cause may be the season")
+    if shift_since is not None and not pd.isna(shift_since):
+        notes.append(f"sustained shift since {shift_since:%b %Y}: if the process changed then, record the date as a "
+                     "rebase in kpis.yaml so that its limits are recalculated")
+    return "; ".join(notes)
 
 
 RULE_TEXT = {"outside_limits": "Outside the process limits", "trend": "Run of 7 rising or falling",
@@ -104,13 +132,19 @@ READING_TEXT = {"special_cause_improvement": "Improvement", "special_cause_conce
                 "special_cause_neutral_high": "Neutral (higher)", "special_cause_neutral_low": "Neutral (lower)"}
 
 
-def recent_signals(chart: pd.DataFrame, summary: pd.DataFrame, months: int = 12) -> pd.DataFrame:
-    """Special-cause points in the last ``months`` months, with the rule that fired, per KPI."""
+def recent_signals(chart: pd.DataFrame, summary: pd.DataFrame, months: int = 12, latest_only: bool = False) -> pd.DataFrame:
+    """Special-cause points in the last ``months`` months, with the rule that fired, per KPI; with
+    ``latest_only``, each KPI's latest signal and how many it had (what a board needs first)."""
     last = chart["period"].max()
     since = last - pd.DateOffset(months=months - 1)
     d = chart[(chart["period"] >= since) & chart["special_cause"]]
     d = d.merge(summary[["kpi_id", "name"]], on="kpi_id")
-    out = d[["name", "period", "value", "rule", "point_type"]].copy()
+    if d.empty:
+        return pd.DataFrame(columns=["name", "period", "value", "rule", "point_type", "signals"])
+    d = d.assign(signals=d.groupby("kpi_id")["period"].transform("size"))
+    if latest_only:
+        d = d.sort_values("period").groupby("kpi_id").tail(1)
+    out = d[["name", "period", "value", "rule", "point_type", "signals"]].copy()
     out["rule"] = out["rule"].map(RULE_TEXT)
     out["point_type"] = out["point_type"].map(READING_TEXT)
     return out.sort_values(["name", "period"]).reset_index(drop=True)

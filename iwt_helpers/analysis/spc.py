@@ -230,8 +230,10 @@ def variation(point_type: str, relative_to_mean: float) -> str:
     return f"{kind}_{side}"
 
 
-def summary(chart: pd.DataFrame, by: list[str], improvement: dict | str, target_col: str = "target") -> pd.DataFrame:
-    """One row per series: latest value and limits, variation and assurance icons, point count."""
+def summary(chart: pd.DataFrame, by: list[str], improvement: dict | str, target_col: str = "target",
+            min_points: int = MIN_POINTS_ADVISED) -> pd.DataFrame:
+    """One row per series: latest value and limits, variation and assurance icons, point count.
+    A series with fewer than ``min_points`` observations gets no icons (``too_few_points``)."""
     observed = chart[chart["point_type"] != "missing"]
     last = observed.groupby(by, sort=False).tail(1).set_index(by)
     counts = observed.groupby(by, sort=False).size()
@@ -247,6 +249,24 @@ def summary(chart: pd.DataFrame, by: list[str], improvement: dict | str, target_
                      "variation": variation(r["point_type"], r["relative_to_mean"]),
                      "assurance": assurance(target, r["lpl"], r["upl"], imp),
                      "points": int(counts.loc[idx]),
-                     "few_points": int(counts.loc[idx]) < MIN_POINTS_ADVISED})
+                     "few_points": int(counts.loc[idx]) < min_points})
     out = pd.DataFrame(rows)
+    if len(out):
+        out.loc[out["few_points"], ["variation", "assurance"]] = "too_few_points"
     return out.rename(columns={key: key})
+
+
+def sustained_shift_since(chart: pd.DataFrame, by: list[str]) -> pd.Series:
+    """For each series whose latest point ends a run of 7 or more on one side of the mean (a
+    sustained shift), the first period of that run: a candidate date to recalculate limits from."""
+    observed = chart[chart["point_type"] != "missing"]
+    out = {}
+    for key, g in observed.groupby(by, sort=False):
+        if not len(g) or not bool(g["shift"].iloc[-1]):
+            continue
+        side = g["relative_to_mean"].to_numpy()
+        i = len(g) - 1
+        while i > 0 and side[i - 1] == side[-1] and g["segment"].iloc[i - 1] == g["segment"].iloc[-1]:
+            i -= 1
+        out[key[0] if isinstance(key, tuple) and len(key) == 1 else key] = g["period"].iloc[i]
+    return pd.Series(out, dtype="datetime64[ns]")

@@ -6,6 +6,7 @@ the finding, labelled axes with units, a source line and, for synthetic data, a 
 
 from __future__ import annotations
 
+import html
 import textwrap
 
 import matplotlib.category as mcategory
@@ -262,17 +263,17 @@ def kpi_matrix_html(summary: pd.DataFrame, variation_text: dict, assurance_text:
     """The KPI summary matrix: one row per KPI with its variation and assurance icons."""
     rows = []
     for r in summary.itertuples():
-        vc, vl = VARIATION_ICON[r.variation]
-        ac, al = ASSURANCE_ICON[r.assurance]
-        few = " <em>(fewer than 12 points: read with care)</em>" if r.few_points else ""
+        def icon(kind: str, icons: dict, text: dict) -> str:        # no icon for a series too short to judge
+            return text[kind] if kind not in icons else f"{icon_svg(*icons[kind], text[kind])} {text[kind]}"
+        few = f"<br><em style='color:#425563'>{html.escape(r.note)}</em>" if getattr(r, "note", "") else ""
         data = ("<span style='color:#DA291C;font-weight:bold'>synthetic</span>"
                 if getattr(r, "synthetic", True) else "published")
         rows.append(
             f"<tr><td><strong>{r.name}</strong>{few}</td><td>{r.latest_period:%b %Y}</td>"
             f"<td>{_fmt_value(r.latest_value, r.unit)}</td>"
             f"<td>{_fmt_value(r.target, r.unit)}</td>"
-            f"<td>{icon_svg(vc, vl, variation_text[r.variation])} {variation_text[r.variation]}</td>"
-            f"<td>{icon_svg(ac, al, assurance_text[r.assurance])} {assurance_text[r.assurance]}</td>"
+            f"<td>{icon(r.variation, VARIATION_ICON, variation_text)}</td>"
+            f"<td>{icon(r.assurance, ASSURANCE_ICON, assurance_text)}</td>"
             f"<td>{r.owner_role}</td><td>{data}</td></tr>")
     head = ("<tr><th>KPI</th><th>Latest</th><th>Value</th><th>Target</th><th>Variation</th>"
             "<th>Assurance</th><th>Owner</th><th>Data</th></tr>")
