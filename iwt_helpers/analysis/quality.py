@@ -16,12 +16,14 @@ from iwt_helpers.data.schemas import MEASURES
 
 
 def _time_col(df: pd.DataFrame) -> str | None:
-    return "period" if "period" in df else ("year" if "year" in df else None)
+    return next((c for c in ("period", "year", "financial_year") if c in df), None)
 
 
 def _fmt_time(v) -> str:
     if isinstance(v, pd.Timestamp):
         return f"{v:%b %Y}"
+    if isinstance(v, str):
+        return v
     return str(int(v)) if pd.notna(v) else "–"
 
 
@@ -38,7 +40,12 @@ def coverage(ds: Dataset, tables: list[str]) -> pd.DataFrame:
         if t == "population" and "kind" in df:      # staleness: the latest estimate, not the projections
             est = df[df["kind"] == "estimate"]
             latest = est[tc].max() if len(est) else hi
-        hi_year = latest.year + (latest.month - 1) / 12 if isinstance(latest, pd.Timestamp) else latest
+        if isinstance(latest, pd.Timestamp):
+            hi_year = latest.year + (latest.month - 1) / 12
+        elif isinstance(latest, str):                         # a financial year such as "2024/25"
+            hi_year = int(latest[:4]) + 0.25
+        else:
+            hi_year = latest
         if hi_year is not None and (newest is None or hi_year > newest):
             newest = hi_year
         meas = [c for c in MEASURES.get(t, []) if c in df]

@@ -75,7 +75,10 @@ def sector_colour(code: str) -> str:
     return SECTOR_COLOURS.get(code, NHS["mid_grey"])
 
 
-def finish(fig: plt.Figure, title: str, source: str, synthetic: bool, note: str | None = None,
+PARTLY_SYNTHETIC_LABEL = "Partly synthetic demonstration data: the source line says which part"
+
+
+def finish(fig: plt.Figure, title: str, source: str, synthetic: bool | str, note: str | None = None,
            layout: bool | str = "fast", right_in: float = 0.3, bottom_extra_in: float = 0.0) -> plt.Figure:
     """Title (the finding), footnote with source and caveats, and the synthetic label.
 
@@ -93,7 +96,8 @@ def finish(fig: plt.Figure, title: str, source: str, synthetic: bool, note: str 
     fig.text(0.01, 0.06 / height, lines, fontsize=8, color=NHS["dark_grey"], ha="left", va="bottom")
     foot_in = footer_height(source, note, False)
     if synthetic:
-        fig.text(0.99, foot_in / height, SYNTHETIC_LABEL.upper(), fontsize=8.5, color=NHS["red"],
+        label = PARTLY_SYNTHETIC_LABEL if synthetic == "mixed" else SYNTHETIC_LABEL
+        fig.text(0.99, foot_in / height, label.upper(), fontsize=8.5, color=NHS["red"],
                  ha="right", va="bottom", fontweight="bold")
         foot_in += 0.22
     if layout == "fast":
@@ -334,7 +338,8 @@ def xmr_grid(chart: pd.DataFrame, summary: pd.DataFrame, icb_name: str, source: 
              f"{fail} will consistently miss target without change")
     fig = finish(fig, title, source, synthetic, note="x axis: month (labels mark each April); y axis: the KPI's unit",
                  layout=False)   # the grid is laid out by hand below (tight_layout costs ~0.4 s here)
-    fig.subplots_adjust(top=1 - 1.4 / height, bottom=0.95 / height, hspace=0.62, wspace=0.18)
+    note_in = footer_height(source, "x axis: month (labels mark each April); y axis: the KPI's unit", bool(synthetic))
+    fig.subplots_adjust(top=1 - 1.4 / height, bottom=(note_in + 0.45) / height, hspace=0.62, wspace=0.18)
     return fig
 
 

@@ -56,11 +56,13 @@ def banner(parts: list[str] | None = None) -> None:
     """The synthetic-data warning: the whole report, or (with real data) the parts that fell
     back to the demonstration set."""
     if parts:
-        text = (f"{html.escape(SYNTHETIC_LABEL)} in part. The data folder lacks these, so they are synthetic "
-                f"demonstration figures and must not be used for decisions: {html.escape(', '.join(parts))}.")
+        text = ("Part of this report is synthetic demonstration data, not real figures for any ICB: the data folder "
+                f"lacks these, so they come from the demonstration set and must not be used for decisions: "
+                f"{html.escape(', '.join(parts))}. Every table and chart says whether it is real, synthetic or both.")
     else:
-        text = (f"{html.escape(SYNTHETIC_LABEL)}. Figures other than population and geography are generated for "
-                "demonstration and must not be used for decisions.")
+        text = (f"{html.escape(SYNTHETIC_LABEL)}. The workforce figures are generated for demonstration and must not be "
+                "used for decisions; geography, population, unpaid carers and residents' ethnicity (Census 2021) are real. "
+                "Every table and chart says which it is.")
     display(HTML(f'<div style="border:2px solid #DA291C;color:#8A1538;background:#FDECEA;'
                  f'padding:6px 10px;font-weight:bold;margin:6px 0">{text}</div>'))
 

@@ -43,6 +43,8 @@ def number_format(values: list) -> str:
     nums = [v for v in values if isinstance(v, float | int) and not isinstance(v, bool)]
     if any(isinstance(v, date) for v in values):
         return "mmm yyyy"
+    if nums and all(float(v).is_integer() and 1990 <= v <= 2100 for v in nums):
+        return "0"                     # years, not thousands
     if nums and (all(float(v).is_integer() for v in nums) or max(abs(v) for v in nums) >= 1000):
         return "#,##0"                 # counts, and anything in the thousands, to the whole number
     return "#,##0.00" if nums else "@"
@@ -51,7 +53,7 @@ def number_format(values: list) -> str:
 def provenance_line(prov: dict | None) -> tuple[str, bool]:
     """The sheet's provenance line, and whether it is (partly) synthetic."""
     if not prov:
-        return "Source and status not recorded for this table.", False
+        return "About the data used in this report (what each source covers), not a measure of the workforce.", False
     status = STATUS_TEXT.get(prov.get("status"), prov.get("status", ""))
     detail = f" ({prov['detail']})" if prov.get("detail") else ""
     return (f"Source: {prov.get('source') or 'not stated'}. Period: {prov.get('period') or 'not stated'}. "

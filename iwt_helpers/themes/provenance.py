@@ -48,4 +48,4 @@ def footer_text(prov: Provenance) -> str:
     """A chart footer's source text: sources, period and, where it matters, which part is synthetic."""
     text = f"{prov.source} ({prov.period})" if prov.period else prov.source
     status = prov.status_text()
-    return text + (f". {status[:1].upper()}{status[1:]}" if prov.status == "mixed" else "")
+    return text + (f". {status[:1].upper()}{status[1:]}" if prov.status in ("mixed", "real") else "")
