@@ -2,6 +2,7 @@
 
 import json
 
+import pandas as pd
 import pytest
 
 from iwt_helpers import paths
@@ -108,3 +109,27 @@ def test_every_row_and_the_manifest_say_synthetic(tables):
     m = json.loads((paths.DEMO / demo.MANIFEST).read_text())
     assert all(t["synthetic"] for t in m["tables"].values())
     assert "Synthetic" in m["label"]
+
+
+@pytest.mark.parametrize("kpi,sector,shared", [("vacancy_rate_nhs", "nhs_trust", "vacancies"),
+                                               ("vacancy_rate_asc", "asc", "vacancies"),
+                                               ("leaver_rate_nhs", "nhs_trust", "flows"),
+                                               ("turnover_asc", "asc", "flows")])
+def test_demo_kpis_agree_with_the_data_theme_at_the_shared_period(kpi, sector, shared):
+    from iwt_helpers.analysis import pressures
+    from iwt_helpers.data import datastore
+    ds = datastore.open_dataset()
+    k = ds.table("kpi_observations")
+    vac, flows = ds.table("vacancies"), ds.table("flows")
+    month = vac["period"].max() if shared == "vacancies" else pd.Timestamp(f"{flows['year'].max() + 1}-03-01")
+    for icb in ("QOP", "QT6", "QHM", "QE1"):
+        if shared == "vacancies":
+            v = pressures.vacancy_rates(vac, icb)
+            v = v[v["sector"].str.startswith(sector)]
+            rate = 100 * v["vacancies"].sum() / (v["vacancies"].sum() + v["filled_posts"].sum())
+        else:
+            t = pressures.turnover_rates(flows, icb)
+            t = t[t["sector"].str.startswith(sector)]
+            rate = 100 * t["leavers"].sum() / t["staff_in_post"].sum()
+        got = k[(k["icb_code"] == icb) & (k["kpi_id"] == kpi) & (k["period"] == month)]["value"].iloc[0]
+        assert got == pytest.approx(rate, abs=0.005), (icb, kpi)

@@ -114,3 +114,19 @@ def test_xlsx_cells_keep_numbers_dates_and_text_and_never_write_a_formula(tmp_pa
     assert ws["C5"].value == 1234 and ws["C5"].number_format == "#,##0" and ws["D5"].number_format == "#,##0.00"
     assert "SYNTHETIC demonstration data" in wb["data-s"]["A2"].value
     assert "wholly or partly in 1 of 2 tables" in wb["notes"]["B3"].value
+
+
+def test_vacancies_counted_in_fte_and_in_posts_never_share_a_column():
+    import matplotlib
+    matplotlib.use("Agg")
+    from iwt_helpers.data.datastore import open_dataset
+    from iwt_helpers.present.items import Table
+    from iwt_helpers.themes import data as data_theme
+    from iwt_helpers.themes.params import ReportParams
+    ctx = data_theme.DataContext.load(open_dataset(None), ReportParams.parse(icb_code="QOP"))
+    table = next(i for i in data_theme.pressure_section(ctx)("QOP") if isinstance(i, Table) and i.key == "vacancy_turnover")
+    df = table.df.set_index("sector")
+    asc = [s for s in df.index if s.startswith("asc_")]
+    assert (df.loc[asc, "vacancies_fte"] == "").all() and (df.loc[asc, "vacancies_posts"] != "").all()
+    assert df.at["nhs_trust", "vacancies_posts"] == "" and df.at["nhs_trust", "vacancies_fte"] != ""
+    assert "vacancies" not in table.columns and "filled_posts" not in table.columns

@@ -386,8 +386,36 @@ def kpi_target(kpi: dict, icb_code: str) -> float | None:
     return (overrides.get(icb_code) or {}).get(kpi["id"], kpi.get("target"))
 
 
-def make_kpi_observations() -> pd.DataFrame:
+def kpi_anchors(vacancies: pd.DataFrame, flows: pd.DataFrame) -> dict[str, tuple[pd.Timestamp, pd.Series]]:
+    """KPIs the data theme also shows, with the month both themes share and each ICB's value there,
+    computed from the demo tables as the data theme computes it (one truth per measure): vacancy
+    rates at the latest snapshot; leaver and turnover rates over the latest financial year, read at
+    its last month."""
+    snap = vacancies["period"].max()
+    v = vacancies[vacancies["period"] == snap]
+    year = int(flows["year"].max())
+    f = flows[flows["year"] == year]
+    fy_end = pd.Timestamp(f"{year + 1}-03-01")
+
+    def vac(sel):
+        g = v[sel].groupby("icb_code")[["vacancies", "filled_posts"]].sum()
+        return 100 * g["vacancies"] / (g["vacancies"] + g["filled_posts"])
+
+    def turn(sel):
+        g = f[sel].groupby("icb_code")[["leavers", "staff_in_post"]].sum()
+        return 100 * g["leavers"] / g["staff_in_post"]
+
+    return {"vacancy_rate_nhs": (snap, vac(v["sector"] == "nhs_trust")),
+            "vacancy_rate_asc": (snap, vac(v["sector"].str.startswith("asc_"))),
+            "leaver_rate_nhs": (fy_end, turn(f["sector"] == "nhs_trust")),
+            "turnover_asc": (fy_end, turn(f["sector"].str.startswith("asc_")))}
+
+
+def make_kpi_observations(anchors: dict[str, tuple[pd.Timestamp, pd.Series]] | None = None) -> pd.DataFrame:
+    """Monthly (or annual) KPI series per ICB; a KPI in ``anchors`` is moved as a whole so that its
+    value in the shared month equals the demo tables' figure for that ICB."""
     cal = calibration()
+    anchors = anchors or {}
     months = pd.date_range(cal["kpi_months"]["start"], cal["kpi_months"]["end"], freq="MS")
     rows = []
     for kpi in kpi_definitions():
@@ -408,6 +436,9 @@ def make_kpi_observations() -> pd.DataFrame:
             if not annual and g.random() < 0.3:    # a sustained shift in some systems
                 at = int(g.integers(12, len(periods) - 8))
                 values[at:] += g.choice([-1, 1]) * 2.5 * d["sd"]
+            if kpi["id"] in anchors:
+                when, value = anchors[kpi["id"]]
+                values += float(value[code]) - values[list(periods).index(when)]
             values = np.maximum(values, 0)
             if kpi["unit"] == "staff":
                 values = np.round(values)
@@ -452,15 +483,16 @@ def _order(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
 
 def build_tables() -> dict[str, pd.DataFrame]:
     wf = make_workforce()
+    vac, flows = make_vacancies(wf), make_flows(wf)
     return {
         "workforce": wf,
-        "vacancies": make_vacancies(wf),
-        "flows": make_flows(wf),
+        "vacancies": vac,
+        "flows": flows,
         "pay": make_pay(),
         "workforce_age": make_workforce_age(wf),
         "ethnicity": make_ethnicity(wf),
         "gp_workforce": make_gp_workforce(wf),
-        "kpi_observations": make_kpi_observations(),
+        "kpi_observations": make_kpi_observations(kpi_anchors(vac, flows)),
         "readiness_responses": make_readiness_responses(),
     }
 

@@ -365,6 +365,11 @@ def pressure_section(ctx: DataContext):
         both = v[["sector", "sector_label", "vacancies", "filled_posts", "vacancy_rate_pct"]].merge(
             t[["sector", "staff_in_post", "leavers", "turnover_rate_pct"]], on="sector", how="outer")
         both["sector_label"] = both["sector"].map(vocab.sector_labels())
+        # NHS and general practice count vacancies in FTE, social care in posts: never one column for both
+        fte_rows = ~both["sector"].str.startswith("asc_")
+        for col, unit in (("vacancies", "fte"), ("filled_posts", "fte"), ("vacancies", "posts"), ("filled_posts", "posts")):
+            rows = fte_rows if unit == "fte" else ~fte_rows
+            both[f"{col}_{unit}"] = both[col].where(rows).astype(object).where(rows, "")
         fl = pressures.latest_flows(flows[flows["icb_code"] == icb])
         months = fl.groupby("sector")["months"].first() if "months" in fl else pd.Series(dtype=float)
         vl = vac[(vac["icb_code"] == icb) & (vac["period"] == vac["period"].max())]
@@ -392,11 +397,14 @@ def pressure_section(ctx: DataContext):
             Headline("Social care vacancy rate", asc_rate, "%", "{:.1f}", provenance=prov_v),
             Headline("Care worker pay gap to new NHS HCAs", f"£{last_gap['gap_gbp_per_hour']:.2f} an hour", provenance=prov_pay),
             Table(both, "Vacancy and turnover rates by sector (turnover annualised where a source covers fewer than 12 months)",
-                  {"sector_label": "Sector", "vacancies": "Vacancies", "filled_posts": "Filled posts",
-                   "vacancy_rate_pct": "Vacancy rate (%)", "vacancy_status": "Vacancies: status", "staff_in_post": "Staff in post",
+                  {"sector_label": "Sector", "vacancies_fte": "Vacancies (FTE)", "filled_posts_fte": "Filled (FTE)",
+                   "vacancies_posts": "Vacant posts", "filled_posts_posts": "Filled posts",
+                   "vacancy_rate_pct": "Vacancy rate (%)", "vacancy_status": "Vacancies: status",
+                   "staff_in_post": "Staff in post (headcount)",
                    "leavers": "Leavers (a year)", "turnover_rate_pct": "Turnover (%)", "turnover_status": "Turnover: status",
                    "turnover_basis": "Turnover measured over"},
-                  {"vacancies": "{:,.0f}", "filled_posts": "{:,.0f}", "vacancy_rate_pct": "{:.1f}", "staff_in_post": "{:,.0f}",
+                  {"vacancies_fte": "{:,.0f}", "filled_posts_fte": "{:,.0f}", "vacancies_posts": "{:,.0f}",
+                   "filled_posts_posts": "{:,.0f}", "vacancy_rate_pct": "{:.1f}", "staff_in_post": "{:,.0f}",
                    "leavers": "{:,.0f}", "turnover_rate_pct": "{:.1f}"}, key="vacancy_turnover", provenance=prov_vt),
         ]
         if nhs is not None:
