@@ -135,7 +135,8 @@ def test_unplaced_organisations_are_listed_in_the_data_quality_section(reports):
 def test_governance_kpis_from_published_files_are_real_and_the_rest_synthetic(reports):
     _, found, _, _ = reports
     summary = tables(found, "QOP", "governance_metrics")["kpi_summary"]
-    df = frame(summary).set_index("kpi_id")
-    assert not df.at["sickness_absence_nhs", "synthetic"] and df.at["sickness_absence_nhs", "points"] == 12
-    assert df.at["time_to_fill_days", "synthetic"]            # not in the published files: demo, labelled
+    df = frame(summary).set_index("KPI id")
+    assert not df.at["sickness_absence_nhs", "Synthetic"] and df.at["sickness_absence_nhs", "Points"] == 12
+    assert df.at["time_to_fill_days", "Synthetic"]            # not in the published files: demo, labelled
+    assert df.at["enough_staff_pct", "Variation"] == "Too few points to judge"   # 4 annual survey points
     assert summary["provenance"]["status"] == "mixed" and "real: " in summary["provenance"]["detail"]

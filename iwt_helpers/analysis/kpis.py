@@ -126,6 +126,21 @@ def _note(r, shift_since) -> str:
     return "; ".join(notes)
 
 
+# The KPI summary as a board and tables.xlsx show it: readable headers, icons in words.
+SUMMARY_COLUMNS = {"kpi_id": "KPI id", "name": "KPI", "unit": "Unit", "latest_period": "Latest month",
+                   "latest_value": "Latest value", "target": "Target", "variation": "Variation", "assurance": "Assurance",
+                   "mean": "Mean", "lpl": "Lower process limit", "upl": "Upper process limit", "improvement": "Better when",
+                   "points": "Points", "note": "Note", "owner_role": "Owner", "frequency": "Frequency",
+                   "synthetic": "Synthetic"}
+
+
+def board_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary with readable headers and the variation and assurance readings in words."""
+    out = summary.assign(variation=summary["variation"].map(VARIATION_TEXT), assurance=summary["assurance"].map(ASSURANCE_TEXT),
+                         improvement=summary["improvement"].map({"increase": "higher", "decrease": "lower", "neutral": "neither"}))
+    return out[[c for c in SUMMARY_COLUMNS if c in out]].rename(columns=SUMMARY_COLUMNS)
+
+
 RULE_TEXT = {"outside_limits": "Outside the process limits", "trend": "Run of 7 rising or falling",
              "two_in_three": "2 of 3 near a process limit", "shift": "7 in a row on one side of the mean"}
 READING_TEXT = {"special_cause_improvement": "Improvement", "special_cause_concern": "Concern",
