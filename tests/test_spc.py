@@ -204,3 +204,14 @@ def test_summary_gives_one_row_per_series_with_icons():
     row = s.iloc[0]
     assert row["variation"] == "improvement_high" and row["assurance"] == "consistent_pass"
     assert row["points"] == 13 and not row["few_points"]
+
+
+def test_a_trend_point_before_a_flat_step_reads_as_decreasing_as_plot_the_dots_does():
+    # two rising 7-point runs meeting at a flat step: 1..7, 7, 8..13
+    y = [1, 2, 3, 4, 5, 6, 7, 7, 8, 9, 10, 11, 12, 13]
+    df = pd.DataFrame({"period": pd.date_range("2023-01-01", periods=len(y), freq="MS"), "value": [float(v) for v in y]})
+    out = spc.xmr(df, improvement="increase")
+    flagged = out[out["special_cause"]]
+    assert (flagged["point_type"] != "common_cause").all()          # never a special cause read as common cause
+    last_of_first_run = out.iloc[6]
+    assert last_of_first_run["trend"] and last_of_first_run["point_type"] == "special_cause_concern"

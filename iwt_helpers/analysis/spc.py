@@ -20,6 +20,10 @@ The rules follow NHS England's *Making Data Count* as implemented by the NHS-R c
 * assurance compares the target with the latest segment's limits: beyond the limits on the
   good side = consistently pass, on the bad side = consistently fail, between = hit and miss.
 
+Where two 7-point runs meet at a flat step, the point before the step takes the direction of that
+flat step, which plot the dots reads as decreasing (its label is "Increasing" only for a rising
+step); iwt does the same, so a point flagged as a trend is never left common cause.
+
 Deliberate differences from plot the dots, each for an edge case it leaves undefined:
 missing values are dropped before the calculation and returned as ``missing`` points (the mR
 spans the gap); a constant series (mean mR of 0) is not screened, so its limits equal its
@@ -135,6 +139,9 @@ def xmr_arrays(y: np.ndarray, gid: np.ndarray, direction: np.ndarray, fix_after_
         right[:-1] = np.where(start[1:], 0, d[1:])
     use_right = trend & np.r_[trend[1:] & ~start[1:], False]
     trend_dir = np.where(use_right, right, d)
+    # A trend point whose step is flat (two runs meeting at a flat step) reads as decreasing, as
+    # plot the dots labels any trend point that is not increasing.
+    trend_dir = np.where(trend & (trend_dir == 0), -1, trend_dir)
     side = np.where(rtm > 0, 1, -1)
     v = np.select([outside, trend, two | shift], [side, trend_dir, side], default=0)
     dirn = np.asarray(direction)
