@@ -1,4 +1,7 @@
-"""Write files so that a reader never sees a half-written one.
+"""Write files so that a reader never sees a half-written one; and what goes with writing a set of
+files safely: prove a folder writable first, hold it against a second writer (a lock the system
+drops when its holder dies), write in order from one thread beside an asyncio loop, and let
+SIGINT or SIGTERM end such a run through its cleanup rather than in the middle of a write.
 
 Each writer writes to a temporary file in the destination folder and renames it into place
 (``os.replace`` is atomic on one file system). If anything fails, the old file stays as it was.
@@ -6,11 +9,15 @@ Each writer writes to a temporary file in the destination folder and renames it 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import fcntl
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
@@ -82,3 +89,105 @@ def recover_swap(dest: Path) -> bool:
         os.replace(old, dest)
         return True
     return False
+
+
+def probe_folder(folder: Path | str) -> Path:
+    """Make ``folder`` if need be and prove it writable by writing and removing a probe file (or raise
+    OSError): a read-only, missing or unreachable target fails here, before any work is done."""
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-") as probe:
+        probe.write(b"probe")
+        probe.flush()
+    return Path(folder)
+
+
+class LockedError(RuntimeError):
+    """Another process holds the lock."""
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path | str, busy: str = "{path}: locked by another process (pid {pid})") -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created holding this process id, removed on release),
+    or raise :class:`LockedError` with ``busy`` naming the holder's pid. The system drops the lock
+    when its holder ends, however it ends, so a file left by a killed process never blocks."""
+    path = Path(path)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = os.pread(fd, 20, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise LockedError(busy.format(path=path, pid=pid)) from None
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:   # else its last holder removed it meanwhile
+                break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        os.close(fd)
+
+
+class Writer:
+    """Run functions (file writes) one at a time, in the order given, in one thread beside an asyncio
+    loop. A function that fails is kept in ``errors`` and, unless ``closing``, cancels ``task``: a
+    target that cannot be written stops the work that feeds it. Use as a context manager."""
+
+    def __init__(self, task: asyncio.Task):
+        self.task, self.errors, self.pending, self.closing = task, [], [], False
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iwt-write")
+
+    def __call__(self, fn: Callable, *args) -> None:
+        self.pending.append(asyncio.get_running_loop().run_in_executor(self.pool, fn, *args))
+        self.pending[-1].add_done_callback(self.done)
+
+    def done(self, future: asyncio.Future) -> None:
+        if not future.cancelled() and future.exception() is not None:
+            self.errors.append(future.exception())
+            if not self.closing:
+                self.task.cancel()
+
+    async def drain(self) -> None:
+        """Wait for every function given so far (their errors are in ``errors``)."""
+        await asyncio.gather(*self.pending, return_exceptions=True)
+
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.pool.shutdown(wait=True)
+
+
+class Interrupted(Exception):
+    """Stopped by a signal; ``exit_code`` is 128 + its number, as a shell reports it."""
+
+    def __init__(self, signum: int, detail: str | None = None):
+        self.signum, self.exit_code = signum, 128 + signum
+        super().__init__(f"stopped by {signal.Signals(signum).name}{detail or ''}")
+
+
+@contextlib.contextmanager
+def cancel_on_signals(task: asyncio.Task, signums=(signal.SIGINT, signal.SIGTERM)) -> Iterator[list[int]]:
+    """In a running event loop: the first SIGINT or SIGTERM cancels ``task``, so that its cleanup runs,
+    and is added to the list yielded; a second one ends the process at once, as if unhandled."""
+    loop, got = asyncio.get_running_loop(), []
+
+    def on_signal(signum: int) -> None:
+        if got:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        got.append(signum)
+        task.cancel()
+
+    for s in signums:
+        loop.add_signal_handler(s, on_signal, s)
+    try:
+        yield got
+    finally:
+        for s in signums:
+            loop.remove_signal_handler(s)

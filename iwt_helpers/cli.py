@@ -8,7 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-from iwt_helpers import __version__
+from iwt_helpers import __version__, atomic
 
 
 def _list_icbs(args: argparse.Namespace) -> int:
@@ -71,10 +71,34 @@ def _reference_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _readiness_template(args: argparse.Namespace) -> int:
+    from iwt_helpers.data import readiness_store
+    out = readiness_store.write_template(args.icb, args.partner, args.data, Path(args.out))
+    data = f" --data {args.data}" if args.data else ""
+    print(f"wrote {out}: fill in Score, Evidence, Owner and Due date, then run `iwt readiness import {out}{data}`")
+    return 0
+
+
+def _readiness_import(args: argparse.Namespace) -> int:
+    from iwt_helpers.data import readiness_store
+    done = readiness_store.import_workbook(Path(args.file), args.data)
+    print(f"saved {done['partner']} ({done['icb_code']}), round of {done['assessment_date']}: "
+          f"{done['scored']} of {done['items']} items scored -> {done['file']}")
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
+    import yaml
+
     from iwt_helpers.report import print_summary, run_reports  # (the package keeps jsonschema's IRI grammar out)
+    parameters = {}
+    for name, value in args.parameter or []:
+        try:
+            parameters[name] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise ValueError(f"-p {name} {value}: the value is not valid YAML (e.g. red, 5, [5, 10])") from None
     summary = run_reports(icb=args.icb, theme_spec=args.themes, data_dir=args.data, out_dir=args.out,
-                          jobs=args.jobs, force=args.force, progress=not args.no_progress)
+                          jobs=args.jobs, force=args.force, progress=not args.no_progress, parameters=parameters)
     print_summary(summary)
     return summary.exit_code
 
@@ -106,12 +130,28 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--real-data", help="folder of real public files (default ../shared/real-data)")
     s.set_defaults(func=_reference_build)
 
+    rd = sub.add_parser("readiness", help="readiness self-assessment: Excel template and import")
+    rsub = rd.add_subparsers(dest="readiness_command", required=True)
+    s = rsub.add_parser("template", help="write an Excel template for one partner to fill in")
+    s.add_argument("--icb", required=True, help="ICB code (ODS or E54)")
+    s.add_argument("--partner", required=True, help="the partner organisation filling it in")
+    s.add_argument("--data", help="data folder whose readiness/ holds the responses (default data/readiness)")
+    s.add_argument("--out", required=True, help="the .xlsx file to write")
+    s.set_defaults(func=_readiness_template)
+    s = rsub.add_parser("import", help="check a filled-in template and append it as a round")
+    s.add_argument("file", help="the filled-in .xlsx template")
+    s.add_argument("--data", help="data folder whose readiness/ holds the responses (default data/readiness)")
+    s.set_defaults(func=_readiness_import)
+
     s = sub.add_parser("report", help="run theme notebooks and write the report set")
     s.add_argument("--icb", default="QOP", help="ICB code (ODS or E54), comma-separated codes, or 'all'")
     s.add_argument("--themes", default="all", help="comma-separated themes or 'all'")
     s.add_argument("--data", help="processed data folder (default: embedded demo data)")
     s.add_argument("--out", help="output folder (default reports/)")
-    s.add_argument("--jobs", type=int, default=2, help="warm kernels to run in parallel (default 2)")
+    s.add_argument("--jobs", type=int, default=2,
+                   help="warm kernels to run in parallel (default 2; at most the CPUs and the reports to run)")
+    s.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="a notebook parameter (VALUE read as YAML): NAME for every theme, THEME.NAME for one; repeatable")
     s.add_argument("--force", action="store_true", help="re-run reports even when cached results are current")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.set_defaults(func=_report)
@@ -124,9 +164,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, NotADirectoryError) as exc:   # BuildError, UnknownICBError, ...
+    except (ValueError, OSError, atomic.LockedError) as exc:   # BuildError, UnknownICBError, a folder in use...
         print(f"iwt: error: {exc}", file=sys.stderr)
         return 2
+    except atomic.Interrupted as exc:           # SIGINT or SIGTERM: the run stopped and recorded what finished
+        print(f"iwt: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:                   # Ctrl-C outside a report run
+        print("iwt: stopped by SIGINT", file=sys.stderr)
+        return 130
     finally:
         # The process is about to end: spare the interpreter's last cyclic-garbage sweep over
         # everything pandas, nbconvert and jupyter_client allocated (about 0.3 s after a

@@ -16,6 +16,7 @@ REFERENCE = DATA / "reference"          # small committed facts and YAML assumpt
 DEMO = DATA / "demo"                    # committed synthetic demonstration data set
 RAW = DATA / "raw"                      # user's downloads; read-only to the code
 PROCESSED = DATA / "processed"          # rebuilt by `iwt data build`
+READINESS = DATA / "readiness"          # partners' readiness self-assessments, one CSV per ICB (appended, never rewritten)
 REPORTS = ROOT / "reports"
 NOTEBOOKS = ROOT / "notebooks"
 DOCS = ROOT / "docs"

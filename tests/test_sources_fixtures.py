@@ -199,3 +199,15 @@ def test_recognising_a_file_reads_its_header_not_the_whole_file(tmp_path):
     f = tmp_path / "big.csv"
     f.write_bytes(SICK_HEADER.encode() + b"x" * (_read.HEAD_BYTES * 2) + b"\xff\xfe\x00 not text at all")
     assert _read.head_columns(f)[:2] == ["DATE", "NHSE_REGION_CODE"]
+
+
+def test_a_rebuild_keeps_the_readiness_rounds_saved_in_the_folder(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    sickness_file(raw / "sick.csv", [row("31/03/2025", "QOP", "R0A", "10", "100")])
+    out = tmp_path / "processed"
+    build.build(raw, out)
+    (out / "readiness").mkdir()
+    (out / "readiness" / "QOP.csv").write_text("saved by partners\n")
+    build.build(raw, out)
+    assert (out / "readiness" / "QOP.csv").read_text() == "saved by partners\n"

@@ -54,6 +54,11 @@ SORT_KEYS = {
 }
 
 
+# Folders inside a processed folder that hold users' own records, not built tables: a rebuild
+# carries them over unchanged (readiness self-assessments saved with --data DIR).
+KEPT_FOLDERS = ("readiness",)
+
+
 class BuildError(ValueError):
     """The build stopped; the message names the file and what was wrong."""
 
@@ -278,6 +283,9 @@ def _write(out: Path, tables: dict[str, pd.DataFrame], report: BuildReport, raw:
             manifest["tables"][name] = {"file": f"{name}.parquet", "rows": int(len(df)), "synthetic": False,
                                         "source": "; ".join(srcs)[:500]}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        for kept in KEPT_FOLDERS:               # what users saved in the folder survives a rebuild
+            if (out / kept).is_dir():
+                shutil.copytree(out / kept, tmp / kept)
         (tmp / REPORT).write_text(json.dumps({
             "files": report.files, "ignored": report.ignored, "duplicates": report.duplicates,
             "notes": report.notes, "tables": report.tables, "unplaced": report.unplaced}, indent=2, sort_keys=True) + "\n",

@@ -450,27 +450,47 @@ def make_kpi_observations(anchors: dict[str, tuple[pd.Timestamp, pd.Series]] | N
     return _order(df, ["icb_code", "kpi_id", "period", "value", "target", "source"])
 
 
+# Demo partners of each ICB's readiness self-assessment (kinds of organisation, never names), and
+# the role that owns the next step on an item in each domain.
+READINESS_PARTNERS = ("ICB", "NHS trusts", "Local authorities", "Voluntary and community sector")
+READINESS_OWNERS = {"vision": "ICS workforce lead", "people": "Chief people officer", "plan": "ICS workforce lead",
+                    "governance": "Board secretary", "culture": "Organisational development lead",
+                    "communication": "Communications lead", "data": "Workforce intelligence lead"}
+
+
 def make_readiness_responses() -> pd.DataFrame:
+    """Two rounds of a four-partner self-assessment per ICB: partners differ around the system's
+    maturity (so some disagree by two levels or more), mostly improve between rounds, and leave
+    a few items not assessed; gaps below 'established' name an owner (a role) and a due date."""
     cal = calibration()
-    items = vocab.load_yaml("readiness_items.yaml")["items"]
-    owners = {"Vision": "ICS workforce lead", "People involved": "ICS chief people officer",
-              "The plan": "ICS workforce lead", "Governance": "ICB board secretary",
-              "Culture": "ICS organisational development lead", "Communication": "ICS communications lead",
-              "Data": "ICS workforce intelligence lead"}
+    bank = vocab.load_yaml("readiness_items.yaml")
+    items = bank["items"]
+    top = max(int(k) for k in bank["scale"])
     rows = []
     for code in geography.icb_codes():
         g = _rng("readiness", code)
-        maturity = g.uniform(0.8, 2.6)
+        maturity = g.uniform(0.8, 2.4)
+        offsets = g.normal(0, 0.4, len(READINESS_PARTNERS))
         prev = None
-        for k, date in enumerate(cal["readiness_rounds"]):
-            scores = np.clip(np.round(maturity + k * g.uniform(0, 0.8) + g.normal(0, 0.8, len(items))), 0, 4)
+        for k, when in enumerate(cal["readiness_rounds"]):
+            when = pd.Timestamp(when)
+            shape = (len(READINESS_PARTNERS), len(items))
+            raw = maturity + offsets[:, None] + k * g.uniform(0.2, 0.8) + g.normal(0, 0.5, shape)
+            scores = np.clip(np.round(raw), 0, top)
             if prev is not None:
                 scores = np.maximum(scores, prev - 1)
             prev = scores
-            for item, s in zip(items, scores):
-                rows.append((code, item["id"], int(s), f"Synthetic example evidence for item {item['id']}",
-                             owners[item["area"]], pd.Timestamp(date)))
-    df = pd.DataFrame(rows, columns=["icb_code", "item_id", "score", "evidence", "owner", "date"])
+            missing = g.random(shape) < 0.03
+            for p, partner in enumerate(READINESS_PARTNERS):
+                for i, item in enumerate(items):
+                    s = None if missing[p, i] else int(scores[p, i])
+                    gap = s is not None and s < 3
+                    due = when + pd.DateOffset(months=int(g.integers(3, 13))) + pd.offsets.MonthEnd(0) if gap else pd.NaT
+                    rows.append((code, when, partner, item["id"], s, "Synthetic" if s is not None else None,
+                                 READINESS_OWNERS[item["domain"]] if gap else None, due))
+    df = pd.DataFrame(rows, columns=["icb_code", "assessment_date", "partner", "item_id", "score", "evidence", "owner",
+                                     "due_date"])
+    df["score"] = df["score"].astype("Int64")
     df["source"] = _label()
     return df
 

@@ -207,10 +207,16 @@ def _schemas() -> dict[str, pa.DataFrameSchema]:
             "source": _source(),
         }, coerce=True),
         "readiness_responses": pa.DataFrameSchema({
-            "icb_code": _icb(), "item_id": pa.Column(str),
-            "score": pa.Column(int, pa.Check.in_range(0, 4, error="a score from 0 to 4")),
+            # One row per partner x item x round (data/readiness/<ICB>.csv; the demo set's rounds);
+            # items in data/reference/readiness_items.yaml; a blank score means not assessed.
+            "icb_code": _icb(), "assessment_date": pa.Column("datetime64[ns]"), "partner": pa.Column(str),
+            "item_id": _in([str(i["id"]) for i in vocab.load_yaml("readiness_items.yaml")["items"]],
+                           "an item id of readiness_items.yaml"),
+            "score": pa.Column("Int64", pa.Check.isin(list(vocab.load_yaml("readiness_items.yaml")["scale"]),
+                                                      error="a level of the readiness scale (0 to 4)"), nullable=True),
             "evidence": pa.Column(str, nullable=True), "owner": pa.Column(str, nullable=True),
-            "date": pa.Column("datetime64[ns]"), "source": _source(),
+            "due_date": pa.Column("datetime64[ns]", nullable=True),
+            "saved_at": pa.Column(str, nullable=True, required=False), "source": _source(),
         }, coerce=True),
     }
 

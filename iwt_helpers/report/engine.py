@@ -9,6 +9,8 @@ each later notebook (``kernel_setup.reset``), so a report sees what it would in 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import os
 import re
 import shutil
@@ -24,11 +26,12 @@ from jupyter_client.manager import AsyncKernelManager
 from .kernel_setup import KERNEL_NAME
 
 CELL_TIMEOUT_S = 600
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")     # terminal colour codes in IPython's error text
 
 
 class ReportKernelSpecs(KernelSpecManager):
-    """The kernelspec of report kernels: ipykernel on the interpreter iwt runs in (whatever
-    ``python`` is first on the PATH), without IPython's history database; IWT_BATCH: notebooks
+    """The kernelspec of report kernels: ipykernel on the interpreter iwt runs in (``sys.executable``,
+    not the first ``python`` on the PATH), without IPython's history database; IWT_BATCH: notebooks
     render statically (no widgets); PYDEVD_...: no debugger warning about frozen modules."""
 
     def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
@@ -91,10 +94,8 @@ class Worker:
             self.kc.stop_channels()
             self.kc = None
         if self.km is not None:
-            try:
+            with contextlib.suppress(Exception):   # a kernel that never started has nothing to stop
                 await self.km.shutdown_kernel(now=True)
-            except Exception:  # noqa: BLE001 - a kernel that never started has nothing to stop
-                pass
             self.km = None
         if self.ipc_dir is not None:
             shutil.rmtree(self.ipc_dir, ignore_errors=True)
@@ -103,7 +104,6 @@ class Worker:
     async def run(self, nb, cwd: Path) -> ExecResult:
         """Execute the notebook (in place) in this worker's kernel."""
         # nbclient imports nbformat, and so jsonschema: slow enough to keep off the kernels' start.
-        from nbclient import NotebookClient
         from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
         t0 = time.perf_counter()
@@ -120,25 +120,38 @@ class Worker:
         except Exception as exc:  # noqa: BLE001 - reported as this report's failure, others go on
             await self.stop()
             return ExecResult(False, f"kernel could not be started or reset: {exc}", time.perf_counter() - t0)
-        client = NotebookClient(nb, km=self.km, kernel_name=KERNEL_NAME, timeout=CELL_TIMEOUT_S,
-                                allow_errors=False, record_timing=True, store_widget_state=False,
-                                resources={"metadata": {"path": str(cwd)}})
+        client = pool_client()(nb, km=self.km, kernel_name=KERNEL_NAME, timeout=CELL_TIMEOUT_S,
+                               allow_errors=False, record_timing=True, store_widget_state=False,
+                               resources={"metadata": {"path": str(cwd)}})
         client.kc = self.kc                            # run in this kernel, through this client
         ok, error = True, None
         try:
             await client.async_execute()
-        except CellExecutionError as exc:
-            lines = [ln for ln in re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).splitlines() if ln.strip()]
-            tail = [ln for ln in lines if "Error" in ln or "error" in ln]     # the exception's own line
-            ok, error = False, (tail[-1] if tail else "\n".join(lines[-12:]))[:2000]
+        except CellExecutionError as exc:              # the failing cell's exception, in plain text
+            ok, error = False, ANSI.sub("", f"{exc.ename}: {exc.evalue}")[:2000]
         except (CellTimeoutError, DeadKernelError) as exc:
-            ok, error = False, f"{type(exc).__name__}: {exc}"
             await self.stop()
+            if asyncio.current_task().cancelling():   # nbclient reports a cancelled cell as a dead kernel
+                raise asyncio.CancelledError from None
+            ok, error = False, f"{type(exc).__name__}: {exc}"
         self.runs += 1
         reused = self.runs > 1
         if self.fresh:
             await self.stop()
         return ExecResult(ok, error, time.perf_counter() - t0, reused)
+
+
+@functools.cache
+def pool_client() -> type:
+    """nbclient's ``NotebookClient`` without its kernel set-up (start a kernel, an exit hook, and SIGINT and
+    SIGTERM handlers that shut it down): the pool starts, resets and stops kernels; the runner has the signals."""
+    from nbclient import NotebookClient
+
+    class PoolClient(NotebookClient):
+        @contextlib.asynccontextmanager
+        async def async_setup_kernel(self, **kwargs):
+            yield
+    return PoolClient
 
 
 async def run_all(jobs: list, workers: list[Worker], run_one) -> None:

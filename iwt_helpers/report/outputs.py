@@ -65,12 +65,12 @@ def top_index(dest: Path, rows: list[dict], synthetic: bool) -> Path:
     return atomic.write_text(dest, PAGE.substitute(title="iwt report set", body="\n".join(parts)))
 
 
-def read_manifest(path: Path) -> dict:
+def read_json(path: Path) -> dict:          # a report's record or the manifest; {} if missing or unreadable
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
+    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
         return {}
 
 
-def write_manifest(path: Path, manifest: dict) -> Path:
-    return atomic.write_text(path, json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+def write_json(path: Path, data: dict) -> Path:
+    return atomic.write_text(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")

@@ -1,11 +1,13 @@
 """``iwt report``: every theme for one ICB, several, or all 42, in warm kernels.
 
-For each (ICB, theme) the runner parameterises the theme notebook with papermill, runs it in a
-warm kernel (engine.py), writes ``<out>/<ICB>/<theme>.ipynb`` and a self-contained ``.html``,
-then per ICB ``tables.xlsx`` and ``index.html``, and for the run ``index.html`` and
-``manifest.json``: each to a temporary name then renamed, by one thread beside the kernels. A
-report whose notebook, parameters, inputs and package code are unchanged is reused unless
-``force``. Heavy imports happen inside functions, while the kernels start.
+For each (ICB, theme) the runner parameterises the theme notebook with papermill, runs it in a warm kernel
+(engine.py), writes ``<out>/<ICB>/<theme>.ipynb``, a self-contained ``.html`` and then the report's record
+``<theme>.json`` (cache key, parameters, inputs, status, hashes of both outputs); then per ICB ``tables.xlsx`` and
+``index.html``, and for the run ``index.html`` and ``manifest.json``, a summary of the records. Each file is written
+to a temporary name then renamed, by one thread beside the kernels. Unless ``force``, a report is reused only if its
+own record has the current cache key (notebook, parameters, inputs, package code) and its outputs are those recorded.
+The output folder is checked and locked before any kernel starts; SIGINT and SIGTERM stop a run through its
+cleanup. Heavy imports happen inside functions, while the kernels start.
 """
 
 from __future__ import annotations
@@ -14,19 +16,22 @@ import asyncio
 import datetime as dt
 import hashlib
 import json
+import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from iwt_helpers import __version__, paths
+from iwt_helpers import __version__, atomic, paths
 
+from . import themes
 from .kernel_setup import KERNEL_NAME
 
+LOCK = ".iwt-report.lock"
 PACKAGES = ("pandas", "numpy", "matplotlib", "seaborn", "pandera", "papermill", "nbclient",
             "nbconvert", "ipykernel", "openpyxl", "pyarrow")
 
@@ -67,8 +72,8 @@ class Plan:
     out_root: Path
     jobs: list[Job]
     todo: list[Job]
-    records: dict[str, dict]          # manifest record of each report, as it is known
-    previous: dict[str, dict]         # the previous manifest's records
+    records: dict[str, dict]          # record of each report, as it is known
+    alive: set[str]                   # every theme that has a notebook (records of others are dropped)
     common: dict                      # what every record of this run shares (inputs, versions, commit)
     found: dict[str, dict] = field(default_factory=dict)   # outputs.collect() of each report run now
 
@@ -135,51 +140,84 @@ def label(records: list[dict], code: str) -> str:
     return next((r["icb_label"] for r in records if r.get("icb_label")), code)
 
 
-def plan(icb: str, theme_spec: str, data_dir, out_dir, force: bool, notebooks_dir: Path | None) -> Plan:
-    """Validate the request and decide which reports need running (the rest come from the cache)."""
-    from papermill import execute  # noqa: F401 - imported here, in this thread, not on the event loop
-
+def request(icb: str, theme_spec: str, data_dir, out_dir, notebooks_dir: Path | None) -> tuple:
+    """Checked before any kernel starts: ICBs, themes, the data folder (one iwt built), the output folder (refused, or made and probed)."""
     from iwt_helpers.data import datastore
     from iwt_helpers.themes.params import ReportParams
 
-    from . import outputs, themes
-
-    codes = resolve_icbs(icb)
-    selected = themes.select(theme_spec, notebooks_dir)
-    out_root = Path(out_dir).resolve() if out_dir else paths.REPORTS
-    if out_root.exists() and not out_root.is_dir():
-        raise NotADirectoryError(f"--out {out_root}: exists and is not a folder")
-    # Validate the shared parameters once, before any report runs.
+    codes, selected = resolve_icbs(icb), themes.select(theme_spec, notebooks_dir)
     data_path = ReportParams.parse(icb_code=codes[0], data_dir=data_dir or "").data_dir
+    datastore.open_dataset(data_path)
+    out = Path(out_dir).expanduser().resolve() if out_dir else paths.REPORTS
+    inside = [(paths.DATA, "data/"), (paths.NOTEBOOKS, "notebooks/"), (paths.ROOT / "iwt_helpers", "iwt_helpers/"),
+              (data_path, "the --data folder")]
+    why = ("is the root folder" if out == Path(out.anchor) else "is your home folder" if out == Path.home().resolve()
+           else "is the project folder" if out == paths.ROOT else "holds the project folder" if paths.is_within(paths.ROOT, out)
+           else "is a file" if out.exists() and not out.is_dir()
+           else next((f"is inside {w}, which iwt reads from" for d, w in inside if d is not None and paths.is_within(out, d)), None))
+    if why:
+        raise ValueError(f"--out {out}: {why}; give the reports a folder of their own")
+    try:
+        atomic.probe_folder(out)
+    except OSError as exc:
+        raise ValueError(f"--out {out}: cannot create or write this folder ({exc.strerror or exc})") from None
+    return codes, selected, data_path, out
+
+
+def theme_parameters(selected: dict[str, Path], given: dict | None) -> dict[str, dict]:
+    """Each theme's parameters besides the ICB and data folder: ``name`` for every theme in the run,
+    ``theme.name`` for one. Every parameter passed must be one its notebook declares."""
+    from papermill import inspect_notebook
+
+    extra: dict[str, dict] = {t: {} for t in selected}
+    for key, value in (given or {}).items():
+        theme, _, name = key.rpartition(".")
+        if theme not in ("", *selected) or name in ("icb_code", "data_dir"):
+            raise ValueError(f"parameter {key!r}: " + (f"no theme {theme!r} in this run ({', '.join(selected)})" if name not in
+                                                        ("icb_code", "data_dir") else "set by iwt report itself (--icb, --data)"))
+        for t in [theme] if theme else selected:
+            extra[t][name] = value
+    for t, nb_path in selected.items():
+        known = list(inspect_notebook(str(nb_path)))
+        if unknown := [n for n in ("icb_code", "data_dir", *extra[t]) if n not in known]:
+            raise ValueError(f"parameter {unknown[0]!r} is not a parameter of {nb_path.name}; its parameters: {', '.join(known) or '(none)'}")
+    return extra
+
+
+def plan(codes: list[str], selected: dict[str, Path], data_path: Path | None, out_root: Path, force: bool,
+         parameters: dict | None, notebooks_dir: Path | None) -> Plan:
+    """Decide which reports need running: a report is reused if its own record matches."""
+    from papermill import execute  # noqa: F401 - imported here, in this thread, not on the event loop
+
+    from . import outputs
+
+    extra = theme_parameters(selected, parameters)
     inputs = input_files(data_path)
     fingerprint = {"inputs": hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest(),
                    "code": code_hash(), "versions": versions()}
-    previous = outputs.read_manifest(out_root / "manifest.json").get("reports", {})
-    jobs = []
+    jobs, todo, records, seen = [], [], {}, []
     for code in codes:
         if not paths.is_within(out_root / code, out_root):   # codes come from a closed list; belt and braces
             raise ValueError(f"refusing to write outside {out_root}: {out_root / code}")
         for theme, nb_path in selected.items():
-            params = {"icb_code": code, "data_dir": str(data_path) if data_path else ""}
+            params = {"icb_code": code, "data_dir": str(data_path) if data_path else "", **extra[theme]}
             key = json.dumps({"nb": sha256(nb_path), "params": params, **fingerprint}, sort_keys=True)
-            jobs.append(Job(code, theme, nb_path, params, out_root / code, hashlib.sha256(key.encode()).hexdigest()))
-    todo, records = [], {}
-    for job in jobs:
-        prev = previous.get(job.key, {})
-        if (not force and prev.get("cache_key") == job.cache_key and prev.get("status") == "ok"
-                and all((out_root / o).exists() for o in prev.get("outputs", []))):
-            records[job.key] = {**prev, "cached": True}
-        else:
-            todo.append(job)
-    # Longest first (by each theme's median time in the previous run, else the notebook's size),
-    # so that the short reports fill in at the end and the kernels finish together.
-    cost = {t: sorted(r["seconds_execute"] for r in previous.values() if r.get("theme") == t
+            jobs.append(job := Job(code, theme, nb_path, params, out_root / code, hashlib.sha256(key.encode()).hexdigest()))
+            seen.append(rec := outputs.read_json(job.out_dir / f"{theme}.json"))      # reused if the record matches, and its outputs
+            if not force and rec.get("cache_key") == job.cache_key and rec.get("status") == "ok" and rec.get("outputs") and all(
+                    (out_root / f).is_file() and sha256(out_root / f) == h for f, h in rec["outputs"].items()):
+                records[job.key] = {**rec, "cached": True}
+            else:
+                todo.append(job)
+    need, free = 2 * len(todo), shutil.disk_usage(out_root).free / 1e6     # MB: a report's .ipynb and .html take ~1
+    if free < need:
+        raise ValueError(f"--out {out_root}: {free:.1f} MB free, about {need} MB needed for {len(todo)} report(s)")
+    # Longest first (each theme's median time when last run, else its notebook's size): the kernels finish together.
+    cost = {t: sorted(r["seconds_execute"] for r in seen if r.get("theme") == t
                       and r.get("seconds_execute")) or [p.stat().st_size / 1e5] for t, p in selected.items()}
     todo.sort(key=lambda j: -cost[j.theme][len(cost[j.theme]) // 2])
-    datastore.open_dataset(data_path)     # refuses a folder iwt did not build, before any kernel starts
-    common = {"inputs": inputs, "input_hash": fingerprint["inputs"], "versions": fingerprint["versions"],
-              "git": git_commit()}
-    return Plan(codes, selected, out_root, jobs, todo, records, previous, common)
+    common = {"inputs": inputs, "input_hash": fingerprint["inputs"], "versions": fingerprint["versions"], "git": git_commit()}
+    return Plan(codes, selected, out_root, jobs, todo, records, set(themes.discover(notebooks_dir)), common)
 
 
 def prepare(job: Job):
@@ -197,15 +235,13 @@ def prepare(job: Job):
 
 
 def write_report(p: Plan, job: Job, nb, res, started: str) -> None:
-    """Write the executed notebook and its HTML (each atomically) and record the report."""
+    """Write the executed notebook and its HTML (each atomically), then the report's record."""
     import nbformat
 
-    from iwt_helpers import atomic
-
-    from . import export, outputs, themes
+    from . import export, outputs
 
     t0 = time.perf_counter()
-    job.out_dir.mkdir(parents=True, exist_ok=True)
+    (job.out_dir / f"{job.theme}.json").unlink(missing_ok=True)    # first: a report half rewritten has no record, so is never reused
     atomic.write_text(job.out_dir / f"{job.theme}.ipynb", nbformat.writes(nb))
     found = p.found[job.key] = outputs.collect(nb)
     me = found["report"]                   # the ICB, region and synthetic status, as the notebook gave them
@@ -213,112 +249,120 @@ def write_report(p: Plan, job: Job, nb, res, started: str) -> None:
     page = export.to_html(nb, f"{themes.title(job.theme)}: {me.get('icb_label', job.icb_code)}",
                           error=None if res.ok else (res.error or "unknown error"), nav=nav)
     atomic.write_text(job.out_dir / f"{job.theme}.html", page)
-    p.records[job.key] = {
+    p.records[job.key] = rec = {
         "icb_code": job.icb_code, "theme": job.theme, "parameters": job.parameters,
         "status": "ok" if res.ok else "failed", "error": res.error, "cache_key": job.cache_key,
         "notebook": shown(job.notebook), "started": started,
         "seconds_execute": round(res.seconds, 3), "seconds_export": round(time.perf_counter() - t0, 3),
         "kernel_reused": res.kernel_reused, "cached": False, "headlines": found["headlines"],
         "icb_label": me.get("icb_label"), "region": me.get("region"), "synthetic": me.get("synthetic"),
-        "outputs": [f"{job.icb_code}/{job.theme}.ipynb", f"{job.icb_code}/{job.theme}.html"],
-    }
+        "outputs": {f: sha256(p.out_root / f) for f in (f"{job.key}.ipynb", f"{job.key}.html")}, **p.common}
+    outputs.write_json(job.out_dir / f"{job.theme}.json", rec)
 
 
 def write_icb(p: Plan, code: str) -> None:
-    """tables.xlsx and index.html for one ICB, from every theme's executed notebook."""
+    """tables.xlsx and index.html for one ICB, from each finished theme's executed notebook."""
     import nbformat
 
     from iwt_helpers.present import xlsx
 
-    from . import outputs, themes
+    from . import outputs
 
     per_theme, entries = {}, []
-    for theme in p.themes:
+    done = [t for t in p.themes if f"{code}/{t}" in p.records]          # all of them unless the run was stopped
+    for theme in done:
         key, nb_file = f"{code}/{theme}", p.out_root / code / f"{theme}.ipynb"
-        found = p.found.get(key)
-        if found is None:                              # reused from the cache: read it back
-            found = outputs.collect(nbformat.read(nb_file, as_version=4)) if nb_file.exists() else {}
+        found = p.found.get(key) or (                  # reused from the cache: read it back
+            outputs.collect(nbformat.read(nb_file, as_version=4)) if nb_file.exists() else {})
         per_theme[theme] = found
         entries.append({"theme": theme, "title": themes.title(theme), "status": p.records[key]["status"],
                         "error": p.records[key].get("error"), "headlines": found.get("headlines", [])})
-    mine = [p.records[f"{code}/{t}"] for t in p.themes]
+    mine = [p.records[f"{code}/{t}"] for t in done]
     xlsx.write_tables(p.out_root / code / "tables.xlsx", label(mine, code), per_theme)
     outputs.icb_index(p.out_root / code / "index.html", label(mine, code), entries, any(r.get("synthetic") for r in mine))
 
 
-def write_run(p: Plan) -> None:
-    """The run's index page and manifest (previous entries for other reports are kept)."""
-
+def write_run(p: Plan, done: set[str]) -> None:
+    """The pages of ICBs not written yet (all from the cache, or the run stopped before their last report), then the
+    run's index and manifest: a summary of the records in the folder, but not of themes whose notebook or outputs are gone."""
     from . import outputs
 
-    for rec in p.records.values():
-        rec.update(p.common)
-    merged = {**p.previous, **p.records}
+    for code in p.codes:
+        if code not in done and any(f"{code}/{t}" in p.records for t in p.themes):
+            write_icb(p, code)
+    reports = {}
+    for f in sorted(p.out_root.glob("*/*.json")):
+        key = f"{f.parent.name}/{f.stem}"
+        rec = p.records.get(key) or outputs.read_json(f)
+        if (rec.get("icb_code"), rec.get("theme")) == (f.parent.name, f.stem) and f.stem in p.alive and rec.get(
+                "outputs") and all((p.out_root / o).is_file() for o in rec["outputs"]):
+            reports[key] = rec
     rows = [{"icb_code": code, "name": label(mine, code), "region": next((r["region"] for r in mine if r.get("region")), ""),
              "themes": len(mine), "failed": sum(r["status"] != "ok" for r in mine)}
-            for code in sorted({r["icb_code"] for r in merged.values()})
-            for mine in [[r for r in merged.values() if r["icb_code"] == code]]]
-    outputs.top_index(p.out_root / "index.html", rows, any(r.get("synthetic") for r in merged.values()))
-    outputs.write_manifest(p.out_root / "manifest.json", {"generated": now(), "tool": f"iwt {__version__}",
-                                                           "reports": merged})
+            for code in sorted({r["icb_code"] for r in reports.values()})
+            for mine in [[r for r in reports.values() if r["icb_code"] == code]]]
+    outputs.top_index(p.out_root / "index.html", rows, any(r.get("synthetic") for r in reports.values()))
+    outputs.write_json(p.out_root / "manifest.json", {"generated": now(), "tool": f"iwt {__version__}", "reports": reports})
 
 
-async def run_reports_async(icb: str = "QOP", theme_spec: str = "all", data_dir: str | Path | None = None,
-                            out_dir: str | Path | None = None, jobs: int = 2, force: bool = False,
-                            fresh_kernels: bool = False, progress: bool = True,
-                            notebooks_dir: Path | None = None) -> RunSummary:
-    """Run the reports in ``jobs`` warm kernels (``fresh_kernels``: a new kernel for each report)."""
+async def run_reports_async(icb: str = "QOP", theme_spec: str = "all", data_dir: str | Path | None = None, out_dir: str | Path | None = None,
+                            jobs: int = 2, force: bool = False, fresh_kernels: bool = False, progress: bool = True,
+                            notebooks_dir: Path | None = None, parameters: dict | None = None) -> RunSummary:
+    """Run the reports in up to ``jobs`` warm kernels (``fresh_kernels``: a new kernel for each report).
+    ``parameters``: more notebook parameters, ``{"name": value}`` for every theme, ``"theme.name"`` for one."""
     from . import engine
 
     t_start = time.perf_counter()
-    cwd = Path(notebooks_dir or paths.NOTEBOOKS)
-    workers = [engine.Worker(fresh=fresh_kernels) for _ in range(max(1, jobs))]
-    for w in workers:                                   # the kernels start while we plan
-        w.starting = asyncio.create_task(w.start(cwd))
-    try:
-        p = await asyncio.to_thread(plan, icb, theme_spec, data_dir, out_dir, force, notebooks_dir)
-    except BaseException:
-        await asyncio.gather(*(w.stop() for w in workers))
-        raise
-    used = workers[:len(p.todo)]
-    spare = [asyncio.create_task(w.stop()) for w in workers[len(used):]]
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(p.jobs), initial=len(p.jobs) - len(p.todo), desc="iwt report", unit="report", file=sys.stderr)
-    left = {code: sum(j.icb_code == code for j in p.todo) for code in p.codes}
-    cached = [code for code in p.codes if not left[code]]          # every theme came from the cache
-    loop = asyncio.get_running_loop()
-    writes: list = []
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="iwt-write") as writer:
+    if jobs < 1:
+        raise ValueError("--jobs must be at least 1")
+    cwd, main = Path(notebooks_dir or paths.NOTEBOOKS), asyncio.current_task()
+    workers, left, done, p, bar = [], {}, set(), None, None
 
-        def write(fn, *args) -> None:                   # one at a time, in the order given
-            writes.append(loop.run_in_executor(writer, fn, *args))
+    async def run_one(worker, job: Job) -> None:
+        nb = prepare(job)
+        started = nb.metadata.papermill["start_time"] = now()
+        res = await worker.run(nb, job.notebook.parent)
+        nb.metadata.papermill.update({"end_time": now(), "duration": round(res.seconds, 3), "exception": not res.ok})
+        write(write_report, p, job, nb, res, started)
+        write(bar.update, 1)
+        left[job.icb_code] -= 1
+        if left[job.icb_code] == 0:             # the ICB's last report: its xlsx and index now
+            done.add(job.icb_code)
+            write(write_icb, p, job.icb_code)
 
-        async def run_one(worker, job: Job) -> None:
-            nb = prepare(job)
-            started = nb.metadata.papermill["start_time"] = now()
-            res = await worker.run(nb, job.notebook.parent)
-            nb.metadata.papermill.update({"end_time": now(), "duration": round(res.seconds, 3),
-                                          "exception": not res.ok})
-            write(write_report, p, job, nb, res, started)
-            if bar is not None:
-                write(bar.update, 1)
-            left[job.icb_code] -= 1
-            if left[job.icb_code] == 0:                 # the ICB's last report: its xlsx and index now
-                write(write_icb, p, job.icb_code)
-
+    with atomic.cancel_on_signals(main) as got, atomic.Writer(main) as write:
         try:
-            await engine.run_all(p.todo, used, run_one)
-        finally:
-            await asyncio.gather(*writes, *spare, return_exceptions=True)
-        for code in cached:
-            write(write_icb, p, code)
-        write(write_run, p)
-        for w in writes:
-            await w                                     # a failure to write is not hidden
-    if bar is not None:
-        bar.close()
+            codes, selected, data_path, out_root = await asyncio.to_thread(request, icb, theme_spec, data_dir, out_dir, notebooks_dir)
+            with atomic.exclusive_lock(out_root / LOCK, busy=f"another iwt report is writing to {out_root} (pid {{pid}}); "
+                                                             "wait for it or choose another --out"):
+                workers += [engine.Worker(fresh=fresh_kernels) for _ in range(min(jobs, os.cpu_count() or 1, len(codes) * len(selected)))]
+                for w in workers:               # the kernels start while we plan
+                    w.starting = asyncio.create_task(w.start(cwd))
+                try:
+                    p = await asyncio.to_thread(plan, codes, selected, data_path, out_root, force, parameters, notebooks_dir)
+                    from tqdm.auto import tqdm
+                    bar = tqdm(total=len(p.jobs), initial=len(p.jobs) - len(p.todo), desc="iwt report", unit="report",
+                               file=sys.stderr, disable=not progress)
+                    left.update({code: sum(j.icb_code == code for j in p.todo) for code in p.codes})
+                    await engine.run_all(p.todo, workers, run_one)   # a kernel with no report left stops
+                finally:                        # finished, or stopped by a signal or a failed write:
+                    write.closing = True        # stop every kernel, then record what finished
+                    await asyncio.gather(*(w.stop() for w in workers))
+                    if p is not None:
+                        write(write_run, p, done)
+                        write(bar.close)
+                    await write.drain()
+        except asyncio.CancelledError:
+            if not (write.errors or got):
+                raise
+    for exc in write.errors[:1]:                # a failed write, as a user should read it
+        if not isinstance(exc, OSError) or p is None:
+            raise exc
+        where = os.path.relpath(exc.filename2 or exc.filename, p.out_root) if exc.filename2 or exc.filename else "the reports"
+        raise OSError(f"--out {p.out_root}: could not write {where} ({exc.strerror or exc}); the run was stopped")
+    if got:
+        raise atomic.Interrupted(got[0], p and f"; {sum(j.key in p.records for j in p.jobs)} of {len(p.jobs)} report(s) "
+                                 f"complete, recorded in {p.out_root / 'manifest.json'}")
     return RunSummary([p.records[j.key] for j in p.jobs], p.out_root, time.perf_counter() - t_start)
 
 

@@ -1,0 +1,402 @@
+"""The readiness theme (notebooks/02_readiness.ipynb): partners' self-assessment against the guide's
+checklist of readiness and top tips, round by round.
+
+Each ``*_section(ctx)`` returns a renderer ``icb_code -> list of items`` for
+:class:`iwt_helpers.present.explorer.Explorer`. An ICB's responses come from its saved rounds
+(``<data>/readiness/<ICB>.csv``, real) or, where nothing has been saved for it, from the demo set's
+synthetic rounds (``data/demo/readiness_responses.csv``, read through the datastore so that it is
+listed, labelled synthetic, among the data used). :class:`ReadinessForm` is the JupyterLab form
+partners fill in (not shown under the report runner).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from iwt_helpers.analysis import readiness as ra
+from iwt_helpers.data import geography
+from iwt_helpers.data import readiness_store as store
+from iwt_helpers.data.datastore import Dataset
+from iwt_helpers.present import charts
+from iwt_helpers.present.explorer import BATCH_ENV
+from iwt_helpers.present.items import Figure, Headline, Provenance, Table, Text
+
+from .params import ReportParams
+from .provenance import footer_text, provenance_of
+
+RAG_TEXT = {"red": "Red", "amber": "Amber", "green": "Green", ra.NOT_ASSESSED: "Not assessed"}
+
+
+@dataclass
+class Responses:
+    """One ICB's responses with where they came from."""
+    df: pd.DataFrame
+    saved: bool                  # True: the ICB's saved rounds; False: the demo set's synthetic rounds
+    file: str
+
+    @property
+    def synthetic(self) -> bool:
+        return not self.saved
+
+
+@dataclass
+class ReadinessContext:
+    ds: Dataset
+    params: ReportParams
+    bank: store.ItemBank = field(default_factory=store.item_bank)
+    _cache: dict = field(default_factory=dict)
+    _demo: pd.DataFrame | None = None
+
+    @classmethod
+    def load(cls, ds: Dataset, params: ReportParams) -> ReadinessContext:
+        return cls(ds, params)
+
+    def demo(self) -> pd.DataFrame:
+        if self._demo is None:
+            self._demo = self.ds.table("readiness_responses")
+        return self._demo
+
+    def responses(self, icb: str) -> Responses:
+        icb = geography.resolve_icb(icb)
+        if icb not in self._cache:
+            saved = store.read_responses(icb, self.params.data_dir)
+            if saved is not None and len(saved):
+                self._cache[icb] = Responses(saved.assign(synthetic=False), True, str(store.responses_path(icb, self.params.data_dir)))
+            else:
+                demo = self.demo()
+                rows = demo[demo["icb_code"] == icb].assign(synthetic=True).reset_index(drop=True)
+                self._cache[icb] = Responses(rows, False, str(self.ds.info("readiness_responses").path))
+        return self._cache[icb]
+
+    def synthetic(self, icb: str) -> bool:
+        return self.responses(icb).synthetic
+
+    def prov(self, resp: Responses, rounds: list[pd.Timestamp] | None = None) -> Provenance:
+        r = ra.rounds(resp.df) if rounds is None else rounds
+        period = ("assessment rounds of " + " and ".join(f"{pd.Timestamp(d):%d %B %Y}" for d in r)) if r else ""
+        rows = resp.df if rounds is None else resp.df[resp.df["assessment_date"].isin(rounds)]
+        return provenance_of(rows, period)
+
+
+def _name(icb: str) -> str:
+    return geography.icb_name(icb)
+
+
+def _when(d) -> str:
+    return "no earlier round" if d is None or pd.isna(d) else f"{pd.Timestamp(d):%B %Y}"
+
+
+def _stamp(prov: Provenance) -> bool | str:
+    return "mixed" if prov.status == "mixed" else prov.synthetic
+
+
+def _none_saved(icb: str) -> list:
+    return [Text(f"No readiness responses for {_name(icb)}: nothing saved and no demonstration rounds.")]
+
+
+def summary_section(ctx: ReadinessContext):
+    """System readiness by domain in the latest round against the previous one."""
+    def render(icb: str) -> list:
+        resp = ctx.responses(icb)
+        if resp.df.empty:
+            return _none_saved(icb)
+        bank = ctx.bank
+        latest, previous = ra.latest_and_previous(resp.df)
+        prov = ctx.prov(resp, [d for d in (latest, previous) if d is not None])
+        dom = ra.domain_scores(resp.df, bank)
+        now, before = ra.system_score(resp.df, bank, latest), ra.system_score(resp.df, bank, previous)
+        n_partners = resp.df.loc[resp.df["assessment_date"] == latest, "partner"].nunique()
+        best = dom.loc[dom["score"].idxmax(), "domain_label"] if dom["score"].notna().any() else "none"
+        worst = dom.loc[dom["score"].idxmin(), "domain_label"] if dom["score"].notna().any() else "none"
+        change = "" if np.isnan(before) else f", {'up' if now > before else 'down' if now < before else 'no change'} " \
+                                               f"{abs(now - before):.1f} since {_when(previous)}"
+        title = (f"{_name(icb)}: system readiness {now:.1f} of {bank.target} in the {_when(latest)} round{change}; "
+                 f"strongest domain {best}, weakest {worst}")
+        bars = pd.concat([dom.assign(round=f"{_when(latest)} round", value=dom["score"])] +
+                         ([dom.assign(round=f"{_when(previous)} round", value=dom["previous_score"])] if previous is not None else []))
+        fig = charts.grouped_bars(bars, "domain_label", "round", "value", f"Score (0 {bank.scale[0].lower()} to "
+                                  f"{bank.target} {bank.scale[bank.target].lower()})", footer_text(prov), _stamp(prov), title)
+        fig.axes[0].set_ylim(0, bank.target + 0.4)
+        heads = [Headline(f"Readiness self-assessment: system score ({_when(latest)}, {n_partners} partners)", now,
+                          f"of {bank.target}", "{:.1f}", provenance=prov)]
+        if not np.isnan(before):
+            heads.append(Headline(f"Readiness: change in system score since {_when(previous)}", now - before, "levels",
+                                  "{:+.1f}", provenance=prov))
+        return [
+            *heads,
+            Text(f"{n_partners} partners scored {len(bank.items)} items in the {_when(latest)} round "
+                 f"({'compared with ' + _when(previous) if previous is not None else 'the first round: no change to show yet'}). "
+                 f"Scale: {bank.scale_text()}. A domain's score is the mean of its items' scores; an item's score is the "
+                 "mean of the partners who scored it."),
+            Figure(fig, prov),
+            Table(dom, f"{_name(icb)}: readiness by domain, {_when(latest)} round against {_when(previous)}",
+                  {"domain_label": "Domain", "items": "Items", "items_scored": "Items scored", "score": "Score",
+                   "previous_score": "Previous round", "change": "Change"},
+                  {"score": "{:.1f}", "previous_score": "{:.1f}", "change": "{:+.1f}"}, key="readiness_domains",
+                  suppress=False, provenance=prov),
+        ]
+    return render
+
+
+HEAT_COLOURS = ("#DA291C", "#ED8B00", "#FFB81C", "#78BE20", "#009639")    # 0 .. 4, NHS red to green
+
+
+def heatmap_figure(piv: pd.DataFrame, bank: store.ItemBank, title: str, source: str, synthetic: bool | str):
+    """Partner x item scores as coloured cells labelled with the score (blank: not assessed)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    cmap = ListedColormap(list(HEAT_COLOURS[: len(bank.scale)])).with_extremes(bad=charts.NHS["pale_grey"])
+    norm = BoundaryNorm(np.arange(-0.5, len(bank.scale)), cmap.N)
+    fig, ax = plt.subplots(figsize=(11, 1.6 + 0.42 * len(piv)))
+    ax.imshow(np.ma.masked_invalid(piv.to_numpy(dtype=float)), cmap=cmap, norm=norm, aspect="auto")
+    ax.set_xticks(range(piv.shape[1]), piv.columns, fontsize=8)
+    ax.set_yticks(range(piv.shape[0]), piv.index, fontsize=9)
+    ax.grid(False)
+    for (y, x), v in np.ndenumerate(piv.to_numpy(dtype=float)):
+        ax.text(x, y, "" if np.isnan(v) else f"{v:.0f}", ha="center", va="center", fontsize=8,
+                color="white" if not np.isnan(v) and v in (0, len(bank.scale) - 1) else charts.NHS["black"])
+    domains = bank.items["domain_label"].tolist()
+    for x in range(1, len(domains)):
+        if domains[x] != domains[x - 1]:
+            ax.axvline(x - 0.5, color="white", linewidth=2.5)
+    ax.set_xlabel("Item (grey: not assessed); " + bank.scale_text())
+    return charts.finish(fig, title, source, synthetic)
+
+
+def heatmap_section(ctx: ReadinessContext):
+    """Each partner's score on each item in the latest round, and each item's RAG status and change."""
+    def render(icb: str) -> list:
+        resp = ctx.responses(icb)
+        if resp.df.empty:
+            return _none_saved(icb)
+        bank = ctx.bank
+        latest, previous = ra.latest_and_previous(resp.df)
+        prov = ctx.prov(resp, [d for d in (latest, previous) if d is not None])
+        piv = ra.heatmap(resp.df, bank)
+        st = ra.item_status(resp.df, bank)
+        counts = st["rag"].value_counts()
+        title = (f"{_name(icb)}, {_when(latest)}: {counts.get('green', 0)} items green, {counts.get('amber', 0)} amber and "
+                 f"{counts.get('red', 0)} red across {len(piv)} partners")
+        st_shown = st.assign(rag=st["rag"].map(RAG_TEXT))
+        return [
+            Figure(heatmap_figure(piv, bank, title, footer_text(ctx.prov(resp, [latest])), _stamp(prov)), ctx.prov(resp, [latest])),
+            Table(st_shown, f"{_name(icb)}: RAG status of each item ({_when(latest)}: red below {bank.red_below:g}, green "
+                  f"from {bank.green_from:g}) and change since {_when(previous)}",
+                  {"item_id": "Item", "domain_label": "Domain", "text": "What ready looks like", "partners_scored": "Partners scoring",
+                   "score": "Score", "lowest": "Lowest", "highest": "Highest", "previous_score": "Previous round",
+                   "change": "Change", "rag": "RAG"},
+                  {"score": "{:.1f}", "lowest": "{:.0f}", "highest": "{:.0f}", "previous_score": "{:.1f}", "change": "{:+.1f}"},
+                  key="readiness_items", suppress=False, provenance=prov),
+        ]
+    return render
+
+
+def disagreement_section(ctx: ReadinessContext):
+    """Items where partners' scores are the bank's disagreement_levels or more apart."""
+    def render(icb: str) -> list:
+        resp = ctx.responses(icb)
+        if resp.df.empty:
+            return _none_saved(icb)
+        bank = ctx.bank
+        latest, _ = ra.latest_and_previous(resp.df)
+        prov = ctx.prov(resp, [latest])
+        dis = ra.disagreements(resp.df, bank)
+        items = [Headline(f"Readiness: items where partners disagree by {bank.disagreement_levels}+ levels ({_when(latest)})",
+                          len(dis), "items", provenance=prov)]
+        if dis.empty:
+            return items + [Text(f"No item has partners {bank.disagreement_levels} or more levels apart in the "
+                                 f"{_when(latest)} round.")]
+        return items + [Table(dis, f"{_name(icb)}: {len(dis)} items where partners' scores are {bank.disagreement_levels} or "
+                              f"more levels apart ({_when(latest)}), widest first, with the evidence each side gave",
+                              {"item_id": "Item", "domain_label": "Domain", "text": "What ready looks like", "spread": "Levels apart",
+                               "lowest": "Lowest", "lowest_partners": "Scored lowest by", "lowest_evidence": "Evidence (lowest)",
+                               "highest": "Highest", "highest_partners": "Scored highest by", "highest_evidence": "Evidence (highest)"},
+                              key="readiness_disagreements", suppress=False, provenance=prov)]
+    return render
+
+
+def action_plan_section(ctx: ReadinessContext):
+    """Gaps to the target level, largest weighted gap first, with the tip, owner and due date."""
+    def render(icb: str) -> list:
+        resp = ctx.responses(icb)
+        if resp.df.empty:
+            return _none_saved(icb)
+        bank = ctx.bank
+        latest, _ = ra.latest_and_previous(resp.df)
+        prov = ctx.prov(resp, [latest])
+        plan = ra.action_plan(resp.df, bank)
+        plan = plan.assign(due_date=plan["due_date"].map(lambda d: "not set" if pd.isna(d) else f"{d:%Y-%m-%d}"),
+                           rag=plan["rag"].map(RAG_TEXT))
+        unassessed = ra.not_assessed(resp.df, bank)
+        top = plan.iloc[0] if len(plan) else None
+        out = [Headline(f"Readiness: items below {bank.scale[bank.target].lower()} ({_when(latest)})", len(plan), "items",
+                        provenance=prov)]
+        if top is not None:
+            out.append(Text(f"The largest weighted gap is **{top['item_id']}** ({top['domain_label']}): "
+                            f"score {top['score']:.1f} of {bank.target}, weight {top['weight']:g}. What helps: {top['helps']}"))
+        out.append(Table(plan, f"{_name(icb)}: action plan, {_when(latest)} - gaps to level {bank.target} "
+                         f"({bank.scale[bank.target].lower()}) by weighted gap (weight x gap), largest first",
+                         {"rank": "Rank", "item_id": "Item", "domain_label": "Domain", "text": "What ready looks like",
+                          "score": "Score", "weight": "Weight", "weighted_gap": "Weighted gap", "helps": "Tip or resource that helps",
+                          "owner": "Owner (partner)", "due_date": "Due date", "furthest_behind": "Partner(s) furthest behind",
+                          "rag": "RAG"},
+                         {"score": "{:.1f}", "weight": "{:g}", "weighted_gap": "{:.2f}"}, key="readiness_action_plan",
+                         suppress=False, provenance=prov))
+        if unassessed:
+            out.append(Text(f"Not assessed by any partner in this round, so not in the plan: {', '.join(unassessed)}."))
+        return out
+    return render
+
+
+def answers_section(ctx: ReadinessContext):
+    """Every partner's answer in the latest round, with its evidence, owner and due date."""
+    def render(icb: str) -> list:
+        resp = ctx.responses(icb)
+        if resp.df.empty:
+            return _none_saved(icb)
+        latest, _ = ra.latest_and_previous(resp.df)
+        prov = ctx.prov(resp, [latest])
+        r = ra.current(resp.df[resp.df["assessment_date"] == latest])
+        r = r.assign(score=pd.to_numeric(r["score"], errors="coerce").astype(float).map(
+                         lambda s: "not assessed" if pd.isna(s) else f"{s:.0f}"),
+                     evidence=r["evidence"].fillna(""), owner=r["owner"].fillna(""),
+                     due_date=pd.to_datetime(r["due_date"]).map(lambda d: "" if pd.isna(d) else f"{d:%Y-%m-%d}"))
+        return [Table(r, f"{_name(icb)}: every partner's answers in the {_when(latest)} round", {
+            "partner": "Partner", "item_id": "Item", "score": "Score", "evidence": "Evidence", "owner": "Owner",
+            "due_date": "Due date"}, key="readiness_answers", suppress=False, provenance=prov)]
+    return render
+
+
+def banner_parts(ctx: ReadinessContext, icb: str) -> list[str]:
+    return ["readiness self-assessment rounds (no rounds saved for this ICB)"] if ctx.synthetic(icb) else []
+
+
+def caveats(ctx: ReadinessContext, icb: str) -> list[str]:
+    resp = ctx.responses(icb)
+    bank = ctx.bank
+    notes = [f"Self-assessment: each partner scores itself ({bank.scale_text()}); scores are judgements, not measurements, "
+             "and partners may read a level differently, which is why disagreements are shown with their evidence.",
+             "A round is an assessment date; partners taking part in one round use the same date. Where a partner saved "
+             "more than once for a date, its last save counts (earlier saves stay in the file).",
+             f"Action plan: weighted gap = item weight x ({bank.target} - the item's score); weights are in "
+             "data/reference/readiness_items.yaml."]
+    if resp.saved:
+        notes.insert(0, f"Readiness responses: saved rounds for this ICB ({os.path.basename(resp.file)} in the readiness "
+                        "folder), real self-assessments.")
+    else:
+        notes.insert(0, "Readiness responses: no rounds saved for this ICB, so the demonstration set's synthetic rounds are "
+                        "shown; they are not any partner's real answers.")
+    return notes
+
+
+# --------------------------------------------------------------------------- the JupyterLab form
+
+
+class ReadinessForm:
+    """Pick the ICB and partner, score each item with its level descriptors in view, add evidence,
+    owner and due date, and save (a new round). Choosing a partner shows its latest saved answers.
+
+    Shown only in an interactive JupyterLab session: under the report runner (``IWT_BATCH=1``) or
+    without ipywidgets, :meth:`show` does nothing."""
+
+    def __init__(self, icb_code: str, data_dir=None, interactive: bool | None = None):
+        self.icb_code = geography.resolve_icb(icb_code)
+        self.data_dir = data_dir
+        self.bank = store.item_bank()
+        if interactive is None:
+            interactive = os.environ.get(BATCH_ENV, "") != "1" and _widgets_available()
+        self.interactive = interactive
+        self.rows: dict[str, dict] = {}
+        self.widget = None
+
+    def build(self):
+        import ipywidgets as w
+
+        icbs = geography.icbs().sort_values("icb_short_name")
+        self.icb = w.Dropdown(options=[(f"{r.icb_short_name} ({r.icb_code})", r.icb_code) for r in icbs.itertuples()],
+                              value=self.icb_code, description="ICB:", layout=w.Layout(width="420px"))
+        self.partner = w.Combobox(options=store.partners(self.icb_code, self.data_dir), placeholder="partner organisation",
+                                  description="Partner:", ensure_option=False, layout=w.Layout(width="420px"))
+        self.when = w.DatePicker(value=date.today(), description="Assessed on:")
+        self.status = w.HTML()
+        save = w.Button(description="Save round", button_style="primary", icon="save")
+        save.on_click(lambda _b: self.save())
+        self.icb.observe(lambda ch: self._on_icb(ch["new"]), names="value")
+        self.partner.observe(lambda ch: self.load_latest(), names="value")
+        options = [("not assessed", None)] + [(f"{lv} {name}", lv) for lv, name in sorted(self.bank.scale.items())]
+        boxes = []
+        for _domain, items in self.bank.items.groupby("domain", sort=False):
+            boxes.append(w.HTML(f"<h4>{_esc(items['domain_label'].iloc[0])}</h4>"))
+            for it in items.itertuples(index=False):
+                levels = "".join(f"<li><b>{lv} {_esc(self.bank.scale[lv])}</b>: {_esc(getattr(it, f'level_{lv}'))}</li>"
+                                 for lv in self.bank.levels)
+                row = {"score": w.Dropdown(options=options, value=None, description="Score:"),
+                       "evidence": w.Textarea(placeholder="evidence for the score", layout=w.Layout(width="60%")),
+                       "owner": w.Text(placeholder="owner (a role)", description="Owner:"),
+                       "due_date": w.DatePicker(description="Due:")}
+                self.rows[it.id] = row
+                boxes.append(w.VBox([w.HTML(f"<b>{_esc(it.id)}</b> {_esc(it.text)}<ul style='margin:2px 0'>{levels}</ul>"
+                                            f"<i>Helps: {_esc(it.helps)}</i>"),
+                                     w.HBox([row["score"], row["owner"], row["due_date"]]), row["evidence"]],
+                                    layout=w.Layout(border="1px solid #E8EDEE", padding="4px", margin="2px 0")))
+        self.widget = w.VBox([w.HBox([self.icb, self.partner]), w.HBox([self.when, save, self.status]), *boxes])
+        return self.widget
+
+    def show(self) -> None:
+        if not self.interactive:
+            return
+        from IPython.display import display
+        display(self.build())
+
+    def _on_icb(self, icb: str) -> None:
+        self.icb_code = icb
+        self.partner.options = store.partners(icb, self.data_dir)
+        self.load_latest()
+
+    def load_latest(self) -> None:
+        """Fill the form with the partner's latest saved answers (blank where none)."""
+        name = (self.partner.value or "").strip()
+        latest = store.latest_answers(self.icb_code, name, self.data_dir).set_index("item_id") if name else pd.DataFrame()
+        for item_id, row in self.rows.items():
+            prev = latest.loc[item_id] if item_id in latest.index else None
+            row["score"].value = None if prev is None or pd.isna(prev["score"]) else int(prev["score"])
+            row["evidence"].value = "" if prev is None or pd.isna(prev["evidence"]) else str(prev["evidence"])
+            row["owner"].value = "" if prev is None or pd.isna(prev["owner"]) else str(prev["owner"])
+            row["due_date"].value = None if prev is None or pd.isna(prev["due_date"]) else prev["due_date"].date()
+        self.status.value = (f"<span style='color:#425563'>latest saved answers of {_esc(name)} "
+                             f"({latest['assessment_date'].iloc[0]:%d %B %Y})</span>" if len(latest) else "")
+
+    def answers(self) -> list[dict]:
+        return [{"item_id": i, "score": r["score"].value, "evidence": r["evidence"].value, "owner": r["owner"].value,
+                 "due_date": r["due_date"].value} for i, r in self.rows.items()]
+
+    def save(self) -> None:
+        try:
+            path = store.save_round(self.icb_code, self.partner.value or "", self.when.value, self.answers(), self.data_dir,
+                                    origin="the form")
+        except (store.ResponsesError, OSError, RuntimeError) as err:
+            self.status.value = f"<span style='color:#DA291C'>Not saved: {_esc(str(err))}</span>"
+            return
+        self.status.value = f"<span style='color:#009639'>Saved to {_esc(str(path))}</span>"
+        self.partner.options = store.partners(self.icb_code, self.data_dir)
+
+
+def _esc(text) -> str:
+    import html
+    return html.escape(str(text))
+
+
+def _widgets_available() -> bool:
+    try:
+        import ipywidgets  # noqa: F401
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    ip = get_ipython()
+    return ip is not None and getattr(ip, "kernel", None) is not None
