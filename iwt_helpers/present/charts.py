@@ -540,7 +540,7 @@ def grouped_bars(df: pd.DataFrame, category: str, group: str, value: str, value_
         bars = ax.bar(xs, vals.to_numpy(), width=width, color=shades[i % len(shades)], label=g)
         ax.bar_label(bars, fmt="%.1f", fontsize=8, padding=2)
     ax.set_xticks(range(len(cats)))
-    ax.set_xticklabels(cats)
+    ax.set_xticklabels([textwrap.fill(str(c), 14) for c in cats])     # long categories wrap, never overlap
     ax.set_xlabel("")
     ax.set_ylabel(value_label)
     ax.set_ylim(0, df[value].max() * 1.18)

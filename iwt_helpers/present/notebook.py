@@ -60,7 +60,7 @@ def banner(parts: list[str] | None = None) -> None:
                 f"lacks these, so they come from the demonstration set and must not be used for decisions: "
                 f"{html.escape(', '.join(parts))}. Every table and chart says whether it is real, synthetic or both.")
     else:
-        text = (f"{html.escape(SYNTHETIC_LABEL)}. The workforce figures are generated for demonstration and must not be "
+        text = (f"{html.escape(SYNTHETIC_LABEL)}. Figures from the demonstration set are generated and must not be "
                 "used for decisions; geography, population, unpaid carers and residents' ethnicity (Census 2021) are real. "
                 "Every table and chart says which it is.")
     display(HTML(f'<div style="border:2px solid #DA291C;color:#8A1538;background:#FDECEA;'
