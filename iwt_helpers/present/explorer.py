@@ -51,7 +51,7 @@ class Explorer:
     def __init__(self, icb_code: str, interactive: bool | None = None):
         self.icb_code = geography.resolve_icb(icb_code)
         if interactive is None:
-            interactive = os.environ.get(BATCH_ENV, "") != "1" and _widgets_available()
+            interactive = os.environ.get(BATCH_ENV, "") != "1" and widgets_available()
         self.interactive = interactive
         self.sections: list[_Section] = []
         self.last_redraw_s: float | None = None
@@ -115,7 +115,8 @@ class Explorer:
             self._status.value = f"<span style='color:#425563'>redrawn in {seconds:.2f} s</span>"
 
 
-def _widgets_available() -> bool:
+def widgets_available() -> bool:
+    """True in a live Jupyter kernel with ipywidgets installed (not under a plain Python run)."""
     try:
         import ipywidgets  # noqa: F401
         from IPython import get_ipython

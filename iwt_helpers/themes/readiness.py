@@ -23,7 +23,7 @@ from iwt_helpers.data import geography
 from iwt_helpers.data import readiness_store as store
 from iwt_helpers.data.datastore import Dataset
 from iwt_helpers.present import charts
-from iwt_helpers.present.explorer import BATCH_ENV
+from iwt_helpers.present.explorer import BATCH_ENV, widgets_available
 from iwt_helpers.present.items import Figure, Headline, Provenance, Table, Text
 
 from .params import ReportParams
@@ -310,7 +310,7 @@ class ReadinessForm:
         self.data_dir = data_dir
         self.bank = store.item_bank()
         if interactive is None:
-            interactive = os.environ.get(BATCH_ENV, "") != "1" and _widgets_available()
+            interactive = os.environ.get(BATCH_ENV, "") != "1" and widgets_available()
         self.interactive = interactive
         self.rows: dict[str, dict] = {}
         self.widget = None
@@ -391,12 +391,3 @@ def _esc(text) -> str:
     import html
     return html.escape(str(text))
 
-
-def _widgets_available() -> bool:
-    try:
-        import ipywidgets  # noqa: F401
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    ip = get_ipython()
-    return ip is not None and getattr(ip, "kernel", None) is not None
