@@ -139,3 +139,15 @@ def test_governance_kpis_from_published_files_are_real_and_the_rest_synthetic(re
     assert df.at["time_to_fill_days", "Synthetic"]            # not in the published files: demo, labelled
     assert df.at["enough_staff_pct", "Variation"] == "Too few points to judge"   # 4 annual survey points
     assert summary["provenance"]["status"] == "mixed" and "real: " in summary["provenance"]["detail"]
+
+
+@pytest.mark.parametrize("icb", ICBS)
+def test_the_social_care_vacancy_headline_is_the_published_rate_the_governance_theme_shows(reports, icb):
+    _, found, _, _ = reports
+    h = [x for x in found[icb]["data"]["headlines"] if x["name"].startswith("Social care vacancy rate")]
+    assert len(h) == 1 and h[0]["provenance"]["status"] == "real" and "Skills for Care" in h[0]["name"]
+    gov = frame(tables(found, icb, "governance_metrics")["kpi_summary"]).set_index("KPI id")
+    assert h[0]["value"] == pytest.approx(gov.at["vacancy_rate_asc", "Latest value"], abs=1e-9)
+    rows = frame(tables(found, icb)["vacancy_turnover"]).set_index("Sector")
+    published = rows.loc["Adult social care: published rates (Skills for Care)"]
+    assert published["Vacancies: status"] == "real" and published["Vacancy rate (%)"] == pytest.approx(h[0]["value"])

@@ -377,6 +377,17 @@ def pressure_section(ctx: DataContext):
         both["turnover_status"] = both["sector"].map(lambda s: _status(fl[fl["sector"] == s]))
         both["turnover_basis"] = both["sector"].map(lambda s: "12 months" if pd.isna(months.get(s, 12)) or months.get(s, 12) == 12
                                                     else f"{int(months[s])} month(s), x 12 / {int(months[s])}")
+        pub = _published_asc(ctx, icb)
+        if len(pub):                          # the published rates beside the demo's counts, never mixed with them
+            row = {"sector": "asc_published", "sector_label": "Adult social care: published rates (Skills for Care)",
+                   "turnover_basis": "published 12-month rate, " + ", ".join(f"{p:%b %Y}" for p in sorted(pub["period"].unique()))}
+            for kpi_id, col in ASC_PUBLISHED.items():
+                hit = pub[pub["kpi_id"] == kpi_id]
+                row[col] = float(hit["value"].iloc[0]) if len(hit) else float("nan")
+                row["vacancy_status" if col.startswith("vacancy") else "turnover_status"] = "real" if len(hit) else "not available"
+            both = pd.concat([both, pd.DataFrame([row])], ignore_index=True)
+            for c in ("vacancies_fte", "filled_posts_fte", "vacancies_posts", "filled_posts_posts"):
+                both[c] = both[c].fillna("")
         pg = pressures.pressure_by_group(vac, flows, icb)
         gap = pressures.pay_gap_trend(pay, icb)
         flows_x = pressures.cross_sector_flows(flows, icb)
@@ -389,12 +400,12 @@ def pressure_section(ctx: DataContext):
         asc_rate = 100 * asc["vacancies"].sum() / (asc["vacancies"].sum() + asc["filled_posts"].sum())
         last_gap = gap.iloc[-1]
         prov_v = ctx.prov(vl[vl["sector"].str.startswith("asc")])
-        prov_vt = Provenance.combine([ctx.prov(vl, by="sector"), ctx.prov(fl, by="sector")])
+        prov_vt = Provenance.combine([ctx.prov(vl, by="sector"), ctx.prov(fl, by="sector"), ctx.prov(pub)])
         prov_pay = ctx.prov(pay[pay["icb_code"] == icb])
         prov_x = ctx.prov(fl[fl["leavers_to_other_sector"].notna()], by="sector")
         nhs = _nhs_by_group(ctx, icb)
         items = [
-            Headline("Social care vacancy rate", asc_rate, "%", "{:.1f}", provenance=prov_v),
+            *_asc_vacancy_headline(ctx, icb, asc_rate, prov_v),
             Headline("Care worker pay gap to new NHS HCAs", f"£{last_gap['gap_gbp_per_hour']:.2f} an hour", provenance=prov_pay),
             Table(both, "Vacancy and turnover rates by sector (turnover annualised where a source covers fewer than 12 months)",
                   {"sector_label": "Sector", "vacancies_fte": "Vacancies (FTE)", "filled_posts_fte": "Filled (FTE)",
@@ -430,6 +441,29 @@ def pressure_section(ctx: DataContext):
         ]
         return items
     return render
+
+
+ASC_PUBLISHED = {"vacancy_rate_asc": "vacancy_rate_pct", "turnover_asc": "turnover_rate_pct"}
+
+
+def _published_asc(ctx: DataContext, icb: str) -> pd.DataFrame:
+    """The latest published (real) social care vacancy and turnover rates for the ICB, from the
+    KPI series, one row per KPI (none on the demo set)."""
+    k = ctx.t["kpi_observations"]
+    k = k[(k["icb_code"] == icb) & k["kpi_id"].isin(list(ASC_PUBLISHED)) & ~k["synthetic"].astype(bool)]
+    return k.sort_values("period").groupby("kpi_id").tail(1)
+
+
+def _asc_vacancy_headline(ctx: DataContext, icb: str, table_rate: float, table_prov: Provenance) -> list:
+    """One social care vacancy rate for the index: the published rate where the data have one (the
+    figure the governance theme shows), else the rate of the vacancies table, each with its provenance."""
+    pub = _published_asc(ctx, icb)
+    pub = pub[pub["kpi_id"] == "vacancy_rate_asc"]
+    if len(pub):
+        r = pub.iloc[0]
+        return [Headline(f"Social care vacancy rate (Skills for Care, {r['period']:%B %Y})", float(r["value"]), "%", "{:.1f}",
+                         provenance=ctx.prov(pub))]
+    return [Headline("Social care vacancy rate", table_rate, "%", "{:.1f}", provenance=table_prov)]
 
 
 def _status(rows: pd.DataFrame) -> str:
