@@ -236,14 +236,22 @@ def whole_system_section(ctx: DataContext):
         own = workforce.by_dimension(ctx.snapshot, icb, "ownership")
         own["ownership"] = own["ownership"].map(lambda t: t[:1].upper() + t[1:])
         profile_shown = profile.assign(registered=profile["registered"].map({True: "Yes", False: "No"}))
-        comp = workforce.per_capita_comparison(ctx.snapshot, pop, icb)
+        # Per head of population, a report on real data compares only the real sectors: a rate of real and
+        # synthetic staff together would be neither.
+        basis = ctx.snapshot[~ctx.snapshot["synthetic"].astype(bool)] if len(real) and len(fake) else ctx.snapshot
+        comp = workforce.per_capita_comparison(basis, pop, icb)
         me = comp[(comp["area"] == comp["area"].iloc[0]) & (comp["measure"] == "whole system")].iloc[0]
         eng = comp[(comp["area"] == "England") & (comp["measure"] == "whole system")].iloc[0]
         diff = me["fte_per_1000_population"] - eng["fte_per_1000_population"]
+        across = f"in {_sectors_named(real)}" if len(real) and len(fake) else "across the whole system"
+        if comp["measure"].nunique() == 2:          # one sector family only: its rows and the total are the same
+            year = comp.attrs["population_year"]
+            comp = comp[comp["measure"] != "whole system"].reset_index(drop=True)
+            comp.attrs["population_year"] = year
         fmt = {"headcount": "{:,.0f}", "fte": "{:,.0f}", "share_of_fte_pct": "{:.1f}"}
         pop_label = (f"population {comp.attrs['population_year']}: ONS mid-2020 estimate, ages 60+ grown by the 2016-based "
                      "projections, younger ages held")
-        prov_pc = Provenance.combine([ctx.prov(ctx.snapshot, by="sector"),
+        prov_pc = Provenance.combine([ctx.prov(basis, by="sector"),
                                       Provenance("ONS population estimates and projections", str(comp.attrs["population_year"]), "real")])
         return [
             *heads,
@@ -262,14 +270,14 @@ def whole_system_section(ctx: DataContext):
             Table(own, "Statutory, independent and voluntary employers", {"ownership": "Employer type",
                   "headcount": "Headcount", "fte": "FTE", "share_of_fte_pct": "Share of FTE (%)"}, fmt, key="ownership",
                   provenance=prov),
-            Table(comp, f"FTE per 1,000 population and per 1,000 aged 65+ ({pop_label})",
+            Table(comp, f"FTE per 1,000 population and per 1,000 aged 65+, {across} ({pop_label})",
                   {"area": "Area", "measure": "Sector family", "fte": "FTE", "fte_per_1000_population": "FTE per 1,000 population",
                    "fte_per_1000_aged_65_plus": "FTE per 1,000 aged 65+"},
                   {"fte": "{:,.0f}", "fte_per_1000_population": "{:.1f}", "fte_per_1000_aged_65_plus": "{:.1f}"}, key="per_capita",
                   provenance=prov_pc),
             Figure(charts.per_capita_bars(comp, "fte_per_1000_population", "FTE per 1,000 population", footer_text(prov_pc),
                    _stamp(prov_pc), f"{_name(icb)} has {abs(diff):.1f} FTE per 1,000 residents {'more' if diff > 0 else 'fewer'} "
-                   "than England across the whole system"), prov_pc),
+                   f"than England {across}"), prov_pc),
         ]
     return render
 
