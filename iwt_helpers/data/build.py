@@ -305,7 +305,7 @@ def status(data: Path) -> pd.DataFrame:
     rows = []
     for name, meta in sorted(manifest["tables"].items()):
         df = pd.read_parquet(data / meta["file"]) if meta["file"].endswith(".parquet") else pd.read_csv(data / meta["file"])
-        tc = "period" if "period" in df else ("year" if "year" in df else None)
+        tc = next((c for c in ("period", "year", "financial_year") if c in df), None)
         span = "–"
         if tc:
             lo, hi = df[tc].min(), df[tc].max()
