@@ -103,6 +103,22 @@ def _report(args: argparse.Namespace) -> int:
     return summary.exit_code
 
 
+def _peers(args: argparse.Namespace) -> int:
+    from iwt_helpers.analysis import peers
+    from iwt_helpers.data import geography
+    icb = geography.resolve_icb(args.icb)
+    t = peers.nearest_peers(icb, args.k)
+    if args.csv:
+        t.to_csv(sys.stdout, index=False, float_format="%.4f")
+        return 0
+    print(f"Nearest {len(t)} peers of {geography.icb_name(icb)} ({icb}) on standardised context indicators "
+          f"(weights: data/reference/peer_indicators.yaml)")
+    print(f"{'Rank':<5} {'ICB':<5} {'Distance':>8}  {'Name':<36} Biggest differences (peer against {icb})")
+    for r in t.itertuples():
+        print(f"{r.rank:<5} {r.icb_code:<5} {r.distance:>8.2f}  {r.icb_name:<36} {r.biggest_differences}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="iwt", description="Integrated workforce thinking workbook for England's 42 ICSs.")
     p.add_argument("--version", action="version", version=f"iwt {__version__}")
@@ -142,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file", help="the filled-in .xlsx template")
     s.add_argument("--data", help="data folder whose readiness/ holds the responses (default data/readiness)")
     s.set_defaults(func=_readiness_import)
+
+    s = sub.add_parser("peers", help="an ICB's nearest peers on real context indicators (population, age, deprivation, rurality)")
+    s.add_argument("--icb", required=True, help="ICB code (ODS or E54)")
+    s.add_argument("--k", type=int, default=5, help="how many neighbours (1 to 41, default 5)")
+    s.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    s.set_defaults(func=_peers)
 
     s = sub.add_parser("report", help="run theme notebooks and write the report set")
     s.add_argument("--icb", default="QOP", help="ICB code (ODS or E54), comma-separated codes, or 'all'")

@@ -12,7 +12,7 @@ from iwt_helpers.data import readiness_store as store
 from iwt_helpers.report import outputs, run_reports
 
 pytestmark = pytest.mark.e2e
-ICBS = ("QOP", "QK1", "QOC")          # large (Greater Manchester), middle (Kent and Medway), small (Shropshire)
+ICBS = ("QOP", "QK1", "QOC")          # large (Greater Manchester), middle (Leicester, Leicestershire and Rutland), small (Shropshire)
 KEYS = {"readiness_domains", "readiness_items", "readiness_disagreements", "readiness_action_plan", "readiness_answers"}
 
 
