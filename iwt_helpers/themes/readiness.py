@@ -99,15 +99,25 @@ def _none_saved(icb: str) -> list:
     return [Text(f"No readiness responses for {_name(icb)}: nothing saved and no demonstration rounds.")]
 
 
+def _rounds(ctx: ReadinessContext, icb: str, with_previous: bool = False):
+    """The ICB's responses, its latest and previous round, and the provenance of the round(s) a
+    section shows (the previous one too with ``with_previous``); None when nothing is saved."""
+    resp = ctx.responses(icb)
+    if resp.df.empty:
+        return None
+    latest, previous = ra.latest_and_previous(resp.df)
+    shown = [d for d in (latest, previous if with_previous else None) if d is not None]
+    return resp, latest, previous, ctx.prov(resp, shown)
+
+
 def summary_section(ctx: ReadinessContext):
     """System readiness by domain in the latest round against the previous one."""
     def render(icb: str) -> list:
-        resp = ctx.responses(icb)
-        if resp.df.empty:
+        got = _rounds(ctx, icb, with_previous=True)
+        if got is None:
             return _none_saved(icb)
+        resp, latest, previous, prov = got
         bank = ctx.bank
-        latest, previous = ra.latest_and_previous(resp.df)
-        prov = ctx.prov(resp, [d for d in (latest, previous) if d is not None])
         dom = ra.domain_scores(resp.df, bank)
         now, before = ra.system_score(resp.df, bank, latest), ra.system_score(resp.df, bank, previous)
         n_partners = resp.df.loc[resp.df["assessment_date"] == latest, "partner"].nunique()
@@ -172,12 +182,11 @@ def heatmap_figure(piv: pd.DataFrame, bank: store.ItemBank, title: str, source: 
 def heatmap_section(ctx: ReadinessContext):
     """Each partner's score on each item in the latest round, and each item's RAG status and change."""
     def render(icb: str) -> list:
-        resp = ctx.responses(icb)
-        if resp.df.empty:
+        got = _rounds(ctx, icb, with_previous=True)
+        if got is None:
             return _none_saved(icb)
+        resp, latest, previous, prov = got
         bank = ctx.bank
-        latest, previous = ra.latest_and_previous(resp.df)
-        prov = ctx.prov(resp, [d for d in (latest, previous) if d is not None])
         piv = ra.heatmap(resp.df, bank)
         st = ra.item_status(resp.df, bank)
         counts = st["rag"].value_counts()
@@ -200,12 +209,11 @@ def heatmap_section(ctx: ReadinessContext):
 def disagreement_section(ctx: ReadinessContext):
     """Items where partners' scores are the bank's disagreement_levels or more apart."""
     def render(icb: str) -> list:
-        resp = ctx.responses(icb)
-        if resp.df.empty:
+        got = _rounds(ctx, icb)
+        if got is None:
             return _none_saved(icb)
+        resp, latest, _, prov = got
         bank = ctx.bank
-        latest, _ = ra.latest_and_previous(resp.df)
-        prov = ctx.prov(resp, [latest])
         dis = ra.disagreements(resp.df, bank)
         items = [Headline(f"Readiness: items where partners disagree by {bank.disagreement_levels}+ levels ({_when(latest)})",
                           len(dis), "items", provenance=prov)]
@@ -224,12 +232,11 @@ def disagreement_section(ctx: ReadinessContext):
 def action_plan_section(ctx: ReadinessContext):
     """Gaps to the target level, largest weighted gap first, with the tip, owner and due date."""
     def render(icb: str) -> list:
-        resp = ctx.responses(icb)
-        if resp.df.empty:
+        got = _rounds(ctx, icb)
+        if got is None:
             return _none_saved(icb)
+        resp, latest, _, prov = got
         bank = ctx.bank
-        latest, _ = ra.latest_and_previous(resp.df)
-        prov = ctx.prov(resp, [latest])
         plan = ra.action_plan(resp.df, bank)
         plan = plan.assign(due_date=plan["due_date"].map(lambda d: "not set" if pd.isna(d) else f"{d:%Y-%m-%d}"),
                            rag=plan["rag"].map(RAG_TEXT))
@@ -257,11 +264,10 @@ def action_plan_section(ctx: ReadinessContext):
 def answers_section(ctx: ReadinessContext):
     """Every partner's answer in the latest round, with its evidence, owner and due date."""
     def render(icb: str) -> list:
-        resp = ctx.responses(icb)
-        if resp.df.empty:
+        got = _rounds(ctx, icb)
+        if got is None:
             return _none_saved(icb)
-        latest, _ = ra.latest_and_previous(resp.df)
-        prov = ctx.prov(resp, [latest])
+        resp, latest, _, prov = got
         r = ra.current(resp.df[resp.df["assessment_date"] == latest])
         r = r.assign(score=pd.to_numeric(r["score"], errors="coerce").astype(float).map(
                          lambda s: "not assessed" if pd.isna(s) else f"{s:.0f}"),
