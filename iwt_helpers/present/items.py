@@ -47,6 +47,12 @@ class Provenance:
     def synthetic(self) -> bool:
         return self.status in ("synthetic", "mixed")
 
+    @property
+    def stamp(self) -> bool | str:
+        """What a chart's stamp says (``charts.finish``): nothing for real data, synthetic, or "mixed"
+        for partly synthetic."""
+        return "mixed" if self.status == "mixed" else self.synthetic
+
     def status_text(self) -> str:
         return STATUS_TEXT[self.status] + (f" ({self.detail})" if self.detail else "")
 

@@ -42,10 +42,6 @@ def _name(icb: str) -> str:
     return geography.icb_name(icb)
 
 
-def _stamp(prov: Provenance) -> bool | str:
-    return "mixed" if prov.status == "mixed" else prov.synthetic
-
-
 @dataclass
 class CaseStudyContext:
     ds: Dataset

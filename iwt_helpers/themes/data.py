@@ -119,11 +119,6 @@ class DataContext:
 _LABELS = {"sector": vocab.sector_labels(), "kpi_id": KPI_PRESSURE}
 
 
-def _stamp(prov: Provenance) -> bool | str:
-    """What a chart's stamp says: nothing for real data, synthetic, or partly synthetic."""
-    return "mixed" if prov.status == "mixed" else prov.synthetic
-
-
 def _name(icb: str) -> str:
     return geography.icb_name(icb)
 
@@ -259,10 +254,10 @@ def whole_system_section(ctx: DataContext):
                   {"sector_label": "Sector", "ownership": "Ownership", "period": "Period", "status": "Status",
                    "headcount": "Headcount", "fte": "FTE", "share_of_fte_pct": "Share of FTE (%)"}, fmt,
                   key="workforce_by_sector", provenance=prov),
-            Figure(charts.fte_by_sector(sectors, _name(icb), footer_text(prov), _stamp(prov), title=(
+            Figure(charts.fte_by_sector(sectors, _name(icb), footer_text(prov), prov.stamp, title=(
                 f"{_name(icb)}: {real['fte'].sum():,.0f} FTE in {_sectors_named(real)} (published data); the other sectors "
                 "are synthetic demonstration figures" if len(real) and len(fake) else None)), prov),
-            Figure(charts.staff_groups_by_sector(profile, _name(icb), footer_text(prov), _stamp(prov)), prov),
+            Figure(charts.staff_groups_by_sector(profile, _name(icb), footer_text(prov), prov.stamp), prov),
             Table(profile_shown, "FTE by sector and staff group", {"sector_label": "Sector", "staff_group_label": "Staff group",
                   "registered": "Registered", "headcount": "Headcount", "fte": "FTE"}, fmt, key="workforce_by_group", provenance=prov),
             Table(reg, "Registered and non-registered staff", {"registered": "Group", "headcount": "Headcount",
@@ -276,7 +271,7 @@ def whole_system_section(ctx: DataContext):
                   {"fte": "{:,.0f}", "fte_per_1000_population": "{:.1f}", "fte_per_1000_aged_65_plus": "{:.1f}"}, key="per_capita",
                   provenance=prov_pc),
             Figure(charts.per_capita_bars(comp, "fte_per_1000_population", "FTE per 1,000 population", footer_text(prov_pc),
-                   _stamp(prov_pc), f"{_name(icb)} has {abs(diff):.1f} FTE per 1,000 residents {'more' if diff > 0 else 'fewer'} "
+                   prov_pc.stamp, f"{_name(icb)} has {abs(diff):.1f} FTE per 1,000 residents {'more' if diff > 0 else 'fewer'} "
                    f"than England {across}"), prov_pc),
         ]
     return render
@@ -316,7 +311,7 @@ def primary_care_section(ctx: DataContext):
                   {"role_label": "Staff group", **{a: f"{a} (FTE per 10,000 patients)" for a in areas}},
                   {a: "{:.2f}" for a in areas}, key="gp_per_10k", suppress=False, provenance=prov),
             Figure(charts.trend_lines(trend, "financial_year", "fte_per_10k_patients", "FTE per 10,000 patients",
-                                      "Financial year", _name(icb), footer_text(prov_t), _stamp(prov_t),
+                                      "Financial year", _name(icb), footer_text(prov_t), prov_t.stamp,
                                       f"{_name(icb)}: qualified GPs per 10,000 registered patients, {trend['financial_year'].min()} "
                                       f"to {trend['financial_year'].max()}, against its region and England"), prov_t),
             Text(" ".join(notes)),
@@ -354,7 +349,7 @@ def unpaid_care_section(ctx: DataContext):
                   {"hours": "Unpaid care a week", **{a: f"{a} (per 100 residents 5+)" for a in areas}}, {a: "{:.2f}" for a in areas},
                   key="unpaid_carers", suppress=False, provenance=prov),
             Figure(charts.grouped_bars(c[c["hours_band"] != "all"], "hours", "area", "carers_per_100_residents",
-                                       "Carers per 100 residents aged 5+", footer_text(prov), _stamp(prov),
+                                       "Carers per 100 residents aged 5+", footer_text(prov), prov.stamp,
                                        f"{_name(icb)}: {mine.at['all', 'carers_per_100_residents']:.1f} unpaid carers per 100 residents "
                                        f"aged 5+ (England {eng.at['all', 'carers_per_100_residents']:.1f}), by hours of care a week"), prov),
             Table(people, "Unpaid carers beside the paid workforce, in people (each at its own date)",
@@ -429,13 +424,13 @@ def pressure_section(ctx: DataContext):
         if nhs is not None:
             items.append(nhs)
         items += [
-            Figure(charts.rates_by_group(pg, _name(icb), footer_text(prov_vt), _stamp(prov_vt)), prov_vt),
+            Figure(charts.rates_by_group(pg, _name(icb), footer_text(prov_vt), prov_vt.stamp), prov_vt),
             Table(gap, "Pay: care workers against NHS healthcare assistants new to their role (£ per hour)",
                   {"year": "Financial year starting", "nhs_hca_new_gbp": "NHS HCA, new (£/h)", "care_worker_gbp": "Care worker (£/h)",
                    "gap_gbp_per_hour": "Gap (£/h)", "gap_pct": "Gap (% of NHS)"},
                   {"nhs_hca_new_gbp": "{:.2f}", "care_worker_gbp": "{:.2f}", "gap_gbp_per_hour": "{:.2f}", "gap_pct": "{:.1f}"},
                   key="pay_gap", suppress=False, provenance=prov_pay),
-            Figure(charts.pay_gap_chart(gap, _name(icb), footer_text(prov_pay), _stamp(prov_pay)), prov_pay),
+            Figure(charts.pay_gap_chart(gap, _name(icb), footer_text(prov_pay), prov_pay.stamp), prov_pay),
             Table(flows_x, "Leavers moving between health and social care (latest year; only sectors whose source records "
                   "where leavers go)", {"direction": "Direction", "sectors": "Sectors counted", "leavers": "All leavers",
                   "leavers_to_other_sector": "To the other sector",
@@ -529,7 +524,7 @@ def retirement_section(ctx: DataContext):
                    "share_55_plus_pct": "Share aged 55+ (%)"},
                   {"headcount": "{:,.0f}", "aged_55_plus": "{:,.0f}", "share_55_plus_pct": "{:.1f}"}, key="age_profile",
                   provenance=prov),
-            Figure(charts.retirement_risk(a, _name(icb), footer_text(prov), _stamp(prov)), prov),
+            Figure(charts.retirement_risk(a, _name(icb), footer_text(prov), prov.stamp), prov),
         ]
     return render
 
@@ -564,7 +559,7 @@ def ethnicity_section(ctx: DataContext):
                   f"{_name(icb)}'s residents are from ethnic minority groups", {"who": "Group", "ethnic_group_label": "Ethnic group",
                   "people": "People", "share_of_known_pct": "Share of known (%)", "share_of_all_pct": "Share of all records (%)"},
                   {"people": "{:,.0f}", "share_of_known_pct": "{:.1f}", "share_of_all_pct": "{:.1f}"}, key="ethnicity", provenance=prov),
-            Figure(charts.ethnicity_chart(e, _name(icb), footer_text(prov), _stamp(prov)), prov),
+            Figure(charts.ethnicity_chart(e, _name(icb), footer_text(prov), prov.stamp), prov),
         ]
     return render
 
@@ -620,7 +615,7 @@ def benchmark_section(ctx: DataContext):
                                    ctx.prov(fl[fl["sector"].str.startswith("asc")]),
                                    ctx.prov(k[k["kpi_id"] == "sickness_absence_nhs"])])
         return [
-            Figure(charts.funnel_panels(panels, icb, _name(icb), footer_text(prov), _stamp(prov)), prov),
+            Figure(charts.funnel_panels(panels, icb, _name(icb), footer_text(prov), prov.stamp), prov),
             Table(pos, "Position against all 42 ICBs (funnel limits)", {"measure": "Measure", "rate_pct": "Rate (%)",
                   "england_pct": "England (%)", "lo95": "95% lower", "hi95": "95% upper", "position": "Position"},
                   {"rate_pct": "{:.2f}", "england_pct": "{:.2f}", "lo95": "{:.2f}", "hi95": "{:.2f}"}, key="funnel_position",

@@ -91,10 +91,6 @@ def _when(d) -> str:
     return "no earlier round" if d is None or pd.isna(d) else f"{pd.Timestamp(d):%B %Y}"
 
 
-def _stamp(prov: Provenance) -> bool | str:
-    return "mixed" if prov.status == "mixed" else prov.synthetic
-
-
 def _none_saved(icb: str) -> list:
     return [Text(f"No readiness responses for {_name(icb)}: nothing saved and no demonstration rounds.")]
 
@@ -130,7 +126,7 @@ def summary_section(ctx: ReadinessContext):
         bars = pd.concat([dom.assign(round=f"{_when(latest)} round", value=dom["score"])] +
                          ([dom.assign(round=f"{_when(previous)} round", value=dom["previous_score"])] if previous is not None else []))
         fig = charts.grouped_bars(bars, "domain_label", "round", "value", f"Score (0 {bank.scale[0].lower()} to "
-                                  f"{bank.target} {bank.scale[bank.target].lower()})", footer_text(prov), _stamp(prov), title)
+                                  f"{bank.target} {bank.scale[bank.target].lower()})", footer_text(prov), prov.stamp, title)
         fig.axes[0].set_ylim(0, bank.target + 0.4)
         heads = [Headline(f"Readiness self-assessment: system score ({_when(latest)}, {n_partners} partners)", now,
                           f"of {bank.target}", "{:.1f}", provenance=prov)]
@@ -194,7 +190,7 @@ def heatmap_section(ctx: ReadinessContext):
                  f"{counts.get('red', 0)} red across {len(piv)} partners")
         st_shown = st.assign(rag=st["rag"].map(RAG_TEXT))
         return [
-            Figure(heatmap_figure(piv, bank, title, footer_text(ctx.prov(resp, [latest])), _stamp(prov)), ctx.prov(resp, [latest])),
+            Figure(heatmap_figure(piv, bank, title, footer_text(ctx.prov(resp, [latest])), prov.stamp), ctx.prov(resp, [latest])),
             Table(st_shown, f"{_name(icb)}: RAG status of each item ({_when(latest)}: red below {bank.red_below:g}, green "
                   f"from {bank.green_from:g}) and change since {_when(previous)}",
                   {"item_id": "Item", "domain_label": "Domain", "text": "What ready looks like", "partners_scored": "Partners scoring",
