@@ -7,7 +7,7 @@ ICB    ?= QOP
 THEMES ?= all
 JOBS   ?= 2
 
-.PHONY: report test test-fast lint venv demo clean-reports snapshots
+.PHONY: report test test-fast lint venv demo clean-reports snapshots lab
 
 venv: $(VENV)/.installed
 
@@ -40,6 +40,10 @@ lint: venv
 # Rewrite tests/snapshots/ from the demo data, after a change meant to move the numbers.
 snapshots: venv
 	$(BIN)/python tools/update_snapshots.py
+
+# JupyterLab on the notebooks, with the project's settings (jupyter_config/: no news pop-up).
+lab: venv
+	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter_config $(BIN)/jupyter lab notebooks/
 
 demo: venv
 	$(BIN)/iwt data demo

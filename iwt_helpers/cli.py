@@ -119,6 +119,41 @@ def _peers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scenarios_run(args: argparse.Namespace) -> int:
+    import time
+
+    from iwt_helpers.analysis import scenarios
+    from iwt_helpers.analysis.scenarios import config
+    from iwt_helpers.data import geography
+    from iwt_helpers.data.datastore import open_dataset
+    from iwt_helpers.themes import data as data_theme
+    from iwt_helpers.themes.params import ReportParams
+
+    t0 = time.perf_counter()
+    file = config.load(args.file)
+    names = file.names(args.scenario)
+    icbs = geography.icb_codes() if args.icb.strip().lower() == "all" else [geography.resolve_icb(c) for c in args.icb.split(",")]
+    if args.runs < 1:
+        raise ValueError(f"--runs {args.runs}: expected at least 1 run")
+    out = Path(args.out)
+    if out.suffix.lower() not in (".csv", ".parquet"):
+        raise ValueError(f"--out {out}: expected a .csv or .parquet file")
+    ds = open_dataset(args.data)
+    ctx = data_theme.DataContext.load(ds, ReportParams.parse(icb_code=icbs[0], data_dir=args.data))
+    inp = scenarios.inputs.build(ctx.t, ctx.snapshot, file.horizon_years, icbs, ensure=file.receiving_cells(),
+                                 leaving_rates=ds.optional_table("leaving_rates"))
+    table = scenarios.projections(inp, [file.get(n) for n in names], args.runs, args.seed)
+    scenarios.write(table, out)
+    status = "real and synthetic inputs" if any(inp.synthetic.values()) and not all(inp.synthetic.values()) else (
+        "SYNTHETIC demonstration inputs" if any(inp.synthetic.values()) else "real inputs")
+    print(f"wrote {out}: {len(table):,} rows; {len(icbs)} ICB(s) x {len(names)} scenario(s) x {args.runs:,} runs, "
+          f"base year {inp.base_year} to {inp.base_year + inp.horizon}, seed {args.seed}, {status} "
+          f"({', '.join(t for t, syn in inp.synthetic.items() if syn) or 'none synthetic'}); {time.perf_counter() - t0:.1f} s")
+    for note in inp.notes:
+        print(f"note: {note}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="iwt", description="Integrated workforce thinking workbook for England's 42 ICSs.")
     p.add_argument("--version", action="version", version=f"iwt {__version__}")
@@ -164,6 +199,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--k", type=int, default=5, help="how many neighbours (1 to 41, default 5)")
     s.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     s.set_defaults(func=_peers)
+
+    sc = sub.add_parser("scenarios", help="workforce supply against demand up to 15 years ahead, with Monte Carlo ranges")
+    scsub = sc.add_subparsers(dest="scenarios_command", required=True)
+    s = scsub.add_parser("run", help="project supply, demand and the gap and write p10/p50/p90 to a CSV or Parquet file")
+    s.add_argument("--icb", default="all", help="ICB code (ODS or E54), comma-separated codes, or 'all' (default)")
+    s.add_argument("--scenario", default="all", help="a scenario of the scenario file, comma-separated names, or 'all' (default)")
+    s.add_argument("--runs", type=int, default=1000, help="Monte Carlo runs (default 1000)")
+    s.add_argument("--seed", type=int, default=2022, help="random seed: the same seed gives the same figures (default 2022)")
+    s.add_argument("--out", required=True, help="the .csv or .parquet file to write")
+    s.add_argument("--data", help="processed data folder (default: embedded demo data)")
+    s.add_argument("--file", help="scenario file (default data/reference/scenarios.yaml)")
+    s.set_defaults(func=_scenarios_run)
+
+    from iwt_helpers.app import cli as app_cli  # `iwt app readiness`
+    from iwt_helpers.data.extracts import cli as extract_cli  # `iwt extract load | demo | key`
+    extract_cli.add_parser(sub)
+    app_cli.add_parser(sub)
 
     s = sub.add_parser("report", help="run theme notebooks and write the report set")
     s.add_argument("--icb", default="QOP", help="ICB code (ODS or E54), comma-separated codes, or 'all'")

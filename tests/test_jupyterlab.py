@@ -1,112 +1,160 @@
-"""In JupyterLab, the data theme's ICB dropdown redraws the tables and charts in place.
+"""In a real JupyterLab, the theme notebooks' controls redraw everything that depends on them.
 
-Drives a real JupyterLab in headless Chromium (Debian's /usr/bin/chromium, never a downloaded
-browser). Skipped, with the reason, when Chromium or Playwright is not installed; CI installs
-Chromium first (.ci/run).
+Drives JupyterLab in headless Chromium (Debian's /usr/bin/chromium, never a downloaded browser) with the
+project's JupyterLab configuration (jupyter_config/). One JupyterLab, on a free loopback port with a
+random token, serves copies of the notebooks for every test of this module and is stopped, with its
+kernels, at the end. Screenshots of each check go to tests/artifacts/ (or $IWT_TEST_ARTIFACTS).
+Skipped, with the reason, when Chromium or Playwright is missing; CI installs Chromium first (.ci/run).
 """
 
 import os
 import re
-import select
 import shutil
-import socket
-import subprocess
 import sys
-import threading
-import time
-from pathlib import Path
 
 import pytest
 
 from iwt_helpers import paths
+from tests import browser_servers as bs
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+SCENARIOS = paths.NOTEBOOKS / "05_scenarios.ipynb"
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium not installed (apt-get install chromium) - JupyterLab browser test skipped")
-    pytest.importorskip("playwright.sync_api", reason="playwright not installed")
+    bs.need_browser()
     root = tmp_path_factory.mktemp("lab")
-    shutil.copy(paths.NOTEBOOKS / "01_data.ipynb", root / "01_data.ipynb")    # never touch the committed notebook
-    port, token = _free_port(), "iwt-test-token"
+    for nb in paths.NOTEBOOKS.glob("0[0-9]_*.ipynb"):               # never touch the committed notebooks
+        shutil.copy(nb, root / nb.name)
+    port, token = bs.free_port(), bs.token()
     env = {k: v for k, v in os.environ.items() if k != "IWT_BATCH"}
-    env["JUPYTER_CONFIG_DIR"] = str(root / ".jupyter")
-    proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-                             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-                             "--ServerApp.disable_check_xsrf=True", "--allow-root", "--LabApp.news_url=",
-                             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, cwd=root)
+    env.update(JUPYTER_CONFIG_DIR=str(root / ".jupyter"), JUPYTER_RUNTIME_DIR=str(root / ".runtime"),
+               JUPYTER_CONFIG_PATH=str(paths.ROOT / "jupyter_config"))      # the project's settings, as `make lab` uses
     url = f"http://127.0.0.1:{port}"
-    # Wait for the server to say it is running (its log line), not for a guessed time.
-    deadline = time.monotonic() + 60
-    while True:
-        ready, _, _ = select.select([proc.stderr], [], [], max(0.0, deadline - time.monotonic()))
-        line = proc.stderr.readline() if ready else ""
-        if url in line:
-            break
-        if not ready or (not line and proc.poll() is not None):
-            proc.kill()
-            pytest.fail("JupyterLab did not start within 60 s")
-    threading.Thread(target=proc.stderr.read, daemon=True).start()     # keep draining its log
-    yield url, token
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    argv = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.port_retries=0",
+            "--ip=127.0.0.1", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--allow-root"]
+    with bs.server(argv, ready=url, env=env, cwd=root) as proc, bs.chromium() as browser:
+        yield url, token, browser
+        assert proc.poll() is None, "JupyterLab died during the tests"
 
 
-def test_dropdown_redraws_charts_and_tables_for_another_icb(lab, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    url, token = lab
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                                          "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            _drive(page, url, token)
-        except Exception:
-            page.screenshot(path=str(tmp_path / "jupyterlab-failure.png"), full_page=False)
-            print(f"\nscreenshot of the failure: {tmp_path / 'jupyterlab-failure.png'}")
-            raise
-        finally:
-            browser.close()
-
-
-def _drive(page, url, token):
-    """Open the notebook, run it, switch ICB in the dropdown and check the outputs changed."""
-    page.goto(f"{url}/lab/tree/01_data.ipynb?token={token}")
+def _open_and_run(browser, url, token, notebook):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    # a workspace of its own per notebook, so that no other notebook's tab (and widgets) is restored beside it
+    page.goto(f"{url}/lab/workspaces/{notebook.split('_')[0]}/tree/{notebook}?reset&token={token}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    # Wait until the kernel is up (status bar says Idle) before running everything.
-    page.wait_for_selector(".jp-StatusBar-Widget >> text=/Idle/", timeout=90_000)
+    page.wait_for_selector(".jp-StatusBar-Widget >> text=/Idle/", timeout=90_000)     # kernel up
     page.get_by_role("menuitem", name="Run", exact=True).click(timeout=30_000)
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click(timeout=30_000)
     page.wait_for_selector(".widget-dropdown select", timeout=120_000)
-    # JupyterLab shows SVG output as <img src="data:image/svg+xml,...">: the chart's title is in the src.
-    qop = "img[src*='aria-label%3D%22Greater%20Manchester']"
-    qe1 = "img[src*='aria-label%3D%22Lancashire%20and%20South%20Cumbria']"
-    page.wait_for_selector(qop, timeout=120_000, state="attached")
-    page.wait_for_selector(".jp-Notebook .jp-OutputArea >> text=Sources and caveats", timeout=120_000, state="attached")
-    before = page.locator(qop).count()
-    assert before >= 8                                   # every chart of the report, for QOP
-    # A fresh locator each time: the widget view can be re-rendered while the notebook runs.
-    page.locator(".widget-dropdown select").first.select_option(label="Lancashire and South Cumbria (QE1)")
-    status = page.locator(".widget-html", has_text=re.compile(r"redrawn in [0-9.]+ s")).first
+    page.wait_for_selector(".jp-OutputArea >> text=Sources and caveats", timeout=120_000, state="attached")
+    return page
+
+
+def _redrawn(page, n):
+    """Wait for the notebook's n-th redraw and return the seconds the kernel took."""
+    status = page.locator(f".iwt-redrawn[data-redraws='{n}']")
     status.wait_for(timeout=60_000)
-    seconds = float(re.search(r"redrawn in ([0-9.]+) s", status.text_content()).group(1))
-    print(f"\nJupyterLab dropdown redraw of the data theme: {seconds:.2f} s (measured by the notebook)")
-    assert page.locator(qe1).count() == before
-    assert page.locator(qop).count() == 0
-    tables = page.locator("table", has_text="Lancashire and South Cumbria")
-    assert tables.count() >= 1                           # tables redrawn too (per-capita comparison)
+    return float(re.search(r"redrawn in ([0-9.]+) s", status.text_content()).group(1))
+
+
+def _failure_shot(page, name):
+    bs.screenshot(page, f"{name}-failure")
+
+
+def test_data_icb_picker_redraws_heading_headlines_tables_and_charts(lab):
+    url, token, browser = lab
+    page = _open_and_run(browser, url, token, "01_data.ipynb")
+    try:
+        # no news prompt or update notice from the project's JupyterLab settings
+        assert page.get_by_text(re.compile("official Jupyter news", re.I)).count() == 0
+        heading = page.locator(".jp-OutputArea h2", has_text="Greater Manchester")
+        heading.wait_for(timeout=60_000)
+        table = page.locator("table.iwt-table caption", has_text="Workforce by sector in Greater Manchester")
+        table.wait_for(state="attached", timeout=60_000)
+        qop = "img[src*='aria-label%3D%22Greater%20Manchester']"       # SVG charts are <img src="data:...">
+        charts = page.locator(qop).count()
+        assert charts >= 8
+        headlines = page.locator(".iwt-headline")
+        assert headlines.count() >= 5
+        before = headlines.all_text_contents()
+        page.locator(".widget-dropdown select").first.select_option(label="Cornwall and the Isles of Scilly (QT6)")
+        seconds = _redrawn(page, 1)
+        print(f"\nJupyterLab: data notebook ICB picker redraw {seconds:.2f} s (kernel)")
+        page.locator(".jp-OutputArea h2", has_text="Cornwall and the Isles of Scilly").wait_for(timeout=30_000)
+        assert page.locator(".jp-OutputArea h2", has_text="Greater Manchester").count() == 0
+        assert page.locator("table.iwt-table caption", has_text="Workforce by sector in Cornwall").count() == 1
+        assert page.locator("table.iwt-table caption", has_text="Workforce by sector in Greater Manchester").count() == 0
+        assert page.locator("img[src*='aria-label%3D%22Cornwall']").count() == charts
+        assert page.locator(qop).count() == 0
+        assert headlines.all_text_contents() != before
+        bs.screenshot(page, "jupyterlab-data-icb-picker", show=page.locator(".jp-OutputArea h2", has_text="Cornwall"))
+    except Exception:
+        _failure_shot(page, "jupyterlab-data")
+        raise
+    finally:
+        page.close()
+
+
+def test_governance_kpi_picker_redraws_the_chart(lab):
+    url, token, browser = lab
+    page = _open_and_run(browser, url, token, "03_governance_metrics.ipynb")
+    try:
+        picker = page.locator(".widget-dropdown", has_text="KPI charted").locator("select")
+        all_kpis = page.locator("img[src*='KPIs%20show%20special-cause%20concern']")
+        all_kpis.wait_for(state="attached", timeout=60_000)
+        src = all_kpis.first.get_attribute("src")
+        assert "of%201%20KPIs" not in src
+        label = picker.locator("option").nth(1).text_content()
+        picker.select_option(index=1)
+        seconds = _redrawn(page, 1)
+        print(f"\nJupyterLab: governance KPI picker redraw {seconds:.2f} s (kernel)")
+        one = page.locator("img[src*='of%201%20KPIs%20show']")
+        one.wait_for(state="attached", timeout=30_000)
+        assert one.first.get_attribute("src") != src
+        assert page.locator("img[src*='KPIs%20show%20special-cause']").count() == 1     # the chart replaced, not added
+        bs.screenshot(page, "jupyterlab-governance-kpi-picker", show=one.first)
+        print(f"charted KPI: {label}")
+    except Exception:
+        _failure_shot(page, "jupyterlab-governance")
+        raise
+    finally:
+        page.close()
+
+
+GAP_TEXT = """() => { const el = [...document.querySelectorAll('.iwt-headline')].find(e => /gap/i.test(e.textContent));
+                     return el ? el.textContent : null; }"""
+
+
+def test_scenario_slider_changes_the_gap(lab):
+    if not SCENARIOS.exists():
+        pytest.skip("notebooks/05_scenarios.ipynb not written yet: no scenario slider to test")
+    url, token, browser = lab
+    page = _open_and_run(browser, url, token, SCENARIOS.name)
+    try:
+        page.wait_for_function(GAP_TEXT, timeout=60_000)
+        before = page.evaluate(GAP_TEXT)
+        sliders = page.locator(".widget-slider")
+        retention = sliders.filter(has_text=re.compile("retention", re.I))
+        slider = retention.first if retention.count() else sliders.first
+        readout = slider.locator(".widget-readout")
+        current = readout.text_content().strip()
+        readout.click()
+        page.keyboard.press("Control+A")
+        # the slider's own clamp keeps the value in range; a big jump either way moves the gap
+        page.keyboard.type("0" if current not in ("0", "0.0", "0.00") else "1000")
+        page.keyboard.press("Enter")
+        seconds = _redrawn(page, 1)
+        print(f"\nJupyterLab: scenario slider redraw {seconds:.2f} s (kernel)")
+        page.wait_for_function(f"(before) => ({GAP_TEXT})() !== before", arg=before, timeout=30_000)
+        after = page.evaluate(GAP_TEXT)
+        assert after != before
+        print(f"gap headline: {before!r} -> {after!r}")
+        bs.screenshot(page, "jupyterlab-scenario-slider",
+                      show=page.locator(".iwt-headline", has_text=re.compile("gap", re.I)).first)
+    except Exception:
+        _failure_shot(page, "jupyterlab-scenarios")
+        raise
+    finally:
+        page.close()

@@ -19,7 +19,8 @@ ALLOWED = {
     "present": {"data", "present"},
     "themes": {"data", "analysis", "present", "themes"},
     "report": {"data", "analysis", "present", "themes", "report"},
-    "cli": {"data", "analysis", "present", "themes", "report"},
+    "app": {"data", "analysis", "present", "themes", "app"},
+    "cli": {"data", "analysis", "present", "themes", "report", "app"},
 }
 
 

@@ -90,8 +90,15 @@ def resolve_icb(code: object) -> str:
     return found
 
 
+@functools.lru_cache(maxsize=1)
+def _rows() -> dict[str, dict]:
+    """Each ICB's row of :func:`icbs` by ODS code (names and regions are looked up per table row in
+    some sections, so a lookup must cost a dictionary access, not an index build)."""
+    return {r["icb_code"]: r for r in icbs().to_dict("records")}
+
+
 def icb_name(code: str, short: bool = True) -> str:
-    row = icbs().set_index("icb_code").loc[resolve_icb(code)]
+    row = _rows()[resolve_icb(code)]
     return row["icb_short_name"] if short else row["icb_name"]
 
 
@@ -123,11 +130,11 @@ def icb_code_from_name(name: object) -> str | None:
 
 
 def region_name(code: str) -> str:
-    return icbs().set_index("icb_code").loc[resolve_icb(code), "region_name"]
+    return _rows()[resolve_icb(code)]["region_name"]
 
 
 def region_of(code: str) -> str:
-    return icbs().set_index("icb_code").loc[resolve_icb(code), "region_code"]
+    return _rows()[resolve_icb(code)]["region_code"]
 
 
 def lad_shares() -> pd.DataFrame:

@@ -116,6 +116,24 @@ def _schemas() -> dict[str, pa.DataFrameSchema]:
         }, coerce=True, checks=[pa.Check(
             lambda d: ~(d["leavers_to_other_sector"] > d["leavers"]).fillna(False),
             error="leavers to the other sector no more than all leavers")]),
+        # From record-level extracts (iwt extract load): leaving rates by staff group and age band
+        # (rate annualised, x 12 / months), and where leavers went.
+        "leaving_rates": pa.DataFrameSchema({
+            "year": _year(), "icb_code": _icb(), "sector": _sector(), "staff_group": _staff_group(),
+            "age_band": _in(vocab.workforce_age_bands(), "a workforce age band from vocabulary.yaml"),
+            "staff_in_post": _count(nullable=True), "leavers": _count(nullable=True),
+            "leaving_rate_pct": pa.Column(float, pa.Check.ge(0, error="zero or more"), nullable=True, required=False),
+            "months": pa.Column(int, pa.Check.in_range(1, 12, error="1 to 12 months"), required=False),
+            "source": _source(),
+        }, coerce=True, unique=["year", "icb_code", "sector", "staff_group", "age_band"]),
+        "moves": pa.DataFrameSchema({
+            "year": _year(), "icb_code": _icb(), "sector": _sector(), "staff_group": _staff_group(),
+            "move": _in(["other_organisation", "other_sector_same_family", "other_family", "left"],
+                        "other_organisation, other_sector_same_family, other_family or left"),
+            "people": _count(nullable=True),
+            "months": pa.Column(int, pa.Check.in_range(1, 12, error="1 to 12 months"), required=False),
+            "source": _source(),
+        }, coerce=True, unique=["year", "icb_code", "sector", "staff_group", "move"]),
         "pay": pa.DataFrameSchema({
             "year": _year(), "icb_code": _icb(), "sector": _sector(), "staff_group": _staff_group(),
             "experience": _in(["all", "new_to_role"], "'all' or 'new_to_role'"),
@@ -228,7 +246,8 @@ def schemas() -> dict[str, pa.DataFrameSchema]:
 
 TABLES = ("icb", "lad_icb", "workforce", "vacancies", "flows", "pay", "workforce_age", "ethnicity",
           "population", "prevalence", "kpi_observations", "readiness_responses", "staff_survey", "gp_indicators",
-          "gp_workforce", "deprivation", "rurality", "unpaid_care", "unpaid_care_la", "ethnicity_la", "nhs_trusts")
+          "gp_workforce", "deprivation", "rurality", "unpaid_care", "unpaid_care_la", "ethnicity_la", "nhs_trusts",
+          "leaving_rates", "moves")
 
 
 def validate(table: str, df: pd.DataFrame, file: str | None = None) -> pd.DataFrame:

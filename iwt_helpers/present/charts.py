@@ -546,3 +546,85 @@ def grouped_bars(df: pd.DataFrame, category: str, group: str, value: str, value_
     ax.set_ylim(0, df[value].max() * 1.18)
     ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return finish(fig, title, source, synthetic, right_in=0.8 + _text_width_in(groups, 8))
+
+
+def _band(ax, years, d: pd.DataFrame, colour: str, label: str) -> None:
+    ax.fill_between(years, d["p10"], d["p90"], color=colour, alpha=0.18, lw=0)
+    ax.plot(years, d["p50"], color=colour, lw=2.2, label=f"{label} (median; band: 10th to 90th percentile)")
+
+
+def supply_demand_fan(series: pd.DataFrame, source: str, synthetic: bool | str, title: str) -> plt.Figure:
+    """Demand and supply (FTE) by year, each a median line in a 10th-90th percentile band."""
+    fig, ax = plt.subplots(figsize=(9, 3.8))
+    for measure, colour, label in (("demand", NHS["dark_blue"], "Demand (posts needed)"), ("supply", HIGHLIGHT, "Supply (staff in post)")):
+        d = series[series["measure"] == measure].sort_values("year")
+        _band(ax, d["year"].to_numpy(), d, colour, label)
+    ax.set_xlabel("Year")
+    ax.set_ylabel("Full-time equivalent staff")
+    thousands(ax, "y")
+    ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))
+    ax.legend(fontsize=8, frameon=False, loc="upper left")
+    return finish(fig, title, source, synthetic)
+
+
+def gap_bands(series: pd.DataFrame, group_labels: dict, source: str, synthetic: bool | str, title: str) -> plt.Figure:
+    """The gap (FTE) by year for each group (e.g. health and social care), median and band."""
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    groups = list(dict.fromkeys(series["group"]))
+    for g in groups:
+        d = series[(series["group"] == g) & (series["measure"] == "gap")].sort_values("year")
+        _band(ax, d["year"].to_numpy(), d, FAMILY_COLOURS.get(g, NHS["dark_grey"]), group_labels.get(g, g))
+    ax.axhline(0, color=NHS["dark_grey"], lw=0.8)
+    ax.set_xlabel("Year")
+    ax.set_ylabel("Gap: posts less staff (FTE)")
+    thousands(ax, "y")
+    ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))
+    ax.legend(fontsize=8, frameon=False, loc="upper left")
+    return finish(fig, title, source, synthetic)
+
+
+def waterfall(parts: pd.DataFrame, source: str, synthetic: bool | str, title: str) -> plt.Figure:
+    """A waterfall: the first and last rows are totals, the rows between are changes (FTE added to
+    the gap above zero, taken from it below)."""
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    labels = [textwrap.fill(s, 16) for s in parts["label"]]
+    vals = parts["fte"].to_numpy()
+    level = 0.0
+    for i, v in enumerate(vals):
+        total = i in (0, len(vals) - 1)
+        bottom, height = (0.0, v) if total else (level, v)
+        colour = NHS["dark_grey"] if total else (NHS["red"] if v > 0 else NHS["green"])
+        ax.bar(i, height, bottom=bottom, color=colour, width=0.7)
+        top = max(bottom, bottom + height)
+        ax.text(i, top + 0.01 * (abs(vals).max() or 1), f"{v:+,.0f}" if not total else f"{v:,.0f}",
+                ha="center", va="bottom", fontsize=8)
+        level = v if total else level + v
+    ax.axhline(0, color=NHS["dark_grey"], lw=0.8)
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, fontsize=7.5)
+    ax.set_ylabel("Full-time equivalent staff")
+    thousands(ax, "y")
+    return finish(fig, title, source, synthetic, note="red bars widen the gap, green bars narrow it", bottom_extra_in=0.45)
+
+
+def range_bars(df: pd.DataFrame, label: str, source: str, synthetic: bool | str, title: str, value_label: str,
+               highlight: str | None = None) -> plt.Figure:
+    """Horizontal bars of the median (``p50``) with whiskers from ``p10`` to ``p90``, one per row."""
+    fig, ax = plt.subplots(figsize=(9, 0.6 + 0.42 * len(df) + 0.9))
+    d = df.iloc[::-1]
+    ys = range(len(d))
+    colours = [HIGHLIGHT if highlight is not None and lab == highlight else NHS["blue"] for lab in d[label]]
+    ax.barh(list(ys), d["p50"], color=colours, height=0.6)
+    ax.errorbar(d["p50"], list(ys), xerr=[d["p50"] - d["p10"], d["p90"] - d["p50"]], fmt="none",
+                ecolor=NHS["dark_grey"], capsize=3, lw=1)
+    for y, v, hi in zip(ys, d["p50"], d["p90"]):
+        ax.annotate(f"{v:,.0f}", (max(v, hi), y), xytext=(5, 0), textcoords="offset points", fontsize=8, va="center",
+                    ha="left", color=NHS["black"])
+    ax.set_yticks(list(ys))
+    ax.set_yticklabels(list(d[label]))
+    ax.axvline(0, color=NHS["dark_grey"], lw=0.8)
+    lo, hi = min(0.0, float(d["p10"].min())), max(0.0, float(d["p90"].max()))
+    ax.set_xlim(lo - 0.02 * (hi - lo or 1), hi + 0.15 * (hi - lo or 1))     # room for the value labels
+    ax.set_xlabel(value_label)
+    thousands(ax, "x")
+    return finish(fig, title, source, synthetic)

@@ -1,36 +1,269 @@
-"""Sections that render for one ICB and, in JupyterLab, redraw for another without re-running cells.
+"""Interactive controls that redraw a whole notebook in place, and the same notebook rendered statically.
 
-A notebook creates one :class:`Explorer`, shows its ICB dropdown, then renders each section
-with ``explorer.section(render)``, where ``render(icb_code)`` returns a list of items (tables,
-figures, markdown). Every item is displayed with a display id; choosing another ICB in the
-dropdown calls each section's ``render`` again and updates those displays in place.
+A notebook creates one :class:`Explorer`, registers its heading (``explorer.header(fn)``), adds
+any controls beyond the ICB picker (``explorer.add_control``), shows them (``explorer.controls()``)
+and then renders each section with ``explorer.section(render)``, where ``render(icb_code)``
+returns a list of items (tables, figures, text, headlines), or ``explorer.live(fn)``, where
+``fn(icb_code)`` displays things itself (the sources and caveats, a summary matrix). Renderers read
+the other controls through ``explorer.value(name)``.
 
-Under the report runner (``IWT_BATCH=1`` in the kernel's environment) or without ipywidgets,
-no dropdown is shown and the sections render once, statically, for the notebook's ICB. Key
-tables and headline figures are emitted on that first render only, never on redraws.
+In JupyterLab each section, heading and live block is an ipywidgets ``Output`` whose outputs are
+replaced as a whole on every change of any control, so a section may show a different number of
+items for another ICB. Headlines, invisible in reports (they go to the index pages), are shown as
+``<div class="iwt-headline">`` blocks so that an analyst sees them change. Key tables and headline
+payloads for the report runner are emitted on the first render only, never on redraws.
+
+Under the report runner (``IWT_BATCH=1`` in the kernel's environment), or without a live kernel
+and ipywidgets, no control is shown: everything renders once, statically, from the notebook's
+parameters, and ``value(name)`` is the control's default.
 """
 
 from __future__ import annotations
 
+import html
 import os
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
 from IPython.display import HTML, Markdown, display
 
+from iwt_helpers import IWT_MIME
 from iwt_helpers.data import geography
 
 from . import notebook
 from .items import Figure, Headline, Item, Table
 
 BATCH_ENV = "IWT_BATCH"
+KINDS = ("dropdown", "slider", "int_slider")
+ICB = "icb_code"
 
 
-def _bundle(item: Item) -> tuple[Any, pd.DataFrame | None]:
+@dataclass
+class _Control:
+    name: str
+    kind: str
+    value: Any
+    description: str
+    options: list[tuple[str, Any]] | None = None
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    widget: Any = None
+
+
+@dataclass
+class _Part:
+    """A block that redraws: a section (``render`` returns items) or a live function (it displays)."""
+    render: Callable[[str], Any]
+    items: bool
+    out: Any = None                        # the ipywidgets Output (interactive use only)
+    shown: list = field(default_factory=list)
+
+
+def _widget_bundle(widget) -> dict:
+    # Shown without a text fallback, so a static render of the notebook shows nothing here.
+    return {"application/vnd.jupyter.widget-view+json": {"version_major": 2, "version_minor": 0,
+                                                          "model_id": widget.model_id}, "text/plain": ""}
+
+
+def _display_data(data: dict, metadata: dict | None = None) -> dict:
+    return {"output_type": "display_data", "data": data, "metadata": metadata or {}}
+
+
+class Explorer:
+    def __init__(self, icb_code: str, interactive: bool | None = None):
+        self.icb_code = geography.resolve_icb(icb_code)
+        if interactive is None:
+            interactive = os.environ.get(BATCH_ENV, "") != "1" and widgets_available()
+        self.interactive = interactive
+        self.parts: list[_Part] = []
+        self.last_redraw_s: float | None = None
+        self.redraws = 0
+        self._controls: dict[str, _Control] = {}
+        self._observers: list[Callable[[str, Any], None]] = []
+        self._shown = False
+        self._dropdown = None
+        self._status = None
+
+    # ------------------------------------------------------------------ controls
+
+    def add_control(self, name: str, kind: str, *, value: Any, description: str,
+                    options: list[tuple[str, Any]] | None = None, min: float | None = None,  # noqa: A002
+                    max: float | None = None, step: float | None = None) -> None:  # noqa: A002
+        """Add a control beside the ICB picker: a ``dropdown`` (options as (label, value) pairs), a
+        ``slider`` (float) or an ``int_slider``. Call before :meth:`controls`; ``value`` is what a
+        static render uses."""
+        if kind not in KINDS:
+            raise ValueError(f"control {name!r}: kind {kind!r}, expected one of {', '.join(KINDS)}")
+        if name == ICB or name in self._controls:
+            raise ValueError(f"control {name!r} already exists")
+        if self._shown:
+            raise RuntimeError(f"control {name!r}: add controls before explorer.controls() shows them")
+        if kind == "dropdown":
+            options = [tuple(o) for o in (options or [])]
+            if value not in [v for _, v in options]:
+                raise ValueError(f"control {name!r}: value {value!r} is not one of its options")
+        else:
+            if min is None or max is None or not min <= value <= max:
+                raise ValueError(f"control {name!r}: a slider needs min <= value <= max (got {min}, {value}, {max})")
+        self._controls[name] = _Control(name, kind, value, description, options, min, max, step)
+
+    def value(self, name: str) -> Any:
+        """The current value of a control (its default in a static render); ``"icb_code"``: the ICB."""
+        if name == ICB:
+            return self.icb_code
+        c = self._controls[name]
+        return c.value if c.widget is None else c.widget.value
+
+    def widget(self, name: str):
+        """The widget of a control (``"icb_code"``: the ICB picker); None before :meth:`controls`
+        or in a static render."""
+        return self._dropdown if name == ICB else self._controls[name].widget
+
+    def control_names(self) -> list[str]:
+        """``"icb_code"`` and the name of every added control, in the order shown."""
+        return [ICB, *self._controls]
+
+    def observe(self, callback: Callable[[str, Any], None]) -> None:
+        """Call ``callback(name, value)`` after every change of a control has been redrawn."""
+        self._observers.append(callback)
+
+    def controls(self) -> None:
+        """The ICB picker and every added control (interactive use only)."""
+        self._shown = True
+        if not self.interactive:
+            return
+        import ipywidgets as w
+
+        t = geography.icbs()
+        options = [(f"{r.icb_short_name} ({r.icb_code})", r.icb_code) for r in t.sort_values("icb_short_name").itertuples()]
+        self._dropdown = w.Dropdown(options=options, value=self.icb_code, description="ICB:",
+                                    layout=w.Layout(width="420px"))
+        self._status = w.HTML(value="")
+        self._dropdown.observe(lambda ch: self._on_change(ICB, ch["new"]), names="value")
+        rows = [w.HBox([self._dropdown, self._status])]
+        style = {"description_width": "initial"}
+        for c in self._controls.values():
+            if c.kind == "dropdown":
+                c.widget = w.Dropdown(options=c.options, value=c.value, description=c.description, style=style,
+                                      layout=w.Layout(width="520px"))
+            else:
+                make = w.IntSlider if c.kind == "int_slider" else w.FloatSlider
+                kw = {} if c.step is None else {"step": c.step}
+                c.widget = make(value=c.value, min=c.min, max=c.max, description=c.description, style=style,
+                                continuous_update=False, layout=w.Layout(width="520px"), **kw)
+            c.widget.observe(lambda ch, name=c.name: self._on_change(name, ch["new"]), names="value")
+            rows.append(c.widget)
+        display(_widget_bundle(w.VBox(rows)), raw=True)
+
+    # ------------------------------------------------------------------ what redraws
+
+    def header(self, render: Callable[[str], Any]) -> None:
+        """The report's heading and banner, ``render(icb_code)`` displaying them (e.g. ``notebook.header``)."""
+        self.live(render)
+
+    def live(self, render: Callable[[str], Any]) -> None:
+        """A block that ``render(icb_code)`` displays itself, redrawn as a whole on every change."""
+        self._add(_Part(render, items=False))
+
+    def section(self, render: Callable[[str], list[Item]]) -> list[Item]:
+        """Render a section for the current ICB and remember how to redraw it; the items shown."""
+        return self._add(_Part(render, items=True))
+
+    def _add(self, part: _Part):
+        if not self.interactive:
+            if not part.items:
+                return part.render(self.icb_code)
+            items = part.render(self.icb_code)
+            for item in items:
+                if isinstance(item, Headline):
+                    notebook.headline(item.name, item.value, item.unit, item.fmt, item.provenance)
+                    continue
+                bundle, shown = _bundle(item)
+                display(bundle)
+                if isinstance(item, Table) and item.key:
+                    notebook.key_table(item.key, shown, item.caption, item.provenance)
+            return items
+        import ipywidgets as w
+
+        outputs, payloads, result = self._render(part)
+        part.out = w.Output()
+        part.out.outputs = tuple(outputs)
+        self.parts.append(part)
+        display(_widget_bundle(part.out), raw=True)
+        for payload in payloads:                       # for the runner; first render only
+            display({IWT_MIME: payload, "text/plain": ""}, raw=True)
+        return result
+
+    def _render(self, part: _Part) -> tuple[list[dict], list[dict], Any]:
+        """The outputs of a part for the current ICB, and the runner's payloads it emitted."""
+        if part.items:
+            items = part.render(self.icb_code)
+            outputs, payloads = [], []
+            for item in items:
+                if isinstance(item, Headline):
+                    payload = notebook.headline_payload(item.name, item.value, item.unit, item.fmt, item.provenance)
+                    payloads.append(payload)
+                    outputs.append(_display_data({"text/html": notebook.headline_html(payload),
+                                                  "text/plain": f"{payload['name']}: {payload['text']}"}))
+                    continue
+                bundle, shown = _bundle(item)
+                outputs.append(_display_data(_data_of(bundle)))
+                if isinstance(item, Table) and item.key:
+                    payloads.append(notebook.key_table_payload(item.key, shown, item.caption, item.provenance))
+            return outputs, payloads, items
+        from IPython.utils.capture import capture_output
+
+        with capture_output() as cap:
+            result = part.render(self.icb_code)
+        outputs, payloads = [], []
+        for name, text in (("stdout", cap.stdout), ("stderr", cap.stderr)):
+            if text:
+                outputs.append({"output_type": "stream", "name": name, "text": text})
+        for o in cap.outputs:
+            if IWT_MIME in o.data:
+                payload = o.data[IWT_MIME]
+                payloads.append(payload)
+                if payload.get("kind") == "headline":
+                    outputs.append(_display_data({"text/html": notebook.headline_html(payload),
+                                                  "text/plain": f"{payload['name']}: {payload['text']}"}))
+                continue
+            outputs.append(_display_data(dict(o.data), dict(o.metadata or {})))
+        return outputs, payloads, result
+
+    def redraw(self, icb_code: str | None = None) -> float:
+        """Re-render everything for the ICB (default: the current one) and the controls' current
+        values, replacing each block's outputs at once; seconds taken."""
+        t0 = time.perf_counter()
+        if icb_code is not None:
+            self.icb_code = geography.resolve_icb(icb_code)
+        for part in self.parts:
+            outputs, _, _ = self._render(part)
+            part.out.outputs = tuple(outputs)
+        self.last_redraw_s = time.perf_counter() - t0
+        self.redraws += 1
+        return self.last_redraw_s
+
+    def _on_change(self, name: str, value: Any) -> None:
+        if self._status is not None:
+            self._status.value = "<em>redrawing…</em>"
+        try:
+            seconds = self.redraw(value if name == ICB else None)
+        except Exception as err:      # a callback's error would otherwise vanish into the kernel log
+            if self._status is not None:
+                self._status.value = (f"<span style='color:#DA291C'>could not redraw: "
+                                      f"{html.escape(type(err).__name__)}: {html.escape(str(err))}</span>")
+            raise
+        if self._status is not None:
+            self._status.value = (f"<span class='iwt-redrawn' data-redraws='{self.redraws}' style='color:#425563'>"
+                                  f"redrawn in {seconds:.2f} s</span>")
+        for callback in self._observers:
+            callback(name, value)
+
+
+def _bundle(item: Item) -> tuple[Any, Any]:
     """What to display for an item, and for a table the table as shown (after suppression)."""
     if isinstance(item, Table):
         page, out = notebook.table_html(item.df, item.caption, item.columns, item.formats, item.suppress,
@@ -41,78 +274,12 @@ def _bundle(item: Item) -> tuple[Any, pd.DataFrame | None]:
     return Markdown(item.markdown), None
 
 
-@dataclass
-class _Section:
-    render: Callable[[str], list[Item]]
-    handles: list = field(default_factory=list)
-
-
-class Explorer:
-    def __init__(self, icb_code: str, interactive: bool | None = None):
-        self.icb_code = geography.resolve_icb(icb_code)
-        if interactive is None:
-            interactive = os.environ.get(BATCH_ENV, "") != "1" and widgets_available()
-        self.interactive = interactive
-        self.sections: list[_Section] = []
-        self.last_redraw_s: float | None = None
-        self._dropdown = None
-        self._status = None
-
-    def controls(self) -> None:
-        """The ICB dropdown (interactive use only)."""
-        if not self.interactive:
-            return
-        import ipywidgets as w
-
-        t = geography.icbs()
-        options = [(f"{r.icb_short_name} ({r.icb_code})", r.icb_code) for r in t.sort_values("icb_short_name").itertuples()]
-        self._dropdown = w.Dropdown(options=options, value=self.icb_code, description="ICB:",
-                                    layout=w.Layout(width="420px"))
-        self._status = w.HTML(value="")
-        self._dropdown.observe(self._on_change, names="value")
-        box = w.HBox([self._dropdown, self._status])
-        # Shown without a text fallback, so a static render of the notebook shows nothing here.
-        display({"application/vnd.jupyter.widget-view+json": {"version_major": 2, "version_minor": 0,
-                                                               "model_id": box.model_id}, "text/plain": ""}, raw=True)
-
-    def section(self, render: Callable[[str], list[Item]]) -> list[Item]:
-        """Render a section for the current ICB and remember how to redraw it."""
-        items = render(self.icb_code)
-        sec = _Section(render)
-        for item in items:
-            if isinstance(item, Headline):
-                notebook.headline(item.name, item.value, item.unit, item.fmt, item.provenance)
-                sec.handles.append(None)
-                continue
-            bundle, shown = _bundle(item)
-            handle = display(bundle, display_id=f"iwt-{uuid.uuid4().hex}") if self.interactive else None
-            if not self.interactive:
-                display(bundle)
-            sec.handles.append(handle)
-            if isinstance(item, Table) and item.key:
-                notebook.key_table(item.key, shown, item.caption, item.provenance)
-        self.sections.append(sec)
-        return items
-
-    def redraw(self, icb_code: str) -> float:
-        """Re-render every section for another ICB, updating the displays in place; seconds taken."""
-        t0 = time.perf_counter()
-        self.icb_code = geography.resolve_icb(icb_code)
-        for sec in self.sections:
-            for handle, item in zip(sec.handles, sec.render(self.icb_code)):
-                if handle is not None and not isinstance(item, Headline):
-                    handle.update(_bundle(item)[0])
-                elif isinstance(item, Figure):
-                    notebook.close(item.fig)
-        self.last_redraw_s = time.perf_counter() - t0
-        return self.last_redraw_s
-
-    def _on_change(self, change: dict) -> None:
-        if self._status is not None:
-            self._status.value = "<em>redrawing…</em>"
-        seconds = self.redraw(change["new"])
-        if self._status is not None:
-            self._status.value = f"<span style='color:#425563'>redrawn in {seconds:.2f} s</span>"
+def _data_of(obj) -> dict:
+    if isinstance(obj, notebook.SVGChart):
+        return obj._repr_mimebundle_()
+    if isinstance(obj, HTML):
+        return {"text/html": obj.data, "text/plain": "<table>"}
+    return {"text/markdown": obj.data, "text/plain": obj.data}
 
 
 def widgets_available() -> bool:

@@ -39,16 +39,19 @@ class RunParameters(Protocol):
 
 
 def header(params: RunParameters, theme: str, ds: Dataset | None = None, synthetic: bool = True,
-           synthetic_parts: list[str] | None = None) -> None:
-    """The report's title block, with the synthetic-data banner where it applies."""
-    lines = [f"## {params.icb_name}",
-             f"ICB **{params.icb_code}** &middot; NHS England region: {geography.region_name(params.icb_code)} &middot; "
+           synthetic_parts: list[str] | None = None, icb_code: str | None = None) -> None:
+    """The report's title block, with the synthetic-data banner where it applies; ``icb_code``
+    (default: the parameters' ICB) is the ICB an interactive notebook currently shows."""
+    icb = geography.resolve_icb(icb_code) if icb_code else params.icb_code
+    name = geography.icb_name(icb) if icb_code else params.icb_name
+    lines = [f"## {name}",
+             f"ICB **{icb}** &middot; NHS England region: {geography.region_name(icb)} &middot; "
              f"data: {'embedded demonstration set' if params.data_dir is None else html.escape(str(params.data_dir.name))}"]
     display(Markdown("\n\n".join(lines)))
     if synthetic:
         banner(synthetic_parts if params.data_dir is not None else None)
-    _emit("report", {"icb_code": params.icb_code, "icb_label": f"{params.icb_name} ({params.icb_code})",
-                     "region": geography.region_name(params.icb_code), "theme": theme, "synthetic": bool(synthetic),
+    _emit("report", {"icb_code": icb, "icb_label": f"{name} ({icb})",
+                     "region": geography.region_name(icb), "theme": theme, "synthetic": bool(synthetic),
                      "synthetic_parts": list(synthetic_parts or [])})
 
 
@@ -182,19 +185,48 @@ def close(fig) -> None:
 
 def key_table(name: str, df: pd.DataFrame, caption: str = "", provenance: Provenance | None = None) -> None:
     """Export a table (as shown) to tables.xlsx, with its source, period and real/synthetic status."""
+    payload = key_table_payload(name, df, caption, provenance)
+    _emit(payload.pop("kind"), payload)
+
+
+def key_table_payload(name: str, df: pd.DataFrame, caption: str = "", provenance: Provenance | None = None) -> dict:
+    """What :func:`key_table` emits for the runner."""
     data = json.loads(df.to_json(orient="split", date_format="iso", index=False))
-    _emit("table", {"name": name, "caption": caption, "table": data,
-                    **({"provenance": provenance.as_dict()} if provenance else {})})
+    return {"kind": "table", "name": name, "caption": caption, "table": data,
+            **({"provenance": provenance.as_dict()} if provenance else {})}
 
 
 def headline(name: str, value: float | str, unit: str = "", fmt: str = "{:,.0f}",
              provenance: Provenance | None = None) -> None:
-    """A headline figure for the index page (not shown in the notebook itself), with its provenance."""
+    """A headline figure for the index page (not shown in a report itself; an interactive notebook
+    shows it, see :func:`headline_html`), with its provenance."""
+    payload = headline_payload(name, value, unit, fmt, provenance)
+    _emit(payload.pop("kind"), payload)
+
+
+def headline_payload(name: str, value: float | str, unit: str = "", fmt: str = "{:,.0f}",
+                     provenance: Provenance | None = None) -> dict:
+    """What :func:`headline` emits for the runner: the figure, its text and provenance."""
     missing = value is None or (isinstance(value, float) and pd.isna(value))
     text = NOT_AVAILABLE if missing else (fmt.format(value) if isinstance(value, (int, float)) else str(value))
-    _emit("headline", {"name": name, "value": None if missing else (value if isinstance(value, (int, float, str)) else str(value)),
-                       "text": text if missing else f"{text}{'' if unit in ('', '%') else ' '}{unit}",
-                       **({"provenance": provenance.as_dict()} if provenance else {})})
+    return {"kind": "headline", "name": name,
+            "value": None if missing else (value if isinstance(value, (int, float, str)) else str(value)),
+            "text": text if missing else f"{text}{'' if unit in ('', '%') else ' '}{unit}",
+            **({"provenance": provenance.as_dict()} if provenance else {})}
+
+
+def headline_html(payload: dict) -> str:
+    """A headline as an interactive notebook shows it: a ``div.iwt-headline`` with the name, the
+    figure and, where synthetic, the label."""
+    prov = payload.get("provenance") or {}
+    synthetic = prov.get("status") in ("synthetic", "mixed")
+    label = "synthetic" if prov.get("status") == "synthetic" else "partly synthetic"
+    note = f' <span style="font-size:11px;color:#DA291C;margin-left:8px">({label})</span>' if synthetic else ""
+    return ('<div class="iwt-headline" style="display:inline-block;border-left:4px solid #005EB8;background:#F0F4F5;'
+            'padding:4px 10px;margin:3px 0">'
+            f'<span class="iwt-headline-name" style="font-size:12px;color:#425563">{html.escape(str(payload["name"]))}</span>: '
+            f'<strong class="iwt-headline-value" style="font-size:15px;color:#003087">{html.escape(str(payload["text"]))}</strong>'
+            f"{note}</div>")
 
 
 def caveats(ds: Dataset, notes: Iterable[str] = ()) -> pd.DataFrame:
@@ -209,6 +241,9 @@ def caveats(ds: Dataset, notes: Iterable[str] = ()) -> pd.DataFrame:
     cfg = disclosure.settings()
     items.append(f"Small counts: 1 to {cfg['min_count'] - 1} people are suppressed in every table (shown as "
                  f"{cfg['marker']}; left blank in tables.xlsx); 'not available' means the data used have no figure.")
+    record_rule = disclosure.folder_rule(ds.data_dir)
+    if record_rule:                       # tables built from record-level extracts (iwt extract load)
+        items.append(record_rule)
     if ds.any_synthetic:
         items.insert(0, f"**{SYNTHETIC_LABEL}.** Synthetic tables are calibrated to national figures "
                         "(docs/demo-calibration.md) but do not describe any real ICB.")

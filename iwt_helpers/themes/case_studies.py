@@ -11,6 +11,7 @@ readiness from the readiness theme's context (saved rounds, or the demo rounds l
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +31,8 @@ from . import readiness as readiness_theme
 from .params import ReportParams
 from .provenance import footer_text, provenance_of
 
-K = 5                     # neighbours shown
+K = 5                     # neighbours shown (the peer-count control's default)
+MAX_PEERS = 15            # the most neighbours the peer-count control offers
 WEAKEST = 5               # weakest readiness items the initiatives are matched against
 DATA_TABLES = ("workforce", "vacancies", "flows", "kpi_observations", "gp_workforce")   # shown in the comparison
 SHORT = {"population": "population", "share_65_plus": "share aged 65+", "share_85_plus": "share aged 85+",
@@ -52,21 +54,22 @@ class CaseStudyContext:
     initiatives: pd.DataFrame
     data: data_theme.DataContext
     readiness: readiness_theme.ReadinessContext
+    peer_count: Callable[[], int] = lambda: K     # how many neighbours to show (an Explorer control's value)
 
     @classmethod
-    def load(cls, ds: Dataset, params: ReportParams) -> CaseStudyContext:
+    def load(cls, ds: Dataset, params: ReportParams, peer_count: Callable[[], int] | None = None) -> CaseStudyContext:
         settings = peers.load_settings()
         ind = peers.load_indicators(ds, settings)
         systems, initiatives = cs.load_library()
         return cls(ds, params, settings, ind, systems, initiatives, data_theme.DataContext.load(ds, params),
-                   readiness_theme.ReadinessContext.load(ds, params))
+                   readiness_theme.ReadinessContext.load(ds, params), peer_count or (lambda: K))
 
     @functools.cached_property
     def distances(self) -> pd.DataFrame:
         return peers.distance_matrix(self.ind, self.settings.weights)
 
     def neighbours(self, icb: str) -> pd.DataFrame:
-        return peers.nearest_peers(icb, K, ind=self.ind, weights=self.settings.weights)
+        return peers.nearest_peers(icb, int(self.peer_count()), ind=self.ind, weights=self.settings.weights)
 
     @functools.cached_property
     def indicator_prov(self) -> Provenance:
@@ -140,6 +143,23 @@ def comparison_section(ctx: CaseStudyContext):
     """The ICB beside its peers, the case-study systems and England on key indicators."""
     t = ctx.data.t
     pop, uc, gp, kpi = t["population"], t["unpaid_care"], ctx.data.gp, t["kpi_observations"]
+    known: dict = {}
+
+    def figures(code: str, fy) -> tuple[dict, dict]:
+        """An area's unpaid carers and GP figures, and England's beside them; each area computed once
+        (the peer-count control and the ICB picker ask for the same areas again and again)."""
+        if code not in known:
+            c = carers.carers_per_100(uc, code)
+            g = gp_analysis.per_10k_patients(gp, code, fy) if fy is not None else pd.DataFrame()
+            g = g[(g["role"] == "gp_qualified")] if len(g) else g
+            ce = c[(c["area"] == "England") & (c["hours_band"] == "all")]
+            ge = g[g["area"] == "England"] if len(g) else g
+            known[code] = ({"carers_per_100": float(c.loc[(c["area"] == c["area"].iloc[0]) & (c["hours_band"] == "all"),
+                                                          "carers_per_100_residents"].iloc[0]),
+                            "gp_fte_per_10k": float(g["fte_per_10k_patients"].iloc[0]) if len(g) else np.nan},
+                           {"carers_per_100": float(ce["carers_per_100_residents"].iloc[0]),
+                            "gp_fte_per_10k": float(ge["fte_per_10k_patients"].iloc[0]) if len(ge) else np.nan})
+        return known[code]
 
     def render(icb: str) -> list:
         areas = _areas(ctx, icb)
@@ -155,24 +175,15 @@ def comparison_section(ctx: CaseStudyContext):
         fy = gp["financial_year"].max() if len(gp) else None
         rows = []
         for a in areas.itertuples():
-            c = carers.carers_per_100(uc, a.icb_code)
-            g = gp_analysis.per_10k_patients(gp, a.icb_code, fy) if fy is not None else pd.DataFrame()
-            g = g[(g["role"] == "gp_qualified")] if len(g) else g
+            mine, eng = figures(a.icb_code, fy)
             rows.append({"icb_code": a.icb_code, "role": a.role, "area": a.area,
                          "share_65_plus": ctx.ind.at[a.icb_code, "share_65_plus"],
-                         "growth_65_plus": ctx.ind.at[a.icb_code, "growth_65_plus"],
-                         "carers_per_100": float(c.loc[(c["area"] == c["area"].iloc[0]) & (c["hours_band"] == "all"),
-                                                       "carers_per_100_residents"].iloc[0]),
-                         "gp_fte_per_10k": float(g["fte_per_10k_patients"].iloc[0]) if len(g) else np.nan,
+                         "growth_65_plus": ctx.ind.at[a.icb_code, "growth_65_plus"], **mine,
                          "nhs_sickness_pct": vac_rate(sick, a.icb_code),
                          "asc_vacancy_pct": vac_rate(vac, a.icb_code),
                          "asc_turnover_pct": vac_rate(tur, a.icb_code)})
             if a.Index == 0:
-                ce = c[(c["area"] == "England") & (c["hours_band"] == "all")]
-                england["carers_per_100"] = float(ce["carers_per_100_residents"].iloc[0])
-                ge = gp_analysis.per_10k_patients(gp, a.icb_code, fy) if fy is not None else pd.DataFrame()
-                ge = ge[(ge["area"] == "England") & (ge["role"] == "gp_qualified")] if len(ge) else ge
-                england["gp_fte_per_10k"] = float(ge["fte_per_10k_patients"].iloc[0]) if len(ge) else np.nan
+                england.update(eng)
         england.update(nhs_sickness_pct=sick.attrs["overall_pct"], asc_vacancy_pct=vac.attrs["overall_pct"],
                        asc_turnover_pct=tur.attrs["overall_pct"])
         table = pd.DataFrame(rows + [england])

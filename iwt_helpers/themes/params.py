@@ -27,6 +27,9 @@ class ReportParams(BaseModel):
     data_dir: Path | None = None        # processed data folder; None = embedded demo data
     projection_years: tuple[int, ...] = (5, 10, 15)   # data theme: years ahead for population need
     kpis: tuple[str, ...] = ()          # governance theme: KPI ids to show; empty = all
+    scenario: str = "baseline"          # scenarios theme: a scenario of data/reference/scenarios.yaml
+    n_runs: int = 1000                  # scenarios theme: Monte Carlo runs
+    seed: int = 2022                    # scenarios theme: random seed (same seed, same figures)
 
     @field_validator("icb_code", mode="before")
     @classmethod
@@ -60,6 +63,21 @@ class ReportParams(BaseModel):
         if v in (None, "", []):
             return ()
         return tuple(str(x) for x in ([v] if isinstance(v, str) else v))
+
+    @field_validator("scenario", mode="before")
+    @classmethod
+    def _scenario(cls, v: Any) -> str:
+        from iwt_helpers.analysis.scenarios import config
+        name = str(v or "baseline")
+        config.load().get(name)            # an unknown name fails with the file's scenarios listed
+        return name
+
+    @field_validator("n_runs", mode="before")
+    @classmethod
+    def _runs(cls, v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or int(v) != v or not 1 <= int(v) <= 100_000:
+            raise ValueError(f"n_runs {v!r}: expected a whole number of runs from 1 to 100,000")
+        return int(v)
 
     @classmethod
     def parse(cls, **values: Any) -> ReportParams:

@@ -76,6 +76,10 @@ class ReadinessContext:
     def synthetic(self, icb: str) -> bool:
         return self.responses(icb).synthetic
 
+    def forget(self, icb: str) -> None:
+        """Read the ICB's responses again next time (after a round has been saved)."""
+        self._cache.pop(geography.resolve_icb(icb), None)
+
     def prov(self, resp: Responses, rounds: list[pd.Timestamp] | None = None) -> Provenance:
         r = ra.rounds(resp.df) if rounds is None else rounds
         period = ("assessment rounds of " + " and ".join(f"{pd.Timestamp(d):%d %B %Y}" for d in r)) if r else ""
@@ -304,12 +308,15 @@ class ReadinessForm:
     """Pick the ICB and partner, score each item with its level descriptors in view, add evidence,
     owner and due date, and save (a new round). Choosing a partner shows its latest saved answers.
 
-    Shown only in an interactive JupyterLab session: under the report runner (``IWT_BATCH=1``) or
-    without ipywidgets, :meth:`show` does nothing."""
+    Shown only in an interactive JupyterLab session (or the readiness app): under the report
+    runner (``IWT_BATCH=1``) or without ipywidgets, :meth:`show` does nothing. ``show_path``: say
+    where the round was saved (the notebook does; the app, for partners, does not)."""
 
-    def __init__(self, icb_code: str, data_dir=None, interactive: bool | None = None):
+    def __init__(self, icb_code: str, data_dir=None, interactive: bool | None = None, show_path: bool = True):
         self.icb_code = geography.resolve_icb(icb_code)
         self.data_dir = data_dir
+        self.show_path = show_path
+        self._saved: list = []
         self.bank = store.item_bank()
         if interactive is None:
             interactive = os.environ.get(BATCH_ENV, "") != "1" and widgets_available()
@@ -350,11 +357,30 @@ class ReadinessForm:
         self.widget = w.VBox([w.HBox([self.icb, self.partner]), w.HBox([self.when, save, self.status]), *boxes])
         return self.widget
 
-    def show(self) -> None:
+    def show(self, explorer=None, ctx: ReadinessContext | None = None) -> None:
+        """Display the form. With an ``explorer`` (and the notebook's ``ctx``), the form follows the
+        explorer's ICB picker, and a saved round redraws the report below for its ICB."""
         if not self.interactive:
             return
         from IPython.display import display
         display(self.build())
+        if explorer is not None:
+            explorer.observe(lambda name, value: self.set_icb(value) if name == "icb_code" else None)
+
+            def redraw(icb: str) -> None:
+                if ctx is not None:
+                    ctx.forget(icb)
+                if explorer.value("icb_code") == icb:
+                    explorer.redraw()
+            self.on_save(redraw)
+
+    def on_save(self, callback) -> None:
+        """Call ``callback(icb_code)`` after each round saved."""
+        self._saved.append(callback)
+
+    def set_icb(self, icb: str) -> None:
+        if self.widget is not None:
+            self.icb.value = geography.resolve_icb(icb)      # its observer loads the ICB's partners
 
     def _on_icb(self, icb: str) -> None:
         self.icb_code = icb
@@ -385,8 +411,12 @@ class ReadinessForm:
         except (store.ResponsesError, OSError, RuntimeError) as err:
             self.status.value = f"<span style='color:#DA291C'>Not saved: {_esc(str(err))}</span>"
             return
-        self.status.value = f"<span style='color:#009639'>Saved to {_esc(str(path))}</span>"
+        where = f"to {path}" if self.show_path else f"for {geography.icb_name(self.icb_code)}"
+        self.status.value = (f"<span class='iwt-saved' style='color:#009639'>Saved: {_esc(self.partner.value)}'s round of "
+                             f"{self.when.value:%d %B %Y} {_esc(where)}</span>")
         self.partner.options = store.partners(self.icb_code, self.data_dir)
+        for callback in self._saved:
+            callback(self.icb_code)
 
 
 def _esc(text) -> str:

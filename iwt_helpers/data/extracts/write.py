@@ -1,0 +1,106 @@
+"""``iwt extract load``: read, check, pseudonymise, aggregate under disclosure control, and write a
+processed data folder the datastore reads, all or nothing (a temporary folder swapped in, as
+``iwt data build`` does). The folder holds the controlled tables, the pseudonymised records
+(``records/extract_records.parquet``: no raw identifier, no date of birth), ``datasets.json``
+saying the disclosure rule, and ``extract_report.json``. The key is never written."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from iwt_helpers import atomic
+
+from .. import disclosure, schemas
+from ..build import KEPT_FOLDERS, SORT_KEYS, BuildError, check_output
+from ..datastore import MANIFEST, PROCESSED_MARK
+from . import aggregate, load
+from . import mapping as mp
+
+REPORT = "extract_report.json"
+RECORDS = "records/extract_records.parquet"
+SORTS = {**SORT_KEYS, "workforce_age": ["year", "icb_code", "sector", "staff_group", "age_band"],
+         "leaving_rates": ["year", "icb_code", "sector", "staff_group", "age_band"],
+         "moves": ["year", "icb_code", "sector", "staff_group", "move"]}
+
+
+def _source(m: mp.Mapping, synthetic: bool, snaps: list[str]) -> str:
+    what = "ESR staff extract" if m.kind == "esr" else "social care worker extract"
+    if synthetic:
+        return f"SYNTHETIC record-level {what} (iwt extract demo; snapshots {', '.join(snaps)})"
+    return f"Local record-level {what}, pseudonymised (snapshots {', '.join(snaps)})"
+
+
+def load_to_folder(files: list[Path], mapping_file: Path, out: Path, lookup_dir: Path | None = None) -> dict:
+    """Everything ``iwt extract load`` does; returns the report written beside the tables."""
+    out = Path(out).resolve()
+    m = mp.load_mapping(mapping_file)
+    key = disclosure.require_key()                  # stop before reading anything if there is no key
+    atomic.recover_swap(out)
+    for f in files:
+        try:
+            check_output(Path(f).resolve().parent, out)
+        except BuildError as exc:
+            raise load.ExtractError(str(exc).replace("raw folder", "folder of the extract")) from None
+    loaded = load.load_extracts([Path(f) for f in files], m, key, lookup_dir)
+    synthetic = bool(mp.yaml.safe_load(Path(mapping_file).read_text(encoding="utf-8")).get("synthetic", False))
+    snaps = sorted(f"{pd.Timestamp(s):%Y-%m-%d}" for s in loaded.records["snapshot_date"].unique())
+    cfg = disclosure.record_level_settings()
+    try:
+        tables = aggregate.aggregate(loaded.records, _source(m, synthetic, snaps), cfg)
+    except ValueError as exc:
+        raise load.ExtractError(f"{', '.join(str(f) for f in files)}: {exc}") from None
+    for name in list(tables):
+        keys = [k for k in SORTS.get(name, []) if k in tables[name]]
+        df = tables[name].sort_values(keys, kind="mergesort").reset_index(drop=True)
+        tables[name] = schemas.validate(name, df, file=f"built from {mapping_file}")
+    report = {"mapping": str(mapping_file), "kind": m.kind, "files": loaded.files, "snapshots": snaps,
+              "notes": loaded.notes, "disclosure": disclosure.record_level_rule(cfg),
+              "tables": {k: len(v) for k, v in tables.items()},
+              "unplaced": _controlled_counts(loaded.unplaced, ["organisation_id", "sector"], m.kind, cfg),
+              "unmapped_values": _controlled_counts(loaded.unmapped_values, ["field", "value"], "", cfg)}
+    _write(out, tables, loaded.records, report, synthetic, cfg)
+    return report
+
+
+def _controlled_counts(df: pd.DataFrame | None, keys: list[str], kind: str, cfg: dict) -> list[dict]:
+    """Counts of records listed in the report, rounded and small ones suppressed like the tables
+    (social care establishments are listed by pseudonym only)."""
+    if df is None or df.empty:
+        return []
+    rec = df.copy()
+    counts = rec["records"].to_numpy(float)
+    rec["records"] = [None if 0 < c < cfg["min_count"] else float(disclosure.round_to([c], cfg["round_to"])[0])
+                      for c in counts]
+    return [{**{k: str(r[k]) for k in keys}, "records": r["records"]} for _, r in rec.iterrows()]
+
+
+def _write(out: Path, tables: dict[str, pd.DataFrame], records: pd.DataFrame, report: dict, synthetic: bool,
+           cfg: dict) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.extract-", dir=out.parent))
+    try:
+        manifest = {"dataset": PROCESSED_MARK, "built_from": f"record-level extracts (see {REPORT})", "tables": {},
+                    disclosure.RECORD_LEVEL_KEY: {"rule": disclosure.record_level_rule(cfg), "settings": cfg},
+                    "records": {"file": RECORDS, "rows": int(len(records)),
+                                "note": "pseudonymised records: keyed HMAC-SHA256 identifiers, age bands, months"}}
+        for name, df in sorted(tables.items()):
+            df.to_parquet(tmp / f"{name}.parquet", index=False, engine="pyarrow", compression="zstd")
+            manifest["tables"][name] = {"file": f"{name}.parquet", "rows": int(len(df)), "synthetic": synthetic,
+                                        "source": "; ".join(sorted(set(df["source"])))[:500], "record_level": True}
+        (tmp / "records").mkdir()
+        keep = [c for c in records.columns if not c.startswith("_")]
+        records[keep].to_parquet(tmp / RECORDS, index=False, engine="pyarrow", compression="zstd")
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        (tmp / REPORT).write_text(json.dumps(report, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+        for kept in KEPT_FOLDERS:
+            if (out / kept).is_dir():
+                shutil.copytree(out / kept, tmp / kept)
+        atomic.swap_directory(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

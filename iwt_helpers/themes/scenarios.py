@@ -1,0 +1,363 @@
+"""The scenarios theme (notebooks/05_scenarios.ipynb): workforce supply against demand 5 to 15 years
+ahead, per ICB, with Monte Carlo ranges, for the scenarios of ``data/reference/scenarios.yaml``.
+
+Each ``*_section(ctx)`` returns a renderer ``icb_code -> list of items`` for
+:class:`iwt_helpers.present.explorer.Explorer`. The base year comes from the data theme's context
+(the same snapshot of staff in post), so both themes start from the same figures. The scenario
+shown and the centres of the main assumptions are read through callables, so that the notebook's
+controls can change them and every section redraws.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from iwt_helpers import vocab
+from iwt_helpers.analysis import scenarios as sa
+from iwt_helpers.analysis.scenarios import config as sc_config
+from iwt_helpers.analysis.scenarios import summary
+from iwt_helpers.data import geography
+from iwt_helpers.data.datastore import Dataset
+from iwt_helpers.present import charts
+from iwt_helpers.present.items import Figure, Headline, Provenance, Table, Text
+
+from . import data as data_theme
+from .params import ReportParams
+from .provenance import footer_text, provenance_of
+
+# The assumptions the interactive notebook offers as sliders: (key, label, min, max, step).
+SLIDERS = (("leaving_rate_scale", "Leaving rates (x base year)", 0.6, 1.4, 0.05),
+           ("international_growth", "International recruits, change a year", -0.3, 0.1, 0.01),
+           ("newly_qualified_growth", "Newly qualified joiners, growth a year", -0.02, 0.08, 0.005))
+FAMILY_LABELS = {"health": "Health (NHS trusts and general practice)", "social care": "Adult social care",
+                 "all": "Whole system"}
+INPUT_TABLES = ("workforce", "flows", "vacancies", "workforce_age", "pay", "population")
+INPUT_LABELS = {"workforce": "staff in post", "flows": "leavers and joiners", "vacancies": "vacancies",
+                "workforce_age": "staff ages", "pay": "pay", "population": "population"}
+POPULATION_SOURCE = "ONS mid-2020 population estimates and 2016-based projections (ages 60+)"
+
+
+def _name(icb: str) -> str:
+    return geography.icb_name(icb)
+
+
+def slider_defaults(file: sc_config.ScenarioFile, scenario: str = "baseline") -> dict[str, float]:
+    """Each slider's starting value: the middle of its assumption's range in the scenario file."""
+    a = file.get(scenario).assumptions
+    return {key: round(a[key].mid, 4) for key, *_ in SLIDERS}
+
+
+@dataclass
+class ScenarioContext:
+    ds: Dataset
+    params: ReportParams
+    data: data_theme.DataContext
+    file: sc_config.ScenarioFile
+    scenario: Callable[[], str]
+    centres: Callable[[], dict[str, float]]
+    _inputs: dict = field(default_factory=dict)
+    _runs: dict = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, ds: Dataset, params: ReportParams, scenario: Callable[[], str] | None = None,
+             centres: Callable[[], dict[str, float]] | None = None) -> ScenarioContext:
+        file = sc_config.load()
+        file.get(params.scenario)
+        return cls(ds, params, data_theme.DataContext.load(ds, params), file,
+                   scenario or (lambda: params.scenario), centres or (lambda: {}))
+
+    def inputs(self, icb: str) -> sa.inputs.Inputs:
+        if icb not in self._inputs:
+            self._inputs[icb] = sa.inputs.build(self.data.t, self.data.snapshot, self.file.horizon_years, [icb],
+                                                ensure=self.file.receiving_cells(),
+                                                leaving_rates=self.ds.optional_table("leaving_rates"))
+        return self._inputs[icb]
+
+    def _moved(self) -> dict[str, float]:
+        """Slider centres that differ from the file's (the rest leave the file's ranges alone)."""
+        base = slider_defaults(self.file)
+        return {k: float(v) for k, v in self.centres().items() if k in base and abs(float(v) - base[k]) > 1e-9}
+
+    def run(self, icb: str, name: str | None = None) -> sa.model.Run:
+        name = name or self.scenario()
+        centres = self._moved()
+        key = (icb, name, tuple(sorted(centres.items())))
+        if key not in self._runs:
+            self._runs[key] = sa.run(self.inputs(icb), self.file.get(name), self.params.n_runs, self.params.seed, centres)
+        return self._runs[key]
+
+    def horizons(self, icb: str) -> tuple[int, ...]:
+        h = self.inputs(icb).horizon
+        return tuple(y for y in self.params.projection_years if y <= h) or (h,)
+
+    def prov(self, icb: str) -> Provenance:
+        """Provenance of a projection: each input table named with its status, and the scenario file."""
+        inp = self.inputs(icb)
+        real, synthetic, sources = [], [], []
+        for name in INPUT_TABLES:
+            df = self.data.snapshot if name == "workforce" else self.data.t[name]
+            rows = df[df["icb_code"] == icb] if "icb_code" in df else df
+            p = provenance_of(rows, by="sector" if "sector" in rows else None, labels=vocab.sector_labels())
+            label = INPUT_LABELS[name]
+            if p.status == "mixed":
+                real.append(f"{label} ({p.detail.split(';')[0].removeprefix('real: ')})")
+                synthetic.append(f"{label} ({p.detail.split('; synthetic: ')[-1]})")
+            else:
+                (synthetic if p.synthetic else real).append(label)
+            if not p.synthetic or p.status == "mixed":
+                sources.append(POPULATION_SOURCE if name == "population" else p.source)
+        status = "mixed" if real and synthetic else ("synthetic" if synthetic else "real")
+        detail = f"real: {', '.join(real)}; synthetic: {', '.join(synthetic)}" if status == "mixed" else ""
+        src = "; ".join(dict.fromkeys(x for x in ["iwt scenario model (scenarios.yaml)", *sources] if x))
+        if synthetic:
+            src += "; SYNTHETIC demo data (iwt)"
+        return Provenance(src, f"base year {inp.base_year}, projected to {inp.base_year + inp.horizon}", status, detail)
+
+    def synthetic(self, icb: str) -> bool:
+        return self.prov(icb).synthetic
+
+    def banner_parts(self, icb: str) -> list[str]:
+        inp = self.inputs(icb)
+        return [t for t in INPUT_TABLES if inp.synthetic.get(t)]
+
+    def label(self, name: str | None = None) -> str:
+        return self.file.get(name or self.scenario()).label
+
+
+def _fte(v: float) -> str:
+    return f"{v:,.0f}"
+
+
+def _finding(ctx: ScenarioContext, icb: str, run: sa.model.Run, h: int) -> tuple[str, float, float, float]:
+    series = summary.icb_series(run, icb)
+    g = series[(series["measure"] == "gap") & (series["year"] == run.inputs.base_year + h)].iloc[0]
+    d = series[(series["measure"] == "demand") & (series["year"] == run.inputs.base_year + h)].iloc[0]
+    p50 = g["p50"]
+    what = "short of the posts it needs by" if p50 > 0 else "above the posts it needs by"
+    text = (f"In the <strong>{html.escape(ctx.label())}</strong> scenario, {html.escape(_name(icb))}'s workforce in "
+            f"{run.inputs.base_year + h} would be {what} <strong>{_fte(abs(p50))} FTE</strong> (median of {run.n_runs:,} runs; "
+            f"10th to 90th percentile {_fte(g['p10'])} to {_fte(g['p90'])}), {100 * p50 / d['p50']:.1f}% of the "
+            f"{_fte(d['p50'])} FTE of posts needed.")
+    return text, float(g["p10"]), float(p50), float(g["p90"])
+
+
+def summary_section(ctx: ScenarioContext):
+    """The gap at the horizon in words, headline figures, and supply against demand by year."""
+    def render(icb: str) -> list:
+        run = ctx.run(icb)
+        inp = run.inputs
+        prov = ctx.prov(icb)
+        h = max(ctx.horizons(icb))
+        text, p10, p50, p90 = _finding(ctx, icb, run, h)
+        items: list = [Text(f'<p class="iwt-headline" data-gap="{p50:.0f}">{text}</p>'),
+                       Headline(f"Gap in {inp.base_year + h}, FTE ({ctx.label()}, median)", p50, "FTE", provenance=prov),
+                       Headline(f"Gap in {inp.base_year + h}, FTE, 10th to 90th percentile", f"{_fte(p10)} to {_fte(p90)}",
+                                provenance=prov)]
+        rows = []
+        for fam_by in (None, "family"):
+            s = summary.icb_series(run, icb, fam_by)
+            for yh in ctx.horizons(icb):
+                y = inp.base_year + yh
+                for g in dict.fromkeys(s["group"]):
+                    q = s[(s["group"] == g) & (s["year"] == y)].set_index("measure")
+                    rows.append({"part": FAMILY_LABELS.get(g, g), "year": y, "demand_p50": q.at["demand", "p50"],
+                                 "supply_p50": q.at["supply", "p50"], "gap_p10": q.at["gap", "p10"], "gap_p50": q.at["gap", "p50"],
+                                 "gap_p90": q.at["gap", "p90"],
+                                 "gap_pct": 100 * q.at["gap", "p50"] / q.at["demand", "p50"] if q.at["demand", "p50"] else np.nan})
+        t = pd.DataFrame(rows)
+        items.append(Table(t, f"{_name(icb)}: posts needed, staff in post and the gap, {ctx.label()} scenario (FTE; "
+                              f"{run.n_runs:,} runs)",
+                           columns={"part": "Part of the system", "year": "Year", "demand_p50": "Posts needed (median)",
+                                    "supply_p50": "Staff in post (median)", "gap_p10": "Gap, 10th percentile",
+                                    "gap_p50": "Gap, median", "gap_p90": "Gap, 90th percentile", "gap_pct": "Gap, % of posts"},
+                           formats={"year": "{:d}", "demand_p50": "{:,.0f}", "supply_p50": "{:,.0f}", "gap_p10": "{:,.0f}",
+                                    "gap_p50": "{:,.0f}", "gap_p90": "{:,.0f}", "gap_pct": "{:.1f}"},
+                           key="scenario_gap", suppress=False, provenance=prov))
+        whole = summary.icb_series(run, icb)
+        trend = "widens" if p50 > whole[(whole["measure"] == "gap") & (whole["year"] == inp.base_year)]["p50"].iloc[0] else "narrows"
+        items.append(Figure(charts.supply_demand_fan(
+            whole, footer_text(prov), prov.stamp,
+            f"{_name(icb)}: the gap between posts needed and staff in post {trend} to {_fte(p50)} FTE by "
+            f"{inp.base_year + h} ({ctx.label()})"), prov))
+        fam = summary.icb_series(run, icb, "family")
+        last = fam[(fam["measure"] == "gap") & (fam["year"] == inp.base_year + h)].set_index("group")["p50"]
+        worst = last.idxmax() if len(last) else "all"
+        items.append(Figure(charts.gap_bands(
+            fam, FAMILY_LABELS, footer_text(prov), prov.stamp,
+            f"{FAMILY_LABELS.get(worst, worst)} carries the larger gap in {inp.base_year + h}: "
+            f"{_fte(last.get(worst, np.nan))} FTE (median)"), prov))
+        return items
+    return render
+
+
+def sector_section(ctx: ScenarioContext):
+    """The gap at each horizon by sector and staff group, with its range."""
+    def render(icb: str) -> list:
+        run = ctx.run(icb)
+        inp = run.inputs
+        prov = ctx.prov(icb)
+        p = summary.percentiles(run, levels=("staff_group", "sector"))
+        p = p[(p["icb_code"] == icb) & (p["measure"] == "gap") & p["year"].isin([inp.base_year + h for h in ctx.horizons(icb)])]
+        p = p.assign(sector_label=p["sector"].map(vocab.sector_labels()),
+                     group_label=p["staff_group"].map({**vocab.staff_group_labels(), "all": "All staff groups"}))
+        order_s = {c: i for i, c in enumerate(vocab.sector_codes())}
+        order_g = {c: i for i, c in enumerate(["all"] + vocab.staff_group_codes())}
+        p = p.sort_values(["sector", "staff_group", "year"], key=lambda c: c.map(order_s) if c.name == "sector" else (
+            c.map(order_g) if c.name == "staff_group" else c))
+        h = max(ctx.horizons(icb))
+        sectors = p[p["staff_group"] == "all"][["sector_label", "year", "p10", "p50", "p90"]].reset_index(drop=True)
+        groups = p[(p["staff_group"] != "all") & (p["year"] == inp.base_year + h)]
+        groups = groups[["sector_label", "group_label", "p10", "p50", "p90"]].reset_index(drop=True)
+        bars = p[(p["staff_group"] == "all") & (p["year"] == inp.base_year + h)]
+        biggest = bars.sort_values("p50").iloc[-1] if len(bars) else None
+        items: list = [Figure(charts.range_bars(
+            bars.assign(label=bars["sector_label"]), "label", footer_text(prov), prov.stamp,
+            (f"{biggest['sector_label']} has the largest gap in {inp.base_year + h}: {_fte(biggest['p50'])} FTE (median)"
+             if biggest is not None else "No sector has a figure"), "Gap in FTE: median, with 10th to 90th percentile"), prov)]
+        cols = {"sector_label": "Sector", "group_label": "Staff group", "year": "Year",
+                "p10": "Gap, 10th percentile", "p50": "Gap, median", "p90": "Gap, 90th percentile"}
+        fmts = {"year": "{:d}", "p10": "{:,.0f}", "p50": "{:,.0f}", "p90": "{:,.0f}"}
+        items.append(Table(sectors, f"{_name(icb)}: gap by sector, {ctx.label()} scenario (FTE)", columns=cols, formats=fmts,
+                           key="scenario_gap_by_sector", suppress=False, provenance=prov))
+        items.append(Table(groups, f"{_name(icb)}: gap by sector and staff group in {inp.base_year + h}, {ctx.label()} "
+                                   "scenario (FTE)", columns=cols, formats=fmts,
+                           key="scenario_gap_by_group", suppress=False, provenance=prov))
+        return items
+    return render
+
+
+def drivers_section(ctx: ScenarioContext):
+    """A waterfall of what moves the gap from the base year to the horizon."""
+    def render(icb: str) -> list:
+        run = ctx.run(icb)
+        inp = run.inputs
+        prov = ctx.prov(icb)
+        w = summary.waterfall(run, icb)
+        start, end = w["fte"].iloc[0], w["fte"].iloc[-1]
+        pv = w.set_index("part")["fte"]
+        net_flows = pv[["leavers", "leaving_avoided", "joiners", "joiners_new_roles", "moves"]].sum()
+        shown = w[(w["fte"].abs() >= 0.5) | w["part"].isin(["base_gap", "horizon_gap"])]
+        items: list = [Figure(charts.waterfall(
+            shown, footer_text(prov), prov.stamp,
+            f"{_name(icb)}: the gap {'grows' if end > start else 'shrinks'} from {_fte(start)} to {_fte(end)} FTE by "
+            f"{inp.base_year + inp.horizon}; population change adds {pv['demand_population']:+,.0f} and staff flows "
+            f"{net_flows:+,.0f} ({ctx.label()})"), prov)]
+        fams = [summary.waterfall(run, icb, f).set_index("part")["fte"].rename(f) for f in ("health", "social care")]
+        t = pd.concat([w.set_index("part")[["label", "fte"]].rename(columns={"fte": "all"})] + fams, axis=1).reset_index(drop=True)
+        items.append(Table(t, f"{_name(icb)}: what moves the gap, {inp.base_year} to {inp.base_year + inp.horizon} "
+                              f"(FTE, mean of {run.n_runs:,} runs, so that the parts add up)",
+                           columns={"label": "Part", "all": "Whole system", "health": "Health", "social care": "Adult social care"},
+                           formats={"all": "{:,.0f}", "health": "{:,.0f}", "social care": "{:,.0f}"},
+                           key="scenario_waterfall", suppress=False, provenance=prov))
+        return items
+    return render
+
+
+def comparison_section(ctx: ScenarioContext):
+    """Every scenario of the file on the same headline measures, for a board."""
+    def render(icb: str) -> list:
+        prov = ctx.prov(icb)
+        runs = [ctx.run(icb, n) for n in ctx.file.scenarios]
+        comp = summary.comparison(runs, icb, ctx.horizons(icb))
+        h = max(ctx.horizons(icb))
+        at = comp[comp["years_ahead"] == h].rename(columns={"gap_p10": "p10", "gap_p50": "p50", "gap_p90": "p90"})
+        best = at.sort_values("p50").iloc[0]
+        base = at[at["scenario"] == "baseline"]["p50"]
+        drop = f", against {_fte(base.iloc[0])} in the baseline" if len(base) and best["scenario"] != "baseline" else ""
+        items: list = [Figure(charts.range_bars(
+            at, "label", footer_text(prov), prov.stamp,
+            f"{best['label']} leaves the smallest gap in {int(best['year'])}: {_fte(best['p50'])} FTE{drop}",
+            "Gap in FTE at the horizon; bar: median, whisker: 10th to 90th percentile", highlight=ctx.label()), prov)]
+        items.append(Table(comp.drop(columns=["scenario"]), f"{_name(icb)}: scenarios compared (same {runs[0].n_runs:,} "
+                           "draws of the shared assumptions in each, so differences come from the levers)",
+                           columns={"label": "Scenario", "years_ahead": "Years ahead", "year": "Year", "gap_p10": "Gap, 10th pct",
+                                    "gap_p50": "Gap, median", "gap_p90": "Gap, 90th pct", "gap_pct_of_demand": "Gap, % of posts",
+                                    "supply_change_pct": "Staff in post, change %", "demand_change_pct": "Posts needed, change %",
+                                    "runs": "Runs"},
+                           formats={"years_ahead": "{:d}", "year": "{:d}", "gap_p10": "{:,.0f}", "gap_p50": "{:,.0f}",
+                                    "gap_p90": "{:,.0f}", "gap_pct_of_demand": "{:.1f}", "supply_change_pct": "{:+.1f}",
+                                    "demand_change_pct": "{:+.1f}", "runs": "{:,d}"},
+                           key="scenario_comparison", suppress=False, provenance=prov))
+        return items
+    return render
+
+
+def assumptions_section(ctx: ScenarioContext):
+    """The assumptions behind the scenario, their ranges and sources; the base year's inputs."""
+    def render(icb: str) -> list:
+        sc = ctx.file.get(ctx.scenario())
+        moved = ctx._moved()
+        a = pd.DataFrame(sc_config.assumptions_table(sc))
+        a["range"] = [("by age band, see the scenario file" if k == "profile" else f"{lo:g} to {hi:g}")
+                      for k, lo, hi in zip(a["kind"], a["low"], a["high"])]
+        a["note"] = a["key"].map(lambda k: f"moved: centred on {moved[k]:g}" if k in moved else "")
+        file_prov = Provenance(f"{ctx.file.path.name} (each assumption's own source in the table)", "", "real")
+        items: list = [Table(a[["key", "kind", "range", "note", "source"]],
+                             f"Assumptions of the {sc.label} scenario: each run draws every range once, uniformly",
+                             columns={"key": "Assumption", "kind": "Kind", "range": "Range", "note": "Slider", "source": "Source or reasoning"},
+                             key="scenario_assumptions", suppress=False, provenance=file_prov)]
+        inp = ctx.inputs(icb)
+        c = inp.cells
+        g = c.assign(leavers=c["fte0"] * c["leave_rate"], joiners=c["fte0"] * c["join_rate"], movers=c["fte0"] * c["leave_rate"] * c["move_share"],
+                     local=(c["rate_from"] == "ICB") * c["fte0"]).groupby("sector", as_index=False)[
+            ["fte0", "demand0", "leavers", "joiners", "movers", "local"]].sum()
+        g["vacancy_pct"] = 100 * (1 - g["fte0"] / g["demand0"].where(g["demand0"] > 0))
+        for col in ("leavers", "joiners", "movers"):
+            g[f"{col}_pct"] = 100 * g[col] / g["fte0"].where(g["fte0"] > 0)
+        g["local_pct"] = 100 * g["local"] / g["fte0"].where(g["fte0"] > 0)
+        g["sector"] = g["sector"].map(vocab.sector_labels())
+        status = {s: ("synthetic" if syn else "real") for s, syn in
+                  c.groupby("sector").apply(lambda d: bool(d["stock_synthetic"].any() or d["rates_synthetic"].any()),
+                                            include_groups=False).rename(index=vocab.sector_labels()).items()}
+        g["status"] = g["sector"].map(status)
+        items.append(Table(g[["sector", "fte0", "demand0", "vacancy_pct", "leavers_pct", "joiners_pct", "movers_pct", "local_pct", "status"]],
+                           f"{_name(icb)}: the base year the projection starts from ({inp.base_year}); rates a year, from the ICB's "
+                           f"own counts where a group has at least {sa.inputs.MIN_STAFF_FOR_LOCAL_RATE} staff, otherwise England's",
+                           columns={"sector": "Sector", "fte0": "Staff in post (FTE)", "demand0": "Posts (FTE)",
+                                    "vacancy_pct": "Vacant, %", "leavers_pct": "Leaving, % a year", "joiners_pct": "Joining, % a year",
+                                    "movers_pct": "Moving to the other sector, % a year", "local_pct": "FTE on the ICB's own rates, %",
+                                    "status": "Real or synthetic"},
+                           formats={"fte0": "{:,.0f}", "demand0": "{:,.0f}", "vacancy_pct": "{:.1f}", "leavers_pct": "{:.1f}",
+                                    "joiners_pct": "{:.1f}", "movers_pct": "{:.2f}", "local_pct": "{:.0f}"},
+                           key="scenario_base_year", provenance=ctx.prov(icb)))
+        curve, source = sa.inputs.service_use_curve()
+        labels = {b: b.replace("_plus", "+").replace("_", "-") for b in curve.index}
+        items.append(Table(curve.rename("relative_use").rename(index=labels).reset_index(),
+                           "Use of NHS services per person by age, relative to ages 25-34: how NHS and general practice demand "
+                           "follows the population",
+                           columns={"age_band": "Age band", "relative_use": "Relative use"}, formats={"relative_use": "{:.2f}"},
+                           suppress=False, provenance=Provenance(source, "", "real")))
+        return items
+    return render
+
+
+def caveats(ctx: ScenarioContext, icb: str) -> list[str]:
+    inp = ctx.inputs(icb)
+    notes = list(inp.notes)
+    syn = [t for t in INPUT_TABLES if inp.synthetic.get(t)]
+    if syn:
+        notes.append("The projection starts from synthetic demonstration figures for: " + ", ".join(syn)
+                     + ". Its gaps are then illustrations of the method, not figures for this ICB.")
+    notes += [
+        "A projection is not a forecast: it says what follows if the assumptions hold. Every assumption is a range "
+        "(data/reference/scenarios.yaml, with its source or reasoning) and the bands show the 10th to 90th percentile of "
+        f"{ctx.params.n_runs:,} runs (seed {ctx.params.seed}).",
+        "Joiners are what the routes of entry bring, up to the posts open: the model does not recruit beyond the posts "
+        "needed, so a gap below zero can only come from demand falling faster than staff leave.",
+        "Adult social care demand grows exactly as the ICB's population aged 65+ (Skills for Care's method); NHS and "
+        "general practice demand as the population weighted by use of services at each age. Population: the ONS 2016-based "
+        "projections for ages 60+, younger ages held at the mid-2020 estimate (docs/assumptions.md A2, A3).",
+        "Not in the data: NHS vacancy statistics by ICB, Skills for Care local-authority counts and the workforce's "
+        "leaving by age for this ICB; where they are missing the model uses the demonstration set or England's rates, "
+        "and the base-year table says which.",
+    ]
+    return notes
+
+
+__all__ = ["ScenarioContext", "SLIDERS", "slider_defaults", "summary_section", "sector_section", "drivers_section",
+           "comparison_section", "assumptions_section", "caveats"]

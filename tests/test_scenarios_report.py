@@ -1,0 +1,120 @@
+"""The scenarios theme end to end: `iwt scenarios run` writes the projection table, the report command
+writes the scenarios report for three ICBs, and the two agree figure for figure."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import nbformat
+import pandas as pd
+import pytest
+
+from iwt_helpers import cli
+from iwt_helpers.report import outputs, run_reports
+
+ICBS = ("QOC", "QE1", "QOP")
+
+
+@pytest.fixture(scope="module")
+def projections(tmp_path_factory):
+    out = tmp_path_factory.mktemp("proj") / "projections.parquet"
+    assert cli.main(["scenarios", "run", "--icb", ",".join(ICBS), "--scenario", "all", "--runs", "1000",
+                     "--seed", "2022", "--out", str(out)]) == 0
+    return pd.read_parquet(out)
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    out = tmp_path_factory.mktemp("scenario-reports")
+    s = run_reports(icb=",".join(ICBS), theme_spec="scenarios", out_dir=out, jobs=2, progress=False)
+    assert s.exit_code == 0, s.failed
+    found = {icb: outputs.collect(nbformat.read(out / icb / "scenarios.ipynb", as_version=4)) for icb in ICBS}
+    return out, found
+
+
+@pytest.mark.integration
+def test_the_cli_writes_every_icb_scenario_year_sector_and_staff_group_with_ordered_percentiles(projections):
+    p = projections
+    assert list(p.columns) == ["icb_code", "scenario", "year", "sector", "staff_group", "measure", "p10", "p50", "p90"]
+    assert set(p["icb_code"]) == set(ICBS)
+    assert {"baseline", "pay_parity", "retention", "new_roles", "hospital_to_home", "combined"} <= set(p["scenario"])
+    assert sorted(p["year"].unique()) == list(range(2024, 2040))
+    assert set(p["measure"]) == {"supply", "demand", "gap"}
+    assert ((p["p10"] <= p["p50"] + 1e-6) & (p["p50"] <= p["p90"] + 1e-6)).all()
+    whole = p[(p["sector"] == "all") & (p["staff_group"] == "all")].pivot_table(
+        index=["icb_code", "scenario", "year"], columns="measure", values="p50")
+    assert (whole["demand"] > whole["supply"]).all()
+
+
+@pytest.mark.integration
+def test_the_cli_refuses_an_unknown_scenario_and_a_bad_scenario_file_naming_them(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "iwt_helpers.cli", "scenarios", "run", "--scenario", "utopia",
+                        "--out", str(tmp_path / "x.csv")], capture_output=True, text=True)
+    assert r.returncode == 2 and "unknown scenario 'utopia'" in r.stderr and "Traceback" not in r.stderr
+    bad = tmp_path / "s.yaml"
+    from iwt_helpers import paths
+    bad.write_text(paths.reference("scenarios.yaml").read_text().replace("range: [0.10, 0.20]", "range: [0.20, 0.10]", 1))
+    r = subprocess.run([sys.executable, "-m", "iwt_helpers.cli", "scenarios", "run", "--file", str(bad), "--icb", "QOP",
+                        "--out", str(tmp_path / "x.csv")], capture_output=True, text=True)
+    assert r.returncode == 2 and str(bad) in r.stderr and "scenario 'retention'" in r.stderr
+    assert "key 'levers.retention.leaving_reduction': low 0.2 is above high 0.1" in r.stderr
+    assert not (tmp_path / "x.csv").exists()
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("icb", ICBS)
+def test_the_report_states_the_gap_the_cli_computes_with_its_range(reports, projections, icb):
+    out, found = reports
+    html = (out / icb / "scenarios.html").read_text()
+    m = re.search(r'class="iwt-headline" data-gap="(-?\d+)"', html)
+    assert m, "the headline sentence is in the report"
+    cli_gap = projections.query("icb_code == @icb and scenario == 'baseline' and year == 2039 and sector == 'all' "
+                                "and measure == 'gap'")["p50"].iloc[0]
+    assert float(m.group(1)) == pytest.approx(cli_gap, abs=1.0)
+    heads = {h["name"]: h for h in found[icb]["headlines"]}
+    head = heads["Gap in 2039, FTE (Baseline, median)"]
+    assert head["value"] == pytest.approx(cli_gap, abs=1.0)
+    assert head["provenance"]["status"] == "mixed" and "population" in head["provenance"]["detail"]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("icb", ICBS)
+def test_the_board_comparison_has_every_scenario_at_5_10_and_15_years_and_matches_the_cli(reports, projections, icb):
+    _, found = reports
+    t = {x["name"]: x for x in found[icb]["tables"]}["scenario_comparison"]
+    comp = pd.DataFrame(t["table"]["data"], columns=t["table"]["columns"])
+    assert len(comp) == 7 * 3
+    assert set(comp["Years ahead"]) == {5, 10, 15}
+    row = comp[(comp["Scenario"] == "Improved retention") & (comp["Years ahead"] == 10)].iloc[0]
+    cli_gap = projections.query("icb_code == @icb and scenario == 'retention' and year == 2034 and sector == 'all' "
+                                "and measure == 'gap'")["p50"].iloc[0]
+    assert row["Gap, median"] == pytest.approx(cli_gap, abs=1.0)
+    assert t["provenance"]["status"] == "mixed"
+
+
+@pytest.mark.e2e
+def test_the_waterfall_adds_up_and_every_figure_says_it_is_partly_synthetic(reports):
+    out, found = reports
+    t = {x["name"]: x for x in found["QOP"]["tables"]}["scenario_waterfall"]
+    w = pd.DataFrame(t["table"]["data"], columns=t["table"]["columns"]).set_index("Part")
+    parts = w["Whole system"]
+    assert parts.iloc[:-1].sum() == pytest.approx(parts.iloc[-1], abs=1.0)
+    html = (out / "QOP" / "scenarios.html").read_text()
+    assert html.count("PARTLY SYNTHETIC DEMONSTRATION DATA") >= 5
+    assert not re.search(r'<(script|link|img)[^>]+(src|href)="https?://', html), "the report loads nothing from the network"
+
+
+@pytest.mark.e2e
+def test_papermill_parameters_choose_the_scenario_and_the_runs(tmp_path):
+    s = run_reports(icb="QOP", theme_spec="scenarios", out_dir=tmp_path, jobs=1, progress=False,
+                    parameters={"scenarios.scenario": "retention", "scenarios.n_runs": 200})
+    assert s.exit_code == 0, s.failed
+    found = outputs.collect(nbformat.read(tmp_path / "QOP" / "scenarios.ipynb", as_version=4))
+    assert "Gap in 2039, FTE (Improved retention, median)" in {h["name"] for h in found["headlines"]}
+    assert "median of 200 runs" in (tmp_path / "QOP" / "scenarios.html").read_text()
+    bad = run_reports(icb="QOP", theme_spec="scenarios", out_dir=tmp_path / "bad", jobs=1, progress=False,
+                      parameters={"scenarios.scenario": "utopia"})
+    assert bad.exit_code != 0
+    assert "unknown scenario 'utopia'" in str(bad.failed)
