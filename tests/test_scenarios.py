@@ -299,3 +299,18 @@ def test_a_record_level_extracts_leaving_by_age_replaces_the_national_profile_wh
     assert run.supply[:, nhs & ~qop, 1] == pytest.approx(900.0, rel=1e-5)    # the observed 10% a year
     small = lr.assign(staff_in_post=5.0)                # too few staff in each band: the national shape stays
     assert inputs._age_rates(small) is None
+
+
+@pytest.mark.unit
+def test_the_unpaid_care_sensitivity_converts_lost_hours_into_paid_care_fte():
+    sens = config.load().carers
+    assert sens.fall == 0.10
+    uc = pd.DataFrame([{"year": 2021, "icb_code": "QOP", "hours_band": b, "carers": n, "residents_5plus": 1e6, "source": "Census"}
+                       for b, n in (("19h_or_less", 1000.0), ("20_49h", 500.0), ("50h_plus", 200.0))])
+    res = summary.carers_sensitivity(uc, "QOP", sens, 2000, 1)
+    # by hand at the middle of every range: hours a year, 10% of them, 35% paid, 1,600 hours per FTE
+    hours = (1000 * 8.5 + 500 * 32.5 + 200 * 67.5) * 52
+    assert res["hours_a_year"]["p50"] == pytest.approx(hours, rel=0.05)
+    assert res["fte"]["p50"] == pytest.approx(hours * 0.1 * 0.35 / 1600, rel=0.08)
+    assert res["fte"]["p10"] < res["fte"]["p50"] < res["fte"]["p90"]
+    assert res["carers"] == 1700

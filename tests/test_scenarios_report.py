@@ -118,3 +118,16 @@ def test_papermill_parameters_choose_the_scenario_and_the_runs(tmp_path):
                       parameters={"scenarios.scenario": "utopia"})
     assert bad.exit_code != 0
     assert "unknown scenario 'utopia'" in str(bad.failed)
+
+
+@pytest.mark.e2e
+def test_the_unpaid_care_sensitivity_is_real_census_data_and_matches_the_model(reports):
+    from iwt_helpers.analysis.scenarios import config, summary
+    from iwt_helpers.data.datastore import open_dataset
+    _, found = reports
+    t = {x["name"]: x for x in found["QE1"]["tables"]}["unpaid_care_sensitivity"]
+    rows = pd.DataFrame(t["table"]["data"], columns=t["table"]["columns"]).set_index("Measure")
+    assert t["provenance"]["status"] == "real" and "Census 2021" in t["provenance"]["source"]
+    res = summary.carers_sensitivity(open_dataset(None).table("unpaid_care"), "QE1", config.load().carers, 1000, 2022)
+    assert rows.loc["Paid care needed (FTE)", "Median"] == pytest.approx(res["fte"]["p50"], abs=1.0)
+    assert res["fte"]["p50"] > 100

@@ -20,6 +20,7 @@ parameters, and ``value(name)`` is the control's default.
 
 from __future__ import annotations
 
+import gc
 import html
 import os
 import time
@@ -137,6 +138,11 @@ class Explorer:
             return
         import ipywidgets as w
 
+        # The notebook has loaded its data by now and keeps it while it is open: move it out of the
+        # collector's generations (as the report runner does after its warm-up), so that collections
+        # during redraws do not walk it again and again.
+        gc.freeze()
+
         t = geography.icbs()
         options = [(f"{r.icb_short_name} ({r.icb_code})", r.icb_code) for r in t.sort_values("icb_short_name").itertuples()]
         self._dropdown = w.Dropdown(options=options, value=self.icb_code, description="ICB:",
@@ -239,9 +245,17 @@ class Explorer:
         t0 = time.perf_counter()
         if icb_code is not None:
             self.icb_code = geography.resolve_icb(icb_code)
-        for part in self.parts:
-            outputs, _, _ = self._render(part)
-            part.out.outputs = tuple(outputs)
+        # The collector's full sweeps walk every object of the loaded tables (tenths of a second each, at
+        # random points of a redraw); a redraw's own garbage is collected once it is shown.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for part in self.parts:
+                outputs, _, _ = self._render(part)
+                part.out.outputs = tuple(outputs)
+        finally:
+            if collecting:
+                gc.enable()
         self.last_redraw_s = time.perf_counter() - t0
         self.redraws += 1
         return self.last_redraw_s

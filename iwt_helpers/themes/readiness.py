@@ -332,7 +332,7 @@ class ReadinessForm:
                               value=self.icb_code, description="ICB:", layout=w.Layout(width="420px"))
         self.partner = w.Combobox(options=store.partners(self.icb_code, self.data_dir), placeholder="partner organisation",
                                   description="Partner:", ensure_option=False, layout=w.Layout(width="420px"))
-        self.when = w.DatePicker(value=date.today(), description="Assessed on:")
+        self.when = w.DatePicker(value=date.today(), description="Assessed on:", style={"description_width": "initial"})
         self.status = w.HTML()
         save = w.Button(description="Save round", button_style="primary", icon="save")
         save.on_click(lambda _b: self.save())

@@ -287,6 +287,53 @@ def comparison_section(ctx: ScenarioContext):
     return render
 
 
+def carers_section(ctx: ScenarioContext):
+    """Unpaid care as a sensitivity: what a fall in unpaid care hours would add to paid care demand."""
+    def render(icb: str) -> list:
+        sens = ctx.file.carers
+        uc = ctx.data.t["unpaid_care"]
+        rows = uc[uc["icb_code"] == icb]
+        if sens is None or rows.empty:
+            return [Text("No unpaid-care sensitivity: the scenario file has none, or the data have no Census unpaid care "
+                         "for this ICB.")]
+        res = summary.carers_sensitivity(uc, icb, sens, ctx.params.n_runs, ctx.params.seed)
+        prov = provenance_of(rows)
+        prov = Provenance(f"{prov.source}; iwt unpaid-care sensitivity (scenarios.yaml)",
+                          f"Census {res['year']}", prov.status, prov.detail)
+        inp = ctx.inputs(icb)
+        c = inp.cells
+        care = c[c["family"].eq("social care") & c["staff_group"].isin(["care_worker", "senior_care_worker"])]["demand0"].sum()
+        f = res["fte"]
+        share = 100 * f["p50"] / care if care else np.nan
+        syn = " (a synthetic demonstration figure)" if bool(c[c["family"].eq("social care")]["stock_synthetic"].any()) else ""
+        text = (f'<p class="iwt-headline">If the {res["carers"]:,.0f} unpaid carers in {html.escape(_name(icb))} '
+                f"(Census {res['year']}) gave {100 * sens.fall:.0f}% fewer hours, paid care would need about "
+                f"<strong>{_fte(f['p50'])} more FTE</strong> of care workers (10th to 90th percentile {_fte(f['p10'])} to "
+                f"{_fte(f['p90'])}), {share:.1f}% of the {_fte(care)} FTE of care worker posts in {inp.base_year}{syn}.</p>")
+        from iwt_helpers.analysis.carers import BAND_LABELS
+        bands = pd.DataFrame([{"band": BAND_LABELS[b], "carers": res["carers_by_band"].get(b, np.nan),
+                               "hours": f"{r.low:g} to {r.high:g}"} for b, r in sens.hours_a_week.items()])
+        items: list = [Text(text), Headline(f"Unpaid care {100 * sens.fall:.0f}% lower: paid care FTE needed (median)", f["p50"],
+                                            "FTE", provenance=prov)]
+        items.append(Table(bands, f"{_name(icb)}: unpaid carers by hours a week (Census {res['year']}) and the hours "
+                                  "assumed for each band",
+                           columns={"band": "Hours of care a week (Census band)", "carers": "Carers",
+                                    "hours": "Hours a week assumed (range)"},
+                           formats={"carers": "{:,.0f}"}, key="unpaid_care_sensitivity_carers", provenance=prov))
+        out = pd.DataFrame([{"measure": "Unpaid care hours a year", **res["hours_a_year"]},
+                            {"measure": f"Hours lost if {100 * sens.fall:.0f}% fewer", **res["hours_lost"]},
+                            {"measure": "Paid care needed (FTE)", **res["fte"]}])
+        items.append(Table(out, f"{_name(icb)}: what a {100 * sens.fall:.0f}% fall in unpaid care would add to paid care "
+                                f"({res['runs']:,} runs; {sens.replaced_share.low:.0%} to {sens.replaced_share.high:.0%} of "
+                                f"the hours lost become paid care, {sens.hours_per_fte.low:,.0f} to {sens.hours_per_fte.high:,.0f} "
+                                "hours a year per FTE)",
+                           columns={"measure": "Measure", "p10": "10th percentile", "p50": "Median", "p90": "90th percentile"},
+                           formats={"p10": "{:,.0f}", "p50": "{:,.0f}", "p90": "{:,.0f}"}, key="unpaid_care_sensitivity",
+                           suppress=False, provenance=prov))
+        return items
+    return render
+
+
 def assumptions_section(ctx: ScenarioContext):
     """The assumptions behind the scenario, their ranges and sources; the base year's inputs."""
     def render(icb: str) -> list:
@@ -360,4 +407,4 @@ def caveats(ctx: ScenarioContext, icb: str) -> list[str]:
 
 
 __all__ = ["ScenarioContext", "SLIDERS", "slider_defaults", "summary_section", "sector_section", "drivers_section",
-           "comparison_section", "assumptions_section", "caveats"]
+           "comparison_section", "carers_section", "assumptions_section", "caveats"]

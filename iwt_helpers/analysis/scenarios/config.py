@@ -19,7 +19,7 @@ import yaml
 from iwt_helpers import paths, vocab
 
 DEFAULT_FILE = "scenarios.yaml"
-KINDS = {"rate": (0.0, 1.0), "change": (-1.0, 1.0), "factor": (0.0, 50.0), "years": (0.0, 50.0)}
+KINDS = {"rate": (0.0, 1.0), "change": (-1.0, 1.0), "factor": (0.0, 10_000.0), "years": (0.0, 50.0)}
 AGE_BANDS = ("under_25", "25_34", "35_44", "45_54", "55_64", "65_plus")
 ROUTES = ("newly_qualified", "international", "wider_labour_market")
 FAMILIES = ("health", "social care")
@@ -81,10 +81,20 @@ class Scenario:
 
 
 @dataclass(frozen=True)
+class CarersSensitivity:
+    """What a fall in unpaid care hours would add to paid care demand (``unpaid_care_sensitivity``)."""
+    fall: float
+    hours_a_week: dict[str, Range]          # by Census hours band
+    replaced_share: Range
+    hours_per_fte: Range
+
+
+@dataclass(frozen=True)
 class ScenarioFile:
     path: Path
     horizon_years: int
     scenarios: dict[str, Scenario]
+    carers: CarersSensitivity | None = None
 
     def get(self, name: str) -> Scenario:
         if name not in self.scenarios:
@@ -144,7 +154,7 @@ def _range(spec: Any, kind: str, where: _Where, key: str) -> Range:
     lo, hi = KINDS[kind]
     if low < lo or high > hi:
         what = {"rate": "a rate must be from 0 to 1", "change": "a yearly change must be from -1 to 1",
-                "factor": "a factor must be from 0 to 50", "years": "years must be from 0 to 50"}[kind]
+                "factor": "a factor must be from 0 to 10,000", "years": "years must be from 0 to 50"}[kind]
         raise where.fail(key, f"{what}, found [{low:g}, {high:g}]")
     source = str(spec.get("source") or "").strip()
     if not source:
@@ -287,7 +297,27 @@ def load(path: str | Path | None = None) -> ScenarioFile:
                     levers[lname] = lever
             s = parsed[str(name)]
             parsed[str(name)] = Scenario(s.name, s.label, s.description, s.assumptions, levers)
-    return ScenarioFile(path, horizon, parsed)
+    return ScenarioFile(path, horizon, parsed, _carers(raw.get("unpaid_care_sensitivity"), top))
+
+
+CARER_BANDS = ("19h_or_less", "20_49h", "50h_plus")
+
+
+def _carers(spec: Any, where: _Where) -> CarersSensitivity | None:
+    if spec is None:
+        return None
+    key = "unpaid_care_sensitivity"
+    if not isinstance(spec, dict) or not {"fall", "hours_a_week", "replaced_share", "hours_per_fte"} <= set(spec):
+        raise where.fail(key, "expected fall, hours_a_week, replaced_share and hours_per_fte")
+    fall = _number(spec["fall"], where, f"{key}.fall")
+    if not 0 < fall <= 1:
+        raise where.fail(f"{key}.fall", f"a rate must be above 0 and at most 1, found {fall:g}")
+    hours = spec["hours_a_week"]
+    if not isinstance(hours, dict) or set(hours) != set(CARER_BANDS):
+        raise where.fail(f"{key}.hours_a_week", f"expected a range for each Census band {', '.join(CARER_BANDS)}")
+    return CarersSensitivity(fall, {b: _range(hours[b], "factor", where, f"{key}.hours_a_week.{b}") for b in CARER_BANDS},
+                             _range(spec["replaced_share"], "rate", where, f"{key}.replaced_share"),
+                             _range(spec["hours_per_fte"], "factor", where, f"{key}.hours_per_fte"))
 
 
 def _uniform(seed: int, key: str, n_runs: int) -> np.ndarray:
@@ -330,6 +360,16 @@ def draws(scenario: Scenario, n_runs: int, seed: int, centres: dict[str, float] 
     if unknown:
         raise ValueError(f"centres: unknown key(s) {', '.join(sorted(unknown))} for scenario {scenario.name!r}; "
                          f"known: {', '.join(sorted(out))}")
+    return out
+
+
+def carers_draws(c: CarersSensitivity, n_runs: int, seed: int) -> dict[str, np.ndarray]:
+    """``n_runs`` draws of the unpaid-care sensitivity's ranges (own streams, like :func:`draws`)."""
+    out = {f"hours_a_week.{b}": r.low + _uniform(seed, f"carers.hours.{b}", n_runs) * (r.high - r.low)
+           for b, r in c.hours_a_week.items()}
+    for name in ("replaced_share", "hours_per_fte"):
+        r = getattr(c, name)
+        out[name] = r.low + _uniform(seed, f"carers.{name}", n_runs) * (r.high - r.low)
     return out
 
 

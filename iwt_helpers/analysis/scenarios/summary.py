@@ -112,3 +112,20 @@ def icb_series(run: Run, icb_code: str, by: str | None = None) -> pd.DataFrame:
             for j, year in enumerate(run.inputs.years):
                 rows.append({"group": g, "measure": measure, "year": year, "p10": q[0, j], "p50": q[1, j], "p90": q[2, j]})
     return pd.DataFrame(rows)
+
+
+def carers_sensitivity(unpaid_care: pd.DataFrame, icb_code: str, sens, n_runs: int, seed: int) -> dict:
+    """What a fall of ``sens.fall`` in the hours an ICB's unpaid carers give (Census 2021 bands) would
+    add to the demand for paid care, in FTE: hours a week by band x 52 x the fall x the share that
+    becomes paid care / the hours a full-time care worker gives in a year. Percentiles over runs."""
+    from .config import carers_draws
+    d = unpaid_care[(unpaid_care["icb_code"] == icb_code) & (unpaid_care["year"] == unpaid_care["year"].max())]
+    carers = d.set_index("hours_band")["carers"]
+    draws = carers_draws(sens, n_runs, seed)
+    hours_year = sum(float(carers.get(b, 0.0)) * draws[f"hours_a_week.{b}"] * 52 for b in sens.hours_a_week)
+    lost = hours_year * sens.fall
+    fte = lost * draws["replaced_share"] / draws["hours_per_fte"]
+    q = lambda a: dict(zip(("p10", "p50", "p90"), np.quantile(a, QUANTILES)))   # noqa: E731
+    return {"year": int(d["year"].max()) if len(d) else None, "carers": float(carers.sum()),
+            "carers_by_band": carers.to_dict(), "hours_a_year": q(hours_year), "hours_lost": q(lost), "fte": q(fte),
+            "fall": sens.fall, "runs": n_runs}
