@@ -83,7 +83,7 @@ def test_the_report_states_the_gap_the_cli_computes_with_its_range(reports, proj
 @pytest.mark.parametrize("icb", ICBS)
 def test_the_board_comparison_has_every_scenario_at_5_10_and_15_years_and_matches_the_cli(reports, projections, icb):
     _, found = reports
-    t = {x["name"]: x for x in found[icb]["tables"]}["scenario_comparison"]
+    t = {x["name"]: x for x in found[icb]["tables"]}["comparison"]
     comp = pd.DataFrame(t["table"]["data"], columns=t["table"]["columns"])
     assert len(comp) == 7 * 3
     assert set(comp["Years ahead"]) == {5, 10, 15}
@@ -97,7 +97,7 @@ def test_the_board_comparison_has_every_scenario_at_5_10_and_15_years_and_matche
 @pytest.mark.e2e
 def test_the_waterfall_adds_up_and_every_figure_says_it_is_partly_synthetic(reports):
     out, found = reports
-    t = {x["name"]: x for x in found["QOP"]["tables"]}["scenario_waterfall"]
+    t = {x["name"]: x for x in found["QOP"]["tables"]}["waterfall"]
     w = pd.DataFrame(t["table"]["data"], columns=t["table"]["columns"]).set_index("Part")
     parts = w["Whole system"]
     assert parts.iloc[:-1].sum() == pytest.approx(parts.iloc[-1], abs=1.0)
@@ -122,10 +122,14 @@ def test_papermill_parameters_choose_the_scenario_and_the_runs(tmp_path):
 
 @pytest.mark.e2e
 def test_the_unpaid_care_sensitivity_is_real_census_data_and_matches_the_model(reports):
+    import openpyxl
+    wb = openpyxl.load_workbook(reports[0] / "QE1" / "tables.xlsx", read_only=True)
+    assert {"scenarios-comparison", "scenarios-carers_sensitivity", "scenarios-by_year"} <= set(wb.sheetnames)
+    assert not any(n.endswith(("~2", "~3")) for n in wb.sheetnames), wb.sheetnames
     from iwt_helpers.analysis.scenarios import config, summary
     from iwt_helpers.data.datastore import open_dataset
     _, found = reports
-    t = {x["name"]: x for x in found["QE1"]["tables"]}["unpaid_care_sensitivity"]
+    t = {x["name"]: x for x in found["QE1"]["tables"]}["carers_sensitivity"]
     rows = pd.DataFrame(t["table"]["data"], columns=t["table"]["columns"]).set_index("Measure")
     assert t["provenance"]["status"] == "real" and "Census 2021" in t["provenance"]["source"]
     res = summary.carers_sensitivity(open_dataset(None).table("unpaid_care"), "QE1", config.load().carers, 1000, 2022)

@@ -177,7 +177,7 @@ def summary_section(ctx: ScenarioContext):
                                     "gap_p50": "Gap, median", "gap_p90": "Gap, 90th percentile", "gap_pct": "Gap, % of posts"},
                            formats={"year": "{:d}", "demand_p50": "{:,.0f}", "supply_p50": "{:,.0f}", "gap_p10": "{:,.0f}",
                                     "gap_p50": "{:,.0f}", "gap_p90": "{:,.0f}", "gap_pct": "{:.1f}"},
-                           key="scenario_gap", suppress=False, provenance=prov))
+                           key="gap", suppress=False, provenance=prov))
         whole = summary.icb_series(run, icb)
         trend = "widens" if p50 > whole[(whole["measure"] == "gap") & (whole["year"] == inp.base_year)]["p50"].iloc[0] else "narrows"
         items.append(Figure(charts.supply_demand_fan(
@@ -223,10 +223,10 @@ def sector_section(ctx: ScenarioContext):
                 "p10": "Gap, 10th percentile", "p50": "Gap, median", "p90": "Gap, 90th percentile"}
         fmts = {"year": "{:d}", "p10": "{:,.0f}", "p50": "{:,.0f}", "p90": "{:,.0f}"}
         items.append(Table(sectors, f"{_name(icb)}: gap by sector, {ctx.label()} scenario (FTE)", columns=cols, formats=fmts,
-                           key="scenario_gap_by_sector", suppress=False, provenance=prov))
+                           key="gap_by_sector", suppress=False, provenance=prov))
         items.append(Table(groups, f"{_name(icb)}: gap by sector and staff group in {inp.base_year + h}, {ctx.label()} "
                                    "scenario (FTE)", columns=cols, formats=fmts,
-                           key="scenario_gap_by_group", suppress=False, provenance=prov))
+                           key="gap_by_group", suppress=False, provenance=prov))
         return items
     return render
 
@@ -253,7 +253,7 @@ def drivers_section(ctx: ScenarioContext):
                               f"(FTE, mean of {run.n_runs:,} runs, so that the parts add up)",
                            columns={"label": "Part", "all": "Whole system", "health": "Health", "social care": "Adult social care"},
                            formats={"all": "{:,.0f}", "health": "{:,.0f}", "social care": "{:,.0f}"},
-                           key="scenario_waterfall", suppress=False, provenance=prov))
+                           key="waterfall", suppress=False, provenance=prov))
         return items
     return render
 
@@ -282,7 +282,7 @@ def comparison_section(ctx: ScenarioContext):
                            formats={"years_ahead": "{:d}", "year": "{:d}", "gap_p10": "{:,.0f}", "gap_p50": "{:,.0f}",
                                     "gap_p90": "{:,.0f}", "gap_pct_of_demand": "{:.1f}", "supply_change_pct": "{:+.1f}",
                                     "demand_change_pct": "{:+.1f}", "runs": "{:,d}"},
-                           key="scenario_comparison", suppress=False, provenance=prov))
+                           key="comparison", suppress=False, provenance=prov))
         return items
     return render
 
@@ -319,7 +319,7 @@ def carers_section(ctx: ScenarioContext):
                                   "assumed for each band",
                            columns={"band": "Hours of care a week (Census band)", "carers": "Carers",
                                     "hours": "Hours a week assumed (range)"},
-                           formats={"carers": "{:,.0f}"}, key="unpaid_care_sensitivity_carers", provenance=prov))
+                           formats={"carers": "{:,.0f}"}, key="carers_by_hours", provenance=prov))
         out = pd.DataFrame([{"measure": "Unpaid care hours a year", **res["hours_a_year"]},
                             {"measure": f"Hours lost if {100 * sens.fall:.0f}% fewer", **res["hours_lost"]},
                             {"measure": "Paid care needed (FTE)", **res["fte"]}])
@@ -328,7 +328,7 @@ def carers_section(ctx: ScenarioContext):
                                 f"the hours lost become paid care, {sens.hours_per_fte.low:,.0f} to {sens.hours_per_fte.high:,.0f} "
                                 "hours a year per FTE)",
                            columns={"measure": "Measure", "p10": "10th percentile", "p50": "Median", "p90": "90th percentile"},
-                           formats={"p10": "{:,.0f}", "p50": "{:,.0f}", "p90": "{:,.0f}"}, key="unpaid_care_sensitivity",
+                           formats={"p10": "{:,.0f}", "p50": "{:,.0f}", "p90": "{:,.0f}"}, key="carers_sensitivity",
                            suppress=False, provenance=prov))
         return items
     return render
@@ -347,7 +347,7 @@ def assumptions_section(ctx: ScenarioContext):
         items: list = [Table(a[["key", "kind", "range", "note", "source"]],
                              f"Assumptions of the {sc.label} scenario: each run draws every range once, uniformly",
                              columns={"key": "Assumption", "kind": "Kind", "range": "Range", "note": "Slider", "source": "Source or reasoning"},
-                             key="scenario_assumptions", suppress=False, provenance=file_prov)]
+                             key="assumptions", suppress=False, provenance=file_prov)]
         inp = ctx.inputs(icb)
         c = inp.cells
         g = c.assign(leavers=c["fte0"] * c["leave_rate"], joiners=c["fte0"] * c["join_rate"], movers=c["fte0"] * c["leave_rate"] * c["move_share"],
@@ -371,7 +371,7 @@ def assumptions_section(ctx: ScenarioContext):
                                     "status": "Real or synthetic"},
                            formats={"fte0": "{:,.0f}", "demand0": "{:,.0f}", "vacancy_pct": "{:.1f}", "leavers_pct": "{:.1f}",
                                     "joiners_pct": "{:.1f}", "movers_pct": "{:.2f}", "local_pct": "{:.0f}"},
-                           key="scenario_base_year", provenance=ctx.prov(icb)))
+                           key="base_year", provenance=ctx.prov(icb)))
         curve, source = sa.inputs.service_use_curve()
         labels = {b: b.replace("_plus", "+").replace("_", "-") for b in curve.index}
         items.append(Table(curve.rename("relative_use").rename(index=labels).reset_index(),
@@ -383,6 +383,21 @@ def assumptions_section(ctx: ScenarioContext):
     return render
 
 
+def export_by_year(ctx: ScenarioContext, icb: str) -> None:
+    """The whole projection for the ICB, every year, sector and staff group (with sector and
+    whole-system totals), to tables.xlsx only: too long to read in the report."""
+    from iwt_helpers.present import notebook
+    run = ctx.run(icb)
+    p = summary.percentiles(run)
+    p = p[p["icb_code"] == icb].drop(columns=["icb_code"])
+    p["sector"] = p["sector"].map({**vocab.sector_labels(), "all": "All sectors"})
+    p["staff_group"] = p["staff_group"].map({**vocab.staff_group_labels(), "all": "All staff groups"})
+    p[["p10", "p50", "p90"]] = p[["p10", "p50", "p90"]].round(1)
+    notebook.key_table("by_year", p.reset_index(drop=True),
+                       f"{_name(icb)}: supply, demand and gap (FTE) by year, sector and staff group, {ctx.label()} scenario, "
+                       f"{run.n_runs:,} runs", ctx.prov(icb))
+
+
 def caveats(ctx: ScenarioContext, icb: str) -> list[str]:
     inp = ctx.inputs(icb)
     notes = list(inp.notes)
@@ -391,6 +406,8 @@ def caveats(ctx: ScenarioContext, icb: str) -> list[str]:
         notes.append("The projection starts from synthetic demonstration figures for: " + ", ".join(syn)
                      + ". Its gaps are then illustrations of the method, not figures for this ICB.")
     notes += [
+        "Every year, sector and staff group of the projection, with supply, demand and the gap, is in tables.xlsx "
+        "(sheet scenarios-by_year); `iwt scenarios run` writes the same for any ICBs and scenarios.",
         "A projection is not a forecast: it says what follows if the assumptions hold. Every assumption is a range "
         "(data/reference/scenarios.yaml, with its source or reasoning) and the bands show the 10th to 90th percentile of "
         f"{ctx.params.n_runs:,} runs (seed {ctx.params.seed}).",
@@ -407,4 +424,4 @@ def caveats(ctx: ScenarioContext, icb: str) -> list[str]:
 
 
 __all__ = ["ScenarioContext", "SLIDERS", "slider_defaults", "summary_section", "sector_section", "drivers_section",
-           "comparison_section", "carers_section", "assumptions_section", "caveats"]
+           "comparison_section", "carers_section", "assumptions_section", "export_by_year", "caveats"]

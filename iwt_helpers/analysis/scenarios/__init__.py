@@ -30,6 +30,7 @@ def write(table: pd.DataFrame, out: Path) -> Path:
     """Write a projections table as CSV or Parquet (by the file's suffix), atomically."""
     from iwt_helpers import atomic
     out = Path(out)
+    table = table.assign(**{c: table[c].astype(float).round(1) for c in ("p10", "p50", "p90")})   # FTE to 0.1
     if out.suffix.lower() not in (".csv", ".parquet"):
         raise ValueError(f"--out {out}: expected a .csv or .parquet file")
     if out.suffix.lower() == ".csv":
