@@ -45,3 +45,16 @@ def test_projection_years_are_checked():
     assert ReportParams.parse(icb_code="QOP", projection_years=[15, 5]).projection_years == (5, 15)
     with pytest.raises(ParameterError, match="projection_years"):
         ReportParams.parse(icb_code="QOP", projection_years=[0])
+
+
+def test_scenario_runs_and_peer_count_are_checked():
+    p = ReportParams.parse(icb_code="QOP", scenario="retention", n_runs=200, peer_count=8)
+    assert (p.scenario, p.n_runs, p.peer_count) == ("retention", 200, 8)
+    with pytest.raises(ParameterError, match="scenario: .*unknown scenario 'utopia'; scenarios in the file: baseline"):
+        ReportParams.parse(icb_code="QOP", scenario="utopia")
+    for bad in (0, -5, 2.5, "many", True, 100_001):
+        with pytest.raises(ParameterError, match="n_runs"):
+            ReportParams.parse(icb_code="QOP", n_runs=bad)
+    for bad in (0, 16, 1.5):
+        with pytest.raises(ParameterError, match="peer_count"):
+            ReportParams.parse(icb_code="QOP", peer_count=bad)

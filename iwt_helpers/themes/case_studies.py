@@ -62,7 +62,7 @@ class CaseStudyContext:
         ind = peers.load_indicators(ds, settings)
         systems, initiatives = cs.load_library()
         return cls(ds, params, settings, ind, systems, initiatives, data_theme.DataContext.load(ds, params),
-                   readiness_theme.ReadinessContext.load(ds, params), peer_count or (lambda: K))
+                   readiness_theme.ReadinessContext.load(ds, params), peer_count or (lambda: params.peer_count))
 
     @functools.cached_property
     def distances(self) -> pd.DataFrame:

@@ -30,6 +30,7 @@ class ReportParams(BaseModel):
     scenario: str = "baseline"          # scenarios theme: a scenario of data/reference/scenarios.yaml
     n_runs: int = 1000                  # scenarios theme: Monte Carlo runs
     seed: int = 2022                    # scenarios theme: random seed (same seed, same figures)
+    peer_count: int = 5                 # case studies theme: nearest peers shown (1 to 15)
 
     @field_validator("icb_code", mode="before")
     @classmethod
@@ -77,6 +78,13 @@ class ReportParams(BaseModel):
     def _runs(cls, v: Any) -> int:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or int(v) != v or not 1 <= int(v) <= 100_000:
             raise ValueError(f"n_runs {v!r}: expected a whole number of runs from 1 to 100,000")
+        return int(v)
+
+    @field_validator("peer_count", mode="before")
+    @classmethod
+    def _peers(cls, v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or int(v) != v or not 1 <= int(v) <= 15:
+            raise ValueError(f"peer_count {v!r}: expected a whole number of peers from 1 to 15")
         return int(v)
 
     @classmethod
