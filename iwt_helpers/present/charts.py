@@ -63,7 +63,7 @@ MAX_FOOT_LINES = 4        # a longer source list is cut, so that it never squash
 
 def footer_lines(source: str, note: str | None = None) -> str:
     foot = f"Source: {source}" + (f"  |  {note}" if note else "")
-    return textwrap.fill(foot, 140, max_lines=MAX_FOOT_LINES, placeholder=" ... (all sources in the data-quality section)")
+    return textwrap.fill(foot, 140, max_lines=MAX_FOOT_LINES, placeholder=" ... (full list under Sources and caveats)")
 
 
 def footer_height(source: str, note: str | None, synthetic: bool) -> float:
@@ -559,8 +559,13 @@ def supply_demand_fan(series: pd.DataFrame, source: str, synthetic: bool | str, 
     for measure, colour, label in (("demand", NHS["dark_blue"], "Demand (posts needed)"), ("supply", HIGHLIGHT, "Supply (staff in post)")):
         d = series[series["measure"] == measure].sort_values("year")
         _band(ax, d["year"].to_numpy(), d, colour, label)
+    dem = series[series["measure"] == "demand"].sort_values("year")
+    sup = series[series["measure"] == "supply"].sort_values("year")
+    ax.fill_between(dem["year"].to_numpy(), sup["p50"].to_numpy(), dem["p50"].to_numpy(), color=NHS["red"], alpha=0.07,
+                    lw=0, label="Gap (medians)")
     ax.set_xlabel("Year")
     ax.set_ylabel("Full-time equivalent staff")
+    ax.yaxis.set_major_locator(mticker.MaxNLocator(nbins=6))
     thousands(ax, "y")
     ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))
     ax.legend(fontsize=8, frameon=False, loc="upper left")
@@ -604,27 +609,28 @@ def waterfall(parts: pd.DataFrame, source: str, synthetic: bool | str, title: st
     ax.set_xticklabels(labels, fontsize=7.5)
     ax.set_ylabel("Full-time equivalent staff")
     thousands(ax, "y")
-    return finish(fig, title, source, synthetic, note="red bars widen the gap, green bars narrow it", bottom_extra_in=0.45)
+    import matplotlib.patches as mpatches
+    ax.legend(handles=[mpatches.Patch(color=NHS["red"], label="widens the gap"), mpatches.Patch(color=NHS["green"], label="narrows it"),
+                       mpatches.Patch(color=NHS["dark_grey"], label="the gap")], fontsize=8, frameon=False, loc="upper left",
+              bbox_to_anchor=(1.0, 1.0))
+    return finish(fig, title, source, synthetic, bottom_extra_in=0.45, right_in=1.5)
 
 
 def range_bars(df: pd.DataFrame, label: str, source: str, synthetic: bool | str, title: str, value_label: str,
                highlight: str | None = None) -> plt.Figure:
-    """Horizontal bars of the median (``p50``) with whiskers from ``p10`` to ``p90``, one per row."""
+    """Horizontal bars of the median (``p50``) with whiskers from ``p10`` to ``p90``, largest first; each
+    row's median is printed in its label, so that no number sits at a whisker's end."""
     fig, ax = plt.subplots(figsize=(9, 0.6 + 0.42 * len(df) + 0.9))
-    d = df.iloc[::-1]
-    ys = range(len(d))
+    d = df.sort_values("p50", ascending=True)
+    ys = list(range(len(d)))
     colours = [HIGHLIGHT if highlight is not None and lab == highlight else NHS["blue"] for lab in d[label]]
-    ax.barh(list(ys), d["p50"], color=colours, height=0.6)
-    ax.errorbar(d["p50"], list(ys), xerr=[d["p50"] - d["p10"], d["p90"] - d["p50"]], fmt="none",
+    ax.barh(ys, d["p50"], color=colours, height=0.6)
+    ax.errorbar(d["p50"], ys, xerr=[d["p50"] - d["p10"], d["p90"] - d["p50"]], fmt="none",
                 ecolor=NHS["dark_grey"], capsize=3, lw=1)
-    for y, v, hi in zip(ys, d["p50"], d["p90"]):
-        ax.annotate(f"{v:,.0f}", (max(v, hi), y), xytext=(5, 0), textcoords="offset points", fontsize=8, va="center",
-                    ha="left", color=NHS["black"])
-    ax.set_yticks(list(ys))
-    ax.set_yticklabels(list(d[label]))
+    ax.set_yticks(ys)
+    ax.set_yticklabels([f"{lab}: {v:,.0f}" for lab, v in zip(d[label], d["p50"])])
     ax.axvline(0, color=NHS["dark_grey"], lw=0.8)
-    lo, hi = min(0.0, float(d["p10"].min())), max(0.0, float(d["p90"].max()))
-    ax.set_xlim(lo - 0.02 * (hi - lo or 1), hi + 0.15 * (hi - lo or 1))     # room for the value labels
     ax.set_xlabel(value_label)
+    ax.xaxis.set_major_locator(mticker.MaxNLocator(nbins=5))
     thousands(ax, "x")
     return finish(fig, title, source, synthetic)

@@ -15,7 +15,8 @@ from typing import Any
 import pandas as pd
 
 STATUS_TEXT = {"real": "real published data", "synthetic": "SYNTHETIC demonstration data",
-               "mixed": "real and synthetic parts", "missing": "not available in the data used"}
+               "mixed": "real and synthetic parts", "missing": "not available in the data used",
+               "assumption": "assumptions of iwt's models, each with its source or reasoning (not data)"}
 
 
 _FILE_NAME = re.compile(r",\s*[^;,]*?\.(csv|xlsx|xls|xlsm|parquet)\b", re.I)

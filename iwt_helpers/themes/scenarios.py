@@ -24,7 +24,7 @@ from iwt_helpers.analysis.scenarios import summary
 from iwt_helpers.data import geography
 from iwt_helpers.data.datastore import Dataset
 from iwt_helpers.present import charts
-from iwt_helpers.present.items import Figure, Headline, Provenance, Table, Text
+from iwt_helpers.present.items import Figure, Headline, Provenance, Table, Text, compact_sources
 
 from . import data as data_theme
 from .params import ReportParams
@@ -44,6 +44,22 @@ POPULATION_SOURCE = "ONS mid-2020 population estimates and 2016-based projection
 
 def _name(icb: str) -> str:
     return geography.icb_name(icb)
+
+
+SHORT_SECTORS = {"nhs_trust": "NHS trusts", "primary_care": "general practice", "asc_local_authority": "adult social care",
+                 "asc_independent": "adult social care", "asc_voluntary": "adult social care"}
+
+
+def _sector_words(sectors: pd.Series) -> str:
+    return ", ".join(dict.fromkeys(SHORT_SECTORS.get(s, s) for s in sectors))
+
+
+def _short_sources(rows: pd.DataFrame) -> str:
+    """The publications real rows come from, by their short names (the first part of each source), so
+    that a chart's source line has room to say which part is real and which synthetic."""
+    real = rows[~rows["synthetic"].astype(bool)] if "synthetic" in rows else rows
+    names = [compact_sources([str(x)]).split(";")[0].split(":")[0].strip() for x in real["source"].dropna().unique()]
+    return "; ".join(dict.fromkeys(n for n in names if n and "SYNTHETIC" not in n))
 
 
 def slider_defaults(file: sc_config.ScenarioFile, scenario: str = "baseline") -> dict[str, float]:
@@ -102,18 +118,19 @@ class ScenarioContext:
         for name in INPUT_TABLES:
             df = self.data.snapshot if name == "workforce" else self.data.t[name]
             rows = df[df["icb_code"] == icb] if "icb_code" in df else df
-            p = provenance_of(rows, by="sector" if "sector" in rows else None, labels=vocab.sector_labels())
+            syn = rows["synthetic"].astype(bool) if "synthetic" in rows else pd.Series(False, index=rows.index)
             label = INPUT_LABELS[name]
-            if p.status == "mixed":
-                real.append(f"{label} ({p.detail.split(';')[0].removeprefix('real: ')})")
-                synthetic.append(f"{label} ({p.detail.split('; synthetic: ')[-1]})")
+            if syn.any() and not syn.all() and "sector" in rows:
+                real.append(f"{label} ({_sector_words(rows.loc[~syn, 'sector'])})")
+                synthetic.append(f"{label} ({_sector_words(rows.loc[syn, 'sector'])})")
             else:
-                (synthetic if p.synthetic else real).append(label)
-            if not p.synthetic or p.status == "mixed":
-                sources.append(POPULATION_SOURCE if name == "population" else p.source)
+                (synthetic if syn.any() else real).append(label)
+            if not syn.all():
+                sources.append(POPULATION_SOURCE if name == "population" else _short_sources(rows))
         status = "mixed" if real and synthetic else ("synthetic" if synthetic else "real")
         detail = f"real: {', '.join(real)}; synthetic: {', '.join(synthetic)}" if status == "mixed" else ""
-        src = "; ".join(dict.fromkeys(x for x in ["iwt scenario model (scenarios.yaml)", *sources] if x))
+        src = "; ".join(dict.fromkeys(x.strip() for x in "; ".join(["iwt scenario model (scenarios.yaml)", *sources]).split(";")
+                                      if x.strip()))
         if synthetic:
             src += "; SYNTHETIC demo data (iwt)"
         return Provenance(src, f"base year {inp.base_year}, projected to {inp.base_year + inp.horizon}", status, detail)
@@ -146,6 +163,31 @@ def _finding(ctx: ScenarioContext, icb: str, run: sa.model.Run, h: int) -> tuple
     return text, float(g["p10"]), float(p50), float(g["p90"])
 
 
+def _synthetic_sectors(ctx: ScenarioContext, icb: str) -> dict[str, bool]:
+    """Per sector: whether its staff in post or leaving and joining rates are synthetic (vacancy rates are
+    said separately: no published source gives them by ICB for the NHS)."""
+    c = ctx.inputs(icb).cells
+    flags = c[["stock_synthetic", "rates_synthetic"]].astype(bool).any(axis=1)
+    return flags.groupby(c["sector"]).any().to_dict()
+
+
+def _real_and_synthetic_gap(ctx: ScenarioContext, icb: str, run: sa.model.Run, h: int) -> str:
+    """A sentence saying how much of the gap lies in sectors projected from synthetic inputs (empty when
+    the inputs are all real or all synthetic)."""
+    flags = _synthetic_sectors(ctx, icb)
+    if all(flags.values()) or not any(flags.values()):
+        return ""
+    by = summary.icb_series(run, icb, "sector")
+    g = by[(by["measure"] == "gap") & (by["year"] == run.inputs.base_year + h)].set_index("group")["p50"]
+    labels = vocab.sector_labels()
+    syn = [s for s, f in flags.items() if f]
+    real = [s for s, f in flags.items() if not f]
+    return (f"Of that gap, about {_fte(g.reindex(syn).sum())} FTE lies in {', '.join(labels[s] for s in syn)}, projected "
+            f"from synthetic demonstration inputs (an illustration, not a figure for this ICB); about "
+            f"{_fte(g.reindex(real).sum())} FTE in {', '.join(labels[s] for s in real)}, projected from published staff "
+            "numbers and rates (with the synthetic vacancy rates the base year needs, where the data have none).")
+
+
 def summary_section(ctx: ScenarioContext):
     """The gap at the horizon in words, headline figures, and supply against demand by year."""
     def render(icb: str) -> list:
@@ -154,7 +196,11 @@ def summary_section(ctx: ScenarioContext):
         prov = ctx.prov(icb)
         h = max(ctx.horizons(icb))
         text, p10, p50, p90 = _finding(ctx, icb, run, h)
-        items: list = [Text(f'<p class="iwt-headline" data-gap="{p50:.0f}">{text}</p>'),
+        split = _real_and_synthetic_gap(ctx, icb, run, h)
+        items: list = [Text(f'<p class="iwt-headline" data-gap="{p50:.0f}">{text}</p>'
+                            + (f"<p>{split}</p>" if split else "")
+                            + "<p><em>A projection, not a forecast: what follows if the assumptions in section 6 hold. The "
+                              "ranges come from those assumptions alone.</em></p>"),
                        Headline(f"Gap in {inp.base_year + h}, FTE ({ctx.label()}, median)", p50, "FTE", provenance=prov),
                        Headline(f"Gap in {inp.base_year + h}, FTE, 10th to 90th percentile", f"{_fte(p10)} to {_fte(p90)}",
                                 provenance=prov)]
@@ -212,7 +258,8 @@ def sector_section(ctx: ScenarioContext):
         h = max(ctx.horizons(icb))
         sectors = p[p["staff_group"] == "all"][["sector_label", "year", "p10", "p50", "p90"]].reset_index(drop=True)
         groups = p[(p["staff_group"] != "all") & (p["year"] == inp.base_year + h)]
-        groups = groups[["sector_label", "group_label", "p10", "p50", "p90"]].reset_index(drop=True)
+        groups = groups[["sector_label", "group_label", "p10", "p50", "p90"]]
+        groups = groups[groups[["p10", "p50", "p90"]].abs().max(axis=1) >= 0.5].reset_index(drop=True)   # no empty groups
         bars = p[(p["staff_group"] == "all") & (p["year"] == inp.base_year + h)]
         biggest = bars.sort_values("p50").iloc[-1] if len(bars) else None
         items: list = [Figure(charts.range_bars(
@@ -224,11 +271,33 @@ def sector_section(ctx: ScenarioContext):
         fmts = {"year": "{:d}", "p10": "{:,.0f}", "p50": "{:,.0f}", "p90": "{:,.0f}"}
         items.append(Table(sectors, f"{_name(icb)}: gap by sector, {ctx.label()} scenario (FTE)", columns=cols, formats=fmts,
                            key="gap_by_sector", suppress=False, provenance=prov))
+        items.append(Table(_gap_parts(run, icb), f"{_name(icb)}, {inp.base_year + inp.horizon}: how much of each sector's gap is "
+                           "the base year's share of posts vacant carried forward, and how much is too few recruits (medians, FTE)",
+                           columns={"sector": "Sector", "gap": "Gap", "vacancy_floor": "Vacant at the base year's rate",
+                                    "short_of_recruits": "Too few recruits", "spare": "Recruits the routes bring beyond the posts, over the period"},
+                           formats={"gap": "{:,.0f}", "vacancy_floor": "{:,.0f}", "short_of_recruits": "{:,.0f}", "spare": "{:,.0f}"},
+                           key="gap_parts", suppress=False, provenance=prov))
         items.append(Table(groups, f"{_name(icb)}: gap by sector and staff group in {inp.base_year + h}, {ctx.label()} "
                                    "scenario (FTE)", columns=cols, formats=fmts,
                            key="gap_by_group", suppress=False, provenance=prov))
         return items
     return render
+
+
+def _gap_parts(run: sa.model.Run, icb: str) -> pd.DataFrame:
+    """Per sector at the horizon: the gap, the part that is the base year's vacancy share carried forward
+    (employers never fill those posts in the model), the rest (recruits too few), and the joiners the
+    routes would bring beyond the posts over the period. Medians over runs."""
+    c = run.inputs.cells
+    rows = []
+    for sector in dict.fromkeys(c.loc[c["icb_code"] == icb, "sector"]):
+        m = ((c["icb_code"] == icb) & (c["sector"] == sector)).to_numpy()
+        demand = run.demand[:, m, -1].astype(float)
+        floor = (demand * (1 - 1 / c.loc[m, "posts_per_filled"].to_numpy()[None, :])).sum(axis=1)
+        gap = demand.sum(axis=1) - run.supply[:, m, -1].sum(axis=1, dtype=float)
+        rows.append({"sector": vocab.sector_labels()[sector], "gap": np.median(gap), "vacancy_floor": np.median(floor),
+                     "short_of_recruits": np.median(gap - floor), "spare": np.median(run.flows["joiners_not_needed"][:, m].sum(axis=1))})
+    return pd.DataFrame(rows)
 
 
 def drivers_section(ctx: ScenarioContext):
@@ -241,12 +310,21 @@ def drivers_section(ctx: ScenarioContext):
         start, end = w["fte"].iloc[0], w["fte"].iloc[-1]
         pv = w.set_index("part")["fte"]
         net_flows = pv[["leavers", "leaving_avoided", "joiners", "joiners_new_roles", "moves"]].sum()
-        shown = w[(w["fte"].abs() >= 0.5) | w["part"].isin(["base_gap", "horizon_gap"])]
+        net = pv["leavers"] + pv["joiners"] + pv["moves"]
+        chart = pd.DataFrame([
+            {"label": "Gap in the base year (vacant posts)", "fte": pv["base_gap"]},
+            {"label": "Demand: population change", "fte": pv["demand_population"]},
+            {"label": "Demand: levers", "fte": pv["demand_levers"]},
+            {"label": "Leavers less joiners and movers in, at base-year rates", "fte": net},
+            {"label": "Leaving avoided by levers", "fte": pv["leaving_avoided"]},
+            {"label": "Joiners to new roles", "fte": pv["joiners_new_roles"]},
+            {"label": "Gap at the horizon", "fte": pv["horizon_gap"]}])
+        shown = chart[(chart["fte"].abs() >= 0.5) | (chart.index.isin([0, len(chart) - 1]))]
         items: list = [Figure(charts.waterfall(
             shown, footer_text(prov), prov.stamp,
             f"{_name(icb)}: the gap {'grows' if end > start else 'shrinks'} from {_fte(start)} to {_fte(end)} FTE by "
             f"{inp.base_year + inp.horizon}; population change adds {pv['demand_population']:+,.0f} and staff flows "
-            f"{net_flows:+,.0f} ({ctx.label()})"), prov)]
+            f"{net_flows:+,.0f} ({ctx.label()}; means of the runs)"), prov)]
         fams = [summary.waterfall(run, icb, f).set_index("part")["fte"].rename(f) for f in ("health", "social care")]
         t = pd.concat([w.set_index("part")[["label", "fte"]].rename(columns={"fte": "all"})] + fams, axis=1).reset_index(drop=True)
         items.append(Table(t, f"{_name(icb)}: what moves the gap, {inp.base_year} to {inp.base_year + inp.horizon} "
@@ -256,6 +334,35 @@ def drivers_section(ctx: ScenarioContext):
                            key="waterfall", suppress=False, provenance=prov))
         return items
     return render
+
+
+LEVER_WORDS = {
+    "pay_parity": "Care workers' pay reaches that of NHS healthcare assistants new to their role over {phase_years} years; "
+                  "their leaving then falls by {leaving_reduction}",
+    "retention": "Leaving falls by {leaving_reduction} in every named group, reached over {phase_years} years",
+    "new_roles": "New roles take on {absorbed_share} of GP and practice nurse work by the horizon, {fte_per_absorbed} new-role FTE "
+                 "for each FTE taken on, {recruited_share} of the new posts filled",
+    "hospital_to_home": "{shifted_share} of NHS trust nursing, support and medical demand moves to care at home by the horizon, "
+                        "{social_care_fte_per_shifted} social care FTE for each NHS FTE moved",
+    "productivity": "NHS and general practice need {yearly_gain} fewer staff a year for the same care",
+}
+
+
+def _range_words(r) -> str:
+    fmt = (lambda v: f"{100 * v:g}%") if r.kind == "rate" else (lambda v: f"{v:g}")
+    return f"{fmt(r.low)} to {fmt(r.high)}"
+
+
+def _definitions(ctx: ScenarioContext) -> pd.DataFrame:
+    rows = []
+    for sc in ctx.file.scenarios.values():
+        parts = []
+        for name, lever in sc.levers.items():
+            words = {k: _range_words(r) for k, r in lever.ranges.items()}
+            template = LEVER_WORDS.get(name)
+            parts.append(template.format(**words) if template else f"{name}: " + "; ".join(f"{k} {v}" for k, v in words.items()))
+        rows.append({"label": sc.label, "description": sc.description, "levers": ". ".join(parts) or "none"})
+    return pd.DataFrame(rows)
 
 
 def comparison_section(ctx: ScenarioContext):
@@ -273,15 +380,32 @@ def comparison_section(ctx: ScenarioContext):
             at, "label", footer_text(prov), prov.stamp,
             f"{best['label']} leaves the smallest gap in {int(best['year'])}: {_fte(best['p50'])} FTE{drop}",
             "Gap in FTE at the horizon; bar: median, whisker: 10th to 90th percentile", highlight=ctx.label()), prov)]
+        base_run = next((r for r in runs if r.scenario.name == "baseline"), None)
+        if base_run is not None:
+            m = (base_run.inputs.cells["icb_code"] == icb).to_numpy()
+            base_gap = (base_run.demand[:, m, :].sum(axis=1, dtype=float) - base_run.supply[:, m, :].sum(axis=1, dtype=float))
+            change = {}
+            for r in runs:
+                g = r.demand[:, m, :].sum(axis=1, dtype=float) - r.supply[:, m, :].sum(axis=1, dtype=float)
+                for yh in ctx.horizons(icb):
+                    q = np.quantile(g[:, yh] - base_gap[:, yh], (0.1, 0.5, 0.9))
+                    change[(r.scenario.name, yh)] = q
+            comp["change_p50"] = [change[(n, y)][1] for n, y in zip(comp["scenario"], comp["years_ahead"])]
+            comp["change_range"] = [f"{change[(n, y)][0]:+,.0f} to {change[(n, y)][2]:+,.0f}" for n, y in zip(comp["scenario"], comp["years_ahead"])]
+        items.append(Table(_definitions(ctx), "The scenarios: what each changes (ranges drawn in every run; sources in section 6 "
+                           "and data/reference/scenarios.yaml)",
+                           columns={"label": "Scenario", "description": "What it assumes", "levers": "Levers and their ranges"},
+                           key="scenario_definitions", suppress=False,
+                           provenance=Provenance(ctx.file.path.name, f"projection from {ctx.inputs(icb).base_year}", "assumption")))
         items.append(Table(comp.drop(columns=["scenario"]), f"{_name(icb)}: scenarios compared (same {runs[0].n_runs:,} "
                            "draws of the shared assumptions in each, so differences come from the levers)",
                            columns={"label": "Scenario", "years_ahead": "Years ahead", "year": "Year", "gap_p10": "Gap, 10th pct",
                                     "gap_p50": "Gap, median", "gap_p90": "Gap, 90th pct", "gap_pct_of_demand": "Gap, % of posts",
                                     "supply_change_pct": "Staff in post, change %", "demand_change_pct": "Posts needed, change %",
-                                    "runs": "Runs"},
+                                    "change_p50": "Gap against baseline, median", "change_range": "Gap against baseline, 10th to 90th pct"},
                            formats={"years_ahead": "{:d}", "year": "{:d}", "gap_p10": "{:,.0f}", "gap_p50": "{:,.0f}",
                                     "gap_p90": "{:,.0f}", "gap_pct_of_demand": "{:.1f}", "supply_change_pct": "{:+.1f}",
-                                    "demand_change_pct": "{:+.1f}", "runs": "{:,d}"},
+                                    "demand_change_pct": "{:+.1f}", "change_p50": "{:+,.0f}", "runs": "{:,d}"},
                            key="comparison", suppress=False, provenance=prov))
         return items
     return render
@@ -297,9 +421,9 @@ def carers_section(ctx: ScenarioContext):
             return [Text("No unpaid-care sensitivity: the scenario file has none, or the data have no Census unpaid care "
                          "for this ICB.")]
         res = summary.carers_sensitivity(uc, icb, sens, ctx.params.n_runs, ctx.params.seed)
-        prov = provenance_of(rows)
-        prov = Provenance(f"{prov.source}; iwt unpaid-care sensitivity (scenarios.yaml)",
-                          f"Census {res['year']}", prov.status, prov.detail)
+        census = provenance_of(rows)
+        prov = Provenance(f"{census.source}; iwt unpaid-care sensitivity (scenarios.yaml)", f"Census {res['year']}", census.status,
+                          "carers: Census 2021; hours, share replaced and hours per FTE: assumptions in scenarios.yaml")
         inp = ctx.inputs(icb)
         c = inp.cells
         care = c[c["family"].eq("social care") & c["staff_group"].isin(["care_worker", "senior_care_worker"])]["demand0"].sum()
@@ -343,8 +467,10 @@ def assumptions_section(ctx: ScenarioContext):
         a["range"] = [("by age band, see the scenario file" if k == "profile" else f"{lo:g} to {hi:g}")
                       for k, lo, hi in zip(a["kind"], a["low"], a["high"])]
         a["note"] = a["key"].map(lambda k: f"moved: centred on {moved[k]:g}" if k in moved else "")
-        file_prov = Provenance(f"{ctx.file.path.name} (each assumption's own source in the table)", "", "real")
-        items: list = [Table(a[["key", "kind", "range", "note", "source"]],
+        file_prov = Provenance(f"{ctx.file.path.name} (each assumption's own source in the table)",
+                               f"projection from {ctx.inputs(icb).base_year}", "assumption")
+        shown_cols = ["key", "kind", "range", "note", "source"] if moved else ["key", "kind", "range", "source"]
+        items: list = [Table(a[shown_cols],
                              f"Assumptions of the {sc.label} scenario: each run draws every range once, uniformly",
                              columns={"key": "Assumption", "kind": "Kind", "range": "Range", "note": "Slider", "source": "Source or reasoning"},
                              key="assumptions", suppress=False, provenance=file_prov)]
@@ -378,7 +504,7 @@ def assumptions_section(ctx: ScenarioContext):
                            "Use of NHS services per person by age, relative to ages 25-34: how NHS and general practice demand "
                            "follows the population",
                            columns={"age_band": "Age band", "relative_use": "Relative use"}, formats={"relative_use": "{:.2f}"},
-                           suppress=False, provenance=Provenance(source, "", "real")))
+                           suppress=False, provenance=Provenance(source, "OBR ratios as reported in 2017", "assumption")))
         return items
     return render
 
@@ -405,6 +531,10 @@ def caveats(ctx: ScenarioContext, icb: str) -> list[str]:
     if syn:
         notes.append("The projection starts from synthetic demonstration figures for: " + ", ".join(syn)
                      + ". Its gaps are then illustrations of the method, not figures for this ICB.")
+    wf = ctx.data.snapshot
+    if wf[(wf["icb_code"] == icb) & (wf["sector"] == "nhs_trust")]["source"].astype(str).str.contains("resident doctors excluded").any():
+        notes.append("NHS trust doctors exclude resident doctors, whom the NHS turnover files leave out: the doctors' projection "
+                     "and its gap cover consultants, specialty and other career-grade doctors only.")
     notes += [
         "Every year, sector and staff group of the projection, with supply, demand and the gap, is in tables.xlsx "
         "(sheet scenarios-by_year); `iwt scenarios run` writes the same for any ICBs and scenarios.",
