@@ -236,3 +236,14 @@ def test_the_output_scan_finds_a_planted_identifier(tmp_path):
     (tmp_path / "notes.json").write_text('{"rate": 9.1234567891}', encoding="utf-8")
     hits = _scan(tmp_path, ["12345678", "23456789", "99999999"])
     assert hits == [(str(tmp_path / "sub" / "table.parquet"), "12345678")]
+
+
+@pytest.mark.integration
+def test_a_malformed_row_is_refused_without_echoing_it(extract, tmp_path):
+    f = extract["esr_2024-03-31"]
+    with open(f, "a", encoding="utf-8") as fh:
+        fh.write("87654321,SYN001,Medical and Dental,extra,fields,that,do,not,fit,the,header,at,all,1984-01-01,x\n")
+    with pytest.raises(load.ExtractError, match="cannot be read as a CSV extract") as err:
+        write.load_to_folder([f], extract["mapping"], tmp_path / "out")
+    assert str(f) in str(err.value) and "87654321" not in str(err.value)
+    assert not (tmp_path / "out").exists()

@@ -16,6 +16,7 @@ worked out from the row and column totals shown beside it.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -31,6 +32,7 @@ from iwt_helpers import atomic, paths, vocab
 KEY_ENV = "IWT_PSEUDONYM_KEY"
 KEY_FILE = paths.DATA / ".pseudonym_key"
 MIN_KEY_CHARS = 16
+CHUNK = 100_000             # distinct identifiers hashed at a time (bounds the Python strings held at once)
 RECORD_LEVEL_KEY = "record_level_disclosure"     # datasets.json entry of a folder built from extracts
 
 
@@ -143,24 +145,21 @@ def make_key_file(path: Path | None = None) -> Path:
 
 def pseudonymiser(key: bytes, length: int = 16):
     """A function list[str] -> list of pseudonyms: "P" and the first ``length`` hex digits of
-    HMAC-SHA256(key, id). HMAC as RFC 2104 defines it, on hashlib's SHA-256 with the keyed inner
-    and outer states computed once (the test checks it against ``hmac.new``); about twice as fast
-    as a new ``hmac`` object per value, which matters at 1.5 million identifiers."""
-    block = hashlib.sha256().block_size
-    k = hashlib.sha256(key).digest() if len(key) > block else key
-    k = k.ljust(block, b"\0")
-    inner0 = hashlib.sha256(bytes(b ^ 0x36 for b in k))
-    outer0 = hashlib.sha256(bytes(b ^ 0x5C for b in k))
+    HMAC-SHA256(key, id), from the standard library's ``hmac``: one keyed object, copied for each value
+    (so the key's inner and outer states are computed once). Measured on 1.5 million identifiers
+    (``benchmarks/bench_extract.py --hmac``): 1.5 s, against 2.2 s for a new ``hmac.new`` per value and
+    2.3 s for the one-shot ``hmac.digest`` (OpenSSL 3 looks the digest up on every call). Hashing RFC 2104
+    by hand on ``hashlib`` took 1.0 s; iwt keeps the standard library's implementation of a security
+    function rather than its own."""
+    keyed = hmac.new(key, digestmod=hashlib.sha256)
 
     def many(values: list[str]) -> list[str]:
         out = []
-        append, icopy, ocopy = out.append, inner0.copy, outer0.copy
+        append, copy = out.append, keyed.copy
         for v in values:
-            i = icopy()
-            i.update(v.encode())
-            o = ocopy()
-            o.update(i.digest())
-            append("P" + o.hexdigest()[:length])
+            h = copy()
+            h.update(v.encode())
+            append("P" + h.hexdigest()[:length])
         return out
 
     return many
@@ -173,7 +172,9 @@ def pseudonymise(values: pd.Series, key: bytes | None = None, length: int = 16) 
     k = key or require_key()
     text = pa.array(values.astype("string[pyarrow]"), type=pa.string())
     enc = pc.dictionary_encode(pc.utf8_trim_whitespace(text))
-    hashed = pa.array(pseudonymiser(k, length)(enc.dictionary.to_pylist()), type=pa.string())
+    many, distinct = pseudonymiser(k, length), enc.dictionary
+    hashed = pa.chunked_array([pa.array(many(distinct.slice(i, CHUNK).to_pylist()), type=pa.string())
+                               for i in range(0, len(distinct), CHUNK)], type=pa.string())
     return pd.Series(pd.array(pc.take(hashed, enc.indices), dtype="string[pyarrow]"), index=values.index)
 
 

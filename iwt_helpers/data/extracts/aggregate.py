@@ -113,13 +113,14 @@ def financial_year(a: pd.Timestamp, b: pd.Timestamp) -> int:
 def person_moves(rec: pd.DataFrame, a: pd.Timestamp, b: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(leavers from their cell at ``a`` with where they went, joiners to their cell at ``b``)."""
     family = dict(zip(vocab.sectors()["code"], vocab.sectors()["family"]))
+    rec = rec[["snapshot_date", "_leaving_date", "person_id", "organisation_id", "icb_code", "sector", "staff_group",
+               "age_band", "destination_family"]].assign(_pid=pd.factorize(rec["person_id"])[0])  # join on integers
     was, now = _in_post(rec, a), _in_post(rec, b)
     gone = rec[(rec["snapshot_date"] == b) & rec["_leaving_date"].notna() & (rec["_leaving_date"] > a)
                & (rec["_leaving_date"] <= b)]
-    keep = ["person_id", "organisation_id", "icb_code", "sector", "staff_group", "age_band"]
-    m = was[keep].merge(now[["person_id", "organisation_id", "sector"]], on="person_id", how="left",
-                        suffixes=("", "_b"))
-    m = m.merge(gone[["person_id", "destination_family"]].drop_duplicates("person_id"), on="person_id", how="left")
+    keep = ["_pid", "organisation_id", "icb_code", "sector", "staff_group", "age_band"]
+    m = was[keep].merge(now[["_pid", "organisation_id", "sector"]], on="_pid", how="left", suffixes=("", "_b"))
+    m = m.merge(gone[["_pid", "destination_family"]].drop_duplicates("_pid"), on="_pid", how="left")
     stayed = m["organisation_id_b"].astype(object) == m["organisation_id"].astype(object)
     leavers = m[~stayed].copy()
     fam_a = leavers["sector"].astype(str).map(family)
@@ -130,7 +131,7 @@ def person_moves(rec: pd.DataFrame, a: pd.Timestamp, b: pd.Timestamp) -> tuple[p
                                                    & (leavers["destination_family"].astype(object) != fam_a))
     leavers["move"] = np.select([same_sector, traced & ~other_family, other_family],
                                 ["other_organisation", "other_sector_same_family", "other_family"], "left")
-    j = now[keep].merge(was[["person_id", "organisation_id"]], on="person_id", how="left", suffixes=("", "_a"))
+    j = now[keep].merge(was[["_pid", "organisation_id"]], on="_pid", how="left", suffixes=("", "_a"))
     joiners = j[j["organisation_id_a"].astype(object) != j["organisation_id"].astype(object)]
     return leavers.dropna(subset=["icb_code"]), joiners.dropna(subset=["icb_code"])
 
@@ -146,11 +147,11 @@ def flow_tables(rec: pd.DataFrame, a: pd.Timestamp, b: pd.Timestamp, source: str
     was = _in_post(rec, a).dropna(subset=["icb_code"])
     sg_order, ages = vocab.staff_group_codes(), vocab.workforce_age_bands()
     fl, lr, mv = [], [], []
-    keys = sorted(set(map(tuple, was[["icb_code", "sector"]].astype(str).drop_duplicates().to_numpy()))
-                  | set(map(tuple, joiners[["icb_code", "sector"]].astype(str).drop_duplicates().to_numpy())))
-    was_g = dict(list(was.groupby([was["icb_code"].astype(str), was["sector"].astype(str)])))
-    lv_g = dict(list(leavers.groupby([leavers["icb_code"].astype(str), leavers["sector"].astype(str)])))
-    jn_g = dict(list(joiners.groupby([joiners["icb_code"].astype(str), joiners["sector"].astype(str)])))
+    def cells(df: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
+        return {(str(i), str(s)): g for (i, s), g in df.groupby(["icb_code", "sector"], observed=True, sort=False)}
+
+    was_g, lv_g, jn_g = cells(was), cells(leavers), cells(joiners)
+    keys = sorted(set(was_g) | set(jn_g))
     empty = leavers.iloc[:0]
     for icb, sector in keys:
         g, lv, jn = was_g.get((icb, sector), empty), lv_g.get((icb, sector), empty), jn_g.get((icb, sector), empty)

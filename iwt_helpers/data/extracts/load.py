@@ -114,7 +114,7 @@ def _read_columns(path: Path, heads: list[str], id_head: str) -> tuple[dict[str,
         table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
             include_columns=heads, column_types={h: pa.string() for h in heads}, strings_can_be_null=False))
     except (pa.ArrowInvalid, OSError) as exc:
-        what = re.sub(r"(got \d+ columns?).*", r"\1", str(exc).splitlines()[0])   # never echo a row's values
+        what = re.sub(r"(got \d+)\b.*", r"\1", str(exc).splitlines()[0])   # never echo a row's values
         raise ExtractError(f"{path}: cannot be read as a CSV extract ({what})") from None
     n = table.num_rows
     arrays = {h: table.column(h) for h in heads}
@@ -339,20 +339,15 @@ def place(records: pd.DataFrame, m: mp.Mapping, lookup_dir: Path | None = None) 
     lookups (NHS) or the local authority's ICB (social care: the ICB holding the largest share of
     the authority's small areas). Unplaced records get a missing ICB."""
     if records["_icb_given"].notna().any():
-        cat = records["_icb_given"].astype("category")
-        codes = np.array([geography.ods_code(c) for c in cat.cat.categories] + [None], dtype=object)
-        return pd.Series(codes[cat.cat.codes.to_numpy()], index=records.index)
+        return _each_cat(records["_icb_given"], lambda v: v.map(geography.ods_code))
     if m.kind == "esr":
         table = _org_lookup(m, lookup_dir)
         for c in list(table):
             table[c] = geography.ods_code(table[c]) or table[c]
-        return records["_org_code"].map(table).astype(object)
+        return _each_cat(records["_org_code"], lambda v: v.map(table))
     lk = geography.lad_shares().sort_values("share", ascending=False).drop_duplicates("lad_code")
     lad_to_icb = dict(zip(lk["lad_code"], lk["icb_code"]))
-    cat = records["_lad"].astype("category")
-    current = geography.map_retired_lads(pd.Series(cat.cat.categories))
-    codes = np.array([lad_to_icb.get(c) for c in current] + [None], dtype=object)
-    return pd.Series(codes[cat.cat.codes.to_numpy()], index=records.index)
+    return _each_cat(records["_lad"], lambda v: geography.map_retired_lads(v).map(lad_to_icb))
 
 
 def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -366,6 +361,15 @@ def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
             for p in parts:
                 p[c] = p[c].cat.set_categories(cats)
     return pd.concat(parts, ignore_index=True)
+
+
+def _duplicated(rec: pd.DataFrame) -> pd.Series:
+    """Records whose pseudonym appears more than once in their snapshot (on integer codes: hashing
+    the pseudonym strings row by row would hold a Python object per record)."""
+    person, _ = pd.factorize(rec["person_id"])
+    snap, snaps = pd.factorize(rec["snapshot_date"])
+    key = person.astype(np.int64) * max(len(snaps), 1) + snap
+    return pd.Series(key, index=rec.index).duplicated(keep=False)
 
 
 def load_extracts(files: list[Path], m: mp.Mapping, key: bytes | None = None,
@@ -387,10 +391,10 @@ def load_extracts(files: list[Path], m: mp.Mapping, key: bytes | None = None,
         raise ExtractError("extract refused, nothing written:\n  " + "\n  ".join(problems))
     rec = _concat(parts)
     del parts
-    dup = rec.duplicated(["snapshot_date", "person_id"], keep=False)
+    dup = _duplicated(rec)
     if dup.any():
         lines = []
-        for (snap, fname), g in rec[dup].groupby(["snapshot_date", "_file"], sort=True):
+        for (snap, fname), g in rec[dup].groupby(["snapshot_date", "_file"], sort=True, observed=True):
             lines.append(_problem(Path(fname), m.columns[m.id_field], m.id_field,
                                   f"an identifier that appears more than once in the snapshot of {snap:%Y-%m-%d}",
                                   np.isin(np.arange(g["_row"].max() - 1), g["_row"].to_numpy() - 2)))
