@@ -136,8 +136,11 @@ def person_moves(rec: pd.DataFrame, a: pd.Timestamp, b: pd.Timestamp) -> tuple[p
     return leavers.dropna(subset=["icb_code"]), joiners.dropna(subset=["icb_code"])
 
 
-def flow_tables(rec: pd.DataFrame, a: pd.Timestamp, b: pd.Timestamp, source: str, cfg: dict) -> dict[str, pd.DataFrame]:
-    """flows, leaving_rates and moves between snapshots a and b, controlled."""
+def flow_tables(rec: pd.DataFrame, a: pd.Timestamp, b: pd.Timestamp, source: str, cfg: dict,
+                staff: dict[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
+    """flows, leaving_rates and moves between snapshots a and b, controlled. ``staff``: snapshot a's
+    controlled ``workforce`` and ``workforce_age`` tables; the staff in post the flows tables show are
+    taken from them, so that a figure suppressed in one table is never published in another."""
     months = int(round((b - a).days / 30.4375))
     if not 1 <= months <= 12:
         raise ValueError(f"snapshots {a:%Y-%m-%d} and {b:%Y-%m-%d} are {months} months apart; flows need two "
@@ -166,6 +169,8 @@ def flow_tables(rec: pd.DataFrame, a: pd.Timestamp, b: pd.Timestamp, source: str
             [l_grid, m_grid], [_shared(len(rows), len(cols)), _shared(len(rows), len(MOVES))], cfg)
         out_j = disclosure.control_grid(j_grid, cfg=cfg)
         s_cells, s_tot = _split(out_s["counts"], len(rows), len(cols))
+        if staff is not None:           # the published staff in post of snapshot a, cell for cell
+            s_cells, s_tot = _published_staff(staff, icb, sector, rows, cols)
         l_cells, l_tot = _split(out_l["counts"], len(rows), len(cols))
         m_cells, _ = _split(out_m["counts"], len(rows), len(MOVES))
         j_cells, _ = _split(out_j["counts"], len(rows), 1)
@@ -194,16 +199,28 @@ def flow_tables(rec: pd.DataFrame, a: pd.Timestamp, b: pd.Timestamp, source: str
     }
 
 
+def _published_staff(staff: dict[str, pd.DataFrame], icb: str, sector: str, rows: list, cols: list) -> tuple[np.ndarray, np.ndarray]:
+    """Snapshot a's published (controlled) headcount by staff group x age band and by staff group."""
+    wa, wf = staff["workforce_age"], staff["workforce"]
+    wa = wa[(wa["icb_code"] == icb) & (wa["sector"] == sector)].set_index(["staff_group", "age_band"])["headcount"]
+    wf = wf[(wf["icb_code"] == icb) & (wf["sector"] == sector)].set_index("staff_group")["headcount"]
+    cells = np.array([[wa.get((r, c), np.nan) for c in cols] for r in rows], dtype=float).reshape(len(rows), len(cols))
+    totals = np.array([wf.get(r, np.nan) for r in rows], dtype=float)
+    return cells, totals
+
+
 def aggregate(rec: pd.DataFrame, source: str, cfg: dict | None = None) -> dict[str, pd.DataFrame]:
     """Every controlled table the records support: snapshot tables for each snapshot, flow tables
     for each pair of consecutive snapshots."""
     cfg = cfg or disclosure.record_level_settings()
     snaps = sorted(pd.Timestamp(s) for s in rec["snapshot_date"].unique())
     parts: dict[str, list[pd.DataFrame]] = {}
+    published = {}
     for s in snaps:
-        for name, df in snapshot_tables(rec, s, source, cfg).items():
+        published[s] = snapshot_tables(rec, s, source, cfg)
+        for name, df in published[s].items():
             parts.setdefault(name, []).append(df)
     for a, b in zip(snaps, snaps[1:]):
-        for name, df in flow_tables(rec, a, b, source, cfg).items():
+        for name, df in flow_tables(rec, a, b, source, cfg, staff=published[a]).items():
             parts.setdefault(name, []).append(df)
     return {name: pd.concat(dfs, ignore_index=True) for name, dfs in parts.items()}
