@@ -74,14 +74,19 @@ def test_a_missing_key_stops_the_load_before_anything_is_read(extract, tmp_path,
     assert not (tmp_path / "out").exists()
 
 
+def _loaded(tmp_path, monkeypatch, records: int):
+    """A synthetic two-snapshot extract of ``records`` staff, loaded: (the extract's files, out folder, dataset)."""
+    monkeypatch.setenv(disclosure.KEY_ENV, KEY)
+    extract = demo.write_demo(tmp_path / "in", records=records)
+    out = tmp_path / "out"
+    write.load_to_folder([extract["esr_2024-03-31"], extract["esr_2025-03-31"]], extract["mapping"], out)
+    return extract, out, datastore.open_dataset(out)
+
+
 @pytest.mark.integration
 def test_flows_count_the_planted_leavers_joiners_and_moves(tmp_path, monkeypatch):
     # big enough (about 1,000 staff per ICB) that most cells are above the suppression threshold
-    monkeypatch.setenv(disclosure.KEY_ENV, KEY)
-    extract = demo.write_demo(tmp_path / "in", records=42_000)
-    out = tmp_path / "out"
-    write.load_to_folder([extract["esr_2024-03-31"], extract["esr_2025-03-31"]], extract["mapping"], out)
-    ds = datastore.open_dataset(out)
+    extract, out, ds = _loaded(tmp_path, monkeypatch, 42_000)
     flows, moves = ds.table("flows"), ds.table("moves")
     first = pd.read_csv(extract["esr_2024-03-31"], dtype=str, keep_default_na=False)
     second = pd.read_csv(extract["esr_2025-03-31"], dtype=str, keep_default_na=False)
@@ -251,11 +256,7 @@ def test_a_malformed_row_is_refused_without_echoing_it(extract, tmp_path):
 
 @pytest.mark.integration
 def test_staff_in_post_is_published_once_so_no_table_shows_what_another_suppresses(tmp_path, monkeypatch):
-    monkeypatch.setenv(disclosure.KEY_ENV, KEY)
-    extract = demo.write_demo(tmp_path / "in", records=8_000)
-    out = tmp_path / "out"
-    write.load_to_folder([extract["esr_2024-03-31"], extract["esr_2025-03-31"]], extract["mapping"], out)
-    ds = datastore.open_dataset(out)
+    extract, _, ds = _loaded(tmp_path, monkeypatch, 8_000)
     wa, wf = ds.table("workforce_age"), ds.table("workforce")
     lr, fl = ds.table("leaving_rates"), ds.table("flows")
     first = wa["year"].min()

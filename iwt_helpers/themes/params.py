@@ -20,6 +20,13 @@ class ParameterError(ValueError):
     """A notebook or CLI parameter that cannot be used; the message says what was expected."""
 
 
+def _whole(v: Any, name: str, low: int, high: int, what: str) -> int:
+    """A whole number from ``low`` to ``high`` (a bool, a fraction or text is refused)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or int(v) != v or not low <= int(v) <= high:
+        raise ValueError(f"{name} {v!r}: expected a whole number of {what} from {low:,} to {high:,}")
+    return int(v)
+
+
 class ReportParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -76,16 +83,12 @@ class ReportParams(BaseModel):
     @field_validator("n_runs", mode="before")
     @classmethod
     def _runs(cls, v: Any) -> int:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or int(v) != v or not 1 <= int(v) <= 100_000:
-            raise ValueError(f"n_runs {v!r}: expected a whole number of runs from 1 to 100,000")
-        return int(v)
+        return _whole(v, "n_runs", 1, 100_000, "runs")
 
     @field_validator("peer_count", mode="before")
     @classmethod
     def _peers(cls, v: Any) -> int:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or int(v) != v or not 1 <= int(v) <= 15:
-            raise ValueError(f"peer_count {v!r}: expected a whole number of peers from 1 to 15")
-        return int(v)
+        return _whole(v, "peer_count", 1, 15, "peers")
 
     @classmethod
     def parse(cls, **values: Any) -> ReportParams:
