@@ -19,7 +19,7 @@ from iwt_helpers import paths, vocab
 from iwt_helpers.data import geography
 from iwt_helpers.data.population import BAND_EDGES, for_year
 
-from ..pressures import latest_flows
+from ..pressures import latest_flows, pay_gap
 from .config import AGE_BANDS
 
 MIN_STAFF_FOR_LOCAL_RATE = 50
@@ -165,12 +165,8 @@ def _population(pop: pd.DataFrame, icbs: list[str], years: list[int], curve: pd.
 
 
 def _pay_gaps(pay: pd.DataFrame, icbs: list[str]) -> np.ndarray:
-    from ..pressures import pay_gap
-    out = []
-    for icb in icbs:
-        g = pay_gap(pay, icb)["gap_gbp_per_hour"] if len(pay) else float("nan")
-        out.append(g)
-    return np.asarray(out, dtype=float)
+    """Each ICB's gap between NHS healthcare assistants new to their role and care workers, GBP an hour."""
+    return np.asarray([pay_gap(pay, icb)["gap_gbp_per_hour"] if len(pay) else np.nan for icb in icbs], dtype=float)
 
 
 def build(tables: dict[str, pd.DataFrame], snapshot: pd.DataFrame, horizon: int, icbs: list[str] | None = None,
