@@ -150,8 +150,8 @@ def _fte(v: float) -> str:
     return f"{v:,.0f}"
 
 
-def _finding(ctx: ScenarioContext, icb: str, run: sa.model.Run, h: int) -> tuple[str, float, float, float]:
-    series = summary.icb_series(run, icb)
+def _finding(ctx: ScenarioContext, icb: str, run: sa.model.Run, h: int, series: pd.DataFrame) -> tuple[str, float, float, float]:
+    """The headline sentence from the whole-system percentiles by year (``summary.icb_series``)."""
     g = series[(series["measure"] == "gap") & (series["year"] == run.inputs.base_year + h)].iloc[0]
     d = series[(series["measure"] == "demand") & (series["year"] == run.inputs.base_year + h)].iloc[0]
     p50 = g["p50"]
@@ -195,7 +195,8 @@ def summary_section(ctx: ScenarioContext):
         inp = run.inputs
         prov = ctx.prov(icb)
         h = max(ctx.horizons(icb))
-        text, p10, p50, p90 = _finding(ctx, icb, run, h)
+        whole, fam = summary.icb_series(run, icb), summary.icb_series(run, icb, "family")
+        text, p10, p50, p90 = _finding(ctx, icb, run, h, whole)
         split = _real_and_synthetic_gap(ctx, icb, run, h)
         items: list = [Text(f'<p class="iwt-headline" data-gap="{p50:.0f}">{text}</p>'
                             + (f"<p>{split}</p>" if split else "")
@@ -205,8 +206,7 @@ def summary_section(ctx: ScenarioContext):
                        Headline(f"Gap in {inp.base_year + h}, FTE, 10th to 90th percentile", f"{_fte(p10)} to {_fte(p90)}",
                                 provenance=prov)]
         rows = []
-        for fam_by in (None, "family"):
-            s = summary.icb_series(run, icb, fam_by)
+        for s in (whole, fam):
             for yh in ctx.horizons(icb):
                 y = inp.base_year + yh
                 for g in dict.fromkeys(s["group"]):
@@ -224,13 +224,11 @@ def summary_section(ctx: ScenarioContext):
                            formats={"year": "{:d}", "demand_p50": "{:,.0f}", "supply_p50": "{:,.0f}", "gap_p10": "{:,.0f}",
                                     "gap_p50": "{:,.0f}", "gap_p90": "{:,.0f}", "gap_pct": "{:.1f}"},
                            key="gap", suppress=False, provenance=prov))
-        whole = summary.icb_series(run, icb)
         trend = "widens" if p50 > whole[(whole["measure"] == "gap") & (whole["year"] == inp.base_year)]["p50"].iloc[0] else "narrows"
         items.append(Figure(charts.supply_demand_fan(
             whole, footer_text(prov), prov.stamp,
             f"{_name(icb)}: the gap between posts needed and staff in post {trend} to {_fte(p50)} FTE by "
             f"{inp.base_year + h} ({ctx.label()})"), prov))
-        fam = summary.icb_series(run, icb, "family")
         last = fam[(fam["measure"] == "gap") & (fam["year"] == inp.base_year + h)].set_index("group")["p50"]
         worst = last.idxmax() if len(last) else "all"
         items.append(Figure(charts.gap_bands(
