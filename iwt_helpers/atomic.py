@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import json
 import os
 import shutil
 import signal
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -35,7 +37,11 @@ def atomic_path(dest: Path | str, suffix: str = "") -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=suffix or ".tmp", dir=dest.parent)
     os.close(fd)
     tmp_path = Path(tmp)
-    os.chmod(tmp_path, 0o666 & ~_umask())     # mkstemp makes 0600; give the usual file mode
+    try:                                      # mkstemp makes 0600: keep the mode of the file replaced,
+        mode = stat.S_IMODE(os.stat(dest).st_mode)    # else give the usual file mode
+    except OSError:
+        mode = 0o666 & ~_umask()
+    os.chmod(tmp_path, mode)
     try:
         yield tmp_path
         os.replace(tmp_path, dest)
@@ -63,16 +69,27 @@ def write_with(dest: Path | str, writer: Callable[[Path], None], suffix: str = "
     return Path(dest)
 
 
-def swap_directory(new_dir: Path, dest: Path) -> None:
-    """Replace folder ``dest`` with the fully built ``new_dir`` (the old one is removed last).
+def swap_directory(new_dir: Path, dest: Path, ours: Callable[[Path], bool] | None = None) -> None:
+    """Replace folder ``dest`` with the fully built ``new_dir`` (the old one is removed last); the
+    new folder takes the mode of the one it replaces (a new one the usual mode, not mkdtemp's 0700).
 
     Between the two renames ``dest`` is briefly absent and the previous folder sits at
-    ``.<dest>.old``; :func:`recover_swap` puts it back if the process was killed there."""
+    ``.<dest>.old``; :func:`recover_swap` puts it back if the process was killed there. A folder
+    already at ``.<dest>.old`` is removed only when ``ours(folder)`` proves the command made it
+    (else :class:`FileExistsError`): a user's folder of that name is never deleted."""
     dest = Path(dest)
     old = dest.with_name(f".{dest.name}.old")
-    recover_swap(dest)
-    if old.exists():
+    recover_swap(dest, ours)
+    if old.exists() or old.is_symlink():
+        if old.is_symlink() or not old.is_dir() or ours is None or not ours(old):
+            raise FileExistsError(f"{old}: is in the way of replacing {dest} and was not made by iwt; "
+                                  "move or rename it, then run the command again")
         shutil.rmtree(old)
+    try:
+        mode = stat.S_IMODE(os.stat(dest).st_mode)
+    except OSError:
+        mode = 0o777 & ~_umask()
+    os.chmod(new_dir, mode)
     if dest.exists():
         os.replace(dest, old)
     os.replace(new_dir, dest)
@@ -80,15 +97,33 @@ def swap_directory(new_dir: Path, dest: Path) -> None:
         shutil.rmtree(old)
 
 
-def recover_swap(dest: Path) -> bool:
+def recover_swap(dest: Path, ours: Callable[[Path], bool] | None = None) -> bool:
     """Finish or undo a folder swap that was interrupted: if ``dest`` is missing but its previous
-    version ``.<dest>.old`` is there, put it back. Returns True when something was restored."""
+    version ``.<dest>.old`` is there and ``ours(folder)`` proves the command made it, put it back.
+    Returns True when something was restored; a folder of that name it cannot prove its own is left alone."""
     dest = Path(dest)
     old = dest.with_name(f".{dest.name}.old")
-    if not dest.exists() and old.is_dir():
+    if not dest.exists() and not old.is_symlink() and old.is_dir() and ours is not None and ours(old):
         os.replace(old, dest)
         return True
     return False
+
+
+MARKER = ".iwt-folder"      # in an output folder: which iwt command made it (JSON {"made_by": ...})
+
+
+def mark_folder(folder: Path | str, made_by: str) -> None:
+    """Record in ``folder`` that ``made_by`` (e.g. "iwt report") made it, unless it says so already."""
+    if folder_maker(folder) != made_by:
+        write_text(Path(folder) / MARKER, json.dumps({"made_by": made_by}) + "\n")
+
+
+def folder_maker(folder: Path | str) -> str | None:
+    """The command a folder's marker names, or None without a readable marker."""
+    try:
+        return str(json.loads((Path(folder) / MARKER).read_text(encoding="utf-8"))["made_by"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
 
 
 def probe_folder(folder: Path | str) -> Path:

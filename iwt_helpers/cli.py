@@ -10,6 +10,8 @@ from pathlib import Path
 
 from iwt_helpers import __version__, atomic
 
+MAX_RUNS = 100_000          # Monte Carlo runs of `iwt scenarios run` (as n_runs of the scenarios notebook)
+
 
 def _list_icbs(args: argparse.Namespace) -> int:
     from iwt_helpers.data import geography
@@ -68,6 +70,8 @@ def _reference_build(args: argparse.Namespace) -> int:
         print(f"wrote {p}")
     print(f"wrote {reference_build.write_prevalence(real.parent / 'reference-data')}")
     print(f"wrote {population.write_reference(real)}")
+    from iwt_helpers.data.sources import social_care
+    print(f"wrote {social_care.write_lad_utla(real)}")
     return 0
 
 
@@ -80,8 +84,9 @@ def _readiness_template(args: argparse.Namespace) -> int:
 
 
 def _readiness_import(args: argparse.Namespace) -> int:
+    from iwt_helpers.app.server import data_folder  # the app's check: a folder iwt made, or the project's data/
     from iwt_helpers.data import readiness_store
-    done = readiness_store.import_workbook(Path(args.file), args.data)
+    done = readiness_store.import_workbook(Path(args.file), data_folder(args.data))
     print(f"saved {done['partner']} ({done['icb_code']}), round of {done['assessment_date']}: "
           f"{done['scored']} of {done['items']} items scored -> {done['file']}")
     return 0
@@ -98,7 +103,8 @@ def _report(args: argparse.Namespace) -> int:
         except yaml.YAMLError:
             raise ValueError(f"-p {name} {value}: the value is not valid YAML (e.g. red, 5, [5, 10])") from None
     summary = run_reports(icb=args.icb, theme_spec=args.themes, data_dir=args.data, out_dir=args.out,
-                          jobs=args.jobs, force=args.force, progress=not args.no_progress, parameters=parameters)
+                          jobs=args.jobs, force=args.force, progress=not args.no_progress, parameters=parameters,
+                          place=args.place)
     print_summary(summary)
     return summary.exit_code
 
@@ -130,11 +136,11 @@ def _scenarios_run(args: argparse.Namespace) -> int:
     from iwt_helpers.themes.params import ReportParams
 
     t0 = time.perf_counter()
+    if not 1 <= args.runs <= MAX_RUNS:             # before any work: memory grows with the runs
+        raise ValueError(f"--runs {args.runs:,}: expected a whole number of runs from 1 to {MAX_RUNS:,}")
     file = config.load(args.file)
     names = file.names(args.scenario)
     icbs = geography.icb_codes() if args.icb.strip().lower() == "all" else [geography.resolve_icb(c) for c in args.icb.split(",")]
-    if args.runs < 1:
-        raise ValueError(f"--runs {args.runs}: expected at least 1 run")
     out = Path(args.out)
     if out.suffix.lower() not in (".csv", ".parquet"):
         raise ValueError(f"--out {out}: expected a .csv or .parquet file")
@@ -191,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_readiness_template)
     s = rsub.add_parser("import", help="check a filled-in template and append it as a round")
     s.add_argument("file", help="the filled-in .xlsx template")
-    s.add_argument("--data", help="data folder whose readiness/ holds the responses (default data/readiness)")
+    s.add_argument("--data", help="data folder made by iwt (the project's data/ or an `iwt data build` output) whose "
+                   "readiness/ holds the responses (default data/readiness)")
     s.set_defaults(func=_readiness_import)
 
     s = sub.add_parser("peers", help="an ICB's nearest peers on real context indicators (population, age, deprivation, rurality)")
@@ -227,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
                    help="a notebook parameter (VALUE read as YAML): NAME for every theme, THEME.NAME for one; repeatable")
     s.add_argument("--force", action="store_true", help="re-run reports even when cached results are current")
+    s.add_argument("--place", help="also a data report for each place (sub-ICB location) of the ICB: 'all', or "
+                                   "comma-separated ODS (00T) or E38 codes; each in <ICB>/places/<ODS>/")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.set_defaults(func=_report)
     return p

@@ -13,14 +13,15 @@ ICBS = ("QOC", "QT1", "QHM")
 SECTIONS = {
     "What this report stands on": ["coverage_matrix", "coverage_context"],
     "1. Whole-system workforce": ["workforce_by_sector", "workforce_by_group", "registered", "ownership", "per_capita"],
-    "2. General practice": ["gp_per_10k"],
-    "3. Unpaid carers": ["unpaid_carers", "carers_and_paid_staff"],
-    "4. Pressure points": ["vacancy_turnover", "nhs_staff_groups", "pay_gap", "cross_sector_flows", "sickness_agency"],
-    "5. Retirement risk": ["age_profile"],
-    "6. Who the workforce is": ["ethnicity"],
-    "7. Population need": ["older_people", "need"],
-    "8. Benchmarking against all 42 ICBs": ["funnel_position"],
-    "9. Data quality and bias": ["coverage", "ethnicity_unknown"],
+    "2. Places within the system": [],
+    "3. General practice": ["gp_per_10k"],
+    "4. Unpaid carers": ["unpaid_carers", "carers_and_paid_staff"],
+    "5. Pressure points": ["vacancy_turnover", "nhs_staff_groups", "pay_gap", "cross_sector_flows", "sickness_agency"],
+    "6. Retirement risk": ["age_profile"],
+    "7. Who the workforce is": ["ethnicity"],
+    "8. Population need": ["older_people", "need"],
+    "9. Benchmarking against all 42 ICBs": ["funnel_position"],
+    "10. Data quality and bias": ["coverage", "ethnicity_unknown"],
 }
 
 
@@ -110,3 +111,17 @@ def test_reports_are_labelled_synthetic_and_state_caveats(reports):
     html = reports["QOC"]["_html"]
     assert "Synthetic demonstration data" in html
     assert "Sources and caveats" in html and "filled posts" in html
+
+
+@pytest.mark.parametrize("icb", ICBS)
+def test_places_section_shows_each_place_beside_the_icb_and_england_where_there_are_several(reports, icb):
+    from iwt_helpers.data import places
+    mine = places.places_of(icb)
+    if len(mine) < 2:
+        assert "places" not in reports[icb] and "has one sub-ICB location" in reports[icb]["_html"]
+        return
+    t = reports[icb]["places"]
+    assert len(t) == len(mine) + 2 and t["Place"].iloc[-1] == "England"
+    assert set(t["ODS code"].iloc[:-2]) == set(mine["sicb_ods"])
+    pop = [c for c in t.columns if c.startswith("Population")][0]
+    assert t[pop].iloc[:-2].sum() == pytest.approx(t[pop].iloc[-2], rel=1e-3)      # places add up to the ICB

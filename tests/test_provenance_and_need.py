@@ -106,14 +106,19 @@ def test_xlsx_cells_keep_numbers_dates_and_text_and_never_write_a_formula(tmp_pa
     synthetic = {**table, "name": "s", "caption": "Made up", "provenance": {"source": "demo", "period": "2024", "status": "synthetic"}}
     out = xlsx.write_tables(tmp_path / "t.xlsx", "Test ICB (QOP)", {"data": {"tables": [table, synthetic], "caveats": []}})
     wb = load_workbook(out)
-    ws = wb["data-t"]
-    assert ws["A2"].value == "Source: NHS England. Period: 2025. Status: real published data."
-    assert ws.freeze_panes == "A5" and [c.value for c in ws[4]] == ["What", "When", "Count", "Rate"]
-    assert ws["A5"].data_type == "s" and ws["A5"].value.startswith("=HYPERLINK")      # text, not a formula
-    assert ws["B5"].is_date and ws["B5"].number_format == "mmm yyyy"
-    assert ws["C5"].value == 1234 and ws["C5"].number_format == "#,##0" and ws["D5"].number_format == "#,##0.00"
-    assert "SYNTHETIC demonstration data" in wb["data-s"]["A2"].value
-    assert "wholly or partly in 1 of 2 tables" in wb["notes"]["B3"].value
+    ws = wb["t"]
+    assert ws.oddFooter.left.text == "Source: NHS England. Period: 2025. Status: real published data."
+    assert ws.freeze_panes == "A2" and [c.value for c in ws[1]] == ["What", "When", "Count", "Rate"]
+    assert list(ws.tables.values())[0].ref == "A1:D3" and ws.print_title_rows == "$1:$1"
+    assert ws["A2"].data_type == "s" and ws["A2"].value.startswith("=HYPERLINK")      # text, not a formula
+    assert ws["B2"].is_date and ws["B2"].number_format == "mmm yyyy"
+    assert ws["C2"].value == 1234 and ws["C2"].number_format == "#,##0" and ws["D2"].number_format == "#,##0.00"
+    contents = {r[0]: r for r in wb["contents"].iter_rows(min_row=2, values_only=True)}
+    assert contents["s"][5].startswith("SYNTHETIC demonstration data") and contents["t"][2] == "A table"
+    assert "wholly or partly in 1 of 2 tables" in " ".join(str(c.value) for c in wb["notes"]["B"])
+    import pandas as pd
+    back = pd.read_excel(out, sheet_name=None)
+    assert list(back["t"].columns) == ["What", "When", "Count", "Rate"] and len(back["t"]) == 2
 
 
 def test_vacancies_counted_in_fte_and_in_posts_never_share_a_column():
@@ -130,3 +135,30 @@ def test_vacancies_counted_in_fte_and_in_posts_never_share_a_column():
     assert (df.loc[asc, "vacancies_fte"] == "").all() and (df.loc[asc, "vacancies_posts"] != "").all()
     assert df.at["nhs_trust", "vacancies_posts"] == "" and df.at["nhs_trust", "vacancies_fte"] != ""
     assert "vacancies" not in table.columns and "filled_posts" not in table.columns
+
+
+def test_every_key_table_name_is_a_whole_excel_sheet_name():
+    import re
+    from pathlib import Path
+    keys = set()
+    for f in Path("iwt_helpers/themes").glob("*.py"):
+        keys |= set(re.findall(r'key="([a-z0-9_]+)"', f.read_text()))
+        keys |= set(re.findall(r'key_table\("([a-z0-9_]+)"', f.read_text()))
+    assert len(keys) > 40
+    too_long = sorted(k for k in keys if len(k) > 31)
+    assert not too_long, too_long
+
+
+def test_xlsx_text_columns_of_numbers_or_months_are_typed_but_codes_stay_text(tmp_path):
+    from openpyxl import load_workbook
+
+    from iwt_helpers.present import xlsx
+    table = {"name": "r", "caption": "Scores", "table": {"columns": ["Score", "From", "ODS code"],
+                                                         "data": [["3", "2024-04", "001"], ["4", "2025-03", "002"]]}}
+    wb = load_workbook(xlsx.write_tables(tmp_path / "t.xlsx", "QOP", {"readiness": {"tables": [table]}},
+                                         {"generated": "2026-12-06T09:00:00+00:00", "version": "1.2", "commit": "abc1234"}))
+    ws = wb["r"]
+    assert ws["A2"].value == 3 and ws["B2"].is_date and ws["C2"].value == "001"
+    notes = {r[0]: r[1] for r in wb["notes"].iter_rows(min_row=2, values_only=True)}
+    assert notes["Git commit"] == "abc1234" and notes["iwt version"] == "1.2"
+    assert wb.properties.created.year == 2026 and wb.properties.modified == wb.properties.created

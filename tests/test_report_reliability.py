@@ -250,6 +250,7 @@ def test_an_output_folder_without_room_for_the_reports_is_refused_before_they_ru
 @e2e
 def test_an_output_that_fails_to_write_stops_the_run_with_a_plain_message_and_exit_code_2(tmp_path):
     (tmp_path / "QOP" / "data.html").mkdir(parents=True)       # the page cannot be renamed into place
+    atomic.mark_folder(tmp_path, "iwt report")                  # in a folder an earlier iwt report made
     r = iwt("--icb", "QOP", "--themes", "data", "--out", tmp_path)
     _, err = r.communicate(timeout=300)
     assert r.returncode == 2, err
@@ -294,7 +295,7 @@ def test_manifest_and_index_name_the_failing_exception_in_plain_text(tmp_path):
 @integration
 def test_an_unknown_parameter_fails_before_running_naming_it_and_the_notebooks_parameters(tmp_path, kernel_starts):
     with pytest.raises(ValueError, match=r"parameter 'colour' is not a parameter of 01_data.ipynb; "
-                                         r"its parameters: icb_code, data_dir, projection_years$"):
+                                         r"its parameters: icb_code, data_dir, projection_years, place$"):
         run_reports(icb="QOP", theme_spec="data", out_dir=tmp_path, parameters={"colour": "red"}, progress=False)
     assert not (tmp_path / "QOP").exists()
     r = iwt("--icb", "QOP", "--themes", "data,governance_metrics", "--out", tmp_path, "-p", "governance_metrics.colour", "red")

@@ -69,8 +69,10 @@ def test_tables_xlsx_has_a_notes_sheet_and_key_tables(one_run):
     assert wb.sheetnames[0] == "notes"
     notes = " ".join(str(c.value) for row in wb["notes"].iter_rows() for c in row if c.value)
     assert "Synthetic demonstration data" in notes and "suppressed" in notes
-    assert any(s.startswith("data-") for s in wb.sheetnames)
-    assert any(s.startswith("governance") for s in wb.sheetnames)
+    assert wb.sheetnames[1] == "contents"
+    themes = {row[1] for row in wb["contents"].iter_rows(min_row=2, values_only=True)}
+    assert {"data", "governance metrics"} <= themes
+    assert {"workforce_by_sector", "kpi_summary"} <= set(wb.sheetnames)
 
 
 @e2e
@@ -111,8 +113,9 @@ def _text_outputs(nb):
 
 def _page(path: Path) -> str:
     """A report page without what may differ between two runs of the same report: cell ids
-    (nbformat gives a cell without one a random id when it reads the notebook)."""
-    return re.sub(r'id="cell-id=[^"]*"', 'id="cell-id="', path.read_text())
+    (nbformat gives a cell without one a random id when it reads the notebook) and the run footer."""
+    page = re.sub(r'id="cell-id=[^"]*"', 'id="cell-id="', path.read_text())
+    return re.sub(r'<footer class="iwt-run">[^<]*</footer>', "", page)
 
 
 @e2e
@@ -220,7 +223,9 @@ def test_unknown_theme_is_a_clear_error(tmp_path):
 @e2e
 def test_no_temporary_files_are_left_behind(one_run):
     out, _ = one_run
-    assert not [p for p in out.rglob(".*") if p.is_file()]
+    from iwt_helpers import atomic
+    assert not [p for p in out.rglob(".*") if p.is_file() and p.name != atomic.MARKER]
+    assert (out / atomic.MARKER).is_file()          # the marker that says iwt report made the folder
 
 
 @e2e

@@ -42,8 +42,8 @@ def need_projection(pop: pd.DataFrame, prevalence: pd.DataFrame, icb_code: str, 
     """POPPI/PANSI-style need: prevalence rates by age band (and by sex where the source gives
     them) applied to the ICB's population, with the rates' 95% interval where they have one.
 
-    Rates by sex are applied to the population of each sex: each age band's share of women is the
-    ONS mid-2020 estimate's (``population.sex_shares``), held in projection years (assumption A19).
+    Rates by sex are applied to the population of each sex: each age band's share of women in each
+    year is the ONS 2022-based projection's (``population.sex_shares``; assumption A19).
     """
     icb_code = geography.resolve_icb(icb_code)
     mine = pd.concat([for_year(pop[pop["icb_code"] == icb_code], y) for y in years])
@@ -55,7 +55,14 @@ def need_projection(pop: pd.DataFrame, prevalence: pd.DataFrame, icb_code: str, 
     by_sex = prevalence[sex != "persons"]
     if len(by_sex):
         shares = population.sex_shares() if sex_shares is None else sex_shares
-        s = mine.merge(shares.loc[shares["icb_code"] == icb_code, ["age_band", "female_share"]], on="age_band", how="inner")
+        shares = shares.loc[shares["icb_code"] == icb_code]
+        on = ["age_band"]
+        if "year" in shares:        # each year's own split; years outside the projection take its nearest
+            lo, hi = shares["year"].min(), shares["year"].max()
+            mine = mine.assign(share_year=mine["year"].clip(lo, hi))
+            shares = shares.rename(columns={"year": "share_year"})
+            on = ["share_year", "age_band"]
+        s = mine.merge(shares[[*on, "female_share"]], on=on, how="inner")
         split = pd.concat([s.assign(sex="female", population=s["population"] * s["female_share"]),
                            s.assign(sex="male", population=s["population"] * (1 - s["female_share"]))], ignore_index=True)
         parts.append(indicators.need_estimates(split, by_sex, by=["year"], on=["sex"]))

@@ -21,6 +21,7 @@ import yaml
 
 from iwt_helpers import paths
 from iwt_helpers.data import geography
+from iwt_helpers.data.population import for_year as pop_for_year
 
 WEIGHTS_FILE = "peer_indicators.yaml"
 # indicator id -> (label, unit format, table it comes from)
@@ -102,8 +103,9 @@ def indicator_table(population: pd.DataFrame, deprivation: pd.DataFrame, ruralit
     if base_year not in years or end not in years:
         raise ValueError(f"population: no figures for {base_year} and {end}; available "
                          f"{population['year'].min()}-{population['year'].max()}")
-    lower = population["age_band"].str.extract(r"^(\d+)")[0].astype(int)
-    p = population.assign(lower=lower)
+    # One basis, one row per ICB and band and year (a folder may hold estimates and older bases too).
+    p = pd.concat([pop_for_year(population, y) for y in (base_year, end)], ignore_index=True)
+    p = p.assign(lower=p["age_band"].str.extract(r"^(\d+)")[0].astype(int))
     base, later = p[p["year"] == base_year], p[p["year"] == end]
     total = base.groupby("icb_code")["population"].sum()
     out = pd.DataFrame({

@@ -1,15 +1,22 @@
 """Readiness self-assessment: the numbers, as pure functions of the responses and the item bank.
 
-``responses`` has one row per partner x item x round (``data.readiness_store.COLUMNS``; a blank
-score means not assessed). A round is an assessment date. Where a partner saved twice for the
-same date, its later rows (lower in the file) count.
+``responses`` has one row per partner x item x assessment (``data.readiness_store.COLUMNS``; a
+blank score means not assessed). A **round** is one partner's assessment on one date: partners
+need not share a date, and several partners and dates in a month are ordinary. Where a partner
+saved twice for the same date, its later rows (lower in the file) count.
+
+The ICB view groups assessments by a **period** (the item bank's ``period``: a quarter unless set
+otherwise; month, quarter, year or financial year): in a period each partner counts once, with its
+latest assessment in that period. "Latest" and "previous" are the latest period with an assessment
+and the one before it that has one; :func:`period_table` says which dates each period holds. Each
+partner's own latest assessment is compared with its previous one by :func:`partner_changes`.
 
 Definitions (also in docs/readiness.md):
 
-- an item's **score** in a round is the mean of the partners' scores for it (not assessed left out);
+- an item's **score** in a period is the mean of the partners' scores for it (not assessed left out);
 - a **domain's score** is the mean of its items' scores, each item counting once;
 - the **RAG** of an item comes from its score against ``rag`` in the item bank;
-- partners **disagree** on an item when their highest and lowest scores in the latest round are
+- partners **disagree** on an item when their highest and lowest scores in the latest period are
   ``disagreement_levels`` or more apart;
 - an item's **weighted gap** is its weight x (target level - its score), and the action plan lists
   the items with a gap, largest weighted gap first.
@@ -19,35 +26,108 @@ from __future__ import annotations
 
 import pandas as pd
 
-from iwt_helpers.data.readiness_store import ItemBank
+from iwt_helpers.data.readiness_store import ItemBank, item_bank
 
 NOT_ASSESSED = "not assessed"
+When = pd.Period | pd.Timestamp | None
 
 
 def current(responses: pd.DataFrame) -> pd.DataFrame:
-    """The responses that count: for each partner, item and round, the last saved."""
+    """The responses that count: for each partner, item and assessment date, the last saved."""
     return responses.drop_duplicates(["partner", "item_id", "assessment_date"], keep="last").reset_index(drop=True)
 
 
 def rounds(responses: pd.DataFrame) -> list[pd.Timestamp]:
-    """Assessment dates, oldest first."""
+    """Assessment dates (of any partner), oldest first."""
     return sorted(pd.to_datetime(responses["assessment_date"]).dropna().unique())
 
 
-def latest_and_previous(responses: pd.DataFrame) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-    r = rounds(responses)
+def period_of(when, bank: ItemBank | None = None) -> pd.Period | None:
+    """The period (of the bank's kind) a date falls in; a period is returned as it is."""
+    if when is None or (not isinstance(when, pd.Period) and pd.isna(when)):
+        return None
+    return when if isinstance(when, pd.Period) else pd.Timestamp(when).to_period((bank or item_bank()).freq)
+
+
+def periods(responses: pd.DataFrame, bank: ItemBank | None = None) -> list[pd.Period]:
+    """The periods holding at least one assessment, oldest first."""
+    return sorted({period_of(d, bank) for d in rounds(responses)})
+
+
+def latest_and_previous(responses: pd.DataFrame, bank: ItemBank | None = None) -> tuple[pd.Period | None, pd.Period | None]:
+    """The latest period with an assessment and the one before it that has one."""
+    r = periods(responses, bank)
     return (r[-1] if r else None), (r[-2] if len(r) > 1 else None)
 
 
-def _round(responses: pd.DataFrame, when: pd.Timestamp | None) -> pd.DataFrame:
-    if when is None:
+def in_period(responses: pd.DataFrame, when: When, bank: ItemBank | None = None) -> pd.DataFrame:
+    """The responses that count for a period: each partner's latest assessment in it (its last save
+    for that date); none for ``None``."""
+    p = period_of(when, bank)
+    if p is None or responses.empty:
         return responses.iloc[0:0]
-    return current(responses[responses["assessment_date"] == when])
+    dates = pd.to_datetime(responses["assessment_date"])
+    r = responses[(dates >= p.start_time) & (dates <= p.end_time)]
+    last = r.groupby("partner", sort=False)["assessment_date"].transform("max")
+    return current(r[r["assessment_date"] == last])
+
+
+def period_dates(responses: pd.DataFrame, when: When, bank: ItemBank | None = None) -> list[pd.Timestamp]:
+    """Every assessment date in a period (of any partner, each partner's earlier ones too)."""
+    p = period_of(when, bank)
+    return [] if p is None else [d for d in rounds(responses) if p.start_time <= d <= p.end_time]
+
+
+def period_label(when: When, bank: ItemBank | None = None) -> str:
+    """A period in words: 'March 2025', 'January-March 2025', '2025' or '2024/25'."""
+    p = period_of(when, bank)
+    if p is None:
+        return "no earlier period"
+    start, end = p.start_time, p.end_time
+    if p.freqstr.startswith("M"):
+        return f"{start:%B %Y}"
+    if p.freqstr.startswith("Q"):
+        return f"{start:%B}-{end:%B %Y}"
+    if start.month == 1:
+        return f"{start:%Y}"
+    return f"{start:%Y}/{end:%y}" if end.year == start.year + 1 else f"{start:%B %Y}-{end:%B %Y}"
+
+
+def dates_text(dates: list) -> str:
+    """Dates in words, a month named once: '3 and 17 March 2025', '10 December 2024 and 3 March 2025'."""
+    dates = sorted(pd.Timestamp(d) for d in dates)
+    if not dates:
+        return ""
+    groups: list[list[pd.Timestamp]] = []
+    for d in dates:
+        if groups and (groups[-1][0].year, groups[-1][0].month) == (d.year, d.month):
+            groups[-1].append(d)
+        else:
+            groups.append([d])
+    parts = [f"{', '.join(str(d.day) for d in g[:-1])}{' and ' if len(g) > 1 else ''}{g[-1].day} {g[0]:%B %Y}" for g in groups]
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
+def period_table(responses: pd.DataFrame, bank: ItemBank | None = None) -> pd.DataFrame:
+    """Each period with an assessment, oldest first: its label, the dates it holds, how many
+    partners it counts (each with its latest assessment in the period), and who."""
+    rows = []
+    for p in periods(responses, bank):
+        r = in_period(responses, p, bank)
+        names = list(dict.fromkeys(r["partner"]))
+        rows.append({"period": period_label(p, bank), "dates": dates_text(period_dates(responses, p, bank)),
+                     "partners": len(names), "partner_names": "; ".join(names)})
+    return pd.DataFrame(rows, columns=["period", "dates", "partners", "partner_names"])
+
+
+def _round(responses: pd.DataFrame, when: When, bank: ItemBank | None = None) -> pd.DataFrame:
+    return in_period(responses, when, bank)
 
 
 def item_scores(responses: pd.DataFrame, bank: ItemBank, when: pd.Timestamp | None) -> pd.DataFrame:
-    """Per item (in bank order): partners scoring it, mean, lowest and highest score in a round."""
-    r = _round(responses, when)
+    """Per item (in bank order): partners scoring it, mean, lowest and highest score in a period
+    (a date stands for its period)."""
+    r = _round(responses, when, bank)
     r = r.assign(score=pd.to_numeric(r["score"], errors="coerce").astype(float))
     g = r.dropna(subset=["score"]).groupby("item_id")["score"]
     stats = pd.DataFrame({"partners_scored": g.count(), "score": g.mean(), "lowest": g.min(), "highest": g.max()})
@@ -64,8 +144,8 @@ def rag(score: float, bank: ItemBank) -> str:
 
 
 def item_status(responses: pd.DataFrame, bank: ItemBank) -> pd.DataFrame:
-    """Per item: score in the latest and previous rounds, the change, and the RAG status."""
-    latest, previous = latest_and_previous(responses)
+    """Per item: score in the latest and previous periods, the change, and the RAG status."""
+    latest, previous = latest_and_previous(responses, bank)
     now = item_scores(responses, bank, latest)
     before = item_scores(responses, bank, previous).set_index("item_id")["score"]
     now["previous_score"] = now["item_id"].map(before)
@@ -75,7 +155,7 @@ def item_status(responses: pd.DataFrame, bank: ItemBank) -> pd.DataFrame:
 
 
 def domain_scores(responses: pd.DataFrame, bank: ItemBank) -> pd.DataFrame:
-    """Per domain (in bank order): the system score in the latest and previous rounds and the change."""
+    """Per domain (in bank order): the system score in the latest and previous periods and the change."""
     st = item_status(responses, bank)
     g = st.groupby("domain", sort=False)
     out = pd.DataFrame({"domain_label": g["domain_label"].first(), "items": g.size(),
@@ -85,28 +165,29 @@ def domain_scores(responses: pd.DataFrame, bank: ItemBank) -> pd.DataFrame:
     return out
 
 
-def system_score(responses: pd.DataFrame, bank: ItemBank, when: pd.Timestamp | None) -> float:
-    """The mean of the domain scores in a round (each domain counting once); NaN if none."""
+def system_score(responses: pd.DataFrame, bank: ItemBank, when: When) -> float:
+    """The mean of the domain scores in a period (each domain counting once); NaN if none."""
     st = item_scores(responses, bank, when)
     return float(st.groupby("domain", sort=False)["score"].mean().mean()) if when is not None else float("nan")
 
 
-def heatmap(responses: pd.DataFrame, bank: ItemBank, when: pd.Timestamp | None = None) -> pd.DataFrame:
-    """Partner x item scores in a round (default the latest): partners as rows (in order of first
-    appearance), items as columns in bank order; NaN where not assessed."""
-    when = when if when is not None else latest_and_previous(responses)[0]
-    r = _round(responses, when)
+def heatmap(responses: pd.DataFrame, bank: ItemBank, when: When = None) -> pd.DataFrame:
+    """Partner x item scores in a period (default the latest; each partner's latest assessment in
+    it): partners as rows (in order of first appearance), items as columns in bank order; NaN where
+    not assessed."""
+    when = when if when is not None else latest_and_previous(responses, bank)[0]
+    r = _round(responses, when, bank)
     order = list(dict.fromkeys(r["partner"]))
     piv = r.pivot(index="partner", columns="item_id", values="score")
     return piv.reindex(index=order, columns=bank.ids).apply(pd.to_numeric, errors="coerce").astype(float)
 
 
 def disagreements(responses: pd.DataFrame, bank: ItemBank, levels: int | None = None) -> pd.DataFrame:
-    """Items where partners' scores in the latest round are ``levels`` or more apart (default the
+    """Items where partners' scores in the latest period are ``levels`` or more apart (default the
     bank's ``disagreement_levels``), widest spread first: who scored lowest and highest, and their evidence."""
     levels = bank.disagreement_levels if levels is None else levels
-    latest, _ = latest_and_previous(responses)
-    r = _round(responses, latest)
+    latest, _ = latest_and_previous(responses, bank)
+    r = _round(responses, latest, bank)
     r = r.assign(score=pd.to_numeric(r["score"], errors="coerce").astype(float)).dropna(subset=["score"])
     rows = []
     items = bank.items.set_index("id")
@@ -130,15 +211,15 @@ def disagreements(responses: pd.DataFrame, bank: ItemBank, levels: int | None = 
 
 
 def action_plan(responses: pd.DataFrame, bank: ItemBank) -> pd.DataFrame:
-    """Items below the target level in the latest round, largest weighted gap first (then bank
+    """Items below the target level in the latest period, largest weighted gap first (then bank
     order): the tip that helps, the owners partners named (with the partner) and the earliest due
     date they gave. Items no partner assessed are left out (see :func:`item_status`)."""
-    latest, _ = latest_and_previous(responses)
+    latest, _ = latest_and_previous(responses, bank)
     st = item_status(responses, bank)
     st["gap"] = bank.target - st["score"]
     st["weighted_gap"] = st["weight"] * st["gap"]
     plan = st[st["gap"] > 0].copy()
-    r = _round(responses, latest)
+    r = _round(responses, latest, bank)
     r = r.assign(score=pd.to_numeric(r["score"], errors="coerce").astype(float))
     owners, due, behind = {}, {}, {}
     for item_id, g in r.groupby("item_id", sort=False):
@@ -158,6 +239,29 @@ def action_plan(responses: pd.DataFrame, bank: ItemBank) -> pd.DataFrame:
 
 
 def not_assessed(responses: pd.DataFrame, bank: ItemBank) -> list[str]:
-    """Items no partner scored in the latest round."""
+    """Items no partner scored in the latest period."""
     st = item_status(responses, bank)
     return st.loc[st["partners_scored"] == 0, "item_id"].tolist()
+
+
+def _own_score(rows: pd.DataFrame, bank: ItemBank) -> tuple[float, int]:
+    """One partner's score in one assessment (the mean of its domain scores) and items it scored."""
+    r = rows.assign(score=pd.to_numeric(rows["score"], errors="coerce").astype(float)).dropna(subset=["score"])
+    dom = r.merge(bank.items[["id", "domain"]], left_on="item_id", right_on="id").groupby("domain")["score"].mean()
+    return (float(dom.mean()) if len(dom) else float("nan")), int(r["item_id"].nunique())
+
+
+def partner_changes(responses: pd.DataFrame, bank: ItemBank) -> pd.DataFrame:
+    """Each partner's latest assessment against its own previous one (in order of first appearance):
+    dates, its score in each (the mean of its domain scores), the change and items it scored."""
+    cols = ["partner", "latest_date", "score", "items_scored", "previous_date", "previous_score", "change"]
+    rows = []
+    for partner, g in responses.groupby("partner", sort=False):
+        dates = rounds(g)
+        latest = dates[-1]
+        score, scored = _own_score(current(g[g["assessment_date"] == latest]), bank)
+        prev = dates[-2] if len(dates) > 1 else pd.NaT
+        before = _own_score(current(g[g["assessment_date"] == prev]), bank)[0] if len(dates) > 1 else float("nan")
+        rows.append({"partner": partner, "latest_date": latest, "score": score, "items_scored": scored,
+                     "previous_date": prev, "previous_score": before, "change": score - before})
+    return pd.DataFrame(rows, columns=cols)

@@ -30,14 +30,17 @@ REPORT = "build_report.json"
 # trust's headquarters, closed trusts included), then older lookups.
 ORG_LOOKUP_ORDER = ["nhs_sickness_absence", "nhs_workforce_turnover", "nhs_organisation_lookup", "ods_trusts",
                     "nhs_ccg_icb_lookup", "nhs_trust_icb_lookup"]
-# Sources read once even if several files hold them (e.g. a workbook and a CSV made from it).
-SINGLE = {"ons_mye", "ons_snpp", "nhs_hchs_workforce"}
+# Sources read once even if several files hold them (e.g. a workbook and a CSV made from it): one
+# file per source and edition, where a source says which edition a file is (``edition(path)``,
+# e.g. the year of a mid-year estimate), so the mid-2020 and mid-2024 estimates are both read.
+SINGLE = {"ons_mye", "ons_snpp", "ons_snpp_2022", "nhs_hchs_workforce"}
 SORT_KEYS = {
     "workforce": ["period", "icb_code", "sector", "staff_group"],
     "kpi_observations": ["kpi_id", "icb_code", "period"],
     "staff_survey": ["indicator", "icb_code", "year"],
     "gp_indicators": ["indicator", "icb_code", "year"],
     "gp_workforce": ["financial_year", "icb_code", "role"],
+    "gp_workforce_area": ["financial_year", "area_type", "icb_code", "area_code", "role"],
     "flows": ["year", "icb_code", "sector", "staff_group"],
     "ethnicity": ["year", "icb_code", "group", "sector", "ethnic_group"],
     "deprivation": ["area_type", "area_code", "domain", "measure"],
@@ -46,7 +49,10 @@ SORT_KEYS = {
     "unpaid_care_la": ["lad_code", "hours_band"],
     "ethnicity_la": ["lad_code", "ethnic_group_detailed"],
     "nhs_trusts": ["org_code"],
-    "population": ["year", "icb_code", "age_band", "variant"],
+    "nhs_staff_monthly": ["period", "icb_code", "org_code"],
+    "population": ["year", "icb_code", "basis", "age_band", "variant"],
+    "population_sex": ["year", "icb_code", "sex", "age_band"],
+    "population_place": ["year", "sicb_code", "sex", "age_band"],
     "lad_icb": ["lad_vintage", "lad_code", "icb_code"],
     "lad_code_changes": ["effective", "old_code"],
     "unmapped_organisations": ["source", "period", "org_code"],
@@ -120,13 +126,20 @@ def _same_bytes(found: list[Found], report: BuildReport, raw: Path) -> list[Foun
 
 
 def _pick(found: list[Found], report: BuildReport, raw: Path) -> list[Found]:
-    """Keep one file per SINGLE source: the original publisher format first (lowest PREFERENCE)."""
+    """Keep one file per SINGLE source and edition: the original publisher format first (lowest
+    PREFERENCE)."""
     keep, seen = [], {}
     for f in sorted(found, key=lambda f: (f.source.PREFERENCE, f.path.suffix.lower() not in (".xlsx", ".xls"), str(f.path))):
-        if f.source.ID in SINGLE and f.source.ID in seen:
-            report.duplicates.append(f"{f.path.relative_to(raw)}: same source as {seen[f.source.ID]} (kept that one)")
+        key = f.source.ID
+        if key in SINGLE and hasattr(f.source, "edition"):
+            try:
+                key = (key, f.source.edition(f.path))
+            except SourceError as exc:
+                raise BuildError(str(exc)) from None
+        if f.source.ID in SINGLE and key in seen:
+            report.duplicates.append(f"{f.path.relative_to(raw)}: same source as {seen[key]} (kept that one)")
             continue
-        seen.setdefault(f.source.ID, str(f.path.relative_to(raw)))
+        seen.setdefault(key, str(f.path.relative_to(raw)))
         keep.append(f)
     return sorted(keep, key=lambda f: str(f.path))
 
@@ -142,10 +155,34 @@ def made_by_build(folder: Path) -> bool:
         return False
 
 
+def shipped_files(out: Path) -> set[str]:
+    """Files the project ships in an output folder (``data/processed/README.md``): a rebuild carries them over."""
+    from iwt_helpers import paths
+    return {"README.md"} if Path(out).resolve() == paths.PROCESSED.resolve() else set()
+
+
+def foreign_files(out: Path) -> list[str]:
+    """What a processed folder holds that iwt did not write there: anything but the files its
+    ``datasets.json`` lists, the build or extract report, the records folder of an extract, the
+    folders users save into (``readiness/``) and the project's own README of ``data/processed``."""
+    out = Path(out)
+    try:
+        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = {}
+    made = {MANIFEST, REPORT, "extract_report.json", atomic.MARKER, *KEPT_FOLDERS, *shipped_files(out)}
+    made |= {str(m.get("file")) for m in (manifest.get("tables") or {}).values() if isinstance(m, dict)}
+    if isinstance(manifest.get("records"), dict):
+        made.add(str(manifest["records"].get("file", "")).split("/")[0])
+    return sorted(p.name + ("/" if p.is_dir() else "") for p in out.iterdir() if p.name not in made)
+
+
 def check_output(raw: Path, out: Path) -> None:
     """Refuse an output folder the build must not replace: the raw folder itself, a folder inside
-    it or containing it, the project's committed data, or any existing folder with files in it
-    that the build did not make (it would be deleted by the swap)."""
+    it or containing it, the project's committed data, any existing folder holding files that the
+    build did not make (the swap would delete them), or a folder of the swap's temporary name
+    ``.<out>.old`` that the build did not make. ``data/processed`` holding only its README counts as the
+    build's own (the README is carried over)."""
     raw, out = Path(raw).resolve(), Path(out).resolve()
     from iwt_helpers import paths
     if out == raw or raw in out.parents or out in raw.parents:
@@ -154,15 +191,25 @@ def check_output(raw: Path, out: Path) -> None:
     for keep in (paths.ROOT, paths.DATA, paths.REFERENCE, paths.DEMO, paths.RAW, Path.home().resolve()):
         if out == keep.resolve():
             raise BuildError(f"--out {out}: would replace {keep}; choose a folder of its own such as data/processed")
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not made_by_build(out))):
-        raise BuildError(f"--out {out}: exists and holds files that iwt data build did not make (no {MANIFEST} of "
-                         "a processed folder); the build replaces its output folder whole, so it will not touch "
-                         "this one. Choose a new or empty folder, or a folder an earlier build made.")
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"--out {out}: is a file, not a folder; choose a new or empty folder such as data/processed")
+    if out.exists():
+        names = {p.name for p in out.iterdir()}
+        extra = foreign_files(out) if made_by_build(out) else sorted(names - shipped_files(out))
+        if extra:
+            shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+            raise BuildError(f"--out {out}: holds files that iwt data build did not make ({shown}); the build replaces "
+                             "its output folder whole, so it will not touch this one. Move them out, or choose a new or "
+                             "empty folder or a folder an earlier build made (its readiness/ rounds are kept).")
+    old = out.with_name(f".{out.name}.old")
+    if (old.exists() or old.is_symlink()) and not (old.is_dir() and not old.is_symlink() and made_by_build(old)):
+        raise BuildError(f"--out {out}: {old} is in the way (the build uses that name for a moment while it swaps the "
+                         "new folder in) and iwt did not make it; move or rename it, then build again")
 
 
 def build(raw: Path, out: Path) -> BuildReport:
     raw, out = Path(raw).resolve(), Path(out).resolve()
-    atomic.recover_swap(out)
+    atomic.recover_swap(out, made_by_build)
     check_output(raw, out)
     report = BuildReport()
     found, report.ignored = discover(raw)
@@ -197,9 +244,10 @@ def build(raw: Path, out: Path) -> BuildReport:
             f.source.prepare(f.path, ctx)
         except SourceError as exc:
             raise BuildError(str(exc)) from None
-    for f in (x for x in found if x.source.ID in ("ons_mye", "ons_snpp")):
+    population_ids = ("ons_mye", "ons_snpp", "ons_snpp_2022")
+    for f in sorted((x for x in found if x.source.ID in population_ids), key=lambda x: (x.source.ID, str(x.path))):
         results.append((f, run(f)))
-    for f in (x for x in found if x.source.KIND == "data" and x.source.ID not in ("ons_mye", "ons_snpp")):
+    for f in (x for x in found if x.source.KIND == "data" and x.source.ID not in population_ids):
         results.append((f, run(f)))
     combined_by: dict = {}
     for f in (x for x in found if hasattr(x.source, "finalise")):
@@ -226,9 +274,10 @@ def build(raw: Path, out: Path) -> BuildReport:
                              "publisher": f.source.PUBLISHER, "sha256": f.sha256, "covers": res.period})
     report.notes = ctx.notes + report.notes
     combined = {name: pd.concat(parts, ignore_index=True) for name, parts in tables.items()}
-    if ctx.mye_long is not None or ctx.snpp_long is not None:
-        combined["population"] = population.icb_population_from(
-            ctx.mye_long, ctx.mye_year, ctx.snpp_long, f"{ctx.snpp_base}-based principal" if ctx.snpp_base else None)
+    try:
+        combined.update(population.tables_from_build(ctx))
+    except ValueError as exc:
+        raise BuildError(f"population: {exc}") from None
     if unmapped:
         combined["unmapped_organisations"] = pd.concat(unmapped, ignore_index=True)
     for name in ("unmapped_organisations", "source_totals"):      # mixed periods (months, years): as text
@@ -286,11 +335,14 @@ def _write(out: Path, tables: dict[str, pd.DataFrame], report: BuildReport, raw:
         for kept in KEPT_FOLDERS:               # what users saved in the folder survives a rebuild
             if (out / kept).is_dir():
                 shutil.copytree(out / kept, tmp / kept)
+        for kept in shipped_files(out):         # and the project's own README of data/processed
+            if (out / kept).is_file():
+                shutil.copy2(out / kept, tmp / kept)
         (tmp / REPORT).write_text(json.dumps({
             "files": report.files, "ignored": report.ignored, "duplicates": report.duplicates,
             "notes": report.notes, "tables": report.tables, "unplaced": report.unplaced}, indent=2, sort_keys=True) + "\n",
             encoding="utf-8")
-        atomic.swap_directory(tmp, out)
+        atomic.swap_directory(tmp, out, made_by_build)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -316,6 +368,10 @@ def status(data: Path) -> pd.DataFrame:
         measures = [c for c in schemas.MEASURES.get(name, []) if c in df] or [c for c in df.columns if df[c].dtype.kind == "f"]
         missing = float(df[measures].isna().to_numpy().mean() * 100) if measures and len(df) else 0.0
         kpis = ", ".join(sorted(df["kpi_id"].unique())) if "kpi_id" in df else ""
+        if "org_type" in df:                # nhs_staff_monthly: who employs the staff, kept apart
+            n = df.groupby("org_type")["org_code"].nunique()
+            kpis = (", ".join(f"{k}: {v} organisations" for k, v in n.items()) +
+                    "; ICB-employed staff (org_type icb) kept apart from trusts and not in workforce")
         rows.append({"table": name, "rows": len(df), "icbs": int(df["icb_code"].nunique()) if "icb_code" in df else None,
                      "periods": span, "missing_pct": round(missing, 1), "synthetic": meta.get("synthetic", False),
                      "detail": kpis})

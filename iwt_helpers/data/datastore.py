@@ -33,9 +33,22 @@ def _manifest_field(folder: Path, key: str) -> object:
             return json.load(fh).get(key)
     except (OSError, ValueError, AttributeError):
         return None
+
+
+def is_processed_folder(folder: Path) -> bool:
+    return _manifest_field(Path(folder), "dataset") == PROCESSED_MARK
+
+
+def recover_interrupted_build(data_dir: Path) -> bool:
+    """Put back a processed folder that a build killed between its two renames left at ``.<DIR>.old``
+    (only a folder iwt built: a user's folder of that name is left alone)."""
+    return atomic.recover_swap(Path(data_dir), is_processed_folder)
+
+
 DATE_COLUMNS = ("period", "date")
 REFERENCE_TABLES = {
     "population": population.POPULATION_FILE,
+    "population_sex": population.SEX_FILE,
     "icb": geography.ICB_FILE,
     "lad_icb": geography.LAD_ICB_FILE,
     "prevalence": "prevalence.csv",
@@ -45,6 +58,9 @@ REFERENCE_TABLES = {
     "residents_ethnicity": "residents_ethnicity.csv",
     "deprivation": "deprivation_icb.csv",
     "rurality": "rurality_icb.csv",
+    # NHS trust staff in post by ICB and month (NHS Workforce Statistics; iwt reference build), for the
+    # data theme's trend and the governance KPI when a data folder has no nhs_staff_monthly.
+    "nhs_staff_monthly_icb": "nhs_staff_monthly_icb.csv",
 }
 
 
@@ -103,7 +119,7 @@ class Dataset:
     def __init__(self, data_dir: Path | None = None):
         self.data_dir = Path(data_dir) if data_dir else None
         if self.data_dir is not None:
-            atomic.recover_swap(self.data_dir)       # a build killed between its two renames
+            recover_interrupted_build(self.data_dir)
             if not self.data_dir.is_dir():
                 raise FileNotFoundError(f"data_dir {self.data_dir}: folder not found (build one with "
                                         "`iwt data build --raw DIR --out DIR`, or leave data_dir empty for the demo data)")

@@ -24,6 +24,15 @@ DEMO_TABLES = ("workforce", "vacancies", "flows", "pay", "workforce_age", "ethni
                "kpi_observations", "readiness_responses")
 # Population is real (committed reference table); the demo set does not copy it.
 MANIFEST = "datasets.json"
+DEMO_MARK = "iwt embedded demonstration data"      # what datasets.json of a demo set says it is
+
+
+def made_by_demo(folder: Path) -> bool:
+    """True when ``folder`` holds a demo set ``iwt data demo`` wrote (its datasets.json says so)."""
+    try:
+        return json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8")).get("dataset") == DEMO_MARK
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def calibration() -> dict:
@@ -419,6 +428,8 @@ def make_kpi_observations(anchors: dict[str, tuple[pd.Timestamp, pd.Series]] | N
     months = pd.date_range(cal["kpi_months"]["start"], cal["kpi_months"]["end"], freq="MS")
     rows = []
     for kpi in kpi_definitions():
+        if "demo" not in kpi:         # a KPI read from real published series only (e.g. nhs_trust_staff_mom_pct)
+            continue
         d = kpi["demo"]
         annual = kpi.get("frequency") == "annual"
         periods = months[months.month == 10] if annual else months
@@ -528,7 +539,7 @@ def to_csv_bytes(df: pd.DataFrame) -> bytes:
 
 def manifest(tables: dict[str, pd.DataFrame]) -> dict:
     return {
-        "dataset": "iwt embedded demonstration data",
+        "dataset": DEMO_MARK,
         "label": SYNTHETIC_LABEL,
         "generator": "iwt data demo (iwt_helpers.data.demo)",
         "calibration": "data/reference/demo_calibration.yaml",
@@ -545,8 +556,14 @@ def manifest(tables: dict[str, pd.DataFrame]) -> dict:
 
 
 def write_demo(out_dir: Path | None = None) -> dict[str, Path]:
-    """Generate, validate every table, then write all files (each atomically)."""
+    """Generate, validate every table, then write all files (each atomically). A folder that holds
+    files and is not a demo set (its ``datasets.json`` saying so) is refused: nothing in it is overwritten."""
     out_dir = Path(out_dir or paths.DEMO)
+    if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not made_by_demo(out_dir))):
+        raise ValueError(f"--out {out_dir}: " + ("is a file" if not out_dir.is_dir() else
+                         f"holds files iwt data demo did not make (no {MANIFEST} of a demo set)") +
+                         "; it would overwrite them, so it will not write there. Choose a new or empty folder, "
+                         "or one iwt data demo made.")
     tables = build_tables()
     for name, df in tables.items():
         schemas.validate(name, df, file=f"{out_dir / (name + '.csv')} (generated)")

@@ -22,6 +22,7 @@ ICB_FILE = "icb.csv"
 LAD_ICB_FILE = "lad_icb.csv"
 LAD_CHANGES_FILE = "lad_code_changes.csv"
 LAD_HISTORY_MANUAL = "lad_code_history_manual.csv"
+SUB_ICB_FILE = "sub_icb.csv"
 
 OGL = "Open Government Licence v3.0"
 GEOGRAPHR = "ons-geography-geographr"
@@ -184,6 +185,13 @@ def map_retired_lads(codes: pd.Series) -> pd.Series:
     return codes.map(follow)
 
 
+@functools.lru_cache(maxsize=1)
+def sub_icbs() -> pd.DataFrame:
+    """The 106 sub-ICB locations (the places an ICS plans for): E38 code, ODS code (e.g. 00T),
+    ONS name and ICB, from the ONS LSOA21 to sub-ICB location to ICB (April 2024) lookup."""
+    return pd.read_csv(paths.reference(SUB_ICB_FILE), dtype=str)
+
+
 def clear_caches() -> None:
-    for f in (icbs, lad_icb, lad_code_changes, _code_index, _name_index):
+    for f in (icbs, lad_icb, lad_code_changes, _code_index, _name_index, sub_icbs):
         f.cache_clear()

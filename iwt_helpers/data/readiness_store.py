@@ -2,7 +2,8 @@
 
 One CSV per ICB, ``<data>/readiness/<ICB>.csv`` (``data/readiness/`` without a data folder), one
 row per partner x item x round (:data:`COLUMNS`; a blank score means not assessed). A round is a
-partner's answers on one assessment date. Saving appends a round: the bytes already in the file
+partner's answers on one assessment date (partners need not share dates; an assessment date after
+today is refused, or it would stay the latest round for good). Saving appends a round: the bytes already in the file
 are written back unchanged and the new rows added after them, through a temporary file renamed
 into place (:mod:`iwt_helpers.atomic`), under a lock so that two people saving at once cannot lose
 each other's rows. Saving again for the same partner and date appends again; the later save (lower in
@@ -35,6 +36,9 @@ from iwt_helpers import atomic, paths, vocab
 from . import geography
 
 ITEMS_FILE = "readiness_items.yaml"
+# The periods the ICB view of the readiness report can group assessments by (``period:`` in the item
+# bank; default a quarter): name -> pandas period frequency. A financial year runs April to March.
+PERIODS = {"month": "M", "quarter": "Q", "year": "Y", "financial year": "Y-MAR"}
 COLUMNS = ["icb_code", "assessment_date", "partner", "item_id", "score", "evidence", "owner", "due_date", "saved_at"]
 REQUIRED = ["icb_code", "assessment_date", "partner", "item_id", "score"]
 SOURCE = "Partners' readiness self-assessment (saved with iwt)"
@@ -58,6 +62,14 @@ class ItemBank:
     red_below: float
     green_from: float
     disagreement_levels: int
+    period: str = "quarter"      # what the ICB view groups assessments by: a key of PERIODS
+
+    @property
+    def freq(self) -> str:
+        """The pandas period frequency of :attr:`period`."""
+        if self.period not in PERIODS:
+            raise ValueError(f"{paths.reference(ITEMS_FILE)}: period {self.period!r} is not one of {', '.join(PERIODS)}")
+        return PERIODS[self.period]
 
     @property
     def ids(self) -> list[str]:
@@ -101,8 +113,12 @@ def item_bank() -> ItemBank:
                      "text": it["text"], "weight": float(it["weight"]),
                      **{f"level_{lv}": str(it["levels"][lv]) for lv in scale}, "helps": it["helps"], "order": k})
     rag = cfg.get("rag", {})
+    period = str(cfg.get("period", "quarter")).strip().lower()
+    if period not in PERIODS:
+        raise ValueError(f"{where}: period {period!r} is not one of {', '.join(PERIODS)}")
     return ItemBank(pd.DataFrame(rows), scale, domains, int(cfg.get("target", max(scale))),
-                    float(rag.get("red_below", 2)), float(rag.get("green_from", 3)), int(cfg.get("disagreement_levels", 2)))
+                    float(rag.get("red_below", 2)), float(rag.get("green_from", 3)), int(cfg.get("disagreement_levels", 2)),
+                    period)
 
 
 # --------------------------------------------------------------------------- where responses live
@@ -306,6 +322,20 @@ def partners(icb: str, data_dir: str | Path | None = None) -> list[str]:
 # --------------------------------------------------------------------------- saving a round
 
 
+def latest_allowed_date() -> date:
+    """The latest assessment date a save accepts: today (the later of the local and the UTC date,
+    so that nobody a few hours ahead of UTC is refused their own today)."""
+    return max(date.today(), datetime.now(UTC).date())
+
+
+def check_not_future(when: date, where: str) -> None:
+    """Refuse an assessment dated after today: it would stay the partner's latest round for good."""
+    today = latest_allowed_date()
+    if when > today:
+        raise ResponsesError(f"{where}, field assessment_date: {when.isoformat()} is after today ({today.isoformat()}); "
+                             "an assessment is dated the day it was made (nothing saved)")
+
+
 def _csv_bytes(rows: list[dict], header: bool) -> bytes:
     buf = io.StringIO(newline="")
     w = csv.writer(buf, lineterminator="\n")
@@ -338,6 +368,7 @@ def save_round(icb: str, partner: str, assessment_date, answers: Iterable[Mappin
         raise ResponsesError(f"{origin}: no item has a score ({bank.scale_text()}); nothing saved")
     blank = check_row({"icb_code": code, "partner": partner, "assessment_date": assessment_date, "item_id": bank.ids[0],
                        "saved_at": stamp}, lambda f: f"{origin}, field {f}", code, bank)
+    check_not_future(date.fromisoformat(blank["assessment_date"]), origin)
     rows = [given.get(i) or {**blank, "item_id": i} for i in bank.ids]
     path = responses_path(code, data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -507,6 +538,7 @@ def import_workbook(path: str | Path, data_dir: str | Path | None = None) -> dic
         raise ResponsesError(f"{cell(when_row, 1)}, field assessment_date: {err}") from None
     if when_date is None:
         raise ResponsesError(f"{cell(when_row, 1)}, field assessment_date: blank")
+    check_not_future(when_date, cell(when_row, 1))
     if not _text(partner):
         raise ResponsesError(f"{cell(partner_row, 1)}, field partner: blank (name the partner organisation)")
     answers = []

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from iwt_helpers import atomic, paths
-from iwt_helpers.data import geography
+from iwt_helpers.data import geography, places
 from iwt_helpers.data.geography import GEOGRAPHR, ICB_FILE, LAD_CHANGES_FILE, LAD_HISTORY_MANUAL, LAD_ICB_FILE, OGL
 from iwt_helpers.data.sources.geography_files import LsoaIcbLookup
 
@@ -88,7 +88,7 @@ def build_reference(real_data: Path | None = None, out_dir: Path | None = None) 
     for name, df in tables.items():
         written.append(atomic.write_text(out_dir / name, df.to_csv(index=False, lineterminator="\n")))
     geography.clear_caches()
-    return written
+    return written + places.write_reference(real_data, out_dir)      # places use the tables just written
 
 
 # Place and people: small ICB-level facts from Census 2021, IoD 2025 and the rural-urban
@@ -135,7 +135,47 @@ def write_context_tables(real_data: Path | None = None, out_dir: Path | None = N
     for name, df in build_context_tables(real_data).items():
         text = df.to_csv(index=False, lineterminator="\n", float_format="%.10g")
         written.append(atomic.write_text(out_dir / CONTEXT_FILES[name][0], text))
+    written.append(write_nhs_staff_monthly_icb(real_data, out_dir))
     return written
+
+
+# NHS trust staff in post by ICB and month (NHS Workforce Statistics), committed so that the data theme's
+# trend and the governance KPI are real in every report, the demo included (a data folder's own
+# nhs_staff_monthly takes precedence). From the KPI's series_from month (kpis.yaml) on.
+NHS_MONTHLY_FILE = "nhs_staff_monthly_icb.csv"
+NHS_MONTHLY_DIR = "nhs-workforce-statistics-monthly"
+
+
+def build_nhs_staff_monthly_icb(real_data: Path) -> pd.DataFrame:
+    from iwt_helpers import vocab
+    from iwt_helpers.data import schemas
+    from iwt_helpers.data.sources import BuildContext, recognise
+    from iwt_helpers.data.sources.nhs_monthly import HchsMonthly, trust_totals_by_icb
+
+    files = sorted((real_data / NHS_MONTHLY_DIR).glob("*.xlsx"))
+    path = next((f for f in files if recognise(f) is HchsMonthly), None)
+    if path is None:
+        raise ValueError(f"{real_data / NHS_MONTHLY_DIR}: no NHS Workforce Statistics England and Organisation workbook")
+    monthly = HchsMonthly.load(path, BuildContext()).tables["nhs_staff_monthly"]
+    start = next((k.get("series_from") for k in vocab.load_yaml("kpis.yaml")["kpis"] if k["id"] == "nhs_trust_staff_mom_pct"),
+                 None)
+    t = trust_totals_by_icb(monthly)
+    if start:
+        t = t[t["period"] >= pd.Timestamp(str(start))]
+    last = t["period"].max()
+    t = t.assign(fte=t["fte"].round(3), source=(
+        f"NHS England, NHS Workforce Statistics, {last:%B %Y}: HCHS staff in NHS trusts by ICB, monthly (ICB-employed "
+        "staff apart; resident doctors included); OGL v3"))
+    t = schemas.validate("nhs_staff_monthly_icb", t, file=str(path))
+    return t[["period", "icb_code", "headcount", "fte", "source"]].sort_values(["period", "icb_code"]).reset_index(drop=True)
+
+
+def write_nhs_staff_monthly_icb(real_data: Path | None = None, out_dir: Path | None = None) -> Path:
+    real_data = Path(real_data or paths.REAL_DATA)
+    out_dir = Path(out_dir or paths.REFERENCE)
+    df = build_nhs_staff_monthly_icb(real_data).assign(period=lambda d: d["period"].dt.strftime("%Y-%m-%d"))
+    text = df.to_csv(index=False, lineterminator="\n", float_format="%.10g")
+    return atomic.write_text(out_dir / NHS_MONTHLY_FILE, text)
 
 
 PREVALENCE_FILE = "prevalence.csv"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
@@ -22,9 +23,11 @@ MAX_ROWS_SHOWN = 5
 MEASURES = {
     "workforce": ["headcount", "fte"], "vacancies": ["vacancies", "filled_posts"],
     "flows": ["staff_in_post", "leavers"], "pay": ["pay_gbp_per_hour"], "workforce_age": ["headcount"],
-    "ethnicity": ["people"], "population": ["population"], "kpi_observations": ["value"],
+    "ethnicity": ["people"], "population": ["population"], "population_sex": ["population"],
+    "population_place": ["population"], "kpi_observations": ["value"],
     "gp_workforce": ["fte", "headcount"], "unpaid_care": ["carers"], "deprivation": ["value"],
     "rurality": ["rural_share_pct"],
+    "nhs_staff_monthly": ["headcount", "fte"], "nhs_staff_monthly_icb": ["headcount", "fte"],
 }
 
 
@@ -70,7 +73,28 @@ def _staff_group() -> pa.Column:
     return _in(vocab.staff_group_codes(), "a staff group code from vocabulary.yaml")
 
 
+def _rate_parts(d: pd.DataFrame) -> pd.Series:
+    """A KPI row with both counts behind it is a share of a whole (days lost of days available,
+    respondents agreeing of respondents): numerator no more than denominator, value 0-100%."""
+    if "numerator" not in d or "denominator" not in d:
+        return pd.Series(True, index=d.index)
+    both = d["numerator"].notna() & d["denominator"].notna()
+    ok = (d["numerator"] <= d["denominator"] * (1 + 1e-9)) & (d["value"].isna() | d["value"].between(0, 100))
+    return ~both | ok
+
+
+def _finite(schema: pa.DataFrameSchema) -> pa.DataFrameSchema:
+    """Every number column of ``schema`` also refuses inf and -inf (a missing value stays NaN where allowed)."""
+    check = pa.Check(lambda s: ~np.isinf(s.astype(float)), error="a finite number (not inf)")
+    return schema.update_columns({name: {"checks": [*col.checks, check]} for name, col in schema.columns.items()
+                                  if str(col.dtype).startswith("float")})
+
+
 def _schemas() -> dict[str, pa.DataFrameSchema]:
+    return {name: _finite(schema) for name, schema in _table_schemas().items()}
+
+
+def _table_schemas() -> dict[str, pa.DataFrameSchema]:
     pct = pa.Column(float, pa.Check.in_range(0, 100, error="a percentage from 0 to 100"))
     return {
         "icb": pa.DataFrameSchema({
@@ -99,13 +123,13 @@ def _schemas() -> dict[str, pa.DataFrameSchema]:
             "headcount": _count(nullable=True),
             "fte": _count(nullable=True),
             "source": _source(),
-        }, coerce=True, checks=[pa.Check(
+        }, coerce=True, unique=["period", "icb_code", "sector", "staff_group", "source"], checks=[pa.Check(
             lambda d: ~(d["fte"] > d["headcount"] * 1.2 + 1).fillna(False),
             error="FTE no more than 1.2 x headcount (+1)")]),
         "vacancies": pa.DataFrameSchema({
             "period": _period(), "icb_code": _icb(), "sector": _sector(), "staff_group": _staff_group(),
             "vacancies": _count(nullable=True), "filled_posts": _count(nullable=True), "source": _source(),
-        }, coerce=True),
+        }, coerce=True, unique=["period", "icb_code", "sector", "staff_group", "source"]),
         "flows": pa.DataFrameSchema({
             "year": _year(), "icb_code": _icb(), "sector": _sector(), "staff_group": _staff_group(),
             "staff_in_post": _count(nullable=True), "joiners": _count(nullable=True),
@@ -113,7 +137,7 @@ def _schemas() -> dict[str, pa.DataFrameSchema]:
             # Optional: how many months the joiners and leavers cover (12 when absent).
             "months": pa.Column(int, pa.Check.in_range(1, 12, error="1 to 12 months"), required=False),
             "source": _source(),
-        }, coerce=True, checks=[pa.Check(
+        }, coerce=True, unique=["year", "icb_code", "sector", "staff_group", "source"], checks=[pa.Check(
             lambda d: ~(d["leavers_to_other_sector"] > d["leavers"]).fillna(False),
             error="leavers to the other sector no more than all leavers")]),
         # From record-level extracts (iwt extract load): leaving rates by staff group and age band
@@ -140,26 +164,46 @@ def _schemas() -> dict[str, pa.DataFrameSchema]:
             "pay_gbp_per_hour": pa.Column(float, pa.Check.in_range(0, 500, include_min=False,
                                                                    error="pounds per hour above 0 and below 500"), nullable=True),
             "source": _source(),
-        }, coerce=True),
+        }, coerce=True, unique=["year", "icb_code", "sector", "staff_group", "experience", "source"]),
         "workforce_age": pa.DataFrameSchema({
             "year": _year(), "icb_code": _icb(), "sector": _sector(), "staff_group": _staff_group(),
             "age_band": _in(vocab.workforce_age_bands(), "a workforce age band from vocabulary.yaml"),
             "headcount": _count(nullable=True), "source": _source(),
-        }, coerce=True),
+        }, coerce=True, unique=["year", "icb_code", "sector", "staff_group", "age_band", "source"]),
         "ethnicity": pa.DataFrameSchema({
             "year": _year(), "icb_code": _icb(),
             "group": _in(["workforce", "residents"], "'workforce' or 'residents'"),
             "sector": _in(vocab.sector_codes() + ["all"], "a sector code or 'all'"),
             "ethnic_group": _in(vocab.ethnic_groups(), "an ethnic group from vocabulary.yaml"),
             "people": _count(nullable=True), "source": _source(),
-        }, coerce=True),
+        }, coerce=True, unique=["year", "icb_code", "group", "sector", "ethnic_group", "source"]),
+        # ICB persons by band: estimates (basis 'mid-YYYY estimate') and projections (basis
+        # 'YYYY-based'); population.for_year picks one basis, never a mix.
         "population": pa.DataFrameSchema({
             "year": _year(), "icb_code": _icb(),
             "age_band": _in(vocab.population_age_bands(), "a population age band from vocabulary.yaml"),
             "population": _count(),
             "kind": _in(["estimate", "projection"], "'estimate' or 'projection'"),
+            "basis": pa.Column(str, required=False),
             "variant": pa.Column(str), "source": _source(),
         }, coerce=True, unique=["year", "icb_code", "age_band", "variant"]),
+        # ICB by sex (male, female) and sub-ICB locations by sex (persons too), 2022-based SNPP.
+        "population_sex": pa.DataFrameSchema({
+            "year": _year(), "icb_code": _icb(),
+            "sex": _in(["male", "female"], "'male' or 'female'"),
+            "age_band": _in(vocab.population_age_bands(), "a population age band from vocabulary.yaml"),
+            "population": _count(), "kind": _in(["estimate", "projection"], "'estimate' or 'projection'"),
+            "basis": pa.Column(str), "variant": pa.Column(str), "source": _source(),
+        }, coerce=True, unique=["year", "icb_code", "sex", "age_band", "basis"]),
+        "population_place": pa.DataFrameSchema({
+            "year": _year(),
+            "sicb_code": pa.Column(str, pa.Check.str_matches(r"^E38\d{6}$", error="an E38 sub-ICB location code")),
+            "sicb_ods": pa.Column(str), "icb_code": _icb(),
+            "sex": _in(["male", "female", "persons"], "'male', 'female' or 'persons'"),
+            "age_band": _in(vocab.population_age_bands(), "a population age band from vocabulary.yaml"),
+            "population": _count(), "kind": _in(["estimate", "projection"], "'estimate' or 'projection'"),
+            "basis": pa.Column(str), "variant": pa.Column(str), "source": _source(),
+        }, coerce=True, unique=["year", "sicb_code", "sex", "age_band", "basis"]),
         "prevalence": pa.DataFrameSchema({
             "condition": pa.Column(str), "age_band": _in(vocab.population_age_bands(), "a population age band"),
             "prevalence_pct": pct, "source": _source(),
@@ -175,7 +219,9 @@ def _schemas() -> dict[str, pa.DataFrameSchema]:
             "numerator": pa.Column(float, pa.Check.ge(0, error="zero or more"), nullable=True, required=False),
             "denominator": pa.Column(float, pa.Check.ge(0, error="zero or more"), nullable=True, required=False),
             "source": _source(),
-        }, coerce=True, unique=["icb_code", "kpi_id", "period"]),
+        }, coerce=True, unique=["icb_code", "kpi_id", "period"], checks=[pa.Check(
+            _rate_parts, error="a rate's numerator (e.g. days lost) no more than its denominator (days available), "
+                               "and its value from 0 to 100%")]),
         "staff_survey": pa.DataFrameSchema({
             "icb_code": _icb(), "year": _year(), "indicator": pa.Column(str),
             "rate_pct": pa.Column(float, pa.Check.in_range(0, 100, error="a percentage from 0 to 100")),
@@ -192,6 +238,17 @@ def _schemas() -> dict[str, pa.DataFrameSchema]:
             "fte": _count(nullable=True), "headcount": _count(nullable=True), "practices": _count(),
             "registered_patients": _count(), "source": _source(),
         }, coerce=True, unique=["financial_year", "icb_code", "role"]),
+        # General practice by place (sub-ICB location), PCN, and each ICB's practices with no place
+        # ('no_place'): places + no_place = the ICB's gp_workforce figure.
+        "gp_workforce_area": pa.DataFrameSchema({
+            "financial_year": pa.Column(str, pa.Check.str_matches(r"^\d{4}/\d{2}$", error="a financial year like 2024/25")),
+            "area_type": _in(["place", "pcn", "no_place"], "place, pcn or no_place"),
+            "area_code": pa.Column(str), "area_name": pa.Column(str, nullable=True),
+            "sicb_code": pa.Column(str, nullable=True), "icb_code": _icb(), "role": pa.Column(str),
+            "staff_group": _staff_group(), "in_total": pa.Column(bool),
+            "fte": _count(nullable=True), "headcount": _count(nullable=True), "practices": _count(),
+            "registered_patients": _count(), "source": _source(),
+        }, coerce=True, unique=["financial_year", "area_type", "area_code", "icb_code", "role"]),
         "deprivation": pa.DataFrameSchema({
             "year": _year(), "area_type": pa.Column(str, pa.Check.str_matches(r"^(icb|lad\d\d)$", error="'icb' or 'ladYY'")),
             "area_code": pa.Column(str), "area_name": pa.Column(str, nullable=True), "domain": pa.Column(str),
@@ -218,6 +275,18 @@ def _schemas() -> dict[str, pa.DataFrameSchema]:
             "lad_name": pa.Column(str), "ethnic_group": _in(vocab.ethnic_groups(), "an ethnic group from vocabulary.yaml"),
             "ethnic_group_detailed": pa.Column(str), "people": _count(), "source": _source(),
         }, coerce=True),
+        # NHS Workforce Statistics by organisation and month (sources/nhs_monthly.py): kept out of
+        # ``workforce``, which would count the month twice; ICB-employed staff are org_type "icb".
+        "nhs_staff_monthly": pa.DataFrameSchema({
+            "period": _period(), "org_code": pa.Column(str), "org_name": pa.Column(str), "icb_code": _icb(),
+            "org_type": _in(["trust", "icb", "ccg"], "'trust', 'icb' or 'ccg'"),
+            "headcount": _count(nullable=True), "fte": _count(nullable=True), "source": _source(),
+        }, coerce=True, unique=["period", "org_code"]),
+        # Its NHS trust totals by ICB and month, committed as a reference table (iwt reference build).
+        "nhs_staff_monthly_icb": pa.DataFrameSchema({
+            "period": _period(), "icb_code": _icb(), "headcount": _count(nullable=True), "fte": _count(nullable=True),
+            "source": _source(),
+        }, coerce=True, unique=["period", "icb_code"]),
         "nhs_trusts": pa.DataFrameSchema({
             "org_code": pa.Column(str, unique=True), "org_name": pa.Column(str), "region_code": pa.Column(str),
             "icb_code": pa.Column(str, pa.Check.isin(geography.icb_codes(), error="one of the 42 ICB ODS codes"), nullable=True),
@@ -245,9 +314,10 @@ def schemas() -> dict[str, pa.DataFrameSchema]:
 
 
 TABLES = ("icb", "lad_icb", "workforce", "vacancies", "flows", "pay", "workforce_age", "ethnicity",
-          "population", "prevalence", "kpi_observations", "readiness_responses", "staff_survey", "gp_indicators",
+          "population", "population_sex", "population_place", "prevalence", "kpi_observations",
+          "readiness_responses", "staff_survey", "gp_indicators", "gp_workforce_area",
           "gp_workforce", "deprivation", "rurality", "unpaid_care", "unpaid_care_la", "ethnicity_la", "nhs_trusts",
-          "leaving_rates", "moves")
+          "leaving_rates", "moves", "nhs_staff_monthly", "nhs_staff_monthly_icb")
 
 
 def validate(table: str, df: pd.DataFrame, file: str | None = None) -> pd.DataFrame:
@@ -278,15 +348,25 @@ def _fmt(value: object) -> str:
 def _readable(err: SchemaErrors, table: str, where: str, df: pd.DataFrame) -> TableValidationError:
     fc = err.failure_cases.copy()
     fc["column"] = fc["column"].fillna("(table)").astype(str)
+    # A rule of the whole table (a duplicate key, a rule across columns) is reported once, not per column.
+    table_rule = fc["schema_context"].eq("DataFrameSchema") if "schema_context" in fc else pd.Series(False, index=fc.index)
+    keys = list(schemas()[table].unique or []) if table in schemas() else []
+    fc.loc[table_rule, "column"] = fc.loc[table_rule].apply(
+        lambda r: ", ".join(keys) if r["check"] == "multiple_fields_uniqueness" else "(table)", axis=1)
+    fc.loc[table_rule & fc["check"].eq("multiple_fields_uniqueness"), "check"] = (
+        f"no duplicate keys: one row per {', '.join(keys)}" + (" (judged within each source)" if "source" in keys else ""))
+    fc = fc.drop_duplicates(subset=["column", "check", "index"])
     lines, problems = [f"{where} failed validation:"], []
     for (column, check), grp in fc.groupby(["column", "check"], sort=False):
         rows = [int(i) for i in pd.to_numeric(grp["index"], errors="coerce").dropna().unique()]
         rule = str(check)
         problems.append((column, rule, rows))
-        lines.append(f"  column '{column}' breaks rule '{rule}' in {len(rows) or len(grp)} row(s)")
+        what = f"columns {column}" if ", " in column else "the table" if column == "(table)" else f"column '{column}'"
+        lines.append(f"  {what} {'break' if ', ' in column else 'breaks'} rule '{rule}' in {len(rows) or len(grp)} row(s)")
         shown = [r for r in rows if r in df.index][:MAX_ROWS_SHOWN]
         if shown:
-            cols = [c for c in ("icb_code", "period", "year", "sector", "staff_group", column) if c in df.columns]
+            named = [c for c in df.columns if c != "source"][:9] if column == "(table)" else column.split(", ")
+            cols = [c for c in ("icb_code", "kpi_id", "period", "year", "sector", "staff_group", *named) if c in df.columns]
             cols = list(dict.fromkeys(cols))
             lines.append("    first offending rows (row number: values):")
             for r in shown:

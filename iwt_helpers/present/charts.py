@@ -526,6 +526,27 @@ def trend_lines(df: pd.DataFrame, x: str, y: str, y_label: str, x_label: str, ic
     return finish(fig, title, source, synthetic, right_in=0.8 + _text_width_in(areas, 8))
 
 
+def monthly_lines(df: pd.DataFrame, y: str, y_label: str, icb_name: str, source: str, synthetic: bool | str,
+                  title: str, baseline: float | None = None) -> plt.Figure:
+    """One line per area by month (the ICB highlighted, then its region and England) on a date axis,
+    with an optional reference line (e.g. 100 for an index)."""
+    import matplotlib.dates as mdates
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    areas = list(dict.fromkeys([icb_name] + [a for a in df["area"].unique() if a != icb_name]))
+    styles = [(HIGHLIGHT, 2.4), (NHS["mid_grey"], 1.6), (NHS["dark_grey"], 1.6)]
+    for (colour, width), area in zip(styles, areas):
+        d = df[df["area"] == area].sort_values("period")
+        ax.plot(pd.to_datetime(d["period"]), d[y].to_numpy(), color=colour, lw=width, label=area)
+    if baseline is not None:
+        ax.axhline(baseline, color=NHS["pale_grey"], lw=1, zorder=0)
+    ax.xaxis.set_major_locator(mdates.YearLocator())
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+    ax.set_xlabel("Month")
+    ax.set_ylabel(y_label)
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return finish(fig, title, source, synthetic, right_in=0.8 + _text_width_in(areas, 8))
+
+
 def grouped_bars(df: pd.DataFrame, category: str, group: str, value: str, value_label: str, source: str,
                  synthetic: bool, title: str) -> plt.Figure:
     """Bars of ``value`` by ``category``, one bar per ``group`` (first group highlighted)."""
@@ -633,4 +654,70 @@ def range_bars(df: pd.DataFrame, label: str, source: str, synthetic: bool | str,
     ax.set_xlabel(value_label)
     ax.xaxis.set_major_locator(mticker.MaxNLocator(nbins=5))
     thousands(ax, "x")
+    return finish(fig, title, source, synthetic)
+
+
+def place_panels(table: pd.DataFrame, indicators: list[tuple[str, str]], icb_label: str, source: str,
+                 synthetic: bool | str, title: str) -> plt.Figure:
+    """Where each place sits on each indicator: one panel per indicator, places as dots (one row
+    each, the same order in every panel), the ICB as a solid line and England as a dashed one."""
+    places = table[~table["area"].isin(["England"]) & (table["area_name"] != icb_label)]
+    icb = table[table["area_name"] == icb_label]
+    eng = table[table["area"] == "England"]
+    names = places["area_name"].tolist()
+    n = len(indicators)
+    cols = min(n, 4)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(12, 1.6 + rows * (0.28 * len(names) + 0.9)), sharey=True, squeeze=False)
+    y = list(range(len(names)))[::-1]
+    for k, (col, label) in enumerate(indicators):
+        ax = axes[k // cols][k % cols]
+        ax.scatter(places[col], y, color=NHS["blue"], s=28, zorder=3)
+        if len(icb) and pd.notna(icb[col].iloc[0]):
+            ax.axvline(icb[col].iloc[0], color=HIGHLIGHT, lw=2, label=icb_label)
+        if len(eng) and pd.notna(eng[col].iloc[0]):
+            ax.axvline(eng[col].iloc[0], color=NHS["dark_grey"], lw=1.4, ls="--", label="England")
+        ax.set_title("\n".join(textwrap.wrap(label, 34)), fontsize=9, loc="left")
+        ax.set_yticks(y)
+        ax.set_yticklabels(names, fontsize=8.5)
+        ax.tick_params(axis="x", labelsize=8)
+        ax.margins(x=0.15)
+    for k in range(n, rows * cols):
+        axes[k // cols][k % cols].set_visible(False)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig = finish(fig, title, source, synthetic, layout=False)
+    height = fig.get_size_inches()[1]
+    width = fig.get_size_inches()[0]
+    title_in = 0.25 + 0.25 * (textwrap.fill(title, 82).count("\n") + 1)
+    if handles:              # in its own row under the title, never over a panel
+        fig.legend(handles, labels, loc="upper left", ncol=2, fontsize=8.5, frameon=False,
+                   bbox_to_anchor=(0.0, 1 - title_in / height))
+    left = 0.3 + _text_width_in(names, 8.5)
+    fig.subplots_adjust(left=left / width, right=0.98, top=1 - (title_in + 0.75) / height,
+                        bottom=(footer_height(source, None, bool(synthetic)) + 0.45) / height,
+                        hspace=0.9 / (0.28 * len(names) + 0.9), wspace=0.25)
+    return fig
+
+
+def tornado(df: pd.DataFrame, source: str, synthetic: bool | str, title: str, value_label: str,
+            max_bars: int = 12) -> plt.Figure:
+    """A tornado: for each row (``label``), a bar from the result at its assumption's low end
+    (``gap_low``) to the result at its high end (``gap_high``), drawn from the central result
+    (``gap_mid``, a vertical line); the largest swing on top, at most ``max_bars`` rows."""
+    d = df.head(max_bars).iloc[::-1].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(9, 0.9 + 0.4 * len(d) + 0.9))
+    mid = float(d["gap_mid"].iloc[0]) if len(d) else 0.0
+    for i, r in d.iterrows():
+        for end, colour in (("gap_low", NHS["light_blue"]), ("gap_high", NHS["dark_blue"])):
+            ax.barh(i, r[end] - mid, left=mid, color=colour, height=0.6)
+    ax.set_yticks(range(len(d)))
+    ax.set_yticklabels([f"{lab} ({lo} to {hi})" for lab, lo, hi in zip(d["label"], d["low"], d["high"])], fontsize=8.5)
+    ax.axvline(mid, color=NHS["dark_grey"], lw=1)
+    ax.set_xlabel(value_label)
+    ax.xaxis.set_major_locator(mticker.MaxNLocator(nbins=5))
+    thousands(ax, "x")
+    import matplotlib.patches as mpatches
+    ax.legend(handles=[mpatches.Patch(color=NHS["light_blue"], label="assumption at its low end"),
+                       mpatches.Patch(color=NHS["dark_blue"], label="at its high end")],
+              fontsize=8, frameon=False, loc="lower right")
     return finish(fig, title, source, synthetic)

@@ -111,6 +111,10 @@ class Explorer:
                 raise ValueError(f"control {name!r}: a slider needs min <= value <= max (got {min}, {value}, {max})")
         self._controls[name] = _Control(name, kind, value, description, options, min, max, step)
 
+    def has(self, name: str) -> bool:
+        """True when a control of this name was added (the ICB picker always is)."""
+        return name == ICB or name in self._controls
+
     def value(self, name: str) -> Any:
         """The current value of a control (its default in a static render); ``"icb_code"``: the ICB."""
         if name == ICB:

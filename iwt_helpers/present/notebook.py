@@ -39,18 +39,19 @@ class RunParameters(Protocol):
 
 
 def header(params: RunParameters, theme: str, ds: Dataset | None = None, synthetic: bool = True,
-           synthetic_parts: list[str] | None = None, icb_code: str | None = None) -> None:
+           synthetic_parts: list[str] | None = None, icb_code: str | None = None, place: str = "") -> None:
     """The report's title block, with the synthetic-data banner where it applies; ``icb_code``
-    (default: the parameters' ICB) is the ICB an interactive notebook currently shows."""
+    (default: the parameters' ICB) is the ICB an interactive notebook currently shows; ``place``
+    (e.g. 'Bolton (00T)') names a place of the ICB the report is about."""
     icb = geography.resolve_icb(icb_code) if icb_code else params.icb_code
     name = geography.icb_name(icb) if icb_code else params.icb_name
-    lines = [f"## {name}",
+    lines = [f"## {html.escape(place)}: a place in {name}" if place else f"## {name}",
              f"ICB **{icb}** &middot; NHS England region: {geography.region_name(icb)} &middot; "
              f"data: {'embedded demonstration set' if params.data_dir is None else html.escape(str(params.data_dir.name))}"]
     display(Markdown("\n\n".join(lines)))
     if synthetic:
         banner(synthetic_parts if params.data_dir is not None else None)
-    _emit("report", {"icb_code": icb, "icb_label": f"{name} ({icb})",
+    _emit("report", {"icb_code": icb, "icb_label": f"{place}, {name} ({icb})" if place else f"{name} ({icb})",
                      "region": geography.region_name(icb), "theme": theme, "synthetic": bool(synthetic),
                      "synthetic_parts": list(synthetic_parts or [])})
 

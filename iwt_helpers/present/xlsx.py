@@ -16,15 +16,25 @@ from .items import STATUS_TEXT
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T00:00:00(\.000)?)?$")
 RED, GREY = "DA291C", "425563"
+WRAP_WIDTH = 40          # a column of longer text wraps at this width (characters), its rows made tall enough
+
+
+THEME_ABBREVIATIONS = {"data": "data", "readiness": "rdy", "governance_metrics": "gov", "case_studies": "cases",
+                       "scenarios": "scen"}
 
 
 def sheet_name(theme: str, name: str, used: set[str]) -> str:
-    """A unique Excel sheet name (31 characters, no []:*?/\\) for a theme's key table."""
-    base = re.sub(r"[\[\]:*?/\\]", "_", f"{theme[:10]}-{name}")[:31]
-    candidate, k = base, 2
-    while candidate.lower() in used:
-        suffix = f"~{k}"
-        candidate, k = base[: 31 - len(suffix)] + suffix, k + 1
+    """A unique Excel sheet name for a theme's key table, by one rule: the table's key (every key
+    is at most 31 characters, Excel's limit; a test holds the themes to it); a key that two themes
+    share gets the second one's short theme name after it (``..._gov``)."""
+    base = re.sub(r"[\[\]:*?/\\]", "_", name)
+    candidate = base[:31]
+    if candidate.lower() in used:
+        abbr = THEME_ABBREVIATIONS.get(theme, theme[:5])
+        candidate = f"{base[:30 - len(abbr)]}_{abbr}"
+        k = 2
+        while candidate.lower() in used:
+            candidate, k = f"{base[:28 - len(abbr)]}_{abbr}{k}", k + 1
     used.add(candidate.lower())
     return candidate
 
@@ -36,6 +46,24 @@ def cell_value(value):
     if isinstance(value, str) and _ISO_DATE.match(value):
         return datetime.strptime(value[:10], "%Y-%m-%d").date()
     return str(value)
+
+
+_NUMBER_TEXT = re.compile(r"^[-+]?\d+(\.\d+)?$")
+_MONTH_TEXT = re.compile(r"^\d{4}-\d{2}$")
+
+
+def typed_column(values: list, column: str) -> list:
+    """A column's cells as the type they are: text that is wholly numbers (readiness scores, years) becomes
+    numbers and text that is wholly ISO months or dates becomes dates, unless the column holds codes."""
+    texts = [v for v in values if isinstance(v, str) and v != ""]
+    if not texts or len(texts) != len([v for v in values if v is not None and v != ""]) or "code" in column.lower():
+        return values
+    if all(_NUMBER_TEXT.match(v) for v in texts):
+        return [(float(v) if "." in v else int(v)) if isinstance(v, str) and v else v for v in values]
+    if all(_MONTH_TEXT.match(v) or _ISO_DATE.match(v) for v in texts):
+        return [datetime.strptime(v[:7] + "-01" if _MONTH_TEXT.match(v) else v[:10], "%Y-%m-%d").date()
+                if isinstance(v, str) and v else v for v in values]
+    return values
 
 
 def number_format(values: list) -> str:
@@ -60,15 +88,37 @@ def provenance_line(prov: dict | None) -> tuple[str, bool]:
             f"Status: {status}{detail}.", prov.get("status") in ("synthetic", "mixed"))
 
 
-def write_tables(dest: Path, icb_label: str, per_theme: dict[str, dict]) -> Path:
-    """One sheet per key table of each theme (its provenance under the title), plus a notes sheet."""
+def _escape_hf(text: str, limit: int = 240) -> str:
+    """Text for an Excel page header or footer: '&' doubled (it starts a code there), at most
+    ``limit`` characters (Excel's limit for a header or footer section is 255)."""
+    text = text.replace("&", "&&")
+    return text if len(text) <= limit else text[: limit - 40].rsplit(" ", 1)[0] + " ... (in full on the contents sheet)"
+
+
+def _wrapped_lines(text: str, width: int) -> int:
+    import textwrap
+    return sum(max(1, len(textwrap.wrap(part, width) or [""])) for part in str(text).split("\n"))
+
+
+def write_tables(dest: Path, icb_label: str, per_theme: dict[str, dict], run: dict | None = None) -> Path:
+    """One sheet per key table of each theme, its header in the first row as an Excel table with
+    filters (so ``pandas.read_excel(path, sheet_name=None)`` gives every table as it is), its title
+    and source in the printed page header and footer and on the contents sheet; a notes sheet with the
+    run (date, iwt version, git commit, data folder), the suppression rule and the caveats. Every sheet
+    prints landscape, one page wide, its header row repeated. ``run``: what the runner knows of the
+    run (``generated`` ISO time, ``version``, ``commit``, ``data``); the workbook's own created and
+    modified times are the run's, so two runs differ only where the run does."""
     cfg = disclosure.settings()
+    run = run or {}
     tables = [(theme, t) for theme, found in per_theme.items() for t in found.get("tables", [])]
     synthetic = [t["name"] for _, t in tables if (t.get("provenance") or {}).get("status") in ("synthetic", "mixed")]
     notes = [("Report", f"iwt key tables for {icb_label}")]
+    for key, label in (("generated", "Run date"), ("version", "iwt version"), ("commit", "Git commit"), ("data", "Data folder")):
+        if run.get(key):
+            notes.append((label, str(run[key])))
     if synthetic:
         notes.append(("Data", f"{SYNTHETIC_LABEL}: wholly or partly in {len(synthetic)} of {len(tables)} tables "
-                              "(each sheet says which, under its title)"))
+                              "(the contents sheet says which)"))
     notes.append(("Suppression", f"Counts of 1 to {cfg['min_count'] - 1} people are suppressed: shown as "
                                  f"{cfg['marker']} in the reports and left blank here; 'not available' means "
                                  "the data used have no figure."))
@@ -78,47 +128,102 @@ def write_tables(dest: Path, icb_label: str, per_theme: dict[str, dict]) -> Path
 
     def write(tmp: Path) -> None:
         from openpyxl import Workbook
-        from openpyxl.cell import WriteOnlyCell
         from openpyxl.styles import Alignment, Font
         from openpyxl.utils import get_column_letter
+        from openpyxl.worksheet.table import Table, TableStyleInfo
 
-        wb = Workbook(write_only=True)
+        wb = Workbook()
+        wb.remove(wb.active)
+        when = datetime.fromisoformat(run["generated"]) if run.get("generated") else datetime(2000, 1, 1)
+        when = when.replace(tzinfo=None)
+        wb.properties.created = wb.properties.modified = when
+        wb.properties.creator = wb.properties.lastModifiedBy = "iwt"
+        wb.properties.title = f"iwt key tables: {icb_label}"
+        names: set[str] = set()
 
-        def cell(ws, value, font=None, fmt=None, wrap=False):
-            c = WriteOnlyCell(ws, value=cell_value(value))
-            if isinstance(c.value, str):
-                c.data_type = "s"            # text stays text: a value starting with = is not a formula
-            if font:
-                c.font = font
-            if fmt:
-                c.number_format = fmt
-            if wrap:
-                c.alignment = Alignment(wrap_text=True, vertical="top")
-            return c
+        def sheet(title: str, header: list[str], rows: list[list], widths: list[float], page_title: str,
+                  page_foot: str, red: bool = False, wrap_cols: tuple[int, ...] = ()):
+            ws = wb.create_sheet(title)
+            ws.append([str(h) for h in header])
+            for cell in ws[1]:
+                cell.font = Font(bold=True)
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+            for r in rows:
+                ws.append(r)
+                for c in ws[ws.max_row]:
+                    if isinstance(c.value, str):
+                        c.data_type = "s"            # text stays text: a value starting with = is not a formula
+            for i, w in enumerate(widths):
+                ws.column_dimensions[get_column_letter(i + 1)].width = w
+            hdr_lines = max(_wrapped_lines(h, max(1, int(w) - 1)) for h, w in zip(header, widths))
+            ws.row_dimensions[1].height = 15 * hdr_lines + 2
+            if wrap_cols:                        # rows tall enough for their wrapped text (Calc does not grow them)
+                top = Alignment(vertical="top")
+                for r in range(2, ws.max_row + 1):
+                    lines = 1
+                    for j in range(len(header)):
+                        c = ws.cell(row=r, column=j + 1)
+                        if j in wrap_cols:
+                            c.alignment = Alignment(wrap_text=True, vertical="top")
+                            lines = max(lines, _wrapped_lines(c.value or "", max(1, int(widths[j]) - 2)))
+                        else:
+                            c.alignment = top
+                    ws.row_dimensions[r].height = 15 * lines + 2
+            ref = f"A1:{get_column_letter(len(header))}{max(ws.max_row, 2)}"
+            if ws.max_row == 1:
+                ws.append([None] * len(header))
+            display = re.sub(r"[^A-Za-z0-9_]", "_", title)
+            table = Table(displayName=f"t_{display}"[:250], ref=ref)
+            table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
+            ws.add_table(table)
+            ws.freeze_panes = "A2"
+            ws.print_title_rows = "1:1"
+            ws.page_setup.orientation = "landscape"
+            ws.page_setup.paperSize = ws.PAPERSIZE_A4
+            ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+            ws.sheet_properties.pageSetUpPr.fitToPage = True
+            ws.print_options.gridLines = False
+            ws.oddHeader.left.text = _escape_hf(page_title)
+            ws.oddHeader.left.size, ws.oddHeader.left.font = 10, "Arial,Bold"
+            ws.oddFooter.left.text = _escape_hf(page_foot)
+            ws.oddFooter.left.size = 8
+            if red:
+                ws.oddFooter.left.color = RED
+            ws.oddFooter.right.text = "Page &P of &N"
+            return ws
 
-        ws = wb.create_sheet("notes")
-        ws.column_dimensions["A"].width, ws.column_dimensions["B"].width = 22, 110
-        ws.freeze_panes = "A2"
-        ws.append([cell(ws, "Item", Font(bold=True)), cell(ws, "Note", Font(bold=True))])
-        for item, note in notes:
-            ws.append([cell(ws, item), cell(ws, note, wrap=True)])
-        used: set[str] = {"notes"}
+        contents, prepared = [], []
         for theme, t in tables:
-            ws = wb.create_sheet(sheet_name(theme, t["name"], used))
-            columns, rows = t["table"]["columns"], t["table"]["data"]
-            values = [[cell_value(v) for v in r] for r in rows]
-            for i, col in enumerate(columns):
-                longest = max([len(str(col))] + [len(str(r[i])) for r in values[:200]])
-                ws.column_dimensions[get_column_letter(i + 1)].width = min(60, max(10, longest + 2))
-            ws.freeze_panes = "A5"           # title, provenance, blank line, header row stay in view
+            name = sheet_name(theme, t["name"], names)
             line, partly_synthetic = provenance_line(t.get("provenance"))
-            ws.append([cell(ws, t.get("caption") or t["name"], Font(bold=True, size=12))])
-            ws.append([cell(ws, line, Font(bold=partly_synthetic, color=RED if partly_synthetic else GREY))])
-            ws.append([])
-            ws.append([cell(ws, c, Font(bold=True), wrap=True) for c in columns])
-            formats = [number_format([r[i] for r in values]) for i in range(len(columns))]
-            for r in values:
-                ws.append([cell(ws, v, fmt=f) for v, f in zip(r, formats)])
-        wb.save(tmp)
+            prov = t.get("provenance") or {}
+            contents.append([name, theme.replace("_", " "), t.get("caption") or t["name"], prov.get("source") or "",
+                             prov.get("period") or "", STATUS_TEXT.get(prov.get("status"), prov.get("status") or "")
+                             + (f" ({prov['detail']})" if prov.get("detail") else "")])
+            prepared.append((name, t, line, partly_synthetic))
+        sheet("notes", ["Item", "Note"], [[i, n] for i, n in notes], [22, 110], f"iwt key tables: {icb_label}",
+              "Notes: the run, the suppression rule and the caveats", wrap_cols=(1,))
+        sheet("contents", ["Sheet", "Theme", "Table", "Source", "Period", "Status"], contents,
+              [24, 14, 50, 60, 22, 40], f"iwt key tables: {icb_label}: contents",
+              "Each sheet's table, source, period and status (real, synthetic or both)", wrap_cols=(2, 3, 4, 5))
+        for name, t, line, partly_synthetic in prepared:
+            columns, rows = t["table"]["columns"], t["table"]["data"]
+            cols = [typed_column([cell_value(r[i]) for r in rows], str(c)) for i, c in enumerate(columns)]
+            values = [list(r) for r in zip(*cols)] if cols and rows else []
+            longest = [max([len(str(c)) // 2] + [len(str(r[i])) for r in values[:200]]) for i, c in enumerate(columns)]
+            widths = [min(WRAP_WIDTH, max(10, n + 2)) for n in longest]
+            wrap = tuple(i for i, n in enumerate(longest) if n + 2 > WRAP_WIDTH)
+            ws = sheet(name, [str(c) for c in columns], values, widths, t.get("caption") or t["name"], line,
+                       red=partly_synthetic, wrap_cols=wrap)
+            for i in range(len(columns)):
+                fmt = number_format([r[i] for r in values])
+                if fmt != "@":
+                    for r in range(2, len(values) + 2):
+                        ws.cell(row=r, column=i + 1).number_format = fmt
+        # openpyxl's save() stamps the workbook "modified" now; its ExcelWriter keeps the run's time.
+        from zipfile import ZIP_DEFLATED, ZipFile
+
+        from openpyxl.writer.excel import ExcelWriter
+        ExcelWriter(wb, ZipFile(tmp, "w", ZIP_DEFLATED, allowZip64=True)).save()
 
     return atomic.write_with(dest, write, suffix=".xlsx")

@@ -27,6 +27,44 @@ from .kernel_setup import KERNEL_NAME
 
 CELL_TIMEOUT_S = 600
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")     # terminal colour codes in IPython's error text
+KERNEL_DIR_PREFIX = "iwt-kernel-"               # each kernel's private folder of sockets, in the temp folder
+OWNER = "owner"         # in that folder: "PID STARTTIME" of the iwt process that made it
+
+
+def _start_time(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, from /proc), or None where unknown."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _running(pid: int, started: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:              # another user's process: running
+        pass
+    now = _start_time(pid)
+    return not (started and now and now != started)     # the same pid, reused by a later process: not it
+
+
+def remove_dead_kernel_folders(tmp: Path | str | None = None) -> list[Path]:
+    """Kernel folders left by runs that were killed (SIGKILL leaves no time to clean up), removed when
+    their record proves the process that made them is gone: its pid no longer runs, or now belongs to a
+    later process. A folder without that record, or of a process still running, is left alone."""
+    removed = []
+    for d in sorted(Path(tmp or tempfile.gettempdir()).glob(f"{KERNEL_DIR_PREFIX}*")):
+        try:
+            pid_text, _, started = (d / OWNER).read_text(encoding="utf-8").strip().partition(" ")
+            pid = int(pid_text)
+        except (OSError, ValueError):
+            continue
+        if pid != os.getpid() and not _running(pid, started or None):
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed
 
 
 class ReportKernelSpecs(KernelSpecManager):
@@ -64,7 +102,8 @@ class Worker:
     async def start(self, cwd: Path) -> None:
         # Unix sockets in a private (0700) temporary folder rather than loopback TCP ports:
         # nothing listens on the network and no two kernels race for a free port.
-        self.ipc_dir = tempfile.mkdtemp(prefix="iwt-kernel-")
+        self.ipc_dir = tempfile.mkdtemp(prefix=KERNEL_DIR_PREFIX)
+        Path(self.ipc_dir, OWNER).write_text(f"{os.getpid()} {_start_time(os.getpid()) or ''}\n", encoding="utf-8")
         self.km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=ReportKernelSpecs(),
                                      transport="ipc", ip=os.path.join(self.ipc_dir, "k"))
         await self.km.start_kernel(cwd=str(cwd))

@@ -45,7 +45,19 @@ def external_references(body: str) -> list[str]:
     return [m.group(0) for m in RESOURCE_REF.finditer(body)]
 
 
-def to_html(nb: nbformat.NotebookNode, title: str, error: str | None = None, nav: str = "") -> str:
+def run_footer(run: dict | None) -> str:
+    """The run's footer line (HTML): run date, iwt version, git commit and data folder. Comparisons
+    of outputs (tests, before and after a change) ignore it: it is the one part that differs."""
+    if not run:
+        return ""
+    import html
+    parts = [f"Run {run.get('generated', '')}", f"iwt {run.get('version', '')}", f"commit {run.get('commit', '')}",
+             f"data: {run.get('data', '')}"]
+    return f'<footer class="iwt-run">{html.escape(" · ".join(parts))}</footer>'
+
+
+def to_html(nb: nbformat.NotebookNode, title: str, error: str | None = None, nav: str = "",
+            run: dict | None = None) -> str:
     """Render an executed notebook as a self-contained report page (its code shown only if it failed).
 
     Without iwt's machine-readable outputs (key tables, headlines). Every HTML and SVG output is
@@ -65,5 +77,5 @@ def to_html(nb: nbformat.NotebookNode, title: str, error: str | None = None, nav
                         kept.append(o.data[mime])
                         o.data[mime] = f"{tag}{len(kept) - 1}."
     body, _ = exporter(error is not None).from_notebook_node(
-        nb, resources={"metadata": {"name": title}, "iwt_nav": nav, "iwt_error": error})
+        nb, resources={"metadata": {"name": title}, "iwt_nav": nav, "iwt_error": error, "iwt_run": run_footer(run)})
     return make_offline(re.sub(rf"{tag}(\d+)\.", lambda m: kept[int(m.group(1))], body))

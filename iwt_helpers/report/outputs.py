@@ -32,12 +32,21 @@ def collect(nb: nbformat.NotebookNode) -> dict:
 PAGE = string.Template((Path(__file__).resolve().parent / "templates" / "index_page.html").read_text(encoding="utf-8"))
 
 
-def icb_index(dest: Path, icb_label: str, entries: list[dict], synthetic: bool) -> Path:
+def _footer(run: dict | None) -> str:
+    from .export import run_footer
+    return run_footer(run)
+
+
+def icb_index(dest: Path, icb_label: str, entries: list[dict], synthetic: bool, run: dict | None = None,
+              places: list[tuple[str, str, str]] | None = None, up: str | None = None) -> Path:
+    """An ICB's (or a place's) index page: its reports with their headlines, and links to its places'
+    own pages (``places``: link, label, status); ``up``: the links above it (HTML)."""
     parts = [f"<h1>iwt reports: {html.escape(icb_label)}</h1>"]
     if synthetic:
         parts.append('<p class="synthetic">Synthetic demonstration data in some or all figures, which are not real figures '
                      'for any ICB: each figure below says whether it is real, synthetic or both.</p>')
-    parts.append('<p><a href="../index.html">All ICBs</a> &middot; <a href="tables.xlsx">Key tables (Excel)</a></p>')
+    links = up or '<a href="../index.html">All ICBs</a>'
+    parts.append(f'<p>{links} &middot; <a href="tables.xlsx">Key tables (Excel)</a></p>')
     for e in entries:
         status = '<span class="ok">complete</span>' if e["status"] == "ok" else '<span class="failed">FAILED</span>'
         parts.append(f'<h2><a href="{html.escape(e["theme"])}.html">{html.escape(e["title"])}</a> ({status})</h2>')
@@ -49,19 +58,26 @@ def icb_index(dest: Path, icb_label: str, entries: list[dict], synthetic: bool) 
                 prov.get("status"), "source not recorded")
             parts.append(f'<div class="headline"><div>{html.escape(h["name"])}</div><div class="v">{html.escape(h["text"])}</div>'
                          f'<div class="p{" syn" if prov.get("status") in ("synthetic", "mixed") else ""}">{html.escape(tag)}</div></div>')
+    if places:
+        parts.append("<h2>Places</h2><ul>" + "".join(
+            f'<li><a href="{html.escape(link)}">{html.escape(name)}</a>'
+            f'{"" if status == "ok" else " <span class=failed>FAILED</span>"}</li>' for link, name, status in places) + "</ul>")
+    parts.append(_footer(run))
     return atomic.write_text(dest, PAGE.substitute(title=f"iwt: {html.escape(icb_label)}", body="\n".join(parts)))
 
 
-def top_index(dest: Path, rows: list[dict], synthetic: bool) -> Path:
+def top_index(dest: Path, rows: list[dict], synthetic: bool, run: dict | None = None) -> Path:
     parts = ["<h1>iwt report set</h1>"]
     if synthetic:
         parts.append(f'<p class="synthetic">{html.escape(SYNTHETIC_LABEL)}</p>')
-    parts.append("<table><tr><th>ICB</th><th>Code</th><th>Region</th><th>Themes</th><th>Status</th></tr>")
+    parts.append("<table><tr><th>ICB</th><th>Code</th><th>Region</th><th>Themes</th><th>Place reports</th><th>Status</th></tr>")
     for r in rows:
         status = '<span class="ok">complete</span>' if r["failed"] == 0 else f'<span class="failed">{r["failed"]} failed</span>'
         parts.append(f'<tr><td><a href="{r["icb_code"]}/index.html">{html.escape(r["name"])}</a></td>'
-                     f'<td>{r["icb_code"]}</td><td>{html.escape(r["region"])}</td><td>{r["themes"]}</td><td>{status}</td></tr>')
+                     f'<td>{r["icb_code"]}</td><td>{html.escape(r["region"])}</td><td>{r["themes"]}</td><td>{r.get("places") or ""}</td>'
+                     f'<td>{status}</td></tr>')
     parts.append("</table>")
+    parts.append(_footer(run))
     return atomic.write_text(dest, PAGE.substitute(title="iwt report set", body="\n".join(parts)))
 
 

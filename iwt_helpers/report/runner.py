@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import html
 import json
 import os
 import platform
@@ -44,10 +45,14 @@ class Job:
     parameters: dict
     out_dir: Path
     cache_key: str
+    place: str = ""                     # ODS code of a place (sub-ICB location) the report is about; "" = the ICB
 
     @property
     def key(self) -> str:
-        return f"{self.icb_code}/{self.theme}"
+        return f"{self.icb_code}/places/{self.place}/{self.theme}" if self.place else f"{self.icb_code}/{self.theme}"
+
+
+PLACE_THEME = "data"                    # the theme a place report is made from (its `place` parameter)
 
 
 @dataclass
@@ -55,6 +60,7 @@ class RunSummary:
     records: list[dict]
     out_dir: Path
     seconds: float
+    notes: list[str] = field(default_factory=list)      # e.g. an ICB with one place gets no place report
 
     @property
     def failed(self) -> list[dict]:
@@ -73,9 +79,11 @@ class Plan:
     jobs: list[Job]
     todo: list[Job]
     records: dict[str, dict]          # record of each report, as it is known
+    places: dict[str, list[str]]      # ICB -> ODS codes of the places that get a report of their own
     alive: set[str]                   # every theme that has a notebook (records of others are dropped)
     common: dict                      # what every record of this run shares (inputs, versions, commit)
     found: dict[str, dict] = field(default_factory=dict)   # outputs.collect() of each report run now
+    run: dict = field(default_factory=dict)   # the run's footer: date, iwt version, git commit, data folder
 
 
 def resolve_icbs(spec: str) -> list[str]:
@@ -94,9 +102,14 @@ def sha256(path: Path) -> str:
 
 
 def input_files(data_dir: Path | None) -> dict[str, str]:
-    """SHA-256 of every data file a report can read: data_dir, demo set and reference tables."""
-    return {shown(p): sha256(p) for folder in (data_dir, paths.DEMO, paths.REFERENCE) if folder is not None
-            for p in sorted(Path(folder).rglob("*")) if p.is_file() and not p.name.startswith(".")}
+    """SHA-256 of every data file a report can read: data_dir, the readiness rounds (``DIR/readiness``,
+    or ``data/readiness`` without a data folder, so a round saved or imported there is a new input),
+    demo set and reference tables."""
+    from iwt_helpers.data.readiness_store import readiness_dir
+
+    folders = dict.fromkeys(Path(f).resolve() for f in (data_dir, readiness_dir(data_dir), paths.DEMO, paths.REFERENCE) if f is not None)
+    files = {p for f in folders if f.is_dir() for p in f.rglob("*") if p.is_file() and not p.name.startswith(".")}
+    return {shown(p): sha256(p) for p in sorted(files)}
 
 
 def code_hash() -> str:
@@ -140,12 +153,52 @@ def label(records: list[dict], code: str) -> str:
     return next((r["icb_label"] for r in records if r.get("icb_label")), code)
 
 
-def request(icb: str, theme_spec: str, data_dir, out_dir, notebooks_dir: Path | None) -> tuple:
-    """Checked before any kernel starts: ICBs, themes, the data folder (one iwt built), the output folder (refused, or made and probed)."""
+MARK = "iwt report"         # what the marker of an output folder says (atomic.MARKER)
+
+
+def foreign_outputs(out: Path) -> list[str]:
+    """What an existing output folder holds that shows iwt report did not make it: nothing when it is
+    empty, carries iwt report's marker (or, written before markers, its manifest), or is the project's
+    own ``reports/`` with only its README."""
+    names = sorted(p.name + ("/" if p.is_dir() else "") for p in out.iterdir() if p.name not in (LOCK, atomic.MARKER)
+                   and not p.name.startswith(".probe-")) if out.is_dir() else []
+    if not names or atomic.folder_maker(out) == MARK:
+        return []
+    if out == paths.REPORTS.resolve() and names == ["README.md"]:
+        return []
+    from . import outputs
+    old = outputs.read_json(out / "manifest.json") if (out / "manifest.json").is_file() else {}
+    if str(old.get("tool", "")).startswith("iwt ") and isinstance(old.get("reports"), dict):
+        return []
+    return names
+
+
+def check_parameters(codes: list[str], parameters: dict | None) -> None:
+    """Values of -p NAME VALUE that the report parameter model knows (n_runs, peer_count, ...),
+    validated by it before any kernel starts, so a bad one fails the command rather than its reports."""
+    from iwt_helpers.themes.params import ParameterError, ReportParams
+
+    for key, value in (parameters or {}).items():
+        name = key.rpartition(".")[2]
+        if name in ReportParams.model_fields and name not in ("icb_code", "data_dir"):
+            try:
+                ReportParams.parse(icb_code=codes[0], **{name: value})
+            except ParameterError as exc:
+                why = str(exc).split("\n", 1)[-1].strip().removeprefix(f"{name}: ")
+                raise ParameterError(f"-p {key}: {why}") from None
+
+
+def request(icb: str, theme_spec: str, data_dir, out_dir, notebooks_dir: Path | None, parameters: dict | None = None) -> tuple:
+    """Checked before any kernel starts: ICBs, themes, parameter values, the data folder (one iwt built; a
+    build killed mid-swap is put right first), the output folder (refused, or made, probed and marked)."""
     from iwt_helpers.data import datastore
     from iwt_helpers.themes.params import ReportParams
 
     codes, selected = resolve_icbs(icb), themes.select(theme_spec, notebooks_dir)
+    check_parameters(codes, parameters)
+    if data_dir:
+        given = Path(str(data_dir)).expanduser()
+        datastore.recover_interrupted_build(given if given.is_absolute() else paths.ROOT / given)
     data_path = ReportParams.parse(icb_code=codes[0], data_dir=data_dir or "").data_dir
     datastore.open_dataset(data_path)
     out = Path(out_dir).expanduser().resolve() if out_dir else paths.REPORTS
@@ -157,11 +210,49 @@ def request(icb: str, theme_spec: str, data_dir, out_dir, notebooks_dir: Path | 
            else next((f"is inside {w}, which iwt reads from" for d, w in inside if d is not None and paths.is_within(out, d)), None))
     if why:
         raise ValueError(f"--out {out}: {why}; give the reports a folder of their own")
+    if foreign := foreign_outputs(out):
+        raise ValueError(f"--out {out}: holds files iwt report did not make ({', '.join(foreign[:5])}"
+                         f"{f' and {len(foreign) - 5} more' if len(foreign) > 5 else ''}); give the reports a folder of "
+                         "their own (a new or empty one, or one an earlier iwt report wrote)")
     try:
         atomic.probe_folder(out)
+        atomic.mark_folder(out, MARK)
     except OSError as exc:
         raise ValueError(f"--out {out}: cannot create or write this folder ({exc.strerror or exc})") from None
     return codes, selected, data_path, out
+
+
+def resolve_places(codes: list[str], spec: str | None, selected: dict[str, Path]) -> tuple[dict[str, list[str]], list[str]]:
+    """The places that get a report of their own, per ICB (ODS codes), and a note for each ICB with
+    one place only (it gets none). ``spec``: 'all', or E38/ODS codes each of a place in one of the
+    ICBs (an unknown code, or one in no ICB of the run, is refused naming the codes and listing places)."""
+    if not spec:
+        return {}, []
+    from iwt_helpers.data import geography, places
+    if PLACE_THEME not in selected:
+        raise ValueError(f"--place: place reports are made by the {PLACE_THEME} theme; add it to --themes")
+    out: dict[str, list[str]] = {}
+    notes = []
+    if spec.strip().lower() == "all":
+        for code in codes:
+            mine = places.places_of(code)
+            if len(mine) < 2:
+                notes.append(f"{geography.icb_name(code)} ({code}) has one sub-ICB location ({mine['sicb_ods'].iloc[0]}): "
+                             "its place is the ICB, so no place report")
+            else:
+                out[code] = mine["sicb_ods"].tolist()
+        return out, notes
+    ods = dict(zip(geography.sub_icbs()["sicb_code"], geography.sub_icbs()["sicb_ods"]))
+    for given in (s.strip() for s in spec.split(",") if s.strip()):
+        owner = geography.sub_icbs().set_index("sicb_code")["icb_code"]
+        found = [c for c in codes if places.places_of(c)["sicb_code"].isin([given.upper()]).any()
+                 or places.places_of(c)["sicb_ods"].str.upper().isin([given.upper()]).any()]
+        if not found:
+            places.resolve_place(codes[0], given)            # refused, naming both codes and listing the places
+        e38 = places.resolve_place(found[0], given)
+        assert owner[e38] == found[0]
+        out.setdefault(found[0], []).append(ods[e38])
+    return {c: list(dict.fromkeys(v)) for c, v in out.items()}, notes
 
 
 def theme_parameters(selected: dict[str, Path], given: dict | None) -> dict[str, dict]:
@@ -185,7 +276,7 @@ def theme_parameters(selected: dict[str, Path], given: dict | None) -> dict[str,
 
 
 def plan(codes: list[str], selected: dict[str, Path], data_path: Path | None, out_root: Path, force: bool,
-         parameters: dict | None, notebooks_dir: Path | None) -> Plan:
+         parameters: dict | None, notebooks_dir: Path | None, places: dict[str, list[str]] | None = None) -> Plan:
     """Decide which reports need running: a report is reused if its own record matches."""
     from papermill import execute  # noqa: F401 - imported here, in this thread, not on the event loop
 
@@ -217,7 +308,25 @@ def plan(codes: list[str], selected: dict[str, Path], data_path: Path | None, ou
                       and r.get("seconds_execute")) or [p.stat().st_size / 1e5] for t, p in selected.items()}
     todo.sort(key=lambda j: -cost[j.theme][len(cost[j.theme]) // 2])
     common = {"inputs": inputs, "input_hash": fingerprint["inputs"], "versions": fingerprint["versions"], "git": git_commit()}
-    return Plan(codes, selected, out_root, jobs, todo, records, set(themes.discover(notebooks_dir)), common)
+    for code in codes:                      # place reports: the data theme with its place parameter
+        for ods in (places or {}).get(code, []):
+            params = {"icb_code": code, "data_dir": str(data_path) if data_path else "", **extra[PLACE_THEME], "place": ods}
+            nb_path = selected[PLACE_THEME]
+            key = json.dumps({"nb": sha256(nb_path), "params": params, **fingerprint}, sort_keys=True)
+            jobs.append(job := Job(code, PLACE_THEME, nb_path, params, out_root / code / "places" / ods,
+                                   hashlib.sha256(key.encode()).hexdigest(), place=ods))
+            rec = outputs.read_json(job.out_dir / f"{PLACE_THEME}.json")
+            if not force and rec.get("cache_key") == job.cache_key and rec.get("status") == "ok" and rec.get("outputs") and all(
+                    (out_root / f).is_file() and sha256(out_root / f) == h for f, h in rec["outputs"].items()):
+                records[job.key] = {**rec, "cached": True}
+            else:
+                todo.append(job)
+    commit = common["git"].get("commit")
+    run = {"generated": now(), "version": __version__,
+           "commit": (commit[:12] + (" (with uncommitted changes)" if common["git"].get("dirty") else "")) if commit else "not a git checkout",
+           "data": shown(data_path) if data_path else "embedded demonstration set (data/demo)"}
+    return Plan(codes, selected, out_root, jobs, todo, records, dict(places or {}), set(themes.discover(notebooks_dir)),
+                common, run=run)
 
 
 def prepare(job: Job):
@@ -245,13 +354,16 @@ def write_report(p: Plan, job: Job, nb, res, started: str) -> None:
     atomic.write_text(job.out_dir / f"{job.theme}.ipynb", nbformat.writes(nb))
     found = p.found[job.key] = outputs.collect(nb)
     me = found["report"]                   # the ICB, region and synthetic status, as the notebook gave them
-    nav = f'<a href="index.html">{me.get("icb_label", job.icb_code)} reports</a> &middot; <a href="../index.html">All ICBs</a>'
+    nav = (f'<a href="index.html">{me.get("icb_label", job.icb_code)} reports</a> &middot; <a href="../../index.html">'
+           f'{job.icb_code} reports</a> &middot; <a href="../../../index.html">All ICBs</a>' if job.place else
+           f'<a href="index.html">{me.get("icb_label", job.icb_code)} reports</a> &middot; <a href="../index.html">All ICBs</a>')
     page = export.to_html(nb, f"{themes.title(job.theme)}: {me.get('icb_label', job.icb_code)}",
-                          error=None if res.ok else (res.error or "unknown error"), nav=nav)
+                          error=None if res.ok else (res.error or "unknown error"), nav=nav, run=p.run)
     atomic.write_text(job.out_dir / f"{job.theme}.html", page)
     p.records[job.key] = rec = {
         "icb_code": job.icb_code, "theme": job.theme, "parameters": job.parameters,
         "status": "ok" if res.ok else "failed", "error": res.error, "cache_key": job.cache_key,
+        **({"place": job.place} if job.place else {}),
         "notebook": shown(job.notebook), "started": started,
         "seconds_execute": round(res.seconds, 3), "seconds_export": round(time.perf_counter() - t0, 3),
         "kernel_reused": res.kernel_reused, "cached": False, "headlines": found["headlines"],
@@ -278,8 +390,25 @@ def write_icb(p: Plan, code: str) -> None:
         entries.append({"theme": theme, "title": themes.title(theme), "status": p.records[key]["status"],
                         "error": p.records[key].get("error"), "headlines": found.get("headlines", [])})
     mine = [p.records[f"{code}/{t}"] for t in done]
-    xlsx.write_tables(p.out_root / code / "tables.xlsx", label(mine, code), per_theme)
-    outputs.icb_index(p.out_root / code / "index.html", label(mine, code), entries, any(r.get("synthetic") for r in mine))
+    place_links = []
+    for ods in p.places.get(code, []):
+        key = f"{code}/places/{ods}/{PLACE_THEME}"
+        if key not in p.records:
+            continue
+        folder = p.out_root / code / "places" / ods
+        nb_file = folder / f"{PLACE_THEME}.ipynb"
+        found = p.found.get(key) or (outputs.collect(nbformat.read(nb_file, as_version=4)) if nb_file.exists() else {})
+        rec = p.records[key]
+        entry = {"theme": PLACE_THEME, "title": themes.title(PLACE_THEME), "status": rec["status"], "error": rec.get("error"),
+                 "headlines": found.get("headlines", [])}
+        xlsx.write_tables(folder / "tables.xlsx", rec.get("icb_label") or ods, {PLACE_THEME: found}, p.run)
+        outputs.icb_index(folder / "index.html", rec.get("icb_label") or ods, [entry], bool(rec.get("synthetic")), run=p.run,
+                          up=f'<a href="../../index.html">{html.escape(label(mine, code))} reports</a> &middot; '
+                             '<a href="../../../index.html">All ICBs</a>')
+        place_links.append((f"places/{ods}/index.html", rec.get("icb_label") or ods, rec["status"]))
+    xlsx.write_tables(p.out_root / code / "tables.xlsx", label(mine, code), per_theme, p.run)
+    outputs.icb_index(p.out_root / code / "index.html", label(mine, code), entries, any(r.get("synthetic") for r in mine),
+                      run=p.run, places=place_links)
 
 
 def write_run(p: Plan, done: set[str]) -> None:
@@ -291,23 +420,46 @@ def write_run(p: Plan, done: set[str]) -> None:
         if code not in done and any(f"{code}/{t}" in p.records for t in p.themes):
             write_icb(p, code)
     reports = {}
-    for f in sorted(p.out_root.glob("*/*.json")):
-        key = f"{f.parent.name}/{f.stem}"
+    for f in report_records(p.out_root):
+        rel = f.relative_to(p.out_root).with_suffix("")
+        key = rel.as_posix()
+        icb, place = rel.parts[0], (rel.parts[2] if len(rel.parts) == 4 else None)
         rec = p.records.get(key) or outputs.read_json(f)
-        if (rec.get("icb_code"), rec.get("theme")) == (f.parent.name, f.stem) and f.stem in p.alive and rec.get(
+        if (rec.get("icb_code"), rec.get("theme"), rec.get("place")) == (icb, f.stem, place) and f.stem in p.alive and rec.get(
                 "outputs") and all((p.out_root / o).is_file() for o in rec["outputs"]):
             reports[key] = rec
     rows = [{"icb_code": code, "name": label(mine, code), "region": next((r["region"] for r in mine if r.get("region")), ""),
-             "themes": len(mine), "failed": sum(r["status"] != "ok" for r in mine)}
+             "themes": len(mine), "failed": sum(r["status"] != "ok" for r in mine),
+             "places": sum(1 for r in reports.values() if r["icb_code"] == code and r.get("place"))}
             for code in sorted({r["icb_code"] for r in reports.values()})
-            for mine in [[r for r in reports.values() if r["icb_code"] == code]]]
-    outputs.top_index(p.out_root / "index.html", rows, any(r.get("synthetic") for r in reports.values()))
+            for mine in [[r for r in reports.values() if r["icb_code"] == code and not r.get("place")]]]
+    outputs.top_index(p.out_root / "index.html", rows, any(r.get("synthetic") for r in reports.values()), run=p.run)
     outputs.write_json(p.out_root / "manifest.json", {"generated": now(), "tool": f"iwt {__version__}", "reports": reports})
+
+
+def report_records(out_root: Path) -> list[Path]:
+    """Every report's own record in an output folder: ``<ICB>/<theme>.json`` and, for places,
+    ``<ICB>/places/<ODS>/<theme>.json``."""
+    return sorted([*out_root.glob("*/*.json"), *out_root.glob("*/places/*/*.json")])
+
+
+def tidy_after_kill(out_root: Path, notebooks_dir: Path | None) -> None:
+    """What a killed run (SIGKILL: no cleanup) left, put right under the lock before kernels start: kernel
+    folders of processes that are gone are removed, and a manifest older than the newest report record
+    (or missing) is rebuilt from the records, with the run's index page."""
+    from . import engine
+
+    engine.remove_dead_kernel_folders()
+    records = [f.stat().st_mtime_ns for f in report_records(out_root)]
+    manifest = out_root / "manifest.json"
+    if records and (not manifest.is_file() or manifest.stat().st_mtime_ns < max(records)):
+        write_run(Plan([], {}, out_root, [], [], {}, {}, set(themes.discover(notebooks_dir)), {}), set())
 
 
 async def run_reports_async(icb: str = "QOP", theme_spec: str = "all", data_dir: str | Path | None = None, out_dir: str | Path | None = None,
                             jobs: int = 2, force: bool = False, fresh_kernels: bool = False, progress: bool = True,
-                            notebooks_dir: Path | None = None, parameters: dict | None = None) -> RunSummary:
+                            notebooks_dir: Path | None = None, parameters: dict | None = None,
+                            place: str | None = None) -> RunSummary:
     """Run the reports in up to ``jobs`` warm kernels (``fresh_kernels``: a new kernel for each report).
     ``parameters``: more notebook parameters, ``{"name": value}`` for every theme, ``"theme.name"`` for one."""
     from . import engine
@@ -332,14 +484,18 @@ async def run_reports_async(icb: str = "QOP", theme_spec: str = "all", data_dir:
 
     with atomic.cancel_on_signals(main) as got, atomic.Writer(main) as write:
         try:
-            codes, selected, data_path, out_root = await asyncio.to_thread(request, icb, theme_spec, data_dir, out_dir, notebooks_dir)
+            codes, selected, data_path, out_root = await asyncio.to_thread(request, icb, theme_spec, data_dir, out_dir, notebooks_dir,
+                                                                                parameters)
+            place_list, notes = resolve_places(codes, place, selected)
             with atomic.exclusive_lock(out_root / LOCK, busy=f"another iwt report is writing to {out_root} (pid {{pid}}); "
                                                              "wait for it or choose another --out"):
+                await asyncio.to_thread(tidy_after_kill, out_root, notebooks_dir)
                 workers += [engine.Worker(fresh=fresh_kernels) for _ in range(min(jobs, os.cpu_count() or 1, len(codes) * len(selected)))]
                 for w in workers:               # the kernels start while we plan
                     w.starting = asyncio.create_task(w.start(cwd))
                 try:
-                    p = await asyncio.to_thread(plan, codes, selected, data_path, out_root, force, parameters, notebooks_dir)
+                    p = await asyncio.to_thread(plan, codes, selected, data_path, out_root, force, parameters, notebooks_dir,
+                                                place_list)
                     from tqdm.auto import tqdm
                     bar = tqdm(total=len(p.jobs), initial=len(p.jobs) - len(p.todo), desc="iwt report", unit="report",
                                file=sys.stderr, disable=not progress)
@@ -363,7 +519,7 @@ async def run_reports_async(icb: str = "QOP", theme_spec: str = "all", data_dir:
     if got:
         raise atomic.Interrupted(got[0], p and f"; {sum(j.key in p.records for j in p.jobs)} of {len(p.jobs)} report(s) "
                                  f"complete, recorded in {p.out_root / 'manifest.json'}")
-    return RunSummary([p.records[j.key] for j in p.jobs], p.out_root, time.perf_counter() - t_start)
+    return RunSummary([p.records[j.key] for j in p.jobs], p.out_root, time.perf_counter() - t_start, notes)
 
 
 def run_reports(**kwargs) -> RunSummary:
@@ -376,5 +532,8 @@ def print_summary(summary: RunSummary, stream=sys.stdout) -> None:
     cached = sum(r.get("cached", False) for r in summary.records)
     print(f"iwt report: {n} report(s), {n - len(summary.failed)} ok, {len(summary.failed)} failed, "
           f"{cached} reused from cache, {summary.seconds:.1f} s; outputs in {summary.out_dir}", file=stream)
+    for note in summary.notes:
+        print(f"  {note}", file=stream)
     for r in summary.failed:
-        print(f"  FAILED {r['icb_code']}/{r['theme']}: {r.get('error')}", file=stream)
+        print(f"  FAILED {r['icb_code']}/{'places/' + r['place'] + '/' if r.get('place') else ''}{r['theme']}: "
+              f"{r.get('error')}", file=stream)

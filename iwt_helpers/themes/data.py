@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from iwt_helpers import vocab
-from iwt_helpers.analysis import benchmarking, carers, need, pressures, quality, workforce
+from iwt_helpers.analysis import benchmarking, carers, need, nhs_trend, pressures, quality, workforce
+from iwt_helpers.analysis import places as place_analysis
 from iwt_helpers.analysis import primary_care as gp_analysis
-from iwt_helpers.data import disclosure, geography
+from iwt_helpers.data import disclosure, geography, places, population
 from iwt_helpers.data.datastore import Dataset
 from iwt_helpers.present import charts
 from iwt_helpers.present.items import Figure, Headline, Provenance, Table, Text
@@ -199,8 +200,20 @@ def coverage_section(ctx: DataContext):
             Table(context, "Carers, residents and population", {"what": "Figure", "status": "Status (period)"},
                   key="coverage_context", suppress=False),
             Text("Not in the data behind this report, and so never shown as figures: " + "; ".join(NOT_IN_DATA) + "."),
+            Text(_nhs_monthly_coverage(ctx, icb)),
         ]
     return render
+
+
+def _nhs_monthly_coverage(ctx: DataContext, icb: str) -> str:
+    """What the coverage matrix says of NHS staff in post by month (NHS Workforce Statistics)."""
+    monthly = nhs_trend.monthly_table(ctx.ds)
+    if monthly is None:
+        return "NHS trust staff in post by month (NHS Workforce Statistics): not available in this data folder."
+    rows = monthly[monthly["icb_code"] == icb]
+    status = _cell(ctx, rows) if len(rows) else "not available"
+    return (f"NHS trust staff in post by month (NHS Workforce Statistics): {status}. ICB-employed staff are kept "
+            "apart: never added to the NHS trust sector, the staff in post above or any total.")
 
 
 def whole_system_section(ctx: DataContext):
@@ -244,8 +257,7 @@ def whole_system_section(ctx: DataContext):
             comp = comp[comp["measure"] != "whole system"].reset_index(drop=True)
             comp.attrs["population_year"] = year
         fmt = {"headcount": "{:,.0f}", "fte": "{:,.0f}", "share_of_fte_pct": "{:.1f}"}
-        pop_label = (f"population {comp.attrs['population_year']}: ONS mid-2020 estimate, ages 60+ grown by the 2016-based "
-                     "projections, younger ages held")
+        pop_label = f"population: {population.describe(pop, comp.attrs['population_year'])}"
         prov_pc = Provenance.combine([ctx.prov(basis, by="sector"),
                                       Provenance("ONS population estimates and projections", str(comp.attrs["population_year"]), "real")])
         return [
@@ -275,6 +287,209 @@ def whole_system_section(ctx: DataContext):
                    f"than England {across}"), prov_pc),
         ]
     return render
+
+
+def nhs_trend_section(ctx: DataContext):
+    """NHS trust staff in post (FTE) by month from the KPI's ``series_from`` month (kpis.yaml): the ICB
+    against its NHS England region and England as an index, and the growth over the last 12 months.
+    From the data folder's ``nhs_staff_monthly``, else the committed ICB totals (real, both)."""
+    monthly = nhs_trend.monthly_table(ctx.ds)
+    since = nhs_trend.series_start()
+
+    def render(icb: str) -> list:
+        if monthly is None:
+            return [Text("NHS trust staff in post by month: not available in this data folder.")]
+        areas = nhs_trend.indexed(nhs_trend.by_area(monthly, icb, since))
+        growth = nhs_trend.growth_12m(areas)
+        mine = growth.iloc[0]
+        months = areas[areas["period"].isin([mine["latest"], mine["year_before"]])]
+        prov_12 = ctx.prov(months, period=f"{mine['period_label']} ({mine['year_before']:%B %Y} and {mine['latest']:%B %Y})")
+        prov = ctx.prov(areas)
+        verb = "grew" if mine["growth_pct"] >= 0 else "fell"
+        start = areas["period"].min()
+        idx = areas[areas["period"] == areas["period"].max()].set_index("area_type")["change_since_start_pct"]
+        note = ("NHS trusts and other core NHS organisations (HCHS staff, resident doctors included, unlike the turnover "
+                "figures of section 4); staff employed by the ICBs themselves, and the CCGs before them, are kept apart "
+                "and not counted here. Region and England add up their ICBs' trusts.")
+        if "org_type" in monthly:
+            last = monthly[monthly["period"] == monthly["period"].max()]
+            icb_staff = last.loc[last["org_type"] == "icb", "fte"].sum(min_count=1)
+            if pd.notna(icb_staff):
+                note += f" ICB-employed staff in England, {last['period'].max():%B %Y}: {icb_staff:,.0f} FTE."
+        return [
+            Headline(f"NHS trust staff in post {verb} {abs(mine['growth_pct']):.1f}% in the {mine['period_label']}",
+                     float(mine["growth_pct"]), f"% change in FTE, {mine['period_label']}", "{:+.1f}", provenance=prov_12),
+            Table(growth, f"NHS trust staff in post (FTE): growth in the {mine['period_label']}",
+                  {"area": "Area", "fte_year_before": f"FTE {mine['year_before']:%B %Y}", "fte_latest": f"FTE {mine['latest']:%B %Y}",
+                   "growth_pct": "Growth (%)"}, {"fte_year_before": "{:,.0f}", "fte_latest": "{:,.0f}", "growth_pct": "{:+.1f}"},
+                  key="nhs_staff_growth", suppress=False, provenance=prov_12),
+            Figure(charts.monthly_lines(areas, "index_100", f"FTE index ({start:%B %Y} = 100)", _name(icb), footer_text(prov),
+                                        prov.stamp, f"{_name(icb)}: NHS trust staff in post (FTE) {idx.get('icb', float('nan')):+.1f}% "
+                                        f"since {start:%B %Y}, against {idx.get('region', float('nan')):+.1f}% in its region and "
+                                        f"{idx.get('england', float('nan')):+.1f}% in England", baseline=100), prov),
+            Text(note),
+        ]
+    return render
+
+
+PLACE_INDICATORS = [("population", "Population {base}"), ("growth_65_plus_pct", "Growth aged 65+ to {end} (%)"),
+                    ("growth_85_plus_pct", "Growth aged 85+ to {end} (%)"),
+                    ("dementia_per_1000_65", "People with dementia per 1,000 aged 65+ ({base}, CFAS II rates)"),
+                    ("gp_gp_qualified_per_10k", "Qualified GPs (FTE) per 10,000 patients ({gp})"),
+                    ("gp_nurse_per_10k", "Practice nurses (FTE) per 10,000 patients ({gp})"),
+                    ("carers_per_100", "Unpaid carers per 100 residents aged 5+ (Census 2021)"),
+                    ("imd_average_score", "IMD 2025 average score (higher: more deprived)"),
+                    ("rural_share_pct", "Rural share of small areas (%, RUC 2011)")]
+GP_PLACE_COLUMNS = ("gp_gp_qualified_per_10k", "gp_nurse_per_10k")
+
+
+def _place_inputs(ctx: DataContext) -> dict:
+    """What the places section reads, once per report: population by place (the data folder's, else
+    the committed one), general practice by place (the build's, else the demo's split by population,
+    synthetic), and the committed place facts (Census 2021, IoD 2025, RUC)."""
+    pop = ctx.t["population"]
+    basis = population.preferred_basis(pop)
+    pp = ctx.ds.optional_table("population_place")
+    pp = places.place_population() if pp is None else pp[pp["sex"] == "persons"]
+    area = ctx.ds.optional_table("gp_workforce_area")
+    gp = ctx.gp
+    if area is None and gp["synthetic"].astype(bool).any():
+        area = place_analysis.synthetic_gp_by_place(gp, pp)
+    elif area is not None:
+        area = area.assign(synthetic=False)
+    ps = ctx.ds.optional_table("population_sex")
+    shares = population.female_shares(ps) if ps is not None else population.sex_shares()
+    return {"pop_place": pp, "pop_icb": pop[pop["kind"] == "projection"] if basis is None else
+            pop[population._basis_of(pop) == basis], "gp_area": area, "shares": shares}
+
+
+def _place_frame(ctx: DataContext, inputs: dict, icb: str) -> pd.DataFrame:
+    base = ctx.base_year
+    end = base + max(ctx.params.projection_years)
+    gp_area = inputs["gp_area"] if inputs["gp_area"] is not None else pd.DataFrame(
+        columns=["financial_year", "icb_code", "area_type", "area_code", "role", "fte", "registered_patients"])
+    t = place_analysis.place_table(icb, inputs["pop_place"], inputs["pop_icb"], places.place_facts(), gp_area, ctx.gp,
+                                   ctx.t["prevalence"], inputs["shares"], base, end,
+                                   ctx.ds.table("deprivation"), ctx.ds.table("rurality"))
+    old = population.bands_at_least(65)
+    pp = inputs["pop_place"]
+    p65 = pp[(pp["year"] == base) & pp["age_band"].isin(old)].groupby("sicb_code")["population"].sum()
+    ip = inputs["pop_icb"]
+    i65 = ip[(ip["year"] == base) & ip["age_band"].isin(old)]
+    p65[icb] = i65.loc[i65["icb_code"] == icb, "population"].sum()
+    p65["England"] = i65["population"].sum()
+    t["dementia_per_1000_65"] = 1000 * t["dementia_65_plus"] / t["area"].map(p65)
+    return t
+
+
+def places_section(ctx: DataContext, focus=None):
+    """The ICB's places (sub-ICB locations) side by side with the ICB and England, a chart of where
+    each sits on the main indicators, and, for a place in focus (the ``place`` parameter, or the
+    JupyterLab picker through ``focus()``), its own figures with general practice by PCN."""
+    inputs = _place_inputs(ctx)
+
+    def render(icb: str) -> list:
+        mine = places.places_of(icb)
+        if len(mine) < 2:
+            return [Text(f"{_name(icb)} has one sub-ICB location ({mine['sicb_ods'].iloc[0]}), so its place figures are "
+                         "the ICB's own: no places section.")]
+        t = _place_frame(ctx, inputs, icb)
+        base, end, fy = t.attrs["base_year"], t.attrs["end_year"], t.attrs.get("gp_year") or "not available"
+        gp_synth = inputs["gp_area"] is not None and bool(inputs["gp_area"]["synthetic"].astype(bool).any())
+        pop_src = compact_sources([inputs["pop_place"]["source"].iloc[0]])
+        fact_src = compact_sources(places.place_facts()["source"].unique().tolist())
+        parts = [Provenance(pop_src, f"{base} to {end}", "real", "ONS projection"),
+                 Provenance(fact_src, "Census 2021; IoD 2025; RUC 2011", "real")]
+        if inputs["gp_area"] is not None:
+            gsrc = compact_sources(inputs["gp_area"]["source"].dropna().unique().tolist()[:2]) if "source" in inputs["gp_area"] \
+                else "demonstration general practice figures split by place population"
+            parts.append(Provenance(gsrc, str(fy), "synthetic" if gp_synth else "real",
+                                    "general practice by place" if not gp_synth else "general practice split by population"))
+        prov = Provenance.combine(parts)
+        labels = {c: lab.format(base=base, end=end, gp=fy) for c, lab in PLACE_INDICATORS}
+        shown = t[["area_name", "ods", *[c for c, _ in PLACE_INDICATORS]]]
+        fmt = {"population": "{:,.0f}", "growth_65_plus_pct": "{:+.1f}", "growth_85_plus_pct": "{:+.1f}",
+               "dementia_per_1000_65": "{:.1f}", "gp_gp_qualified_per_10k": "{:.2f}", "gp_nurse_per_10k": "{:.2f}",
+               "carers_per_100": "{:.1f}", "imd_average_score": "{:.1f}", "rural_share_pct": "{:.1f}"}
+        real_inds = [(c, labels[c]) for c, _ in PLACE_INDICATORS if c != "population" and not (gp_synth and c in GP_PLACE_COLUMNS)]
+        pl = t[t["area"].str.startswith("E38")]
+        g65 = pl.loc[pl["growth_65_plus_pct"].idxmax()]
+        car = pl.loc[pl["carers_per_100"].idxmax()]
+        dep = pl.loc[pl["imd_average_score"].idxmax()]
+        title = (f"{_name(icb)}'s {len(pl)} places: the population aged 65+ grows fastest in {g65['area_name']} "
+                 f"({g65['growth_65_plus_pct']:+.0f}% by {end}); most unpaid carers per 100 residents in {car['area_name']} "
+                 f"({car['carers_per_100']:.1f}); most deprived: {dep['area_name']} (IMD score {dep['imd_average_score']:.1f})")
+        if gp_synth:
+            labels.update({c: labels[c] + " (synthetic)" for c in GP_PLACE_COLUMNS})
+        chart_inds = real_inds          # a synthetic split by population would put every place on its ICB's line
+        chart_prov = prov if not gp_synth else Provenance.combine(parts[:2])
+        items = [
+            Table(shown, f"{_name(icb)}: its {len(pl)} places (sub-ICB locations) beside the ICB and England",
+                  {"area_name": "Place", "ods": "ODS code", **labels}, fmt, key="places", suppress=False, provenance=prov),
+            Figure(charts.place_panels(t, chart_inds[:8], _name(icb), footer_text(chart_prov), chart_prov.stamp, title),
+                   chart_prov),
+            Text("Places are NHS England's sub-ICB locations, named here after the local authorities that hold at least "
+                 "a tenth of their small areas. Population figures are ONS 2022-based projections for each place; "
+                 "dementia applies the CFAS II rates by age and sex; general practice places each practice by NHS "
+                 "England's October 2025 mapping (practices with no place count in the ICB only); carers, deprivation "
+                 "and rurality are placed by small area. NHS trust and adult social care figures are reported for the "
+                 "ICB as a whole: no published file splits them by place." + (
+                     " General practice by place is synthetic here: the demonstration figures split by population."
+                     if gp_synth else "")),
+        ]
+        code = focus() if callable(focus) else (focus or ctx.params.place)
+        if code:
+            items += _place_focus(ctx, inputs, t, icb, code, prov, fmt, labels)
+        return items
+    return render
+
+
+def place_options(icb_code: str) -> list[tuple[str, str]]:
+    """The JupyterLab place picker's options for an ICB: the whole ICB, then each place."""
+    return [("Whole ICB", "")] + [(f"{r.place_name} ({r.sicb_ods})", r.sicb_code)
+                                  for r in places.places_of(icb_code).itertuples()]
+
+
+def _place_focus(ctx: DataContext, inputs: dict, t: pd.DataFrame, icb: str, code: str, prov: Provenance,
+                 fmt: dict, labels: dict) -> list:
+    if code not in set(t["area"]):
+        p = geography.sub_icbs().set_index("sicb_code")
+        where = p.loc[code, "icb_code"] if code in p.index else "another ICB"
+        return [Text(f"The place chosen is in {_name(where) if where in geography.icb_codes() else where}; "
+                     f"choose one of {_name(icb)}'s places.")]
+    row = t.set_index("area")
+    name = row.at[code, "area_name"]
+    long = pd.DataFrame({"indicator": [labels[c] for c, _ in PLACE_INDICATORS],
+                         "place": [row.at[code, c] for c, _ in PLACE_INDICATORS],
+                         "icb": [row.at[icb, c] for c, _ in PLACE_INDICATORS],
+                         "england": [row.at["England", c] for c, _ in PLACE_INDICATORS]})
+    items = [Text(f"### Focus: {name} ({row.at[code, 'ods']})"),
+             Table(long, f"{name} against {_name(icb)} and England",
+                   {"indicator": "Indicator", "place": name, "icb": _name(icb), "england": "England"},
+                   {c: "{:,.2f}" for c in ("place", "icb", "england")}, key="place_focus", suppress=False, provenance=prov)]
+    area = inputs["gp_area"]
+    if area is not None and not area["synthetic"].astype(bool).any() and "area_type" in area:
+        fy = area["financial_year"].max()
+        pcn = area[(area["financial_year"] == fy) & (area["area_type"] == "pcn") & (area["sicb_code"] == code)]
+        if len(pcn):
+            w = pcn.pivot_table(index=["area_code", "area_name"], columns="role", values="fte", aggfunc="sum")
+            pts = pcn.drop_duplicates("area_code").set_index("area_code")["registered_patients"]
+            out = pd.DataFrame({"pcn": [n for _, n in w.index], "patients": [pts[c] for c, _ in w.index]})
+            for role in ("gp_qualified", "nurse", "direct_patient_care", "admin"):
+                if role in w:
+                    out[role] = 10_000 * w[role].to_numpy() / out["patients"].to_numpy()
+            src = compact_sources(pcn["source"].unique().tolist()[:1])
+            items.append(Table(out, f"General practice in {name} by primary care network, {fy}: FTE per 10,000 registered patients",
+                               {"pcn": "Primary care network", "patients": "Registered patients",
+                                "gp_qualified": "Qualified GPs", "nurse": "Nurses", "direct_patient_care": "Direct patient care",
+                                "admin": "Admin and non-clinical"},
+                               {"patients": "{:,.0f}", "gp_qualified": "{:.2f}", "nurse": "{:.2f}",
+                                "direct_patient_care": "{:.2f}", "admin": "{:.2f}"}, key="place_pcns", suppress=False,
+                               provenance=Provenance(src, str(fy), "real", "practices placed by NHS England's October 2025 mapping")))
+    else:
+        items.append(Text("General practice by primary care network: not available in this data folder (it needs the "
+                          "practice-level workforce files; the demonstration set has none)."))
+    return items
 
 
 def primary_care_section(ctx: DataContext):
@@ -580,15 +795,16 @@ def need_section(ctx: DataContext):
         growth = older[older["year"] == base + max(horizons)].pivot(index="age_group", columns="area", values="growth_pct")
         g85 = growth.loc["85+", "icb"]
         p = pop[pop["icb_code"] == icb]
-        prov_pop = Provenance(compact_sources(p["source"].unique().tolist()), f"{base} to {base + max(horizons)}", "real",
-                              "estimate " + ", ".join(str(y) for y in sorted(p.loc[p["kind"] == "estimate", "year"].unique()))
-                              + "; later years projected")
+        shown = pd.concat([population.for_year(p, y) for y in older["year"].unique()])
+        prov_pop = Provenance(compact_sources(shown["source"].unique().tolist()), f"{base} to {base + max(horizons)}", "real",
+                              population.describe(p, base).replace(f" for {base}", "") + " (a projection, not a count)")
         statuses = sorted(prev["status"].unique())
         prov_need = Provenance.combine([prov_pop, Provenance(compact_sources(prev["source"].unique().tolist()), "", "real",
                                                              "prevalence rates: " + ", ".join(statuses))])
         return [
             Headline(f"Growth in people aged 85+ by {base + max(horizons)}", g85, "%", "{:.0f}", provenance=prov_pop),
-            Table(wide, f"Older people now ({base}) and projected", {c: c for c in wide.columns} | {"age_group": "Age", "area": "Area"},
+            Table(wide, f"Older people in {base} and projected (ONS {population.preferred_basis(pop)} projections)",
+                  {c: c for c in wide.columns} | {"age_group": "Age", "area": "Area"},
                   {str(y): "{:,.0f}" for y in older["year"].unique()}, key="older_people", suppress=False, provenance=prov_pop),
             Figure(charts.population_growth(older, _name(icb), footer_text(prov_pop), False), prov_pop),
             Table(needs, "Estimated people with care needs (prevalence rates x population)",
@@ -665,6 +881,20 @@ def quality_section(ctx: DataContext):
                                suppress=False))
         elif unmapped is not None and len(unmapped):
             items.append(Text(f"{unmapped['org_code'].nunique()} organisations could not be placed in an ICB (see the build report)."))
+        evp = population.estimate_vs_projection(ctx.t["population"], icb)
+        if len(evp):
+            evp["area"] = evp["area"].replace({icb: _name(icb)})
+            year = int(evp["year"].iloc[0])
+            prov_evp = Provenance(compact_sources(ctx.t["population"].loc[ctx.t["population"]["year"] == year, "source"]
+                                                  .unique().tolist()), str(year), "real", "estimate beside projection")
+            items.append(Table(evp, f"Population in {year}: the ONS estimate beside the projection every figure of this "
+                               "report uses (the difference is the projection's error so far)",
+                               {"area": "Area", "estimate_basis": "Estimate", "estimate": "People (estimate)",
+                                "projection_basis": "Projection", "projection": "People (projection)",
+                                "difference": "Projection less estimate", "difference_pct": "Difference (%)"},
+                               {"estimate": "{:,.0f}", "projection": "{:,.0f}", "difference": "{:+,.0f}",
+                                "difference_pct": "{:+.2f}"}, key="population_vs_estimate", suppress=False,
+                               provenance=prov_evp))
         items.append(Table(unk, "Workforce records with unknown ethnicity (%)", {"sector": "Sector", "icb_unknown_pct": "This ICB (%)",
                            "england_unknown_pct": "England (%)"}, {"icb_unknown_pct": "{:.1f}", "england_unknown_pct": "{:.1f}"},
                            key="ethnicity_unknown", suppress=False))
@@ -678,8 +908,8 @@ def caveats(ctx: DataContext) -> list[str]:
         "Each sector is shown at its own latest period; totals across sectors say which periods they add (A18).",
         "Adult social care counts are filled posts: a person with two jobs counts twice (A4).",
         "Local authorities split across ICBs are apportioned by their share of LSOAs (A1).",
-        f"Population for {ctx.base_year} onwards: ONS 2016-based projection growth for ages 60+ on the mid-2020 "
-        "estimate; younger ages held at mid-2020 (A2, A3).",
+        f"Population from {ctx.base_year}: {population.describe(ctx.t['population'], ctx.base_year)}, every age; the "
+        "15-19 band is split at 18 by single-year shares of the ONS mid-2024 estimate (A2, A3).",
         "Funnel-plot limits are widened for overdispersion between systems (Spiegelhalter 2005).",
         "Unpaid carers and residents' ethnicity are Census 2021 counts (real), placed in ICBs by small area (A14).",
     ]

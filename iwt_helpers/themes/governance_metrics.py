@@ -14,6 +14,7 @@ import pandas as pd
 from IPython.display import HTML, display
 
 from iwt_helpers.analysis import kpis as kpi_framework
+from iwt_helpers.analysis import nhs_trend
 from iwt_helpers.data import geography
 from iwt_helpers.data.datastore import Dataset
 from iwt_helpers.present import charts
@@ -38,11 +39,20 @@ class GovernanceContext:
     ds: Dataset
     params: ReportParams
     observations: pd.DataFrame
+    monthly: pd.DataFrame | None = None          # NHS trust staff in post by month (nhs_trend.monthly_table)
     _cache: dict = field(default_factory=dict)
 
     @classmethod
     def load(cls, ds: Dataset, params: ReportParams) -> GovernanceContext:
-        return cls(ds, params, ds.table_by_key("kpi_observations", key="kpi_id"))
+        """The KPI observations; the month-on-month change in NHS trust staff in post is derived from
+        the monthly series (the data folder's, else the committed ICB totals: real either way) unless
+        the observations already have it, so the demo shows it real too."""
+        obs = ds.table_by_key("kpi_observations", key="kpi_id")
+        monthly = nhs_trend.monthly_table(ds)
+        if monthly is not None and not (obs["kpi_id"] == nhs_trend.KPI_ID).any():
+            derived = nhs_trend.kpi_observations(monthly, nhs_trend.series_start())
+            obs = pd.concat([obs, derived.assign(synthetic=bool(monthly["synthetic"].any()))], ignore_index=True)
+        return cls(ds, params, obs, monthly)
 
     def read(self, icb: str, kpi: str = ALL) -> Reading:
         """The SPC reading of the report's KPIs (or of one KPI) for an ICB, computed once."""
@@ -80,6 +90,26 @@ def matrix(ctx: GovernanceContext, icb: str) -> None:
                 provenance=prov)
     nb.headline("KPIs that will consistently miss target", int((summary["assurance"] == "consistent_fail").sum()),
                 f"of {len(summary)}", provenance=prov)
+    year_on_year(ctx, icb)
+
+
+def year_on_year(ctx: GovernanceContext, icb: str) -> None:
+    """Beside the month-on-month KPI: NHS trust staff in post (FTE) over the last 12 months, for the
+    ICB, its region and England."""
+    if ctx.monthly is None or (ctx.params.kpis and nhs_trend.KPI_ID not in ctx.params.kpis):
+        return
+    areas = nhs_trend.by_area(ctx.monthly, icb, nhs_trend.series_start())
+    growth = nhs_trend.growth_12m(areas)
+    mine = growth.iloc[0]
+    prov = provenance_of(areas[areas["period"].isin([mine["latest"], mine["year_before"]])],
+                         f"{mine['period_label']} ({mine['year_before']:%B %Y} and {mine['latest']:%B %Y})")
+    nb.show(growth, f"Beside the month-on-month KPI: NHS trust staff in post (FTE), growth in the {mine['period_label']}",
+            columns={"area": "Area", "fte_year_before": f"FTE {mine['year_before']:%B %Y}",
+                     "fte_latest": f"FTE {mine['latest']:%B %Y}", "growth_pct": "Growth (%)"},
+            formats={"fte_year_before": "{:,.0f}", "fte_latest": "{:,.0f}", "growth_pct": "{:+.1f}"},
+            key="nhs_staff_growth_12m", suppress=False, provenance=prov)
+    nb.headline(f"NHS trust staff in post (FTE), growth in the {mine['period_label']}", float(mine["growth_pct"]), "%", "{:+.1f}",
+                provenance=prov)
 
 
 def charts_section(ctx: GovernanceContext, kpi=lambda: ALL):

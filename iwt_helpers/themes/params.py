@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from iwt_helpers import paths
 from iwt_helpers.data import geography
@@ -38,6 +38,7 @@ class ReportParams(BaseModel):
     n_runs: int = 1000                  # scenarios theme: Monte Carlo runs
     seed: int = 2022                    # scenarios theme: random seed (same seed, same figures)
     peer_count: int = 5                 # case studies theme: nearest peers shown (1 to 15)
+    place: str = ""                     # data theme: a place (sub-ICB location) of the ICB, E38 after checking; "" = the ICB
 
     @field_validator("icb_code", mode="before")
     @classmethod
@@ -89,6 +90,21 @@ class ReportParams(BaseModel):
     @classmethod
     def _peers(cls, v: Any) -> int:
         return _whole(v, "peer_count", 1, 15, "peers")
+
+    @model_validator(mode="after")
+    def _place(self) -> ReportParams:
+        if self.place:
+            from iwt_helpers.data import places
+            object.__setattr__(self, "place", places.resolve_place(self.icb_code, self.place))
+        return self
+
+    @property
+    def place_name(self) -> str:
+        """The place's readable name with its ODS code, e.g. 'Bolton (00T)'; '' for the whole ICB."""
+        if not self.place:
+            return ""
+        p = geography.sub_icbs().set_index("sicb_code").loc[self.place]
+        return f"{p['place_name']} ({p['sicb_ods']})"
 
     @classmethod
     def parse(cls, **values: Any) -> ReportParams:

@@ -80,10 +80,11 @@ class ReadinessContext:
         """Read the ICB's responses again next time (after a round has been saved)."""
         self._cache.pop(geography.resolve_icb(icb), None)
 
-    def prov(self, resp: Responses, rounds: list[pd.Timestamp] | None = None) -> Provenance:
-        r = ra.rounds(resp.df) if rounds is None else rounds
-        period = ("assessment rounds of " + " and ".join(f"{pd.Timestamp(d):%d %B %Y}" for d in r)) if r else ""
-        rows = resp.df if rounds is None else resp.df[resp.df["assessment_date"].isin(rounds)]
+    def prov(self, resp: Responses, periods: list[pd.Period] | None = None) -> Provenance:
+        """Provenance of the assessments of some periods (default every one); it names their dates."""
+        dates = ra.rounds(resp.df) if periods is None else [d for p in periods for d in ra.period_dates(resp.df, p, self.bank)]
+        period = f"assessments of {ra.dates_text(dates)}" if dates else ""
+        rows = resp.df if periods is None else resp.df[resp.df["assessment_date"].isin(dates)]
         return provenance_of(rows, period)
 
 
@@ -91,8 +92,16 @@ def _name(icb: str) -> str:
     return geography.icb_name(icb)
 
 
-def _when(d) -> str:
-    return "no earlier round" if d is None or pd.isna(d) else f"{pd.Timestamp(d):%B %Y}"
+def _when(p: pd.Period | pd.Timestamp | None, bank: store.ItemBank | None = None) -> str:
+    """A period (or the period of a date) in words ('January-March 2025'; 'no earlier period')."""
+    return ra.period_label(p, bank)
+
+
+def _held(ctx: ReadinessContext, resp: Responses, p: pd.Period | None) -> str:
+    """A period with the assessment dates it holds: 'January-March 2025 (assessed 3 and 17 March 2025)'."""
+    if p is None:
+        return _when(p, ctx.bank)
+    return f"{_when(p, ctx.bank)} (assessed {ra.dates_text(ra.period_dates(resp.df, p, ctx.bank))})"
 
 
 def _none_saved(icb: str) -> list:
@@ -100,18 +109,20 @@ def _none_saved(icb: str) -> list:
 
 
 def _rounds(ctx: ReadinessContext, icb: str, with_previous: bool = False):
-    """The ICB's responses, its latest and previous round, and the provenance of the round(s) a
-    section shows (the previous one too with ``with_previous``); None when nothing is saved."""
+    """The ICB's responses, its latest and previous period (the ICB view groups each partner's
+    latest assessment in a period: ``bank.period``, a quarter unless set), and the provenance of
+    the period(s) a section shows (the previous one too with ``with_previous``); None when nothing is saved."""
     resp = ctx.responses(icb)
     if resp.df.empty:
         return None
-    latest, previous = ra.latest_and_previous(resp.df)
+    latest, previous = ra.latest_and_previous(resp.df, ctx.bank)
     shown = [d for d in (latest, previous if with_previous else None) if d is not None]
     return resp, latest, previous, ctx.prov(resp, shown)
 
 
 def summary_section(ctx: ReadinessContext):
-    """System readiness by domain in the latest round against the previous one."""
+    """System readiness by domain in the latest period against the previous one, each partner's
+    latest assessment against its previous one, and the dates each period holds."""
     def render(icb: str) -> list:
         got = _rounds(ctx, icb, with_previous=True)
         if got is None:
@@ -120,35 +131,49 @@ def summary_section(ctx: ReadinessContext):
         bank = ctx.bank
         dom = ra.domain_scores(resp.df, bank)
         now, before = ra.system_score(resp.df, bank, latest), ra.system_score(resp.df, bank, previous)
-        n_partners = resp.df.loc[resp.df["assessment_date"] == latest, "partner"].nunique()
+        n_partners = ra.in_period(resp.df, latest, bank)["partner"].nunique()
         best = dom.loc[dom["score"].idxmax(), "domain_label"] if dom["score"].notna().any() else "none"
         worst = dom.loc[dom["score"].idxmin(), "domain_label"] if dom["score"].notna().any() else "none"
         change = "" if np.isnan(before) else f", {'up' if now > before else 'down' if now < before else 'no change'} " \
-                                               f"{abs(now - before):.1f} since {_when(previous)}"
-        title = (f"{_name(icb)}: system readiness {now:.1f} of {bank.target} in the {_when(latest)} round{change}; "
+                                               f"{abs(now - before):.1f} since {_when(previous, ctx.bank)}"
+        title = (f"{_name(icb)}: system readiness {now:.1f} of {bank.target} in {_when(latest, ctx.bank)}{change}; "
                  f"strongest domain {best}, weakest {worst}")
-        bars = pd.concat([dom.assign(round=f"{_when(latest)} round", value=dom["score"])] +
-                         ([dom.assign(round=f"{_when(previous)} round", value=dom["previous_score"])] if previous is not None else []))
+        bars = pd.concat([dom.assign(round=_when(latest, ctx.bank), value=dom["score"])] +
+                         ([dom.assign(round=_when(previous, ctx.bank), value=dom["previous_score"])] if previous is not None else []))
         fig = charts.grouped_bars(bars, "domain_label", "round", "value", f"Score (0 {bank.scale[0].lower()} to "
                                   f"{bank.target} {bank.scale[bank.target].lower()})", footer_text(prov), prov.stamp, title)
         fig.axes[0].set_ylim(0, bank.target + 0.4)
-        heads = [Headline(f"Readiness self-assessment: system score ({_when(latest)}, {n_partners} partners)", now,
+        heads = [Headline(f"Readiness self-assessment: system score ({_when(latest, ctx.bank)}, {n_partners} partners)", now,
                           f"of {bank.target}", "{:.1f}", provenance=prov)]
         if not np.isnan(before):
-            heads.append(Headline(f"Readiness: change in system score since {_when(previous)}", now - before, "levels",
+            heads.append(Headline(f"Readiness: change in system score since {_when(previous, ctx.bank)}", now - before, "levels",
                                   "{:+.1f}", provenance=prov))
+        every = ctx.prov(resp)
+        per = ra.period_table(resp.df, bank)
+        mine = ra.partner_changes(resp.df, bank)
         return [
             *heads,
-            Text(f"{n_partners} partners scored {len(bank.items)} items in the {_when(latest)} round "
-                 f"({'compared with ' + _when(previous) if previous is not None else 'the first round: no change to show yet'}). "
-                 f"Scale: {bank.scale_text()}. A domain's score is the mean of its items' scores; an item's score is the "
-                 "mean of the partners who scored it."),
+            Text(f"{n_partners} partners scored {len(bank.items)} items in {_held(ctx, resp, latest)}"
+                 f"{', compared with ' + _held(ctx, resp, previous) if previous is not None else ': the first period, no change to show yet'}. "
+                 f"The system view groups assessments by {bank.period}: each partner counts once in a {bank.period}, with its "
+                 f"latest assessment in it. Scale: {bank.scale_text()}. A domain's score is the mean of its items' scores; an "
+                 "item's score is the mean of the partners who scored it."),
             Figure(fig, prov),
-            Table(dom, f"{_name(icb)}: readiness by domain, {_when(latest)} round against {_when(previous)}",
+            Table(dom, f"{_name(icb)}: readiness by domain, {_when(latest, ctx.bank)} against {_when(previous, ctx.bank)}",
                   {"domain_label": "Domain", "items": "Items", "items_scored": "Items scored", "score": "Score",
-                   "previous_score": "Previous round", "change": "Change"},
+                   "previous_score": "Previous period", "change": "Change"},
                   {"score": "{:.1f}", "previous_score": "{:.1f}", "change": "{:+.1f}"}, key="readiness_domains",
                   suppress=False, provenance=prov),
+            Table(mine, f"{_name(icb)}: each partner's latest assessment against its own previous one (score: the mean of "
+                  "its domain scores)",
+                  {"partner": "Partner", "latest_date": "Latest assessment", "score": "Score", "items_scored": "Items scored",
+                   "previous_date": "Previous assessment", "previous_score": "Previous score", "change": "Change"},
+                  {"latest_date": "{:%d %b %Y}", "previous_date": "{:%d %b %Y}", "score": "{:.1f}", "previous_score": "{:.1f}",
+                   "change": "{:+.1f}"}, key="readiness_partners", suppress=False, provenance=every),
+            Table(per, f"{_name(icb)}: the assessments each {bank.period} holds (the system view counts each partner's latest "
+                  f"in a {bank.period})",
+                  {"period": bank.period.capitalize(), "dates": "Assessment dates", "partners": "Partners",
+                   "partner_names": "Who"}, key="readiness_periods", suppress=False, provenance=every),
         ]
     return render
 
@@ -180,7 +205,7 @@ def heatmap_figure(piv: pd.DataFrame, bank: store.ItemBank, title: str, source: 
 
 
 def heatmap_section(ctx: ReadinessContext):
-    """Each partner's score on each item in the latest round, and each item's RAG status and change."""
+    """Each partner's score on each item in the latest period, and each item's RAG status and change."""
     def render(icb: str) -> list:
         got = _rounds(ctx, icb, with_previous=True)
         if got is None:
@@ -190,15 +215,15 @@ def heatmap_section(ctx: ReadinessContext):
         piv = ra.heatmap(resp.df, bank)
         st = ra.item_status(resp.df, bank)
         counts = st["rag"].value_counts()
-        title = (f"{_name(icb)}, {_when(latest)}: {counts.get('green', 0)} items green, {counts.get('amber', 0)} amber and "
+        title = (f"{_name(icb)}, {_when(latest, ctx.bank)}: {counts.get('green', 0)} items green, {counts.get('amber', 0)} amber and "
                  f"{counts.get('red', 0)} red across {len(piv)} partners")
         st_shown = st.assign(rag=st["rag"].map(RAG_TEXT))
         return [
             Figure(heatmap_figure(piv, bank, title, footer_text(ctx.prov(resp, [latest])), prov.stamp), ctx.prov(resp, [latest])),
-            Table(st_shown, f"{_name(icb)}: RAG status of each item ({_when(latest)}: red below {bank.red_below:g}, green "
-                  f"from {bank.green_from:g}) and change since {_when(previous)}",
+            Table(st_shown, f"{_name(icb)}: RAG status of each item ({_held(ctx, resp, latest)}: red below {bank.red_below:g}, "
+                  f"green from {bank.green_from:g}) and change since {_when(previous, ctx.bank)}",
                   {"item_id": "Item", "domain_label": "Domain", "text": "What ready looks like", "partners_scored": "Partners scoring",
-                   "score": "Score", "lowest": "Lowest", "highest": "Highest", "previous_score": "Previous round",
+                   "score": "Score", "lowest": "Lowest", "highest": "Highest", "previous_score": "Previous period",
                    "change": "Change", "rag": "RAG"},
                   {"score": "{:.1f}", "lowest": "{:.0f}", "highest": "{:.0f}", "previous_score": "{:.1f}", "change": "{:+.1f}"},
                   key="readiness_items", suppress=False, provenance=prov),
@@ -215,13 +240,13 @@ def disagreement_section(ctx: ReadinessContext):
         resp, latest, _, prov = got
         bank = ctx.bank
         dis = ra.disagreements(resp.df, bank)
-        items = [Headline(f"Readiness: items where partners disagree by {bank.disagreement_levels}+ levels ({_when(latest)})",
+        items = [Headline(f"Readiness: items where partners disagree by {bank.disagreement_levels}+ levels ({_when(latest, ctx.bank)})",
                           len(dis), "items", provenance=prov)]
         if dis.empty:
-            return items + [Text(f"No item has partners {bank.disagreement_levels} or more levels apart in the "
-                                 f"{_when(latest)} round.")]
+            return items + [Text(f"No item has partners {bank.disagreement_levels} or more levels apart in "
+                                 f"{_held(ctx, resp, latest)}.")]
         return items + [Table(dis, f"{_name(icb)}: {len(dis)} items where partners' scores are {bank.disagreement_levels} or "
-                              f"more levels apart ({_when(latest)}), widest first, with the evidence each side gave",
+                              f"more levels apart ({_held(ctx, resp, latest)}), widest first, with the evidence each side gave",
                               {"item_id": "Item", "domain_label": "Domain", "text": "What ready looks like", "spread": "Levels apart",
                                "lowest": "Lowest", "lowest_partners": "Scored lowest by", "lowest_evidence": "Evidence (lowest)",
                                "highest": "Highest", "highest_partners": "Scored highest by", "highest_evidence": "Evidence (highest)"},
@@ -242,12 +267,12 @@ def action_plan_section(ctx: ReadinessContext):
                            rag=plan["rag"].map(RAG_TEXT))
         unassessed = ra.not_assessed(resp.df, bank)
         top = plan.iloc[0] if len(plan) else None
-        out = [Headline(f"Readiness: items below {bank.scale[bank.target].lower()} ({_when(latest)})", len(plan), "items",
+        out = [Headline(f"Readiness: items below {bank.scale[bank.target].lower()} ({_when(latest, ctx.bank)})", len(plan), "items",
                         provenance=prov)]
         if top is not None:
             out.append(Text(f"The largest weighted gap is **{top['item_id']}** ({top['domain_label']}): "
                             f"score {top['score']:.1f} of {bank.target}, weight {top['weight']:g}. What helps: {top['helps']}"))
-        out.append(Table(plan, f"{_name(icb)}: action plan, {_when(latest)} - gaps to level {bank.target} "
+        out.append(Table(plan, f"{_name(icb)}: action plan, {_when(latest, ctx.bank)} - gaps to level {bank.target} "
                          f"({bank.scale[bank.target].lower()}) by weighted gap (weight x gap), largest first",
                          {"rank": "Rank", "item_id": "Item", "domain_label": "Domain", "text": "What ready looks like",
                           "score": "Score", "weight": "Weight", "weighted_gap": "Weighted gap", "helps": "Tip or resource that helps",
@@ -256,25 +281,26 @@ def action_plan_section(ctx: ReadinessContext):
                          {"score": "{:.1f}", "weight": "{:g}", "weighted_gap": "{:.2f}"}, key="readiness_action_plan",
                          suppress=False, provenance=prov))
         if unassessed:
-            out.append(Text(f"Not assessed by any partner in this round, so not in the plan: {', '.join(unassessed)}."))
+            out.append(Text(f"Not assessed by any partner in {_when(latest, ctx.bank)}, so not in the plan: {', '.join(unassessed)}."))
         return out
     return render
 
 
 def answers_section(ctx: ReadinessContext):
-    """Every partner's answer in the latest round, with its evidence, owner and due date."""
+    """Every partner's answers in the latest period (its latest assessment in it), with the date,
+    evidence, owner and due date."""
     def render(icb: str) -> list:
         got = _rounds(ctx, icb)
         if got is None:
             return _none_saved(icb)
         resp, latest, _, prov = got
-        r = ra.current(resp.df[resp.df["assessment_date"] == latest])
-        r = r.assign(score=pd.to_numeric(r["score"], errors="coerce").astype(float).map(
+        r = ra.in_period(resp.df, latest, ctx.bank)
+        r = r.assign(assessed=r["assessment_date"].map(lambda d: f"{d:%Y-%m-%d}"), score=pd.to_numeric(r["score"], errors="coerce").astype(float).map(
                          lambda s: "not assessed" if pd.isna(s) else f"{s:.0f}"),
                      evidence=r["evidence"].fillna(""), owner=r["owner"].fillna(""),
                      due_date=pd.to_datetime(r["due_date"]).map(lambda d: "" if pd.isna(d) else f"{d:%Y-%m-%d}"))
-        return [Table(r, f"{_name(icb)}: every partner's answers in the {_when(latest)} round", {
-            "partner": "Partner", "item_id": "Item", "score": "Score", "evidence": "Evidence", "owner": "Owner",
+        return [Table(r, f"{_name(icb)}: every partner's answers in {_held(ctx, resp, latest)}", {
+            "partner": "Partner", "assessed": "Assessed on", "item_id": "Item", "score": "Score", "evidence": "Evidence", "owner": "Owner",
             "due_date": "Due date"}, key="readiness_answers", suppress=False, provenance=prov)]
     return render
 
@@ -288,8 +314,11 @@ def caveats(ctx: ReadinessContext, icb: str) -> list[str]:
     bank = ctx.bank
     notes = [f"Self-assessment: each partner scores itself ({bank.scale_text()}); scores are judgements, not measurements, "
              "and partners may read a level differently, which is why disagreements are shown with their evidence.",
-             "A round is an assessment date; partners taking part in one round use the same date. Where a partner saved "
-             "more than once for a date, its last save counts (earlier saves stay in the file).",
+             f"A round is one partner's assessment on one date; partners need not share a date. The system view groups "
+             f"assessments by {bank.period} (a setting: period in data/reference/readiness_items.yaml), counting each "
+             f"partner once in a {bank.period} with its latest assessment in it; each partner's latest assessment is also "
+             "compared with its own previous one. Where a partner saved more than once for a date, its last save counts "
+             "(earlier saves stay in the file).",
              f"Action plan: weighted gap = item weight x ({bank.target} - the item's score); weights are in "
              "data/reference/readiness_items.yaml."]
     if resp.saved:

@@ -39,7 +39,8 @@ FAMILY_LABELS = {"health": "Health (NHS trusts and general practice)", "social c
 INPUT_TABLES = ("workforce", "flows", "vacancies", "workforce_age", "pay", "population")
 INPUT_LABELS = {"workforce": "staff in post", "flows": "leavers and joiners", "vacancies": "vacancies",
                 "workforce_age": "staff ages", "pay": "pay", "population": "population"}
-POPULATION_SOURCE = "ONS mid-2020 population estimates and 2016-based projections (ages 60+)"
+POPULATION_SOURCE = "ONS 2022-based subnational population projections (every age, by sub-ICB location)"
+ENGLAND_RUNS = 200          # runs of the all-ICB baseline behind the validation and back-test sections
 
 
 def _name(icb: str) -> str:
@@ -98,6 +99,14 @@ class ScenarioContext:
         """Slider centres that differ from the file's (the rest leave the file's ranges alone)."""
         base = slider_defaults(self.file)
         return {k: float(v) for k, v in self.centres().items() if k in base and abs(float(v) - base[k]) > 1e-9}
+
+    def england(self) -> sa.model.Run:
+        """The baseline for all 42 ICBs (ENGLAND_RUNS runs), for the validation and the back-test."""
+        if "england" not in self._runs:
+            inp = sa.inputs.build(self.data.t, self.data.snapshot, self.file.horizon_years, ensure=self.file.receiving_cells(),
+                                  leaving_rates=self.ds.optional_table("leaving_rates"))
+            self._runs["england"] = sa.run(inp, self.file.get("baseline"), min(ENGLAND_RUNS, self.params.n_runs), self.params.seed)
+        return self._runs["england"]
 
     def run(self, icb: str, name: str | None = None) -> sa.model.Run:
         name = name or self.scenario()
@@ -200,7 +209,7 @@ def summary_section(ctx: ScenarioContext):
         split = _real_and_synthetic_gap(ctx, icb, run, h)
         items: list = [Text(f'<p class="iwt-headline" data-gap="{p50:.0f}">{text}</p>'
                             + (f"<p>{split}</p>" if split else "")
-                            + "<p><em>A projection, not a forecast: what follows if the assumptions in section 6 hold. The "
+                            + "<p><em>A projection, not a forecast: what follows if the assumptions in section 9 hold. The "
                               "ranges come from those assumptions alone.</em></p>"),
                        Headline(f"Gap in {inp.base_year + h}, FTE ({ctx.label()}, median)", p50, "FTE", provenance=prov),
                        Headline(f"Gap in {inp.base_year + h}, FTE, 10th to 90th percentile", f"{_fte(p10)} to {_fte(p90)}",
@@ -312,8 +321,9 @@ def drivers_section(ctx: ScenarioContext):
         chart = pd.DataFrame([
             {"label": "Gap in the base year (vacant posts)", "fte": pv["base_gap"]},
             {"label": "Demand: population change", "fte": pv["demand_population"]},
+            {"label": "Demand: need beyond demography", "fte": pv["demand_need"]},
             {"label": "Demand: levers", "fte": pv["demand_levers"]},
-            {"label": "Leavers less joiners and movers in, at base-year rates", "fte": net},
+            {"label": "Leaving the sector less joiners and movers in, at base-year rates", "fte": net},
             {"label": "Leaving avoided by levers", "fte": pv["leaving_avoided"]},
             {"label": "Joiners to new roles", "fte": pv["joiners_new_roles"]},
             {"label": "Gap at the horizon", "fte": pv["horizon_gap"]}])
@@ -330,6 +340,135 @@ def drivers_section(ctx: ScenarioContext):
                            columns={"label": "Part", "all": "Whole system", "health": "Health", "social care": "Adult social care"},
                            formats={"all": "{:,.0f}", "health": "{:,.0f}", "social care": "{:,.0f}"},
                            key="waterfall", suppress=False, provenance=prov))
+        return items
+    return render
+
+
+def tornado_section(ctx: ScenarioContext):
+    """What drives the range: the gap at the horizon with each assumption at its low and high end, the
+    others at their middles (one-way sensitivity), as a chart and a key table."""
+    from iwt_helpers.analysis.scenarios import sensitivity
+
+    def render(icb: str) -> list:
+        inp = ctx.inputs(icb)
+        sc = ctx.file.get(ctx.scenario())
+        prov = ctx.prov(icb)
+        t = sensitivity.tornado(inp, sc, (inp.cells["icb_code"] == icb).to_numpy(), ctx.params.seed)
+        year = inp.base_year + inp.horizon
+        if t.empty:
+            return [Text("No assumption of this scenario has a range.")]
+        top = t.iloc[0]
+        items: list = [Figure(charts.tornado(
+            t, footer_text(prov), prov.stamp,
+            f"{_name(icb)}: {top['label'].split(',')[0].lower()} moves the gap in {year} most, from {_fte(top['gap_low'])} to "
+            f"{_fte(top['gap_high'])} FTE ({ctx.label()}; the others at the middle of their ranges)",
+            f"Gap in {year}, FTE (line: all at mid-range, {_fte(top['gap_mid'])})"), prov)]
+        items.append(Table(t[["label", "low", "high", "gap_low", "gap_high", "swing"]],
+                           f"{_name(icb)}: the gap in {year} with each assumption at the low and the high end of its range, "
+                           f"the others at their middles ({ctx.label()} scenario; FTE; one run each)",
+                           columns={"label": "Assumption", "low": "Low end", "high": "High end",
+                                    "gap_low": "Gap at the low end", "gap_high": "Gap at the high end", "swing": "Swing"},
+                           formats={"gap_low": "{:,.0f}", "gap_high": "{:,.0f}", "swing": "{:,.0f}"},
+                           key="tornado", suppress=False, provenance=prov))
+        return items
+    return render
+
+
+def _england_prov(ctx: ScenarioContext, what: str) -> Provenance:
+    run = ctx.england()
+    syn = [INPUT_LABELS[t] for t in INPUT_TABLES if run.inputs.synthetic.get(t)]
+    real = [INPUT_LABELS[t] for t in INPUT_TABLES if not run.inputs.synthetic.get(t)]
+    status = "mixed" if syn and real else ("synthetic" if syn else "real")
+    detail = f"real: {', '.join(real)}; synthetic: {', '.join(syn)}" if status == "mixed" else ""
+    src = f"iwt scenario model, all 42 ICBs ({run.n_runs:,} runs); {what}"
+    return Provenance(src + ("; SYNTHETIC demo data (iwt)" if syn else ""), f"base year {run.inputs.base_year}", status, detail)
+
+
+def validation_section(ctx: ScenarioContext):
+    """England totals of the baseline against published national projections (the same for every ICB)."""
+    from iwt_helpers.analysis.scenarios import validation
+
+    def render(icb: str) -> list:
+        run = ctx.england()
+        v = validation.compare(run, ctx.data.t["population"], ctx.ds.table("prevalence"))
+        pub = "; ".join(dict.fromkeys(v["source"]))
+        prov = _england_prov(ctx, f"published figures: {pub} (data/reference/{validation.FILE})")
+        v = v.assign(iwt=[(f"{a:,.0f}" if abs(a - c) < 0.5 else f"{b:,.0f} ({a:,.0f} to {c:,.0f})") if pd.notna(b) else "not available"
+                          for a, b, c in zip(v["iwt_p10"], v["iwt_p50"], v["iwt_p90"])])
+        text = ("<p>iwt's England totals beside published national projections. Each differs in period and scope, "
+                "as the table says; iwt's side is computed from the baseline for all 42 ICBs "
+                f"({run.n_runs:,} runs) and iwt's need estimates, the published side is read from "
+                f"<code>data/reference/{validation.FILE}</code> with its source.</p>")
+        return [Text(text), Table(v[["measure", "value", "unit", "period", "iwt", "iwt_period", "difference_pct", "scope", "iwt_scope",
+                                      "differs", "source"]],
+                                  "England: iwt against published national projections (iwt: median, with the 10th to 90th "
+                                  "percentile where it is a range)",
+                                  columns={"measure": "Measure", "value": "Published", "unit": "Unit", "period": "Published period",
+                                           "iwt": "iwt", "iwt_period": "iwt period", "difference_pct": "iwt median against published, %",
+                                           "scope": "Published scope", "iwt_scope": "iwt scope", "differs": "What else differs",
+                                           "source": "Published source"},
+                                  formats={"value": "{:,.0f}", "difference_pct": "{:+.0f}"}, key="validation", suppress=False,
+                                  provenance=prov)]
+    return render
+
+
+def backtest_section(ctx: ScenarioContext):
+    """The supply model run from a past base to the latest published staff in post, by ICB."""
+    from iwt_helpers.analysis.scenarios import backtest
+
+    def render(icb: str) -> list:
+        run = ctx.england()
+        sc = ctx.file.get("baseline")
+        d = sc_config.draws(sc, run.n_runs, ctx.params.seed)
+        tables = {n: ctx.ds.optional_table(n) for n in ("nhs_staff_monthly", "nhs_staff_monthly_icb", "gp_workforce")}
+        items: list = []
+        rows = []
+        for label, (table, meta) in (("NHS trusts, all HCHS staff", backtest.nhs(tables, run.inputs, sc, d)),
+                                     ("General practice", backtest.gp(tables, run.inputs, sc, d))):
+            if table.empty:
+                items.append(Text(f"<p>{label}: {meta['note']}; needs a data folder built from published files.</p>"))
+                continue
+            parts = [("", table)] if "role" not in table else [
+                (f", {'fully qualified GPs' if r == 'gp_qualified' else 'admin staff'}", table[table["role"] == r])
+                for r in dict.fromkeys(table["role"])]
+            for suffix, t in parts:
+                rates_syn = bool(t["rates_synthetic"].any())
+                stocks_syn = bool(meta.get("stocks_synthetic"))
+                mine = t[t["icb_code"] == icb]
+                rows.append({"part": label + suffix, "period": f"{meta['base']} to {meta['end']}",
+                             "base": t["base_fte"].sum(), "published": t["published_fte"].sum(),
+                             "projected": t["projected_p50"].sum(), "mape": backtest.mape(t),
+                             "within": 100 * t["within_range"].mean(),
+                             "icb_error": float(mine["error_pct"].iloc[0]) if len(mine) else np.nan,
+                             "rates": "synthetic" if rates_syn else "real" + (
+                                 " (annualised from 2 months)" if (meta.get("rate_months") or 12) < 12 else ""),
+                             "staff": "synthetic" if stocks_syn else "real"})
+        if rows:
+            t = pd.DataFrame(rows)
+            syn = t["rates"].eq("synthetic").any() or t["staff"].eq("synthetic").any()
+            real = (~t["rates"].eq("synthetic")).any() or (~t["staff"].eq("synthetic")).any()
+            status = "mixed" if syn and real else ("synthetic" if syn else "real")
+            prov = Provenance("NHS England, NHS Workforce Statistics (monthly, by organisation); NHS England, General Practice "
+                              "Workforce (practice files); iwt scenario model (baseline rates and draws)"
+                              + ("; SYNTHETIC demo data (iwt)" if syn else ""),
+                              "; ".join(t["period"].unique()), status,
+                              "rates or staff marked synthetic in the table" if status == "mixed" else "")
+            items.insert(0, Text(
+                "<p>The supply model run forward from a past base to the latest published staff in post, with the "
+                "projection's own rates (the latest year's, applied back in time) and the baseline's draws, and no posts "
+                "to cap recruitment. The error is the projected median against the published figure; MAPE is its median "
+                "absolute value across ICBs. NHS trust rates exclude resident doctors (the turnover files leave them out) "
+                "and are applied to all HCHS staff, resident doctors included. Rows whose rates are synthetic test the "
+                "method, not the rates.</p>"))
+            items.append(Table(t, f"Back-test by ICB: staff in post projected from a past base against published (England totals; "
+                                  f"MAPE across ICBs; {_name(icb)}'s own error)",
+                               columns={"part": "Part", "period": "Period", "base": "Base (FTE)", "published": "Published at the end (FTE)",
+                                        "projected": "Projected, median (FTE)", "mape": "MAPE across ICBs, %",
+                                        "within": "ICBs within the 10th-90th percentile, %", "icb_error": f"{_name(icb)}: error, %",
+                                        "rates": "Rates", "staff": "Published staff"},
+                               formats={"base": "{:,.0f}", "published": "{:,.0f}", "projected": "{:,.0f}", "mape": "{:.1f}",
+                                        "within": "{:.0f}", "icb_error": "{:+.1f}"},
+                               key="backtest", suppress=False, provenance=prov))
         return items
     return render
 
@@ -390,7 +529,7 @@ def comparison_section(ctx: ScenarioContext):
                     change[(r.scenario.name, yh)] = q
             comp["change_p50"] = [change[(n, y)][1] for n, y in zip(comp["scenario"], comp["years_ahead"])]
             comp["change_range"] = [f"{change[(n, y)][0]:+,.0f} to {change[(n, y)][2]:+,.0f}" for n, y in zip(comp["scenario"], comp["years_ahead"])]
-        items.append(Table(_definitions(ctx), "The scenarios: what each changes (ranges drawn in every run; sources in section 6 "
+        items.append(Table(_definitions(ctx), "The scenarios: what each changes (ranges drawn in every run; sources in section 9 "
                            "and data/reference/scenarios.yaml)",
                            columns={"label": "Scenario", "description": "What it assumes", "levers": "Levers and their ranges"},
                            key="scenario_definitions", suppress=False,
@@ -542,8 +681,10 @@ def caveats(ctx: ScenarioContext, icb: str) -> list[str]:
         "Joiners are what the routes of entry bring, up to the posts open: the model does not recruit beyond the posts "
         "needed, so a gap below zero can only come from demand falling faster than staff leave.",
         "Adult social care demand grows exactly as the ICB's population aged 65+ (Skills for Care's method); NHS and "
-        "general practice demand as the population weighted by use of services at each age. Population: the ONS 2016-based "
-        "projections for ages 60+, younger ages held at the mid-2020 estimate (docs/assumptions.md A2, A3).",
+        "general practice demand as the population weighted by use of services at each age, and by need beyond demography "
+        "(0.8% to 2.2% a year, from published activity growth). Leavers are those leaving the sector (job moves within it "
+        "are taken out of leavers and joiners alike), and each mover between sectors is counted once. Population: the ONS 2022-based "
+        "subnational projections for every age (docs/assumptions.md A2, A3).",
         "Not in the data: NHS vacancy statistics by ICB, Skills for Care local-authority counts and the workforce's "
         "leaving by age for this ICB; where they are missing the model uses the demonstration set or England's rates, "
         "and the base-year table says which.",
@@ -552,4 +693,5 @@ def caveats(ctx: ScenarioContext, icb: str) -> list[str]:
 
 
 __all__ = ["ScenarioContext", "SLIDERS", "slider_defaults", "summary_section", "sector_section", "drivers_section",
-           "comparison_section", "carers_section", "assumptions_section", "export_by_year", "caveats"]
+           "comparison_section", "tornado_section", "validation_section", "backtest_section", "carers_section",
+           "assumptions_section", "export_by_year", "caveats"]

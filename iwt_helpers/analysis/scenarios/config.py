@@ -27,7 +27,13 @@ FAMILIES = ("health", "social care")
 ASSUMPTIONS = {"leaving_rate_scale": "factor", "leaving_by_age": "profile", "joiner_age_profile": "profile",
                "joiner_routes": "shares", "newly_qualified_growth": "change", "international_growth": "change",
                "wider_labour_market_growth": "change", "cross_sector_scale": "factor", "pay_gap_drift": "change",
-               "flow_response_to_pay": "factor", "nhs_age_weighting": "rate"}
+               "flow_response_to_pay": "factor", "nhs_age_weighting": "rate",
+               "need_growth_health": "change", "need_growth_social_care": "change",
+               "social_care_leavers_staying_in_sector": "rate", "nhs_leavers_to_other_nhs": "rate",
+               "short_window_rate_scale": "factor", "nhs_leavers_to_social_care": "rate"}
+# Assumptions that may be a single value because they state the published method being followed
+# (adult social care demand grows with the population aged 65+ alone: Skills for Care's method).
+METHOD_POINTS = {"need_growth_social_care"}
 # The levers, their ranged parameters (name: kind) and their lists of sectors or staff groups.
 LEVERS = {
     "pay_parity": ({"phase_years": "years", "leaving_reduction": "rate"}, ("sectors", "staff_groups")),

@@ -78,12 +78,13 @@ def _rates(flows: pd.DataFrame) -> pd.DataFrame:
     group where the cell has fewer than MIN_STAFF_FOR_LOCAL_RATE staff (or no figure)."""
     f = latest_flows(flows).copy()
     f["synthetic"] = _syn(f)
+    f["months"] = f["months"].fillna(12) if "months" in f else 12
     keys = ["icb_code", "sector", "staff_group"]
     cols = ["staff_in_post", "joiners", "leavers", "leavers_to_other_sector"]
     local = f.groupby(keys, as_index=False).agg(**{c: (c, lambda s: s.sum(min_count=1)) for c in cols},
-                                                 synthetic=("synthetic", "any"))
+                                                 synthetic=("synthetic", "any"), months=("months", "min"))
     eng = f.groupby(["sector", "staff_group"], as_index=False).agg(**{c: (c, lambda s: s.sum(min_count=1)) for c in cols},
-                                                                   synthetic=("synthetic", "any"))
+                                                                   synthetic=("synthetic", "any"), months=("months", "min"))
 
     def add(d: pd.DataFrame) -> pd.DataFrame:
         sip = d["staff_in_post"].where(d["staff_in_post"] > 0)
@@ -93,15 +94,17 @@ def _rates(flows: pd.DataFrame) -> pd.DataFrame:
         return d
 
     local, eng = add(local), add(eng)
-    out = local.merge(eng[["sector", "staff_group", "leave_rate", "join_rate", "move_share", "synthetic"]],
+    out = local.merge(eng[["sector", "staff_group", "leave_rate", "join_rate", "move_share", "synthetic", "months"]],
                       on=["sector", "staff_group"], how="outer", suffixes=("", "_england"))
     use_local = (out["staff_in_post"] >= MIN_STAFF_FOR_LOCAL_RATE) & out["leave_rate"].notna() & out["join_rate"].notna()
-    for c in ("leave_rate", "join_rate", "move_share"):
+    for c in ("leave_rate", "join_rate", "move_share", "months"):
         out[c] = out[c].where(use_local, out[f"{c}_england"])
+    out["rate_months"] = out["months"].fillna(12).astype(int)
     out["move_share"] = out["move_share"].fillna(0.0)
     out["rate_from"] = np.where(use_local, "ICB", "England")
     out["rates_synthetic"] = out["synthetic"].where(use_local, out["synthetic_england"]).fillna(True).astype(bool)
-    return out[keys + ["leave_rate", "join_rate", "move_share", "rate_from", "rates_synthetic"]].dropna(subset=["icb_code"])
+    return out[keys + ["leave_rate", "join_rate", "move_share", "rate_months", "rate_from", "rates_synthetic"]].dropna(
+        subset=["icb_code"])
 
 
 def _posts_ratio(vacancies: pd.DataFrame) -> pd.DataFrame:
@@ -212,7 +215,10 @@ def build(tables: dict[str, pd.DataFrame], snapshot: pd.DataFrame, horizon: int,
         for c, col in (("leave_rate", "leavers"), ("join_rate", "joiners")):
             cells.loc[missing, c] = cells.loc[missing, "sector"].map(by_sector[col] / by_sector["staff_in_post"])
         cells.loc[missing, ["move_share", "rate_from", "rates_synthetic"]] = [0.0, "England (sector)", True]
+        months = (f["months"].fillna(12) if "months" in f else pd.Series(12, index=f.index)).groupby(f["sector"]).min()
+        cells.loc[missing, "rate_months"] = cells.loc[missing, "sector"].map(months)
         cells[["leave_rate", "join_rate"]] = cells[["leave_rate", "join_rate"]].fillna(0.0)
+    cells["rate_months"] = cells["rate_months"].fillna(12).astype(int)
     age_rates = _age_rates(leaving_rates)
     if age_rates is not None:
         cells = cells.merge(age_rates, on=keys, how="left")

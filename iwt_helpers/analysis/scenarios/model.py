@@ -3,19 +3,25 @@ year, for many Monte Carlo runs at once (arrays runs x cells x years).
 
 Demand. Base-year demand is the cell's posts (filled and vacant). Adult social care demand grows as
 the ICB's population aged 65+ (Skills for Care's method); NHS and general practice demand as its
-population weighted by use of services at each age. Levers then act on demand: productivity,
+population weighted by use of services at each age. Each family's demand then grows by its need
+beyond demography (a ranged assumption; 0 for social care in the baseline, Skills for Care's method).
+Levers then act on demand: productivity,
 care moved from hospital to home (NHS demand down, social care demand up) and new roles absorbing
 GP and nurse work (their own demand up).
 
 Supply. A stock and flow model by workforce age band:
-``stock(t+1) = stock(t) - leavers + joiners + movers in``, where leavers include those who move to
-the other sector (they enter their new cell as movers in, keeping their age), then each band ages
-by a tenth of itself into the next (the first band, 16-24, by a ninth). Leaving rates are the
-base-year rate shaped by age; joiners come by three routes that grow at their own rates, and are
-taken on up to the posts open less the base year's share of posts vacant (employers do not recruit
-beyond their posts, and some posts are always between holders). Moves
-from care work to the NHS follow the pay gap. Nobody is created or lost: every flow leaves one stock
-and enters another or the outside (``tests/test_scenarios.py`` checks it).
+``stock(t+1) = stock(t) - leavers + joiners + movers in``, where leavers are those who leave the
+sector (moves to another job within it change no stock and are taken out of leavers and joiners
+alike, as Skills for Care and the NHS turnover files count them in both), including those who move
+to the other sector (they enter their new cell as movers in, keeping their age: counted once, so
+the base year's joiners are net of them too). Each band then ages by a tenth of itself into the next
+(the first band, 16-24, by a ninth). Leaving rates are the base-year rate shaped by age; joiners
+come by three routes from outside the two sectors (newly qualified, international, returners and
+the wider labour market), each supplying its share of the base year's joiners growing at its own
+rate: a pipeline, so a gap grows when need outruns it. Employers take on joiners up to the posts
+open less the base year's share of posts vacant. Moves from care work to the NHS follow the pay
+gap. Nobody is created or lost: every flow leaves one stock and enters another or the outside
+(``tests/test_scenarios.py`` checks it).
 
 Gap = demand - supply: above zero, a shortfall; below zero, more staff than posts.
 """
@@ -37,8 +43,9 @@ MAX_LEAVING_RATE = 0.95
 # waterfall shows them (each: FTE added to the gap; they add up to the horizon gap exactly).
 WATERFALL = (("base_gap", "Gap in the base year (vacant posts)"),
              ("demand_population", "Demand: population change"),
+             ("demand_need", "Demand: need beyond demography"),
              ("demand_levers", "Demand: levers"),
-             ("leavers", "Leavers at base-year rates (incl. retirement and moves out)"),
+             ("leavers", "Leaving the sector at base-year rates (incl. retirement and moves to the other sector)"),
              ("leaving_avoided", "Leaving avoided by levers"),
              ("joiners", "Joiners"),
              ("joiners_new_roles", "Joiners to new roles"),
@@ -56,9 +63,11 @@ class Run:
     seed: int
     supply: np.ndarray
     demand: np.ndarray
-    demand_population: np.ndarray       # (runs, cells, years): demand with no lever
-    flows: dict[str, np.ndarray]        # leavers_base, leaving_avoided, moved_out, moved_in, joiners, joiners_new_roles
+    demand_population: np.ndarray       # (runs, cells, years): demand with no lever (demography and need beyond it)
+    flows: dict[str, np.ndarray]        # leavers_base, leaving_avoided, moved_out, moved_in, joiners, joiners_new_roles,
+                                        # joiners_<route> (new roles in theirs), joiners_not_needed, within_sector_moves
     stock_by_age: np.ndarray            # (runs, cells, age bands): FTE in post at the horizon by age band
+    demand_demography: np.ndarray | None = None   # (runs, cells): demand at the horizon from demography alone
 
     @property
     def gap(self) -> np.ndarray:
@@ -82,7 +91,7 @@ def _per_icb(values: np.ndarray, icb_of: np.ndarray, n_icbs: int) -> np.ndarray:
     return out
 
 
-def _demand(inp: Inputs, sc: Scenario, d: dict[str, np.ndarray], n_runs: int) -> tuple[np.ndarray, np.ndarray]:
+def _demand(inp: Inputs, sc: Scenario, d: dict[str, np.ndarray], n_runs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     cells = inp.cells
     icb = inp.icb_index()
     n_icb = len(inp.icbs)
@@ -97,6 +106,9 @@ def _demand(inp: Inputs, sc: Scenario, d: dict[str, np.ndarray], n_runs: int) ->
     growth = np.empty((n_runs, len(cells), T + 1), dtype=DTYPE)
     growth[:, health, :] = (1 - w) * head[icb[health]][None] + w * weighted[icb[health]][None]
     growth[:, ~health, :] = older[icb[~health]][None]
+    demography = d0[None, :] * growth[:, :, -1]
+    need = np.where(health[None, :], d["need_growth_health"][:, None], d["need_growth_social_care"][:, None])   # (R, C)
+    growth *= ((1 + need[:, :, None]) ** t[None, None, :]).astype(DTYPE)
     population = d0[None, :, None] * growth
     demand = population.copy()
 
@@ -121,7 +133,7 @@ def _demand(inp: Inputs, sc: Scenario, d: dict[str, np.ndarray], n_runs: int) ->
         demand[:, src, :] -= absorbed
         per_icb = _per_icb(absorbed, icb[src], n_icb) * d["new_roles.fte_per_absorbed"][:, None, None]
         demand[:, dst, :] += per_icb[:, icb[dst], :]
-    return demand, population
+    return demand, population, demography
 
 
 def _share_within_icb(d0: np.ndarray, mask: np.ndarray, icb: np.ndarray) -> np.ndarray:
@@ -150,26 +162,45 @@ def _move_batches(target: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     return [(np.array(s), np.array(t)) for s, t in batches]
 
 
+def within_share(cells, d: dict[str, np.ndarray]) -> np.ndarray:
+    """(runs, cells): share of each cell's leavers (as its source counts them: leaving a job or an
+    organisation) who take another job in the same sector, so leave no stock."""
+    social = cells["sector"].isin(SOCIAL_CARE).to_numpy()
+    return np.where(social[None, :], d["social_care_leavers_staying_in_sector"][:, None], d["nhs_leavers_to_other_nhs"][:, None])
+
+
+def leaving_scale(cells, d: dict[str, np.ndarray]) -> np.ndarray:
+    """(runs, cells): the scale on each cell's observed leaving rate; rates annualised from fewer than
+    12 months carry the wider ``short_window_rate_scale`` on top of ``leaving_rate_scale``."""
+    months = cells["rate_months"].to_numpy() if "rate_months" in cells else np.full(len(cells), 12)
+    short = (months < 12)[None, :]
+    return d["leaving_rate_scale"][:, None] * np.where(short, d["short_window_rate_scale"][:, None], 1.0)
+
+
 def simulate(inp: Inputs, sc: Scenario, d: dict[str, np.ndarray], seed: int = 0) -> Run:
     """Run the model for every draw in ``d`` (see :func:`config.draws`)."""
     cells = inp.cells
     R = len(d["leaving_rate_scale"])
     C, T = len(cells), inp.horizon
     icb = inp.icb_index()
-    demand, population = _demand(inp, sc, d, R)
+    demand, population, demography = _demand(inp, sc, d, R)
     demand, population = demand.astype(DTYPE), population.astype(DTYPE)
 
     shares = cells[list(AGE_BANDS)].to_numpy(dtype=DTYPE)                  # (C, A)
     fte0 = cells["fte0"].to_numpy(dtype=DTYPE)
+    within = within_share(cells, d)                                          # (R, C)
+    scale = leaving_scale(cells, d)                                          # (R, C)
     m = d["leaving_by_age"]                                                  # (R, A)
     norm = m @ shares.T                                                      # (R, C): base rate kept at the observed one
-    rate = (cells["leave_rate"].to_numpy(dtype=DTYPE)[None, :, None] * d["leaving_rate_scale"][:, None, None]
+    # Leaving the sector: the observed rate (leaving a job or an organisation) less moves within the sector.
+    exit_scale = scale * (1 - within)                                        # (R, C)
+    rate = (cells["leave_rate"].to_numpy(dtype=DTYPE)[None, :, None] * exit_scale[:, :, None]
             * m[:, None, :] / np.where(norm > 0, norm, 1)[:, :, None])
     own = [f"age_rate_{b}" for b in AGE_BANDS]
     if set(own) <= set(cells.columns):        # a record-level extract's leaving by age, where a cell has it
         local = cells[own].to_numpy(dtype=DTYPE)
         has = np.isfinite(local).all(axis=1)
-        rate[:, has, :] = local[None, has, :] * d["leaving_rate_scale"][:, None, None]
+        rate[:, has, :] = local[None, has, :] * exit_scale[:, has, None]
     np.minimum(rate, MAX_LEAVING_RATE, out=rate)
     jage = d["joiner_age_profile"] / d["joiner_age_profile"].sum(axis=1, keepdims=True)   # (R, A)
 
@@ -179,14 +210,29 @@ def simulate(inp: Inputs, sc: Scenario, d: dict[str, np.ndarray], seed: int = 0)
     fam_index = np.array([families.index(f) for f in fam])
     route_share = np.array([[routes[f][r] for r in ROUTES] for f in families])               # (families, 3)
     growth = np.stack([d["newly_qualified_growth"], d["international_growth"], d["wider_labour_market_growth"]], axis=1)
-    j0 = cells["join_rate"].to_numpy(dtype=DTYPE) * fte0
     fillable = 1 / cells["posts_per_filled"].to_numpy(dtype=np.float64)     # share of posts employers fill
 
-    # Moves between sectors, and how moves from care work to the NHS follow the pay gap.
-    x0 = cells["move_share"].to_numpy(dtype=DTYPE)[None, :] * d["cross_sector_scale"][:, None]   # (R, C)
+    # Moves between sectors, as a share of those leaving the sector: from social care, the data's share
+    # of job leavers (scaled); from health, where no file records them, a ranged assumption, not zero.
+    health = (cells["family"] == "health").to_numpy()
+    has_target = (cells["target"].to_numpy() >= 0)[None, :]
+    from_social = cells["move_share"].to_numpy(dtype=np.float64)[None, :] * d["cross_sector_scale"][:, None] / np.maximum(1 - within, 1e-9)
+    x0 = np.where(health[None, :], d["nhs_leavers_to_social_care"][:, None], from_social)
+    x0 = np.clip(np.where(has_target, x0, 0.0), 0.0, 1.0)                    # (R, C)
     care = (cells["sector"].isin(SOCIAL_CARE) & cells["staff_group"].isin(CARE_GROUPS)).to_numpy()
     care = care & np.isfinite(inp.pay_gap0[icb]) & (inp.pay_gap0[icb] > 0)
     batches = _move_batches(cells["target"].to_numpy())
+
+    # The base year's joiners, as the sources count them, include moves within the sector and movers from
+    # the other sector: both are modelled as flows, so the routes from outside supply the rest (each mover
+    # is counted once).
+    leave_obs = cells["leave_rate"].to_numpy(dtype=np.float64) * fte0                       # (C,)
+    within0 = leave_obs[None, :] * within
+    movers0 = leave_obs[None, :] * (1 - within) * x0                                         # (R, C) out of each cell
+    inflow0 = np.zeros((R, C))
+    for src, tgt in batches:
+        inflow0[:, tgt] += movers0[:, src]
+    j0 = np.maximum(0.0, cells["join_rate"].to_numpy(dtype=np.float64)[None, :] * fte0[None, :] - within0 - inflow0)   # (R, C)
 
     parity = sc.levers.get("pay_parity")
     parity_mask = _mask(cells, parity.lists["sectors"], parity.lists["staff_groups"]) if parity else None
@@ -207,7 +253,9 @@ def simulate(inp: Inputs, sc: Scenario, d: dict[str, np.ndarray], seed: int = 0)
     supply = np.empty((R, C, T + 1), dtype=DTYPE)
     supply[:, :, 0] = total
     acc = {k: np.zeros((R, C)) for k in
-           ("leavers_base", "leaving_avoided", "moved_out", "moved_in", "joiners", "joiners_new_roles", "joiners_not_needed")}
+           ("leavers_base", "leaving_avoided", "moved_out", "moved_in", "joiners", "joiners_new_roles", "joiners_not_needed",
+            "within_sector_moves", *(f"joiners_{r}" for r in ROUTES))}
+    nr_route = ROUTES.index("wider_labour_market")                           # new roles recruit from the wider labour market
     lb = np.empty_like(S)
     for t in range(1, T + 1):
         factor = np.ones((R, C))
@@ -232,12 +280,16 @@ def simulate(inp: Inputs, sc: Scenario, d: dict[str, np.ndarray], seed: int = 0)
         for src, tgt in batches:                                                 # movers keep their age band
             S[:, :, tgt] += lb[:, :, src] * x32[:, src]
             inflow[:, tgt] += moved[:, src]
-        # Joiners: what the routes bring, up to the posts open once leavers and movers are counted,
+        # Joiners: what the routes supply, up to the posts open once leavers and movers are counted,
         # less the base year's share of posts vacant (vacancies that persist however many apply).
-        by_family = ((1 + growth) ** t) @ route_share.T                           # (R, families): joiners against the base year
-        pipeline = j0[None, :] * by_family[:, fam_index]
+        by_route = ((1 + growth) ** t)[:, None, :] * route_share[fam_index][None, :, :]   # (R, C, routes)
+        pipeline_r = j0[:, :, None] * by_route
+        pipeline = pipeline_r.sum(axis=2)
         before = total - leave + inflow
         join = np.minimum(pipeline, np.maximum(0.0, demand[:, :, t] * fillable[None, :] - before))
+        taken = np.divide(join, pipeline, out=np.zeros_like(join), where=pipeline > 0)
+        for k, r in enumerate(ROUTES):
+            acc[f"joiners_{r}"] += pipeline_r[:, :, k] * taken
         S += jage32 * join.astype(DTYPE)[None]
         total = before + join
         if new_roles:
@@ -245,6 +297,7 @@ def simulate(inp: Inputs, sc: Scenario, d: dict[str, np.ndarray], seed: int = 0)
             S[:, :, nr_cell] += jage32 * step.astype(DTYPE)[None]
             total[:, nr_cell] += step
             acc["joiners_new_roles"][:, nr_cell] += step
+            acc[f"joiners_{ROUTES[nr_route]}"][:, nr_cell] += step
         for a in range(len(AGE_BANDS) - 2, -1, -1):                              # oldest first: each band ages once
             ageing = S[a] * ageing_share[a]
             S[a] -= ageing
@@ -256,7 +309,8 @@ def simulate(inp: Inputs, sc: Scenario, d: dict[str, np.ndarray], seed: int = 0)
         acc["moved_in"] += inflow
         acc["joiners"] += join
         acc["joiners_not_needed"] += pipeline - join
-    return Run(inp, sc, R, seed, supply, demand, population, acc, np.moveaxis(S, 0, 2))
+        acc["within_sector_moves"] += supply[:, :, t - 1] * cells["leave_rate"].to_numpy()[None, :] * scale * within
+    return Run(inp, sc, R, seed, supply, demand, population, acc, np.moveaxis(S, 0, 2), demography)
 
 
 def waterfall_parts(run: Run, cell_mask: np.ndarray | None = None) -> dict[str, float]:
@@ -268,8 +322,10 @@ def waterfall_parts(run: Run, cell_mask: np.ndarray | None = None) -> dict[str, 
     d0 = run.demand[:, m, 0].sum(axis=1).mean()
     s0 = run.supply[:, m, 0].sum(axis=1).mean()
     pop_h = run.demand_population[:, m, -1].sum(axis=1).mean()
+    demog_h = run.demand_demography[:, m].sum(axis=1).mean() if run.demand_demography is not None else pop_h
     dem_h = run.demand[:, m, -1].sum(axis=1).mean()
-    parts = {"base_gap": d0 - s0, "demand_population": pop_h - d0, "demand_levers": dem_h - pop_h,
+    parts = {"base_gap": d0 - s0, "demand_population": demog_h - d0, "demand_need": pop_h - demog_h,
+             "demand_levers": dem_h - pop_h,
              "leavers": f["leavers_base"], "leaving_avoided": -f["leaving_avoided"], "joiners": -f["joiners"],
              "joiners_new_roles": -f["joiners_new_roles"], "moves": -f["moved_in"]}
     parts["horizon_gap"] = (run.demand[:, m, -1] - run.supply[:, m, -1]).sum(axis=1).mean()

@@ -234,6 +234,14 @@ def read_extract(path: Path, m: mp.Mapping, key: bytes) -> tuple[pd.DataFrame, d
             if wrong.any():
                 bad(fld, f"not a date in the format {m.date_format or '%Y-%m-%d'}", wrong)
             dates[fld] = parsed
+    if "start_date" in dates:                # a hire after the snapshot, or a leaving before the hire
+        future = (dates["start_date"] > snap).fillna(False)
+        if future.any():
+            bad("start_date", "a start date after the snapshot date of the extract", future)
+        if "leaving_date" in dates:
+            early = (dates["leaving_date"] < dates["start_date"]).fillna(False)
+            if early.any():
+                bad("leaving_date", "a leaving date before the start date", early)
     # age
     if "age" in col:
         age = _numbers(col["age"])

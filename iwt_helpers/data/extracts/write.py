@@ -16,7 +16,7 @@ import pandas as pd
 from iwt_helpers import atomic
 
 from .. import disclosure, schemas
-from ..build import KEPT_FOLDERS, SORT_KEYS, BuildError, check_output
+from ..build import KEPT_FOLDERS, SORT_KEYS, BuildError, check_output, made_by_build
 from ..datastore import MANIFEST, PROCESSED_MARK
 from . import aggregate, load
 from . import mapping as mp
@@ -40,7 +40,7 @@ def load_to_folder(files: list[Path], mapping_file: Path, out: Path, lookup_dir:
     out = Path(out).resolve()
     m = mp.load_mapping(mapping_file)
     key = disclosure.require_key()                  # stop before reading anything if there is no key
-    atomic.recover_swap(out)
+    atomic.recover_swap(out, made_by_build)
     for f in files:
         try:
             check_output(Path(f).resolve().parent, out)
@@ -100,7 +100,7 @@ def _write(out: Path, tables: dict[str, pd.DataFrame], records: pd.DataFrame, re
         for kept in KEPT_FOLDERS:
             if (out / kept).is_dir():
                 shutil.copytree(out / kept, tmp / kept)
-        atomic.swap_directory(tmp, out)
+        atomic.swap_directory(tmp, out, made_by_build)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -41,8 +41,10 @@ class BuildContext:
     org_icb: dict[str, str] = field(default_factory=dict)          # organisation code -> ICB (host ICS)
     org_source: dict[str, str] = field(default_factory=dict)       # which lookup placed each code
     lad_population: dict[str, float] = field(default_factory=dict) # LAD (2022 codes) -> people, from ONS MYE
-    mye_long: pd.DataFrame | None = None                           # LAD x single year of age (estimate)
+    mye_long: pd.DataFrame | None = None                           # LAD x single year of age (latest estimate)
     mye_year: int | None = None
+    mye: dict[int, pd.DataFrame] = field(default_factory=dict)     # every estimate read: year -> LAD x age
+    snpp22: dict | None = None                                     # 2022-based SNPP by sub-ICB location, sex, band
     snpp_long: pd.DataFrame | None = None                          # LAD x age x year (projection)
     snpp_base: int | None = None
     # LSOA vintage ("11", "21") -> lsoa_code, lsoa_name, icb_code (and lad_code, lad_name where the
@@ -80,7 +82,8 @@ class BuildContext:
 
 def registry() -> list[type]:
     from . import census, deprivation, geography_files, nhs, nhs_turnover, ons, primary_care, social_care
-    return [*geography_files.SOURCES, *nhs.SOURCES, *nhs_turnover.SOURCES, *social_care.SOURCES, *ons.SOURCES,
+    from . import nhs_monthly
+    return [*geography_files.SOURCES, *nhs.SOURCES, *nhs_turnover.SOURCES, *nhs_monthly.SOURCES, *social_care.SOURCES, *ons.SOURCES,
             *primary_care.SOURCES, *deprivation.SOURCES, *census.SOURCES]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -74,7 +75,13 @@ def head_columns(path: Path) -> list[str] | None:
 def read_csv(path: Path, dtype=str, **kw) -> pd.DataFrame:
     """A CSV with every column as text (numbers are converted by :func:`to_number`)."""
     text = read_text(path)
-    df = pd.read_csv(io.StringIO(text), dtype=dtype, keep_default_na=False, **kw)
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=dtype, keep_default_na=False, **kw)
+    except pd.errors.ParserError as exc:     # e.g. a row with more fields than the header
+        line = re.search(r"line (\d+)", str(exc))
+        where = f"line {line.group(1)}" if line else "a row"
+        raise SourceError(f"{path}: {where}: not a well-formed CSV row ({str(exc).strip()}); each row needs as "
+                          "many fields as the header, and every quote its closing quote") from None
     df.columns = [str(c).strip() for c in df.columns]
     return df
 

@@ -110,21 +110,7 @@ class LsoaIcbLookup:
             g.columns = ["lad_name", "icb_code", "n_lsoa"]
             if g.empty:
                 raise SourceError(f"{path}: no rows")
-            known = geography.lad_icb().query("lad_vintage == 2022") if known is None else known
-            changes = geography.lad_code_changes() if changes is None else changes
-            names = {}
-            for name, code in zip(known["lad_name"], known["lad_code"]):
-                names[name] = code
-                names[re.sub(r",\s+(City|County) of$", "", name)] = code
-            c23 = changes[changes["effective"] == "2023-04-01"]
-            to23 = dict(zip(c23["old_code"], c23["new_code"]))
-            new_names = dict(zip(known["lad_code"], known["lad_name"])) | dict(zip(c23["new_code"], c23["new_name"]))
-            g["lad_code"] = g["lad_name"].map(names)
-            if g["lad_code"].isna().any():
-                missing = g.loc[g["lad_code"].isna(), "lad_name"].unique()[:5]
-                raise SourceError(f"{path}: LSOA names with no known authority: {', '.join(missing)}")
-            g["lad_code"] = g["lad_code"].map(lambda c: to23.get(c, c))
-            g["lad_name"] = g["lad_code"].map(new_names)
+            g["lad_code"], g["lad_name"] = lad_of_names(g["lad_name"], path, known, changes)
             g = g.groupby(["lad_code", "lad_name", "icb_code"], as_index=False)["n_lsoa"].sum()
             g["lad_vintage"] = 2000 + int(iy)
         tot = g.groupby(["lad_vintage", "lad_code"])["n_lsoa"].transform("sum")
@@ -134,6 +120,28 @@ class LsoaIcbLookup:
         cols_out = ["lad_vintage", "lad_code", "lad_name", "icb_code", "share", "n_lsoa", "share_basis", "source"]
         out = g[cols_out].sort_values(["lad_vintage", "lad_code", "icb_code"]).reset_index(drop=True)
         return out, notes, f"20{iy} ICBs, 20{ly} LSOAs"
+
+
+def lad_of_names(lad_names: pd.Series, path: Path, known: pd.DataFrame | None = None,
+                 changes: pd.DataFrame | None = None) -> tuple[pd.Series, pd.Series]:
+    """2023 authority codes and names for the 2021 authority names that LSOA21 names carry
+    ('Bolton 001A' -> Bolton): matched to the 2022 codes in ``known`` (short forms such as
+    'Bristol' for 'Bristol, City of' too), then carried through the 2023 changes in ``changes``."""
+    known = geography.lad_icb().query("lad_vintage == 2022") if known is None else known
+    changes = geography.lad_code_changes() if changes is None else changes
+    names = {}
+    for name, code in zip(known["lad_name"], known["lad_code"]):
+        names[name] = code
+        names[re.sub(r",\s+(City|County) of$", "", name)] = code
+    c23 = changes[changes["effective"] == "2023-04-01"]
+    to23 = dict(zip(c23["old_code"], c23["new_code"]))
+    new_names = dict(zip(known["lad_code"], known["lad_name"])) | dict(zip(c23["new_code"], c23["new_name"]))
+    codes = lad_names.map(names)
+    if codes.isna().any():
+        missing = lad_names[codes.isna()].unique()[:5]
+        raise SourceError(f"{path}: LSOA names with no known authority: {', '.join(missing)}")
+    codes = codes.map(lambda c: to23.get(c, c))
+    return codes, codes.map(new_names)
 
 
 class LadChangeLookup:
@@ -195,9 +203,10 @@ class IgnoredGeography:
 
     @staticmethod
     def recognise(path: Path) -> bool:
+        # Geography columns carry their vintage (utla23_code, region24_name, nhs_region21_nhs_code,
+        # RGN21CD): a plain `region` column is a label in a data file (e.g. Skills for Care's rates), not a lookup.
         c = _cols(path)
-        return bool(c) and (any(x.startswith(("utla", "region")) for x in c) or
-                            any(x.startswith("nhs_region") for x in c) or
+        return bool(c) and (any(re.fullmatch(r"(utla|region|nhser|nhs_region)\d\d_\w+", x) for x in c) or
                             {"icb24_code", "icb24_code_h"} <= c or "share_of_lad_lsoas" in c)
 
     @staticmethod

@@ -53,7 +53,8 @@ class SicknessAbsence:
         unknown = sorted(set(df.loc[~national, "ICS_CODE"]) - set(geography.icb_codes()))
         if unknown:
             raise SourceError(f"{path}: column 'ICS_CODE': codes not among the 42 ICBs: {', '.join(unknown[:5])}")
-        use = df[~national]
+        held, held_notes = cls.implausible(df, path)
+        use = df[~national & ~held]
         g = use.groupby(["ICS_CODE", "period"], as_index=False).agg(
             numerator=("lost", "sum"), denominator=("avail", "sum"), suppressed=("suppressed", "sum"))
         g["value"] = (100 * g["numerator"] / g["denominator"]).round(6)
@@ -66,7 +67,41 @@ class SicknessAbsence:
         res.notes.append(f"{path.name}: {len(use)} organisations in {g['ICS_CODE'].nunique()} ICBs; "
                          f"{int(national.sum())} national bodies (ICS {', '.join(EXCLUDED_ICS)}) left out; "
                          f"{int(df['suppressed'].sum())} suppressed or blank values kept as missing")
+        res.notes.extend(held_notes)
         return res
+
+    @staticmethod
+    def implausible(df: pd.DataFrame, path: Path, shown: int = 10) -> tuple[pd.Series, list[str]]:
+        """Rows of the publisher's file that no rate can be drawn from, quarantined (left out of every
+        ICB's rate) and listed: days lost or available not a finite number, below zero, days lost above
+        days available, and an organisation's month given more than once in the file (every row of it
+        when the rows differ; the repeats when they are the same)."""
+        lost, avail = df["lost"], df["avail"]
+        rules = [
+            ("FTE_DAYS_LOST", "a finite number (not inf)", np.isinf(lost)),
+            ("FTE_DAYS_AVAILABLE", "a finite number (not inf)", np.isinf(avail)),
+            ("FTE_DAYS_LOST", "zero or more", lost < 0),
+            ("FTE_DAYS_AVAILABLE", "zero or more", avail < 0),
+            ("FTE_DAYS_LOST", "days lost no more than days available", (lost > avail) & np.isfinite(lost) & np.isfinite(avail)),
+        ]
+        rows = pd.DataFrame({"org": clean_code(df["ORG_CODE"]), "period": df["period"], "lost": lost, "avail": avail})
+        distinct = rows.drop_duplicates()
+        clash = distinct.loc[distinct.duplicated(["org", "period"], keep=False), ["org", "period"]]
+        differ = pd.MultiIndex.from_frame(rows[["org", "period"]]).isin(pd.MultiIndex.from_frame(clash))
+        rules.append(("ORG_CODE", "one row per organisation and month (a repeated row, or rows that differ)",
+                      rows.duplicated(keep="first").to_numpy() | differ))
+        held, notes = pd.Series(False, index=df.index), []
+        for column, rule, mask in rules:
+            mask = pd.Series(mask, index=df.index).fillna(False).astype(bool)
+            if not mask.any():
+                continue
+            held |= mask
+            rows = [int(i) + 2 for i in df.index[mask]]       # the header is row 1
+            more = f" and {len(rows) - shown} more" if len(rows) > shown else ""
+            notes.append(f"{path.name}: quarantined {len(rows)} row(s) breaking rule '{rule}' in column '{column}' "
+                         f"(row {', '.join(map(str, rows[:shown]))}{more}; the header is row 1): left out of the ICB "
+                         "rates, never drawn")
+        return held, notes
 
 
 class _OrganisationLookup:

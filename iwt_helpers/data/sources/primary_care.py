@@ -133,7 +133,7 @@ class GpPracticeWorkforce:
     @classmethod
     def finalise(cls, ctx: BuildContext) -> LoadResult:
         parts = sorted(ctx.parts.get(cls.ID, []), key=lambda p: ("ICB_NAME" in p[1], p[1]["year_end"].max()), reverse=True)
-        rows, unplaced, totals, notes, taken = [], [], [], [], set()
+        rows, unplaced, totals, notes, taken, areas = [], [], [], [], set(), []
         for path, df in parts:
             detailed = "ICB_NAME" in df
             roles = ({r: (v[2], v[3]) for r, v in PRACTICE_ROLES.items()} if detailed else TREND_ROLES)
@@ -158,6 +158,7 @@ class GpPracticeWorkforce:
             g = g.merge(base, on=["fy", "icb_code"], how="left")
             g["source"] = f"{cls.TITLE}, {path.name}; {cls.PUBLISHER}; {OGL}"
             rows.append(g.rename(columns={"fy": "financial_year"}))
+            areas.append(_by_area(placed, df, f"{cls.TITLE}, {path.name}; {cls.PUBLISHER}; {OGL}; {PLACES_SOURCE}"))
             lost = long[long["icb_code"].isna() & long["in_total"]]
             if len(lost):
                 given = df.set_index(["practice", "fy"])["ICB_NAME"] if detailed else None
@@ -179,12 +180,64 @@ class GpPracticeWorkforce:
                                         "measure": ["qualified_gp_fte"] * len(t) + ["fte"] * len(a),
                                         "file_total": [*t.values, *a.values]}))
         table = pd.concat(rows, ignore_index=True)
-        res = LoadResult(tables={"gp_workforce": table, "source_totals": pd.concat(totals, ignore_index=True)},
+        area = pd.concat(areas, ignore_index=True)
+        latest = area[(area["financial_year"] == area["financial_year"].max()) & (area["area_type"] == "no_place")]
+        if len(latest):
+            notes.append(f"General practice by place, {area['financial_year'].max()}: {int(latest['practices'].max()):,} "
+                         "practice(s) at most per ICB have no place in NHS England's October 2025 practice mapping "
+                         "(most had closed); they count in their ICB's figures and are shown apart from its places")
+        res = LoadResult(tables={"gp_workforce": table, "gp_workforce_area": area,
+                                 "source_totals": pd.concat(totals, ignore_index=True)},
                          unmapped=pd.concat(unplaced, ignore_index=True) if unplaced else None, notes=notes)
         res.notes.append(f"General practice workforce: {table['financial_year'].nunique()} financial years "
                          f"({table['financial_year'].min()} to {table['financial_year'].max()}) in "
                          f"{table['icb_code'].nunique()} ICBs; each year from the newest file that has it")
         return res
+
+
+PLACES_SOURCE = "practices placed by NHS England's GP practice mapping (October 2025)"
+
+
+def _by_area(placed: pd.DataFrame, practices: pd.DataFrame, source: str) -> pd.DataFrame:
+    """General practice by place (sub-ICB location) and PCN of each ICB, and its practices with no
+    place in the October 2025 mapping as one 'no_place' row per ICB, so places + no_place = ICB."""
+    from iwt_helpers.data import places
+    pm = places.practice_places().set_index("practice_code")
+    mine = dict(zip(pm.index, pm["icb_code"]))
+    # A practice is placed only where the mapping puts it in the ICB the workforce file gives it.
+    ok = placed["practice"].map(mine) == placed["icb_code"]
+    sicb = placed["practice"].map(pm["sicb_code"]).where(ok)
+    pcn = placed["practice"].map(pm["pcn_code"]).where(ok)
+    pcn_name = dict(zip(pm["pcn_code"], pm["pcn_name"]))
+    keys = ["fy", "icb_code", "role", "staff_group", "in_total"]
+    base = practices[practices["icb_code"].notna()].assign(
+        sicb=practices["practice"].map(pm["sicb_code"]).where(practices["practice"].map(mine) == practices["icb_code"]),
+        pcn=practices["practice"].map(pm["pcn_code"]).where(practices["practice"].map(mine) == practices["icb_code"]))
+    out = []
+    for area_type, code, bcode in (("place", sicb, "sicb"), ("pcn", pcn, "pcn"), ("no_place", None, None)):
+        if area_type == "no_place":
+            d = placed[sicb.isna()].assign(area_code=lambda x: "none in " + x["icb_code"])
+            b = base[base["sicb"].isna()].assign(area_code=lambda x: "none in " + x["icb_code"])
+        else:
+            d = placed[code.notna()].assign(area_code=code[code.notna()])
+            b = base[base[bcode].notna()].assign(area_code=base[bcode])
+        g = d.groupby([*keys, "area_code"], as_index=False).agg(fte=("fte", "sum"),
+                                                                 headcount=("headcount", lambda s: s.sum(min_count=1)))
+        n = b.groupby(["fy", "icb_code", "area_code"], as_index=False).agg(
+            practices=("practice", "nunique"), registered_patients=("TOTAL_PATIENTS", "sum"))
+        g = g.merge(n, on=["fy", "icb_code", "area_code"], how="left")
+        g["area_type"] = area_type
+        g["area_name"] = (g["area_code"].map(pcn_name) if area_type == "pcn" else
+                          g["area_code"].map(dict(zip(places.geography.sub_icbs()["sicb_code"],
+                                                      places.geography.sub_icbs()["place_name"])))
+                          if area_type == "place" else "practices with no place (closed by October 2025)")
+        g["sicb_code"] = (g["area_code"] if area_type == "place" else
+                          g["area_code"].map(dict(zip(pm["pcn_code"], pm["sicb_code"]))) if area_type == "pcn" else None)
+        out.append(g)
+    a = pd.concat(out, ignore_index=True).rename(columns={"fy": "financial_year"})
+    a["source"] = source
+    return a[["financial_year", "area_type", "area_code", "area_name", "sicb_code", "icb_code", "role", "staff_group",
+              "in_total", "fte", "headcount", "practices", "registered_patients", "source"]]
 
 
 class GpPracticeIcb:
