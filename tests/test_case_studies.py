@@ -120,7 +120,7 @@ def test_the_report_has_every_section_key_table_and_provenance(reports, icb):
     assert tables["peer_comparison"]["provenance"]["status"] == "mixed"          # demo workforce beside real population
     status = _df(tables["peer_measures"]).set_index("Measure")["Status"]
     assert "synthetic" in status["NHS sickness absence (%)"].lower()
-    assert status["Residents aged 65+ (%) and their growth"].startswith("real")
+    assert status["Residents aged 65+ (%) and their growth"].startswith("published projection")   # ONS projections
     assert status["Unpaid carers per 100 residents 5+"].startswith("real")
     adopt = tables["adoptable_initiatives"]
     assert adopt["provenance"]["status"] == "mixed"      # demo readiness rounds (synthetic) beside the guide (real)
@@ -133,3 +133,13 @@ def test_a_case_study_system_is_marked_as_this_icb_and_a_case_study(reports):
     comp = _df(t)
     assert comp.loc[comp["ICB"] == "QOP", "Role"].item() == "This ICB; Case study"
     assert (comp["ICB"] == "QOP").sum() == 1
+
+
+@pytest.mark.unit
+def test_an_icb_is_never_told_to_adopt_its_own_initiatives():
+    systems, initiatives = cs.load_library()
+    mine = systems.iloc[0]["icb_code"]
+    plan = pd.DataFrame({"item_id": [t for tags in initiatives["readiness"] for t in tags], "weighted_gap": 1.0}).drop_duplicates("item_id")
+    ranked = cs.rank_initiatives(initiatives, plan, 5, icb_code=mine)
+    assert len(ranked) == (initiatives["icb_code"] != mine).sum() and mine not in set(ranked["icb_code"])
+    assert len(cs.rank_initiatives(initiatives, plan, 5)) == len(initiatives)

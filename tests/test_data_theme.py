@@ -85,7 +85,9 @@ def test_headlines_for_the_index_page(reports, icb):
     assert "Whole-system workforce (synthetic demonstration data)" in h
     assert "Social care vacancy rate" in h and "Workforce aged 55+" in h
     for name in h:                         # every headline carries its own provenance
-        assert h[name]["provenance"]["status"] in ("real", "synthetic", "mixed"), name
+        assert h[name]["provenance"]["status"] in ("real", "projection", "modelled", "synthetic", "mixed"), name
+    growth = next(v for k, v in h.items() if k.startswith("Growth in people aged 85+"))
+    assert growth["provenance"]["status"] == "projection"          # a projection, not a measurement
 
 
 @pytest.mark.parametrize("icb", ICBS)

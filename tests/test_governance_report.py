@@ -1,11 +1,22 @@
-"""The governance metrics report for three ICBs, produced by the report command."""
+"""The governance metrics report for three ICBs, produced by the report command, and its figures on
+the demo data."""
 
-import nbformat
-import pandas as pd
-import pytest
+import matplotlib
 
-from iwt_helpers.analysis import kpis
-from iwt_helpers.report import outputs, run_reports
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import nbformat  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from iwt_helpers.analysis import kpis  # noqa: E402
+from iwt_helpers.data import datastore  # noqa: E402
+from iwt_helpers.present import charts  # noqa: E402
+from iwt_helpers.report import outputs, run_reports  # noqa: E402
+from iwt_helpers.themes import governance_metrics as governance  # noqa: E402
+from iwt_helpers.themes.params import ReportParams  # noqa: E402
+from tests.test_governance_charts import assert_readable  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 ICBS = ("QOP", "QK1", "QOC")
@@ -28,10 +39,31 @@ def test_matrix_charts_and_signals_are_present(reports, icb):
     summary = next(t for t in outputs.collect(nb)["tables"] if t["name"] == "kpi_summary")
     df = pd.DataFrame(summary["table"]["data"], columns=summary["table"]["columns"])
     assert len(df) == n_kpis and df["Variation"].notna().all() and df["Assurance"].notna().all()
-    judged = int((df["Points"] >= kpis.min_points()).sum())      # the annual staff survey has too few points
-    assert 0 < judged < n_kpis
-    assert html.count('<svg width="26"') == 2 * judged   # a variation and an assurance icon per KPI with enough points
+    defs = kpis.definitions().set_index("id")
+    rolling = df["KPI id"].map(defs["rolling"]) > 0
+    judged = int(((df["Points"] >= kpis.min_points()) & ~rolling & ~df["Synthetic"]).sum())
+    assert judged == 1                                   # the demo's one real KPI: NHS trust staff month on month
+    assert html.count('<svg width="26"') == 2 * judged   # a variation and an assurance icon per real KPI read with SPC
     assert set(df["Assurance"]) <= set(kpis.ASSURANCE_TEXT.values())          # icons in words, headers readable
+
+
+@pytest.mark.parametrize("icb", ICBS)
+def test_synthetic_kpis_sit_apart_with_no_reading_and_rolling_ones_are_run_charts(reports, icb):
+    html = (reports / icb / "governance_metrics.html").read_text()
+    nb = nbformat.read(reports / icb / "governance_metrics.ipynb", as_version=4)
+    summary = next(t for t in outputs.collect(nb)["tables"] if t["name"] == "kpi_summary")
+    df = pd.DataFrame(summary["table"]["data"], columns=summary["table"]["columns"]).set_index("KPI id")
+    synthetic = df[df["Synthetic"]]
+    assert len(synthetic) and (synthetic["Variation"] == kpis.VARIATION_TEXT["synthetic"]).all()
+    real_part, synthetic_part = html.split("Synthetic KPIs (demonstration data")
+    assert '<svg width="26"' not in synthetic_part.split("</table>")[0]          # no icon in the synthetic table
+    for name in synthetic["KPI"]:
+        assert name not in real_part.split("Summary matrix")[-1].split("</table>")[0]
+    for kpi in ("leaver_rate_nhs", "turnover_asc"):
+        assert df.at[kpi, "Chart"] == kpis.CHART_TEXT["run"]
+    assert df.at["nhs_trust_staff_mom_pct", "Chart"] == kpis.CHART_TEXT["xmr"]
+    assert 'aria-label="Synthetic demonstration KPIs for' in html          # the synthetic figure states no finding
+    assert "(synthetic)" not in real_part.split("Summary matrix")[-1].split("</table>")[0]
 
 
 def test_icb_target_override_is_used(reports):
@@ -39,3 +71,25 @@ def test_icb_target_override_is_used(reports):
     summary = next(t for t in outputs.collect(nb)["tables"] if t["name"] == "kpi_summary")
     df = pd.DataFrame(summary["table"]["data"], columns=summary["table"]["columns"]).set_index("KPI id")
     assert df.at["virtual_ward_capacity_pct", "Target"] == 100
+
+
+@pytest.mark.parametrize("kpi", [governance.ALL, "nhs_trust_staff_mom_pct", "turnover_asc"])
+def test_the_demo_report_figures_are_readable(kpi):
+    ctx = governance.GovernanceContext.load(datastore.open_dataset(None), ReportParams.parse(icb_code="QOP"))
+    with plt.rc_context():
+        charts.use_style()                                     # the report's style (nb.setup)
+        items = governance.charts_section(ctx, kpi=lambda: kpi)("QOP")
+        assert items
+        for item in items:
+            assert_readable(item.fig)
+            plt.close(item.fig)
+
+
+def test_the_demo_report_draws_real_kpis_then_synthetic_ones_in_separate_figures():
+    ctx = governance.GovernanceContext.load(datastore.open_dataset(None), ReportParams.parse(icb_code="QOP"))
+    real, synthetic = governance.charts_section(ctx)("QOP")
+    assert real.provenance.status == "real" and synthetic.provenance.status == "synthetic"
+    assert "Synthetic demonstration KPIs" in synthetic.fig.get_suptitle()
+    assert "read with SPC" in real.fig.get_suptitle()
+    plt.close(real.fig)
+    plt.close(synthetic.fig)

@@ -104,18 +104,21 @@ def test_governance_kpi_picker_redraws_the_chart(lab):
     page = _open_and_run(browser, url, token, "03_governance_metrics.ipynb")
     try:
         picker = page.locator(".widget-dropdown", has_text="KPI charted").locator("select")
-        all_kpis = page.locator("img[src*='KPIs%20show%20special-cause%20concern']")
-        all_kpis.wait_for(state="attached", timeout=60_000)
-        src = all_kpis.first.get_attribute("src")
-        assert "of%201%20KPIs" not in src
-        label = picker.locator("option").nth(1).text_content()
+        # All KPIs: the real ones read with SPC in one figure, the synthetic ones in another (no finding).
+        real = page.locator("img[src*='read%20with%20SPC%20show%20special-cause']")
+        synthetic = page.locator("img[src*='Synthetic%20demonstration%20KPIs']")
+        real.wait_for(state="attached", timeout=60_000)
+        synthetic.wait_for(state="attached", timeout=60_000)
+        src = synthetic.first.get_attribute("src")
+        label = picker.locator("option").nth(1).text_content()          # the first KPI: synthetic in the demo
         picker.select_option(index=1)
         seconds = _redrawn(page, 1)
         print(f"\nJupyterLab: governance KPI picker redraw {seconds:.2f} s (kernel)")
-        one = page.locator("img[src*='of%201%20KPIs%20show']")
-        one.wait_for(state="attached", timeout=30_000)
-        assert one.first.get_attribute("src") != src
-        assert page.locator("img[src*='KPIs%20show%20special-cause']").count() == 1     # the chart replaced, not added
+        page.wait_for_function("s => [...document.querySelectorAll('img')].some(i => i.src.includes("
+                               "'Synthetic%20demonstration%20KPIs') && i.src !== s)", arg=src, timeout=30_000)
+        one = page.locator("img[src*='Synthetic%20demonstration%20KPIs']")
+        assert one.count() == 1 and one.first.get_attribute("src") != src      # the chart replaced, not added
+        assert real.count() == 0                                                 # one KPI chosen: its figure only
         bs.screenshot(page, "jupyterlab-governance-kpi-picker", show=one.first)
         print(f"charted KPI: {label}")
     except Exception:

@@ -79,6 +79,120 @@ def test_a_kpi_with_too_few_points_gets_no_icons():
     assert "<svg" not in html and "Too few points to judge" in html
 
 
+SPC_COLUMNS = ["mean", "lpl", "upl", "nlpl", "nupl"]
+
+
+def rising(n):
+    """A steadily rising series: SPC would flag it (a trend and points beyond the limits)."""
+    return [10.0 + 0.5 * i + (0.3 if i % 2 else -0.3) for i in range(n)]
+
+
+def test_a_kpi_below_min_points_is_a_run_chart_with_no_limits_and_at_min_points_is_read_with_spc():
+    n = kpis.min_points()                                  # from kpis.yaml
+    chart, s = kpis.read(series(rising(n - 1)), "QOP")
+    assert s.at[0, "chart"] == "run" and s.at[0, "variation"] == s.at[0, "assurance"] == "too_few_points"
+    assert chart[SPC_COLUMNS].isna().all().all() and not chart["special_cause"].any()
+    assert set(chart["point_type"]) == {"run"}
+    assert pd.isna(s.at[0, "mean"]) and pd.isna(s.at[0, "upl"])
+    chart, s = kpis.read(series(rising(n)), "QOP")
+    assert s.at[0, "chart"] == "xmr" and chart["upl"].notna().all() and chart["special_cause"].any()
+
+
+def test_the_kpis_named_rolling_are_marked_rolling_in_the_framework():
+    d = kpis.definitions().set_index("id")
+    named = d.index[d["name"].str.contains("rolling", case=False)]
+    assert {"leaver_rate_nhs", "turnover_asc"} <= set(named)
+    assert (d.loc[named, "rolling"] == 12).all()
+    assert (d.loc[d.index.difference(named), "rolling"] == 0).all()
+
+
+@pytest.mark.parametrize("kpi", ["leaver_rate_nhs", "turnover_asc"])
+def test_a_rolling_kpi_gets_no_spc_however_many_points_it_has(kpi):
+    chart, s = kpis.read(series(rising(48), kpi=kpi), "QOP")
+    r = s.iloc[0]
+    assert r["points"] == 48 and r["chart"] == "run"
+    assert r["variation"] == r["assurance"] == "rolling"
+    assert chart[SPC_COLUMNS].isna().all().all() and not chart["special_cause"].any()
+    assert "rolling" in r["note"] and "sustained shift" not in r["note"]
+    assert kpis.recent_signals(chart, s).empty
+    from iwt_helpers.present import charts
+    html = charts.kpi_matrix_html(s, kpis.VARIATION_TEXT, kpis.ASSURANCE_TEXT)
+    assert "<svg" not in html and kpis.VARIATION_TEXT["rolling"] in html
+
+
+def two_kpis(latest_old: str, latest_new: str = "2025-03-01"):
+    old = series([5.0, 5.2], kpi="sickness_days_asc", start=str(pd.Timestamp(latest_old) - pd.DateOffset(years=1)))
+    old["period"] = [pd.Timestamp(latest_old) - pd.DateOffset(years=1), pd.Timestamp(latest_old)]
+    new = series(rising(24), kpi="integrated_roles_in_post",
+                 start=str(pd.Timestamp(latest_new) - pd.DateOffset(months=23)))
+    return pd.concat([old, new], ignore_index=True)
+
+
+def test_a_latest_point_older_than_the_threshold_is_flagged_against_the_newest_month_in_the_data():
+    limit = kpis.stale_after_months()                       # from kpis.yaml
+    newest = pd.Timestamp("2025-03-01")
+    at_limit = newest - pd.DateOffset(months=limit)
+    _, s = kpis.read(two_kpis(str(at_limit.date())), "QOP")
+    r = s.set_index("kpi_id")
+    assert r.at["sickness_days_asc", "months_behind"] == limit and not r.at["sickness_days_asc", "stale"]
+    _, s = kpis.read(two_kpis(str((at_limit - pd.DateOffset(months=1)).date())), "QOP")
+    r = s.set_index("kpi_id")
+    assert r.at["sickness_days_asc", "months_behind"] == limit + 1 and r.at["sickness_days_asc", "stale"]
+    assert not r.at["integrated_roles_in_post", "stale"] and r.at["integrated_roles_in_post", "months_behind"] == 0
+    assert "older than the newest data (Mar 2025)" in r.at["sickness_days_asc", "note"]
+
+
+def test_staleness_depends_on_the_data_not_the_calendar():
+    # The same observations five years earlier give the same ages, whatever today's date is.
+    _, now = kpis.read(two_kpis("2020-03-01"), "QOP")
+    _, then = kpis.read(two_kpis("2015-03-01", "2020-03-01"), "QOP")
+    ages = now.set_index("kpi_id")[["months_behind", "stale"]]
+    assert ages.equals(then.set_index("kpi_id")[["months_behind", "stale"]])
+    assert ages.at["sickness_days_asc", "months_behind"] == 60 and ages.at["sickness_days_asc", "stale"]
+
+
+def test_the_newest_month_is_taken_from_real_rows_when_demo_rows_fill_in():
+    obs = two_kpis("2020-03-01", "2025-03-01")
+    obs["synthetic"] = obs["kpi_id"] == "integrated_roles_in_post"        # the recent series is demo
+    assert kpis.newest_period(obs) == pd.Timestamp("2020-03-01")
+    _, s = kpis.read(obs, "QOP")
+    assert not s.set_index("kpi_id").at["sickness_days_asc", "stale"]
+
+
+def test_a_synthetic_kpi_has_no_reading_and_sits_apart_from_real_ones_in_the_matrix():
+    obs = pd.concat([series(rising(24), kpi="integrated_roles_in_post").assign(synthetic=True),
+                     series(rising(24), kpi="nhs_trust_staff_mom_pct").assign(synthetic=False)], ignore_index=True)
+    _, s = kpis.read(obs, "QOP")
+    r = s.set_index("kpi_id")
+    assert r.at["integrated_roles_in_post", "variation"] == r.at["integrated_roles_in_post", "assurance"] == "synthetic"
+    assert r.at["nhs_trust_staff_mom_pct", "variation"] in spc_icons()
+    assert "sustained shift" not in r.at["integrated_roles_in_post", "note"]
+    from iwt_helpers.present import charts
+    html = charts.kpi_matrix_html(s, kpis.VARIATION_TEXT, kpis.ASSURANCE_TEXT, kpis.CHART_TEXT)
+    real, synthetic = html.split("Synthetic KPIs")
+    assert "NHS trust staff in post" in real and "Integrated or blended" not in real
+    assert "Integrated or blended" in synthetic and "<svg" not in synthetic
+    assert real.count("<svg") == 2                                        # variation and assurance of the real KPI
+
+
+def spc_icons():
+    from iwt_helpers.present import charts
+    return set(charts.VARIATION_ICON)
+
+
+def test_the_month_on_month_nhs_kpi_keeps_its_spc_over_every_month_of_the_series():
+    from iwt_helpers.analysis import nhs_trend
+    from iwt_helpers.themes import governance_metrics as governance
+    from iwt_helpers.themes.params import ReportParams
+    ctx = governance.GovernanceContext.load(datastore.open_dataset(None), ReportParams.parse(icb_code="QOP"))
+    r = ctx.read("QOP", nhs_trend.KPI_ID)
+    s = r.summary.iloc[0]
+    monthly = ctx.monthly[ctx.monthly["period"] >= nhs_trend.series_start()]
+    months = monthly["period"].nunique()
+    assert s["points"] == months - 1 and s["chart"] == "xmr" and not s["synthetic"]   # 83 changes over 84 months
+    assert s["variation"] in spc_icons() and r.chart["upl"].notna().all()
+
+
 def level_change():
     # 30 months around 100, then 18 months around 130 (a target of 120 is met after the change)
     noise = [0.8, -0.6, 0.3, -0.9, 0.5, 0.1, -0.4, 0.7, -0.2, 0.4]

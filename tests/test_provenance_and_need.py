@@ -18,7 +18,7 @@ def test_provenance_of_real_and_synthetic_parts_is_mixed_and_says_which_is_which
     both = Provenance.combine([real, fake])
     assert both.status == "mixed" and both.synthetic
     assert "November 2025" in both.period and "September 2024" in both.period
-    assert "real published data: NHS England" in both.detail and "SYNTHETIC" in both.detail
+    assert "real published data (measured): NHS England" in both.detail and "SYNTHETIC" in both.detail
     assert Provenance.combine([real, real]).status == "real"
     with pytest.raises(ValueError, match="provenance status 'maybe'"):
         Provenance("x", "y", "maybe")
@@ -30,7 +30,7 @@ def test_missing_values_show_as_not_available_and_suppressed_ones_as_the_marker(
     cells = page.split("<tbody>")[1]
     assert "not available" in cells and "<td>*</td>" in cells and "<td>120</td>" in cells
     assert ">0<" not in cells
-    assert "Source: src. Period: 2025. Status: real published data." in page
+    assert "Source: src. Period: 2025. Status: real published data (measured)." in page
 
 
 def wf_rows():
@@ -107,7 +107,7 @@ def test_xlsx_cells_keep_numbers_dates_and_text_and_never_write_a_formula(tmp_pa
     out = xlsx.write_tables(tmp_path / "t.xlsx", "Test ICB (QOP)", {"data": {"tables": [table, synthetic], "caveats": []}})
     wb = load_workbook(out)
     ws = wb["t"]
-    assert ws.oddFooter.left.text == "Source: NHS England. Period: 2025. Status: real published data."
+    assert ws.oddFooter.left.text == "Status: real published data (measured). Period: 2025. Source: NHS England."
     assert ws.freeze_panes == "A2" and [c.value for c in ws[1]] == ["What", "When", "Count", "Rate"]
     assert list(ws.tables.values())[0].ref == "A1:D3" and ws.print_title_rows == "$1:$1"
     assert ws["A2"].data_type == "s" and ws["A2"].value.startswith("=HYPERLINK")      # text, not a formula
@@ -162,3 +162,17 @@ def test_xlsx_text_columns_of_numbers_or_months_are_typed_but_codes_stay_text(tm
     notes = {r[0]: r[1] for r in wb["notes"].iter_rows(min_row=2, values_only=True)}
     assert notes["Git commit"] == "abc1234" and notes["iwt version"] == "1.2"
     assert wb.properties.created.year == 2026 and wb.properties.modified == wb.properties.created
+
+
+def test_a_status_says_what_a_figure_is_measured_projected_modelled_or_synthetic():
+    from iwt_helpers.present.items import Provenance
+    from iwt_helpers.themes.provenance import provenance_of
+    real, proj = Provenance("a", "2025", "real"), Provenance("b", "2030", "projection")
+    model, syn = Provenance("c", "2030", "modelled"), Provenance("d", "2024", "synthetic")
+    assert Provenance.combine([real, proj]).status == "projection"          # as weak as its weakest part
+    assert Provenance.combine([real, proj, model]).status == "modelled"
+    assert Provenance.combine([proj, syn]).status == "mixed" and Provenance.combine([proj, syn]).stamp == "mixed"
+    assert not proj.synthetic and not model.synthetic and proj.stamp is False
+    rows = pd.DataFrame({"kind": ["projection", "projection"], "source": "ONS", "year": [2030, 2031], "synthetic": False})
+    assert provenance_of(rows).status == "projection"
+    assert provenance_of(rows.assign(kind=["estimate", "projection"])).status == "real"

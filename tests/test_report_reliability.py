@@ -295,7 +295,7 @@ def test_manifest_and_index_name_the_failing_exception_in_plain_text(tmp_path):
 @integration
 def test_an_unknown_parameter_fails_before_running_naming_it_and_the_notebooks_parameters(tmp_path, kernel_starts):
     with pytest.raises(ValueError, match=r"parameter 'colour' is not a parameter of 01_data.ipynb; "
-                                         r"its parameters: icb_code, data_dir, projection_years, place$"):
+                                         r"its parameters: icb_code, data_dir, projection_years, place, regional_trusts$"):
         run_reports(icb="QOP", theme_spec="data", out_dir=tmp_path, parameters={"colour": "red"}, progress=False)
     assert not (tmp_path / "QOP").exists()
     r = iwt("--icb", "QOP", "--themes", "data,governance_metrics", "--out", tmp_path, "-p", "governance_metrics.colour", "red")

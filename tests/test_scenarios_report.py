@@ -132,7 +132,7 @@ def test_the_unpaid_care_sensitivity_is_real_census_data_and_matches_the_model(r
     _, found = reports
     t = {x["name"]: x for x in found["QE1"]["tables"]}["carers_sensitivity"]
     rows = pd.DataFrame(t["table"]["data"], columns=t["table"]["columns"]).set_index("Measure")
-    assert t["provenance"]["status"] == "real" and "Census 2021" in t["provenance"]["source"]
+    assert t["provenance"]["status"] == "modelled" and "Census 2021" in t["provenance"]["source"]   # a model result on Census counts
     res = summary.carers_sensitivity(open_dataset(None).table("unpaid_care"), "QE1", config.load().carers, 1000, 2022)
     assert rows.loc["Paid care needed (FTE)", "Median"] == pytest.approx(res["fte"]["p50"], abs=1.0)
     assert res["fte"]["p50"] > 100

@@ -71,14 +71,18 @@ def load_library(path: str | Path | None = None, item_ids: list[str] | None = No
     return out_s, out_i
 
 
-def rank_initiatives(initiatives: pd.DataFrame, plan: pd.DataFrame, weakest_n: int = 5) -> pd.DataFrame:
+def rank_initiatives(initiatives: pd.DataFrame, plan: pd.DataFrame, weakest_n: int = 5,
+                     icb_code: str | None = None) -> pd.DataFrame:
     """Initiatives ranked by the summed weighted gap of the readiness items they address.
 
     ``plan`` is the readiness action plan (``item_id``, ``weighted_gap``, largest first); its first
-    ``weakest_n`` items are the ICB's weakest."""
+    ``weakest_n`` items are the ICB's weakest. With ``icb_code``, the ICB's own initiatives are left
+    out: a system is never told to adopt what it already does."""
     gaps = plan.set_index("item_id")["weighted_gap"].astype(float).to_dict()
     weakest = list(plan.sort_values("weighted_gap", ascending=False, kind="mergesort")["item_id"].head(weakest_n))
     out = initiatives.copy()
+    if icb_code is not None:
+        out = out[out["icb_code"] != geography.resolve_icb(icb_code)]
     out["score"] = out["readiness"].map(lambda tags: float(sum(gaps.get(t, 0.0) for t in tags)))
     out["weak_items"] = out["readiness"].map(lambda tags: [t for t in weakest if t in tags])
     out["n_weak"] = out["weak_items"].map(len)

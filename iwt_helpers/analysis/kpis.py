@@ -29,10 +29,11 @@ def definitions() -> pd.DataFrame:
     if "frequency" not in df:
         df["frequency"] = "monthly"
     df["frequency"] = df["frequency"].fillna("monthly")
-    for col, default in (("seasonal", False), ("rebase", None)):
+    for col, default in (("seasonal", False), ("rebase", None), ("rolling", 0)):
         if col not in df:
             df[col] = default
     df["seasonal"] = df["seasonal"].fillna(False).astype(bool)
+    df["rolling"] = df["rolling"].fillna(0).astype(int)
     df["rebase"] = [list(r) if isinstance(r, list) else [] for r in df["rebase"]]
     return df.drop(columns=["demo"], errors="ignore")
 
@@ -40,6 +41,26 @@ def definitions() -> pd.DataFrame:
 def min_points() -> int:
     """Observations a KPI needs before its icons are shown (``min_points`` in kpis.yaml)."""
     return int(vocab.load_yaml("kpis.yaml").get("min_points", spc.MIN_POINTS_ADVISED))
+
+
+def stale_after_months() -> int:
+    """Months a KPI's latest point may lag the newest month in the data before it is flagged as stale
+    (``stale_after_months`` in kpis.yaml)."""
+    return int(vocab.load_yaml("kpis.yaml").get("stale_after_months", 12))
+
+
+def newest_period(observations: pd.DataFrame) -> pd.Timestamp | None:
+    """The newest month in the KPI observations of the report's data, the reference a KPI's age is
+    measured against: of the real rows where there are any (demo rows filling in for KPIs a data
+    folder lacks must not make its real figures look old), else of all rows."""
+    obs = observations[observations["value"].notna()] if "value" in observations else observations
+    if "synthetic" in obs and (~obs["synthetic"].astype(bool)).any():
+        obs = obs[~obs["synthetic"].astype(bool)]
+    return None if obs.empty else pd.Timestamp(obs["period"].max())
+
+
+def months_between(earlier: pd.Timestamp, later: pd.Timestamp) -> int:
+    return (later.year - earlier.year) * 12 + later.month - earlier.month
 
 
 def targets(icb_code: str) -> dict[str, float]:
@@ -61,14 +82,21 @@ def targets(icb_code: str) -> dict[str, float]:
     return out
 
 
-def read(observations: pd.DataFrame, icb_code: str, kpi_ids: list[str] | tuple[str, ...] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read(observations: pd.DataFrame, icb_code: str, kpi_ids: list[str] | tuple[str, ...] = (),
+         newest: pd.Timestamp | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """SPC chart data and a one-row-per-KPI summary for one ICB.
 
     Targets come from the observations where given, otherwise from the framework (with ICB
-    overrides). Returns (chart rows, summary joined to the KPI definitions).
+    overrides). Only a KPI that is not rolling and has at least ``min_points`` observations is read
+    with SPC (``chart == "xmr"``); the others are run charts (``chart == "run"``): no mean, limits,
+    special causes or icons. A synthetic KPI gets no variation or assurance reading. Each KPI's
+    latest point is dated against ``newest`` (default: :func:`newest_period` of ``observations``,
+    every ICB's): ``months_behind`` and ``stale``. Returns (chart rows, summary joined to the KPI
+    definitions).
     """
     icb_code = geography.resolve_icb(icb_code)
     defs = definitions().set_index("id")
+    newest = newest_period(observations) if newest is None else pd.Timestamp(newest)
     obs = observations[observations["icb_code"] == icb_code].copy()
     if kpi_ids:
         unknown = [k for k in kpi_ids if k not in defs.index]
@@ -82,16 +110,43 @@ def read(observations: pd.DataFrame, icb_code: str, kpi_ids: list[str] | tuple[s
     obs["target"] = obs["target"].fillna(obs["kpi_id"].map(tg))
     improvement = defs["improvement"].to_dict()
     rebase = {k: [pd.Timestamp(d) for d in dates] for k, dates in defs["rebase"].items() if dates}
-    chart = spc.xmr(obs, by=["kpi_id"], improvement=improvement, rebase=rebase or None)
-    summ = spc.summary(chart, ["kpi_id"], improvement, min_points=min_points())
-    summ = summ.merge(defs[["name", "unit", "owner_role", "source", "frequency", "seasonal"]], left_on="kpi_id", right_index=True)
-    shift = spc.sustained_shift_since(chart, ["kpi_id"])
-    summ["note"] = [_note(r, shift.get(r.kpi_id)) for r in summ.itertuples()]
+    n = min_points()
+    points = obs[obs["value"].notna()].groupby("kpi_id").size()
+    rolling = defs["rolling"]
+    spc_ids = [k for k in points.index if points[k] >= n and not rolling.get(k, 0)]
+    chart = spc.xmr(obs[obs["kpi_id"].isin(spc_ids)], by=["kpi_id"], improvement=improvement, rebase=rebase or None)
+    run = _run_rows(obs[~obs["kpi_id"].isin(spc_ids)])
+    summ = spc.summary(pd.concat([chart, run], ignore_index=True), ["kpi_id"], improvement, min_points=n)
+    summ["chart"] = summ["kpi_id"].map(lambda k: "xmr" if k in spc_ids else "run")
+    summ["rolling"] = summ["kpi_id"].map(rolling).astype(int)
+    summ.loc[(summ["rolling"] > 0) & ~summ["few_points"], ["variation", "assurance"]] = "rolling"
+    summ["months_behind"] = [months_between(p, newest) if newest is not None else 0 for p in summ["latest_period"]]
+    summ["stale"] = summ["months_behind"] > stale_after_months()
     if "synthetic" in obs:
         summ["synthetic"] = summ["kpi_id"].map(obs.groupby("kpi_id")["synthetic"].any()).fillna(True).astype(bool)
+        summ.loc[summ["synthetic"], ["variation", "assurance"]] = "synthetic"
+    summ = summ.merge(defs[["name", "unit", "owner_role", "source", "frequency", "seasonal"]], left_on="kpi_id", right_index=True)
+    shift = spc.sustained_shift_since(chart, ["kpi_id"]) if len(chart) else pd.Series(dtype="datetime64[ns]")
+    summ["note"] = [_note(r, shift.get(r.kpi_id), newest) for r in summ.itertuples()]
     order = {k: i for i, k in enumerate(defs.index)}
     summ = summ.sort_values("kpi_id", key=lambda s: s.map(order)).reset_index(drop=True)
-    return chart, summ
+    chart = pd.concat([chart, run], ignore_index=True).sort_values(["kpi_id", "period"], kind="mergesort")
+    return chart.reset_index(drop=True), summ
+
+
+def _run_rows(obs: pd.DataFrame) -> pd.DataFrame:
+    """Run-chart rows: the values by period with the chart columns of ``spc.xmr`` present but empty
+    (no mean, limits or special causes); a missing value is a ``missing`` point, an observed one a
+    ``run`` point."""
+    d = obs.sort_values(["kpi_id", "period"], kind="mergesort").reset_index(drop=True)
+    for col in ("mean", "amr", "lpl", "upl", "nlpl", "nupl", "relative_to_mean", "mr", "segment_position"):
+        d[col] = float("nan")
+    for col in ("outside_limits", "close_to_limits", "trend", "two_in_three", "shift", "special_cause"):
+        d[col] = False
+    d["rule"] = ""
+    d["segment"] = 0
+    d["point_type"] = d["value"].notna().map({True: "run", False: "missing"})
+    return d
 
 
 VARIATION_TEXT = {
@@ -103,6 +158,8 @@ VARIATION_TEXT = {
     "neutral_high": "Special cause: neutral (higher)",
     "neutral_low": "Special cause: neutral (lower)",
     "too_few_points": "Too few points to judge",
+    "rolling": "Rolling series: no SPC (its values overlap)",
+    "synthetic": "Synthetic: no reading",
 }
 ASSURANCE_TEXT = {
     "consistent_pass": "Will consistently meet the target",
@@ -110,17 +167,34 @@ ASSURANCE_TEXT = {
     "inconsistent": "Hit and miss: will sometimes meet the target",
     "none": "No target assurance",
     "too_few_points": "Too few points to judge",
+    "rolling": "Rolling series: no SPC (its values overlap)",
+    "synthetic": "Synthetic: no reading",
 }
+CHART_TEXT = {"xmr": "XmR chart (SPC)", "run": "Run chart (no SPC limits)"}
 
 
-def _note(r, shift_since) -> str:
+def stale_text(r) -> str:
+    """How old a stale latest point is, against the newest month in the data ('' when not stale)."""
+    if not r.stale:
+        return ""
+    years = r.months_behind / 12
+    age = f"{years:.0f} years" if r.months_behind >= 24 else f"{r.months_behind} months"
+    return f"latest point {r.latest_period:%b %Y} is {age} older than the newest data"
+
+
+def _note(r, shift_since, newest: pd.Timestamp | None = None) -> str:
     """What a board should bear in mind reading a KPI's icons."""
     notes = []
+    if r.stale:
+        notes.append(f"{stale_text(r)} ({newest:%b %Y}): read it as out of date")
+    if r.rolling and not r.few_points:
+        notes.append(f"{r.rolling}-month rolling: consecutive values overlap, so no SPC; shown as a run chart")
     if r.few_points:
-        notes.append(f"only {r.points} point(s): too few for SPC (at least {min_points()} needed), so no icons")
-    if r.seasonal:
+        notes.append(f"only {r.points} point{'s' if r.points != 1 else ''}: too few for SPC (at least {min_points()} needed), "
+                     "so a run chart and no icons")
+    if r.seasonal and r.chart == "xmr":
         notes.append("seasonal (higher in winter): a winter special cause may be the season")
-    if shift_since is not None and not pd.isna(shift_since):
+    if shift_since is not None and not pd.isna(shift_since) and not getattr(r, "synthetic", False):
         notes.append(f"sustained shift since {shift_since:%b %Y}: if the process changed then, record the date as a "
                      "rebase in kpis.yaml so that its limits are recalculated")
     return "; ".join(notes)
@@ -130,13 +204,15 @@ def _note(r, shift_since) -> str:
 SUMMARY_COLUMNS = {"kpi_id": "KPI id", "name": "KPI", "unit": "Unit", "latest_period": "Latest month",
                    "latest_value": "Latest value", "target": "Target", "variation": "Variation", "assurance": "Assurance",
                    "mean": "Mean", "lpl": "Lower process limit", "upl": "Upper process limit", "improvement": "Better when",
-                   "points": "Points", "note": "Note", "owner_role": "Owner", "frequency": "Frequency",
+                   "points": "Points", "chart": "Chart", "months_behind": "Months older than the newest data",
+                   "stale": "Stale", "note": "Note", "owner_role": "Owner", "frequency": "Frequency",
                    "synthetic": "Synthetic"}
 
 
 def board_summary(summary: pd.DataFrame) -> pd.DataFrame:
     """The summary with readable headers and the variation and assurance readings in words."""
     out = summary.assign(variation=summary["variation"].map(VARIATION_TEXT), assurance=summary["assurance"].map(ASSURANCE_TEXT),
+                         chart=summary["chart"].map(CHART_TEXT),
                          improvement=summary["improvement"].map({"increase": "higher", "decrease": "lower", "neutral": "neither"}))
     return out[[c for c in SUMMARY_COLUMNS if c in out]].rename(columns=SUMMARY_COLUMNS)
 

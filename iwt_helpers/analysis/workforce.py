@@ -11,7 +11,7 @@ import pandas as pd
 from iwt_helpers import vocab
 from iwt_helpers.data import geography, population
 
-from . import indicators
+from . import indicators, trust_catchment
 
 
 def latest_period(workforce: pd.DataFrame) -> pd.Timestamp:
@@ -136,10 +136,16 @@ def _nearest_year(pop: pd.DataFrame, year: int) -> int:
     return min(years, key=lambda y: (abs(y - year), -y))
 
 
-def per_capita_comparison(workforce: pd.DataFrame, pop: pd.DataFrame, icb_code: str) -> pd.DataFrame:
-    """FTE per 1,000 population and per 1,000 aged 65+ for the ICB, its NHS region and England."""
+def per_capita_comparison(workforce: pd.DataFrame, pop: pd.DataFrame, icb_code: str,
+                          nhs_shares: pd.DataFrame | None = None, nhs_rule: str = "") -> pd.DataFrame:
+    """FTE per 1,000 population and per 1,000 aged 65+ for the ICB, its NHS region and England.
+
+    ``nhs_shares`` (host_icb_code, icb_code, share; :func:`trust_catchment.icb_attribution`) moves NHS
+    trust staff from the ICB each trust sits in to the ICBs it serves before the rates are taken;
+    None counts them in their host ICB, as published. ``attrs["nhs_rule"]`` says which (``nhs_rule``,
+    else a default sentence)."""
     icb_code = geography.resolve_icb(icb_code)
-    t = area_totals(workforce, pop)
+    t = area_totals(trust_catchment.apportion(workforce, nhs_shares), pop)
     region = t.loc[t["icb_code"] == icb_code, "region_code"].iloc[0]
     areas = {
         t.loc[t["icb_code"] == icb_code, "icb_short_name"].iloc[0]: t[t["icb_code"] == icb_code],
@@ -157,6 +163,8 @@ def per_capita_comparison(workforce: pd.DataFrame, pop: pd.DataFrame, icb_code: 
                          "fte_per_1000_aged_65_plus": indicators.per_1000(sums[c], sums["population_65_plus"])})
     out = pd.DataFrame(rows)
     out.attrs["population_year"] = t.attrs["population_year"]
+    out.attrs["nhs_rule"] = nhs_rule or ("NHS trust staff apportioned to the ICBs their trusts serve" if nhs_shares is not None
+                                         else "NHS trusts counted wholly in the ICB they sit in (host), as published")
     return out
 
 

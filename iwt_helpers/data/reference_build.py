@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from iwt_helpers import atomic, paths
-from iwt_helpers.data import geography, places
+from iwt_helpers.data import geography, places, trust_catchment
 from iwt_helpers.data.geography import GEOGRAPHR, ICB_FILE, LAD_CHANGES_FILE, LAD_HISTORY_MANUAL, LAD_ICB_FILE, OGL
 from iwt_helpers.data.sources.geography_files import LsoaIcbLookup
 
@@ -136,6 +136,7 @@ def write_context_tables(real_data: Path | None = None, out_dir: Path | None = N
         text = df.to_csv(index=False, lineterminator="\n", float_format="%.10g")
         written.append(atomic.write_text(out_dir / CONTEXT_FILES[name][0], text))
     written.append(write_nhs_staff_monthly_icb(real_data, out_dir))
+    written.append(trust_catchment.write_reference(real_data, out_dir))     # reads the place tables already written
     return written
 
 

@@ -14,6 +14,8 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import pandas as pd
 import seaborn as sns
+from matplotlib.font_manager import FontProperties
+from matplotlib.textpath import TextToPath
 
 from iwt_helpers import SYNTHETIC_LABEL, vocab
 
@@ -79,14 +81,16 @@ PARTLY_SYNTHETIC_LABEL = "Partly synthetic demonstration data: the source line s
 
 
 def finish(fig: plt.Figure, title: str, source: str, synthetic: bool | str, note: str | None = None,
-           layout: bool | str = "fast", right_in: float = 0.3, bottom_extra_in: float = 0.0) -> plt.Figure:
+           layout: bool | str = "fast", right_in: float = 0.3, bottom_extra_in: float = 0.0,
+           legend_below: bool = False) -> plt.Figure:
     """Title (the finding), footnote with source and caveats, and the synthetic label.
 
     Positions are set in inches so that tall and short figures get the same margins.
     ``layout="fast"`` sets the margins from the tick-label and axis-label texts directly
     (:func:`fast_layout`), about ten times cheaper than ``tight_layout`` (``layout=True``),
     which matters when a report draws a dozen charts or the ICB dropdown redraws them all.
-    ``layout=False`` leaves the layout to the caller.
+    ``layout=False`` leaves the layout to the caller. ``legend_below=True`` puts one legend of the
+    axes' labelled artists under the x axis, above the source line, where it cannot cover data.
     """
     height = fig.get_size_inches()[1]
     wrapped = textwrap.fill(title, 82)
@@ -100,6 +104,8 @@ def finish(fig: plt.Figure, title: str, source: str, synthetic: bool | str, note
         fig.text(0.99, foot_in / height, label.upper(), fontsize=8.5, color=NHS["red"],
                  ha="right", va="bottom", fontweight="bold")
         foot_in += 0.22
+    if legend_below:
+        bottom_extra_in += _legend_below(fig, foot_in)
     if layout == "fast":
         fast_layout(fig, top_in=0.2 + 0.25 * (wrapped.count("\n") + 1), bottom_in=foot_in + bottom_extra_in,
                     right_in=right_in)
@@ -108,10 +114,28 @@ def finish(fig: plt.Figure, title: str, source: str, synthetic: bool | str, note
     return fig
 
 
+def _legend_below(fig: plt.Figure, foot_in: float, size_pt: float = 8) -> float:
+    """One figure legend of every axes' labelled artists (first label wins), centred above the
+    footer in as many columns as fit; returns the height it takes in inches."""
+    seen: dict = {}
+    for ax in fig.axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(lab, h)
+    if not seen:
+        return 0.0
+    width, height = fig.get_size_inches()
+    col_in = 0.55 + _text_width_in(list(seen), size_pt)
+    ncol = max(1, min(len(seen), int((width - 0.3) // col_in)))
+    rows = -(-len(seen) // ncol)
+    fig.legend(list(seen.values()), list(seen), loc="lower center", ncol=ncol, fontsize=size_pt, frameon=False,
+               bbox_to_anchor=(0.5, (foot_in + 0.02) / height))
+    return 0.08 + rows * 0.2
+
+
 def _text_width_in(texts: list[str], size_pt: float) -> float:
     """Width of the longest text in inches, from a per-character estimate for DejaVu Sans
     (0.6 em covers mixed-case labels; wider than exact, so labels never collide)."""
-    longest = max((len(t) for t in texts), default=0)
+    longest = max((len(line) for t in texts for line in str(t).split("\n")), default=0)   # wrapped: its longest line
     return longest * 0.6 * size_pt / 72
 
 
@@ -143,15 +167,78 @@ def fast_layout(fig: plt.Figure, top_in: float, bottom_in: float, right_in: floa
     bottom = bottom_in + 0.15 + 0.3 + (0.3 if xlab else 0)
     titled = any(ax.get_title(loc="left") or ax.get_title() for ax in axes)
     top = top_in + (0.3 if titled else 0.1)
+    last = max(axes, key=lambda ax: ax.get_position().x1)
+    if not isinstance(last.xaxis.get_major_formatter(), mcategory.StrCategoryFormatter):
+        # half the widest number: a tick at the right end of the axes is centred on it
+        right_in = max(right_in, 0.5 * _text_width_in(_tick_texts(last.xaxis, last), size) + 0.1)
     ncols = len({round(ax.get_position().x0, 3) for ax in axes})
     shared = ncols > 1 and all(ax.get_shared_y_axes().joined(axes[0], ax) for ax in axes)
+    extra = [_fit_ylabel(ax, height - top - bottom) for ax in axes]   # lines added to each y label
+    left += 0.2 * extra[0]
     if ncols > 1 and not shared:
-        inner = max(_text_width_in(_tick_texts(ax.yaxis, ax), size) for ax in axes) + 0.4
+        inner = max(_text_width_in(_tick_texts(ax.yaxis, ax), size) for ax in axes) + 0.4 + 0.2 * max(extra)
     else:
         inner = 0.25
     panel_w = (width - left - right_in - inner * (ncols - 1)) / max(ncols, 1)
     fig.subplots_adjust(left=left / width, right=1 - right_in / width, bottom=bottom / height,
                         top=1 - top / height, wspace=inner / max(panel_w, 0.5))
+
+
+def _fit_ylabel(ax, axes_height_in: float) -> int:
+    """Wrap a y-axis label that is longer than its axes is tall (it would otherwise run into the
+    title or the footer); returns the number of lines added."""
+    text = ax.get_ylabel()
+    if not text or "\n" in text:
+        return 0
+    per_char = 0.6 * ax.yaxis.label.get_size() / 72
+    fit = max(int(axes_height_in / per_char), 8)
+    if len(text) <= fit:
+        return 0
+    wrapped = textwrap.fill(text, fit, break_long_words=False)
+    ax.set_ylabel(wrapped)
+    return wrapped.count("\n")
+
+
+def _text_in(text: str, size_pt: float) -> float:
+    """Width of one line of text in inches, measured from the font's glyphs (no rendering)."""
+    w, _, _ = TextToPath().get_text_width_height_descent(text, FontProperties(size=size_pt), ismath=False)
+    return w / 72
+
+
+def _wrap_to(text: str, width_in: float, size_pt: float) -> str | None:
+    """``text`` wrapped at spaces to lines no wider than ``width_in``; None when one word is wider."""
+    lines: list[str] = []
+    for word in str(text).split():
+        if _text_in(word, size_pt) > width_in:
+            return None
+        if lines and _text_in(f"{lines[-1]} {word}", size_pt) <= width_in:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    return "\n".join(lines)
+
+
+def _category_ticks(ax, cats: list, avail_in: float, fontsize: float | None = None) -> float:
+    """Category tick labels on the x axis that never touch: each gets its slot's width less a gap
+    and wraps to it (a point or two smaller if a word is too wide); failing that, every label
+    stands vertical. Returns the extra height (inches) the labels need below the axes."""
+    size = fontsize or plt.rcParams["xtick.labelsize"]
+    size = size if isinstance(size, (int, float)) else plt.rcParams["font.size"] * 0.9
+    slot = avail_in / max(len(cats), 1) - 0.12
+    ax.set_xticks(range(len(cats)))
+    for pt in (size, size - 1, size - 2):
+        wrapped = [_wrap_to(c, slot, pt) for c in cats]
+        if None not in wrapped:
+            ax.set_xticklabels(wrapped, fontsize=pt)
+            return 0.19 * max((t.count("\n") for t in wrapped), default=0)
+    wrapped = _wrap_labels(cats, 24)
+    ax.set_xticklabels(wrapped, rotation=90, fontsize=size)
+    return max(_text_in(line, size) for t in wrapped for line in t.split("\n")) - 0.15
+
+
+def _wrap_labels(labels, width: int) -> list[str]:
+    """Category labels wrapped at ``width`` characters, so that long names do not squeeze the axes."""
+    return [textwrap.fill(str(t), width) for t in labels]
 
 
 def thousands(ax, axis: str = "x") -> None:
@@ -185,19 +272,21 @@ def staff_groups_by_sector(profile: pd.DataFrame, icb_name: str, source: str, sy
     piv = profile.pivot_table(index="staff_group_label", columns="sector", values="fte", aggfunc="sum", fill_value=0)
     piv = piv.loc[piv.sum(axis=1).sort_values().index]
     cols = [c for c in vocab.sector_codes() if c in piv.columns]
-    fig, ax = plt.subplots(figsize=(9, 4.8))
+    fig, ax = plt.subplots(figsize=(9, 0.42 * len(piv) + 3.0))
     left = pd.Series(0.0, index=piv.index)
     labels = vocab.sector_labels()
+    ys = range(len(piv))
     for c in cols:
-        ax.barh(piv.index, piv[c], left=left, color=sector_colour(c), label=labels[c])
+        ax.barh(ys, piv[c], left=left, color=sector_colour(c), label=labels[c])
         left += piv[c]
+    ax.set_yticks(list(ys))
+    ax.set_yticklabels(_wrap_labels(piv.index, 44), fontsize=9)     # long group names wrap: the bars keep their width
     ax.set_xlabel("Full-time equivalent staff (FTE)")
     ax.set_ylabel("")
     thousands(ax)
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
     top = piv.sum(axis=1).idxmax()
     title = f"{icb_name}: {top.split(' (')[0].lower()} are the largest staff group across the system"
-    return finish(fig, title, source, synthetic)
+    return finish(fig, title, source, synthetic, legend_below=True)
 
 
 def per_capita_bars(comp: pd.DataFrame, measure_col: str, unit_label: str, source: str,
@@ -263,34 +352,110 @@ def _fmt_value(v: float, unit: str) -> str:
     return f"{v:,.1f} {unit}"
 
 
-def kpi_matrix_html(summary: pd.DataFrame, variation_text: dict, assurance_text: dict) -> str:
-    """The KPI summary matrix: one row per KPI with its variation and assurance icons."""
-    rows = []
-    for r in summary.itertuples():
-        def icon(kind: str, icons: dict, text: dict) -> str:        # no icon for a series too short to judge
-            return text[kind] if kind not in icons else f"{icon_svg(*icons[kind], text[kind])} {text[kind]}"
-        few = f"<br><em style='color:#425563'>{html.escape(r.note)}</em>" if getattr(r, "note", "") else ""
-        data = ("<span style='color:#DA291C;font-weight:bold'>synthetic</span>"
-                if getattr(r, "synthetic", True) else "published")
-        rows.append(
-            f"<tr><td><strong>{r.name}</strong>{few}</td><td>{r.latest_period:%b %Y}</td>"
-            f"<td>{_fmt_value(r.latest_value, r.unit)}</td>"
-            f"<td>{_fmt_value(r.target, r.unit)}</td>"
-            f"<td>{icon(r.variation, VARIATION_ICON, variation_text)}</td>"
-            f"<td>{icon(r.assurance, ASSURANCE_ICON, assurance_text)}</td>"
-            f"<td>{r.owner_role}</td><td>{data}</td></tr>")
-    head = ("<tr><th>KPI</th><th>Latest</th><th>Value</th><th>Target</th><th>Variation</th>"
-            "<th>Assurance</th><th>Owner</th><th>Data</th></tr>")
-    style = ("<style>.iwt-kpi td,.iwt-kpi th{padding:4px 8px;border-bottom:1px solid #E8EDEE;vertical-align:middle;"
-             "font-size:12px;text-align:left !important}.iwt-kpi th{background:#005EB8;color:#fff}"
-             ".iwt-kpi svg{vertical-align:middle}</style>")
-    return f"{style}<table class='iwt-kpi'>{head}{''.join(rows)}</table>"
+def _latest_cell(r) -> str:
+    """The latest month, and a warning when it is out of date against the newest data."""
+    cell = f"{r.latest_period:%b %Y}"
+    if getattr(r, "stale", False):
+        age = (f"{r.months_behind / 12:.0f} years" if r.months_behind >= 24 else f"{r.months_behind} months")
+        cell += (f"<br><strong style='color:#DA291C'>&#9888; out of date: {age} older than the newest data</strong>")
+    return cell
 
 
-def xmr_grid(chart: pd.DataFrame, summary: pd.DataFrame, icb_name: str, source: str, synthetic: bool,
-             ncols: int = 2) -> plt.Figure:
-    """Small-multiple XmR charts, one panel per KPI: values, mean, process limits, target,
-    special-cause points coloured as Making Data Count does."""
+def _kpi_table(rows: pd.DataFrame, head: list[str], cells) -> str:
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in cells(r)) + "</tr>" for r in rows.itertuples())
+    return f"<table class='iwt-kpi'><tr>{''.join(f'<th>{h}</th>' for h in head)}</tr>{body}</table>"
+
+
+def kpi_matrix_html(summary: pd.DataFrame, variation_text: dict, assurance_text: dict,
+                    chart_text: dict | None = None) -> str:
+    """The KPI summary matrix in two tables: real KPIs with their variation and assurance icons (none
+    for a KPI read without SPC), then synthetic KPIs with no reading at all; a stale latest month is
+    flagged in the Latest column."""
+    def icon(kind: str, icons: dict, text: dict) -> str:        # no icon for a series read without SPC
+        return text[kind] if kind not in icons else f"{icon_svg(*icons[kind], text[kind])} {text[kind]}"
+
+    def name(r) -> str:
+        note = f"<br><em style='color:#425563'>{html.escape(r.note)}</em>" if getattr(r, "note", "") else ""
+        return f"<strong>{html.escape(r.name)}</strong>{note}"
+
+    synthetic = summary["synthetic"].astype(bool) if "synthetic" in summary else pd.Series(False, index=summary.index)
+    real, demo = summary[~synthetic], summary[synthetic]
+    parts = ["<style>.iwt-kpi{margin-bottom:10px}.iwt-kpi td,.iwt-kpi th{padding:4px 8px;border-bottom:1px solid #E8EDEE;"
+             "vertical-align:middle;font-size:12px;text-align:left !important}.iwt-kpi th{background:#005EB8;color:#fff}"
+             ".iwt-kpi svg{vertical-align:middle}.iwt-kpi-split{font-size:13px;font-weight:bold;margin:10px 0 4px}</style>"]
+    if len(real):
+        parts.append("<p class='iwt-kpi-split'>Real KPIs (published or local data)</p>")
+        parts.append(_kpi_table(real, ["KPI", "Latest", "Value", "Target", "Variation", "Assurance", "Owner"], lambda r: [
+            name(r), _latest_cell(r), _fmt_value(r.latest_value, r.unit), _fmt_value(r.target, r.unit),
+            icon(r.variation, VARIATION_ICON, variation_text), icon(r.assurance, ASSURANCE_ICON, assurance_text),
+            html.escape(r.owner_role)]))
+    if len(demo):
+        shown = chart_text or {}
+        parts.append("<p class='iwt-kpi-split' style='color:#DA291C'>Synthetic KPIs (demonstration data, not real figures "
+                     "for this ICB): no variation or assurance reading</p>")
+        parts.append(_kpi_table(demo, ["KPI", "Latest", "Value", "Target", "Charted as", "Owner"], lambda r: [
+            name(r), _latest_cell(r), _fmt_value(r.latest_value, r.unit), _fmt_value(r.target, r.unit),
+            html.escape(shown.get(getattr(r, "chart", ""), "")), html.escape(r.owner_role)]))
+    return "".join(parts)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _xmr_grid_title(summary: pd.DataFrame, icb_name: str) -> str:
+    """What the grid shows: for real KPIs, the finding from those read with SPC; for synthetic ones,
+    what is drawn and no finding."""
+    synthetic = summary["synthetic"].astype(bool) if "synthetic" in summary else pd.Series(False, index=summary.index)
+    if synthetic.all():
+        return (f"Synthetic demonstration KPIs for {icb_name}: made-up series charted to show the method, "
+                "not findings")
+    real = summary[~synthetic]
+    judged = real[(real["chart"] == "xmr")] if "chart" in real else real
+    run = len(real) - len(judged)
+    parts = []
+    if len(judged):
+        concern = int(judged["variation"].str.startswith("concern").sum())
+        fail = int((judged["assurance"] == "consistent_fail").sum())
+        parts.append(f"{concern} of {_plural(len(judged), 'KPI')} read with SPC show special-cause concern in the latest "
+                     f"month; {fail} will consistently miss target without change")
+    if run:
+        parts.append(f"{_plural(run, 'KPI')} shown as run charts (rolling or too few points for SPC)")
+    stale = int(real["stale"].sum()) if "stale" in real else 0
+    if stale:
+        parts.append(f"{stale} out of date")
+    return f"{icb_name}: " + "; ".join(parts)
+
+
+RUN_COLOUR = "#425563"
+FEW_LABELLED = 6            # a run chart with at most this many points has each value written on it
+
+
+def _panel_subtitle(r) -> tuple[str, str]:
+    """The line under a panel's title saying how it is drawn, and its colour (red when out of date)."""
+    bits = []
+    if getattr(r, "chart", "xmr") == "run":
+        if getattr(r, "few_points", False):
+            bits.append(f"only {_plural(r.points, 'point')}: run chart, too few for SPC limits")
+        elif getattr(r, "rolling", 0):
+            bits.append(f"{r.rolling}-month rolling values overlap: run chart, no SPC limits")
+        else:
+            bits.append("run chart, no SPC limits")
+    colour = NHS["dark_grey"]
+    if getattr(r, "stale", False):
+        age = f"{r.months_behind / 12:.0f} years" if r.months_behind >= 24 else f"{r.months_behind} months"
+        bits.append(f"OUT OF DATE: latest {r.latest_period:%b %Y}, {age} older than the newest data")
+        colour = NHS["red"]
+    return textwrap.fill("; ".join(bits), 70), colour
+
+
+def xmr_grid(chart: pd.DataFrame, summary: pd.DataFrame, icb_name: str, source: str, synthetic: bool | str,
+             ncols: int = 2, title: str | None = None) -> plt.Figure:
+    """Small-multiple charts, one panel per KPI. A KPI read with SPC (``chart == "xmr"``) is an XmR
+    chart: values, mean, process limits, target, special-cause points coloured as Making Data Count
+    does. Any other (rolling, or too few points) is a run chart: values and target only, each value
+    written on it when there are few. A line under a panel's title says how it is drawn and flags
+    an out-of-date latest point; synthetic KPIs say so in their titles."""
     import math
 
     import matplotlib.dates as mdates
@@ -298,48 +463,100 @@ def xmr_grid(chart: pd.DataFrame, summary: pd.DataFrame, icb_name: str, source: 
 
     k = len(summary)
     nrows = max(1, math.ceil(k / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(11, 2.55 * nrows + 1.6), squeeze=False)
+    width, axes_h = 11.0, 1.9
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, 2.55 * nrows + 1.6), squeeze=False)
+    header_lines = []            # (title lines, subtitle lines) per panel
+    kinds = set()
     for ax, r in zip(axes.flat, summary.itertuples()):
         d = chart[chart["kpi_id"] == r.kpi_id]
-        ax.plot(d["period"], d["value"], color=SPC_COLOURS["common_cause"], lw=1.2, zorder=2)
-        for _seg, s in d.groupby("segment"):
-            ax.plot(s["period"], s["mean"], color="#425563", lw=1.2, zorder=1)
-            ax.plot(s["period"], s["upl"], color="#7B7D7D", lw=1, ls="--", zorder=1)
-            ax.plot(s["period"], s["lpl"], color="#7B7D7D", lw=1, ls="--", zorder=1)
+        kind = getattr(r, "chart", "xmr")
+        kinds.add(kind)
+        obs = d[d["point_type"] != "missing"]
+        if kind == "xmr":
+            ax.plot(d["period"], d["value"], color=SPC_COLOURS["common_cause"], lw=1.2, zorder=2)
+            for _seg, s in d.groupby("segment"):
+                ax.plot(s["period"], s["mean"], color="#425563", lw=1.2, zorder=1)
+                ax.plot(s["period"], s["upl"], color="#7B7D7D", lw=1, ls="--", zorder=1)
+                ax.plot(s["period"], s["lpl"], color="#7B7D7D", lw=1, ls="--", zorder=1)
+            ax.scatter(obs["period"], obs["value"], s=14, zorder=3,
+                       c=[SPC_COLOURS.get(p, RUN_COLOUR) for p in obs["point_type"]], edgecolors="none")
+        else:
+            ax.plot(d["period"], d["value"], color=RUN_COLOUR, lw=1.2, zorder=2)
+            ax.scatter(obs["period"], obs["value"], s=22 if len(obs) <= FEW_LABELLED else 12, color=RUN_COLOUR,
+                       zorder=3, edgecolors="none")
         if not pd.isna(r.target):
             ax.axhline(r.target, color=SPC_COLOURS["target"], lw=1.1, ls=(0, (4, 2)), zorder=1)
-        obs = d[d["point_type"] != "missing"]
-        ax.scatter(obs["period"], obs["value"], s=14, zorder=3,
-                   c=[SPC_COLOURS[p] for p in obs["point_type"]], edgecolors="none")
-        ax.set_title(textwrap.fill(r.name, 52), fontsize=9.5, loc="left", color=NHS["dark_blue"])
+        few = kind == "run" and len(obs) <= FEW_LABELLED
+        if few:
+            for p, v in zip(obs["period"], obs["value"]):
+                ax.annotate(_fmt_value(v, r.unit), (mdates.date2num(p), v), xytext=(0, 6), textcoords="offset points",
+                            ha="center", va="bottom", fontsize=8, color=NHS["black"])
+            values = list(obs["value"]) + ([r.target] if not pd.isna(r.target) else [])
+            lo, hi = min(values), max(values)
+            pad = (hi - lo) * 0.25 or abs(hi) * 0.1 or 1.0
+            ax.set_ylim(lo - pad, hi + pad)               # room for the value labels above the points
+            first, last = obs["period"].min(), obs["period"].max()
+            span = max((last - first).days, 365)
+            ax.set_xlim(mdates.date2num(first - pd.Timedelta(days=span * 0.15)),
+                        mdates.date2num(last + pd.Timedelta(days=span * 0.15)))
+            ticks = sorted(obs["period"].unique())
+            ax.set_xticks(mdates.date2num(ticks))
+            ax.set_xticklabels([f"{pd.Timestamp(p):%b %Y}" for p in ticks])
+        else:
+            # Fixed ticks (each April; each quarter for under two years) are much cheaper to draw than
+            # matplotlib's date locators.
+            months = pd.date_range(d["period"].min() - pd.DateOffset(months=11), d["period"].max(), freq="MS")
+            short = (d["period"].max() - d["period"].min()).days < 2 * 365
+            ticks = months[months.month % 3 == 1] if short else months[months.month == 4]
+            ticks = ticks[ticks >= d["period"].min() - pd.DateOffset(months=1)] if short else ticks
+            ax.set_xticks(mdates.date2num(ticks))
+            ax.set_xticklabels([f"{p:%b %y}" for p in ticks])
+        name = r.name + (" (synthetic)" if getattr(r, "synthetic", False) else "")
+        wrapped = textwrap.fill(name, 52)
+        sub, colour = _panel_subtitle(r)
+        sub_lines = sub.count("\n") + 1 if sub else 0
+        header_lines.append((wrapped.count("\n") + 1, sub_lines))
+        ax.set_title(wrapped, fontsize=9.5, loc="left", color=NHS["dark_blue"], pad=4 + 10 * sub_lines)
+        if sub:
+            ax.annotate(sub, (0, 1), xycoords="axes fraction", xytext=(0, 3), textcoords="offset points",
+                        ha="left", va="bottom", fontsize=7.5, color=colour, style="italic")
         ax.set_ylabel(r.unit, fontsize=8.5)
         ax.tick_params(labelsize=7.5)
-        # Fixed ticks (each April) are much cheaper to draw than matplotlib's date locators.
-        aprils = pd.date_range(d["period"].min() - pd.DateOffset(months=11), d["period"].max(), freq="MS")
-        aprils = aprils[aprils.month == 4]
-        ax.set_xticks(mdates.date2num(aprils))
-        ax.set_xticklabels([f"{p:%b %y}" for p in aprils])
     for ax in list(axes.flat)[k:]:
         ax.set_visible(False)
-    handles = [Line2D([], [], color="#425563", label="Mean"),
-               Line2D([], [], color="#7B7D7D", ls="--", label="Process limits"),
-               Line2D([], [], color=SPC_COLOURS["target"], ls=(0, (4, 2)), label="Target"),
-               Line2D([], [], marker="o", ls="", color=SPC_COLOURS["special_cause_improvement"], label="Special cause: improvement"),
-               Line2D([], [], marker="o", ls="", color=SPC_COLOURS["special_cause_concern"], label="Special cause: concern"),
-               Line2D([], [], marker="o", ls="", color=SPC_COLOURS["special_cause_neutral_high"], label="Special cause: neutral"),
-               Line2D([], [], marker="o", ls="", color=SPC_COLOURS["common_cause"], label="Common cause")]
-    height = 2.55 * nrows + 1.6
-    fig.set_size_inches(11, height)
-    fig.legend(handles=handles, loc="upper center", ncol=4, fontsize=8, frameon=False,
-               bbox_to_anchor=(0.5, 1 - 0.68 / height))
-    concern = int(summary["variation"].str.startswith("concern").sum())
-    fail = int((summary["assurance"] == "consistent_fail").sum())
-    title = (f"{icb_name}: {concern} of {k} KPIs show special-cause concern in the latest month; "
-             f"{fail} will consistently miss target without change")
-    fig = finish(fig, title, source, synthetic, note="x axis: month (labels mark each April); y axis: the KPI's unit",
-                 layout=False)   # the grid is laid out by hand below (tight_layout costs ~0.4 s here)
-    note_in = footer_height(source, "x axis: month (labels mark each April); y axis: the KPI's unit", bool(synthetic))
-    fig.subplots_adjust(top=1 - 1.4 / height, bottom=(note_in + 0.45) / height, hspace=0.62, wspace=0.18)
+    handles = []
+    if "xmr" in kinds:
+        types = set(chart.loc[chart["kpi_id"].isin(summary.loc[summary.get("chart", "xmr") == "xmr", "kpi_id"]), "point_type"]) \
+            if "chart" in summary else set(chart["point_type"])
+        handles += [Line2D([], [], color="#425563", label="Mean"),
+                    Line2D([], [], color="#7B7D7D", ls="--", label="Process limits")]
+        for pt, label in (("special_cause_improvement", "Special cause: improvement"),
+                          ("special_cause_concern", "Special cause: concern"),
+                          ("special_cause_neutral_high", "Special cause: neutral")):
+            if pt in types or (pt == "special_cause_neutral_high" and "special_cause_neutral_low" in types):
+                handles.append(Line2D([], [], marker="o", ls="", color=SPC_COLOURS[pt], label=label))
+        handles.append(Line2D([], [], marker="o", ls="", color=SPC_COLOURS["common_cause"], label="Common cause"))
+    if "run" in kinds:
+        handles.append(Line2D([], [], marker="o", color=RUN_COLOUR, label="Run chart value (no SPC)"))
+    if summary["target"].notna().any():
+        handles.append(Line2D([], [], color=SPC_COLOURS["target"], ls=(0, (4, 2)), label="Target"))
+    title = title or _xmr_grid_title(summary, icb_name)
+    legend_cols = 4
+    legend_in = 0.2 * math.ceil(len(handles) / legend_cols) + 0.1
+    title_in = 0.2 + 0.25 * (textwrap.fill(title, 82).count("\n") + 1)
+    # Room above each row of panels for its tallest title and subtitle; below it, for the tick labels.
+    header_in = max(0.17 * t + 0.14 * s for t, s in header_lines) + 0.12
+    gap_in = header_in + 0.4
+    note = "x axis: month (labels mark each April, each quarter of a short series, or each value of a run chart of few points)"
+    foot_in = footer_height(source, note, bool(synthetic)) + 0.45
+    top_in = title_in + legend_in + header_in
+    height = top_in + nrows * axes_h + (nrows - 1) * gap_in + foot_in
+    fig.set_size_inches(width, height)
+    fig.legend(handles=handles, loc="upper center", ncol=legend_cols, fontsize=8, frameon=False,
+               bbox_to_anchor=(0.5, 1 - title_in / height))
+    fig = finish(fig, title, source, synthetic, note=note, layout=False)   # the grid is laid out by hand below
+    fig.subplots_adjust(top=1 - top_in / height, bottom=foot_in / height, hspace=gap_in / axes_h, wspace=0.18,
+                        left=0.07, right=0.98)
     return fig
 
 
@@ -381,18 +598,19 @@ def pay_gap_chart(trend: pd.DataFrame, icb_name: str, source: str, synthetic: bo
     ax.set_xticklabels([f"{y}/{str(y + 1)[-2:]}" for y in trend["year"]])
     ax.set_ylabel("Pay (£ per hour)")
     ax.set_xlabel("Financial year")
-    ax.legend(fontsize=8, frameon=False, loc="upper left")
     last = trend.iloc[-1]
     title = (f"{icb_name}: care workers earn £{last['gap_gbp_per_hour']:.2f} an hour "
              f"({last['gap_pct']:.0f}%) less than new NHS healthcare assistants in {int(last['year'])}/{str(int(last['year']) + 1)[-2:]}")
     ax.set_ylim(top=trend[["nhs_hca_new_gbp", "care_worker_gbp"]].max().max() * 1.06)
-    return finish(fig, title, source, synthetic)
+    return finish(fig, title, source, synthetic, legend_below=True)
 
 
 def retirement_risk(age: pd.DataFrame, icb_name: str, source: str, synthetic: bool) -> plt.Figure:
     d = age.sort_values("share_55_plus_pct")
-    fig, ax = plt.subplots(figsize=(9, 0.3 * len(d) + 1.7))
-    ax.barh(d["staff_group_label"], d["share_55_plus_pct"], color=NHS["dark_blue"])
+    fig, ax = plt.subplots(figsize=(9, 0.42 * len(d) + 2.0))
+    ax.barh(range(len(d)), d["share_55_plus_pct"], color=NHS["dark_blue"])
+    ax.set_yticks(range(len(d)))
+    ax.set_yticklabels(_wrap_labels(d["staff_group_label"], 44), fontsize=9)     # long group names wrap: the bars keep their width
     for y, v in enumerate(d["share_55_plus_pct"]):
         ax.text(v, y, f" {v:.0f}%", va="center", fontsize=8)
     ax.set_xlabel("Share of headcount aged 55 or over (%)")
@@ -419,13 +637,12 @@ def ethnicity_chart(eth: pd.DataFrame, icb_name: str, source: str, synthetic: bo
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels([g.capitalize() for g in groups])
     ax.set_ylabel("Share of known (%)")
-    ax.legend(fontsize=8, frameon=False, loc="upper right")
     res = known[(known["who"] == "Residents") & (known["ethnic_group"] != "white")]["share_of_known_pct"].sum()
     wf = known[known["who"].str.startswith("Workforce") & (known["ethnic_group"] != "white")]
     wf_share = 100 * wf["people"].sum() / known[known["who"].str.startswith("Workforce")]["people"].sum()
     title = (f"{icb_name}: {wf_share:.0f}% of the workforce with known ethnicity are from ethnic minority groups, "
              f"against {res:.0f}% of residents")
-    return finish(fig, title, source, synthetic)
+    return finish(fig, title, source, synthetic, legend_below=True)
 
 
 def population_growth(older: pd.DataFrame, icb_name: str, source: str, synthetic: bool) -> plt.Figure:
@@ -448,11 +665,10 @@ def population_growth(older: pd.DataFrame, icb_name: str, source: str, synthetic
         ax.set_title(f"Aged {g}", fontsize=10, loc="left")
         ax.set_xlabel("Year")
     axes[0].set_ylabel(f"Growth since {base} (%)")
-    axes[-1].legend(fontsize=8, frameon=False, loc="upper left")
     s85 = d[(d["age_group"] == groups[-1]) & (d["area"] == "icb")].sort_values("year").iloc[-1]
     title = (f"{icb_name}: the number of people aged {groups[-1]} grows by {s85['growth_pct']:.0f}% "
              f"between {base} and {int(s85['year'])}")
-    return finish(fig, title, source, synthetic)
+    return finish(fig, title, source, synthetic, legend_below=True)
 
 
 def funnel_panels(panels: list[tuple[str, pd.DataFrame, pd.DataFrame, str]], icb_code: str, icb_name: str,
@@ -506,6 +722,49 @@ def _short_number(v: float, _pos=None) -> str:
     return f"{v:g}"
 
 
+def label_points(ax, points: list[tuple[float, float, str]], others: list[tuple[float, float]] = (),
+                 fontsize: float = 8) -> list:
+    """Name a few points of a scatter without any two names, or a name and a marker, overlapping.
+
+    Call after the figure's layout is final (after :func:`finish`): each name tries positions around
+    its point, nearest first, and takes the first one clear of the names already placed, of every
+    marker (``points`` and ``others``) and inside the axes; a name set further out gets a leader line.
+    """
+    renderer = ax.figure.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    to_px = ax.transData.transform
+    pad = 4 * ax.figure.dpi / 72                     # about half a marker, in pixels
+    markers = [to_px((x, y)) for x, y in [*((x, y) for x, y, _ in points), *others]]
+    placed, texts = [], []
+    directions = [(1, 0.4), (1, -1.4), (-1, 0.4), (-1, -1.4), (0, 1.2), (0, -2.2), (1, 1.4), (-1, 1.4), (1, -2.6), (-1, -2.6)]
+    for x, y, name in points:
+        chosen = None
+        for radius in (6, 14, 24, 36):
+            for dx, dy in directions:
+                ha = "left" if dx > 0 else "right" if dx < 0 else "center"
+                t = ax.annotate(name, (x, y), xytext=(dx * radius, dy * radius * 0.6), textcoords="offset points",
+                                ha=ha, va="bottom", fontsize=fontsize, color=NHS["black"])
+                bb = t.get_window_extent(renderer).padded(1)
+                clear = (frame.contains(bb.x0, bb.y0) and frame.contains(bb.x1, bb.y1)
+                         and not any(bb.overlaps(o) for o in placed)
+                         and not any(bb.x0 - pad < mx < bb.x1 + pad and bb.y0 - pad < my < bb.y1 + pad for mx, my in markers))
+                if clear:
+                    chosen = (t, bb)
+                    if radius > 6:       # set further out: a leader line (its own artist) back to the point
+                        ax.annotate("", (x, y), xytext=(dx * radius, dy * radius * 0.6), textcoords="offset points",
+                                    arrowprops=dict(arrowstyle="-", color=NHS["mid_grey"], lw=0.6, shrinkA=0, shrinkB=4))
+                    break
+                t.remove()
+            if chosen:
+                break
+        if chosen is None:   # nowhere clear: the nearest position, so that the name is still shown
+            t = ax.annotate(name, (x, y), xytext=(6, 3), textcoords="offset points", fontsize=fontsize)
+            chosen = (t, t.get_window_extent(renderer))
+        texts.append(chosen[0])
+        placed.append(chosen[1])
+    return texts
+
+
 def trend_lines(df: pd.DataFrame, x: str, y: str, y_label: str, x_label: str, icb_name: str, source: str,
                 synthetic: bool, title: str) -> plt.Figure:
     """One line per area (the ICB highlighted, then its region and England) over ``x``."""
@@ -516,14 +775,12 @@ def trend_lines(df: pd.DataFrame, x: str, y: str, y_label: str, x_label: str, ic
     for (colour, width), area in zip(styles, areas):
         d = df[df["area"] == area].set_index(x).reindex(xs)
         ax.plot(range(len(xs)), d[y].to_numpy(), color=colour, lw=width, marker="o", ms=3.5, label=area)
-    ax.set_xticks(range(len(xs)))
-    ax.set_xticklabels([str(v) for v in xs], fontsize=8)
+    extra_in = _category_ticks(ax, [str(v) for v in xs], fig.get_size_inches()[0] - 1.3, fontsize=8)
     ax.set_xlabel(x_label)
     ax.set_ylabel(y_label)
     lo, hi = df[y].min(), df[y].max()
     ax.set_ylim(max(0, lo - (hi - lo) * 0.6), hi + (hi - lo) * 0.3 + 1e-9)
-    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return finish(fig, title, source, synthetic, right_in=0.8 + _text_width_in(areas, 8))
+    return finish(fig, title, source, synthetic, bottom_extra_in=extra_in, legend_below=True)
 
 
 def monthly_lines(df: pd.DataFrame, y: str, y_label: str, icb_name: str, source: str, synthetic: bool | str,
@@ -550,7 +807,7 @@ def monthly_lines(df: pd.DataFrame, y: str, y_label: str, icb_name: str, source:
 def grouped_bars(df: pd.DataFrame, category: str, group: str, value: str, value_label: str, source: str,
                  synthetic: bool, title: str) -> plt.Figure:
     """Bars of ``value`` by ``category``, one bar per ``group`` (first group highlighted)."""
-    fig, ax = plt.subplots(figsize=(9, 3.6))
+    fig, ax = plt.subplots(figsize=(9, 4.2))
     cats = list(dict.fromkeys(df[category]))
     groups = list(dict.fromkeys(df[group]))
     shades = [HIGHLIGHT, NHS["mid_grey"], NHS["dark_grey"]]
@@ -560,13 +817,11 @@ def grouped_bars(df: pd.DataFrame, category: str, group: str, value: str, value_
         xs = [j + (i - (len(groups) - 1) / 2) * width for j in range(len(cats))]
         bars = ax.bar(xs, vals.to_numpy(), width=width, color=shades[i % len(shades)], label=g)
         ax.bar_label(bars, fmt="%.1f", fontsize=8, padding=2)
-    ax.set_xticks(range(len(cats)))
-    ax.set_xticklabels([textwrap.fill(str(c), 14) for c in cats])     # long categories wrap, never overlap
+    extra_in = _category_ticks(ax, cats, fig.get_size_inches()[0] - 1.3)     # legend below: the full width
     ax.set_xlabel("")
     ax.set_ylabel(value_label)
     ax.set_ylim(0, df[value].max() * 1.18)
-    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return finish(fig, title, source, synthetic, right_in=0.8 + _text_width_in(groups, 8))
+    return finish(fig, title, source, synthetic, bottom_extra_in=extra_in, legend_below=True)
 
 
 def _band(ax, years, d: pd.DataFrame, colour: str, label: str) -> None:
@@ -576,7 +831,7 @@ def _band(ax, years, d: pd.DataFrame, colour: str, label: str) -> None:
 
 def supply_demand_fan(series: pd.DataFrame, source: str, synthetic: bool | str, title: str) -> plt.Figure:
     """Demand and supply (FTE) by year, each a median line in a 10th-90th percentile band."""
-    fig, ax = plt.subplots(figsize=(9, 3.8))
+    fig, ax = plt.subplots(figsize=(9, 5.2))       # tall enough to read the gap on an axis from zero
     for measure, colour, label in (("demand", NHS["dark_blue"], "Demand (posts needed)"), ("supply", HIGHLIGHT, "Supply (staff in post)")):
         d = series[series["measure"] == measure].sort_values("year")
         _band(ax, d["year"].to_numpy(), d, colour, label)
@@ -586,27 +841,28 @@ def supply_demand_fan(series: pd.DataFrame, source: str, synthetic: bool | str, 
                     lw=0, label="Gap (medians)")
     ax.set_xlabel("Year")
     ax.set_ylabel("Full-time equivalent staff")
+    ax.set_ylim(bottom=0)            # from zero: a cut axis would make the gap look far larger than it is
     ax.yaxis.set_major_locator(mticker.MaxNLocator(nbins=6))
     thousands(ax, "y")
     ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))
-    ax.legend(fontsize=8, frameon=False, loc="upper left")
-    return finish(fig, title, source, synthetic)
+    return finish(fig, title, source, synthetic, legend_below=True)
 
 
 def gap_bands(series: pd.DataFrame, group_labels: dict, source: str, synthetic: bool | str, title: str) -> plt.Figure:
     """The gap (FTE) by year for each group (e.g. health and social care), median and band."""
-    fig, ax = plt.subplots(figsize=(9, 3.6))
+    fig, ax = plt.subplots(figsize=(9, 4.6))
     groups = list(dict.fromkeys(series["group"]))
     for g in groups:
         d = series[(series["group"] == g) & (series["measure"] == "gap")].sort_values("year")
         _band(ax, d["year"].to_numpy(), d, FAMILY_COLOURS.get(g, NHS["dark_grey"]), group_labels.get(g, g))
     ax.axhline(0, color=NHS["dark_grey"], lw=0.8)
+    lo, hi = series.loc[series["measure"] == "gap", ["p10", "p90"]].stack().agg(["min", "max"])
+    ax.set_ylim(min(0.0, lo * 1.08), max(0.0, hi * 1.08))     # zero always on the axis
     ax.set_xlabel("Year")
     ax.set_ylabel("Gap: posts less staff (FTE)")
     thousands(ax, "y")
     ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))
-    ax.legend(fontsize=8, frameon=False, loc="upper left")
-    return finish(fig, title, source, synthetic)
+    return finish(fig, title, source, synthetic, legend_below=True)
 
 
 def waterfall(parts: pd.DataFrame, source: str, synthetic: bool | str, title: str) -> plt.Figure:
@@ -626,6 +882,9 @@ def waterfall(parts: pd.DataFrame, source: str, synthetic: bool | str, title: st
                 ha="center", va="bottom", fontsize=8)
         level = v if total else level + v
     ax.axhline(0, color=NHS["dark_grey"], lw=0.8)
+    ends = [0.0, *(vals[:1]), *(vals[0] + vals[1:-1].cumsum()), *(vals[-1:])]
+    span = (max(ends) - min(ends)) or 1.0
+    ax.set_ylim(min(0.0, min(ends) - 0.06 * span), max(0.0, max(ends) + 0.12 * span))   # from zero, room for the values
     ax.set_xticks(range(len(labels)))
     ax.set_xticklabels(labels, fontsize=7.5)
     ax.set_ylabel("Full-time equivalent staff")

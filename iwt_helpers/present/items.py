@@ -14,9 +14,20 @@ from typing import Any
 
 import pandas as pd
 
-STATUS_TEXT = {"real": "real published data", "synthetic": "SYNTHETIC demonstration data",
+# What a figure is. "real" is a measurement: a count or rate a publisher measured; "projection" a
+# publisher's projection (ONS population projections), not a count; "modelled" iwt's own estimate or
+# scenario result built on published inputs; "synthetic" demonstration data; "mixed" synthetic and
+# non-synthetic parts together (``detail`` names them).
+STATUS_TEXT = {"real": "real published data (measured)", "projection": "published projection, not a count",
+               "modelled": "modelled by iwt from published inputs (an estimate, not a count)",
+               "synthetic": "SYNTHETIC demonstration data",
                "mixed": "real and synthetic parts", "missing": "not available in the data used",
                "assumption": "assumptions of iwt's models, each with its source or reasoning (not data)"}
+# Short words for a status where space is short (index cards, coverage cells, status columns).
+STATUS_WORD = {"real": "measured", "projection": "projection", "modelled": "modelled", "synthetic": "SYNTHETIC",
+               "mixed": "partly SYNTHETIC", "missing": "not available", "assumption": "assumption"}
+# Combining parts that are none of them synthetic: the figure is as weak as its weakest part.
+STATUS_ORDER = ("real", "projection", "assumption", "modelled")
 
 
 _FILE_NAME = re.compile(r",\s*[^;,]*?\.(csv|xlsx|xls|xlsm|parquet)\b", re.I)
@@ -72,7 +83,12 @@ class Provenance:
         if not parts:
             return Provenance("", "", "missing")
         statuses = {p.status for p in parts if p.status != "missing"} or {"missing"}
-        status = statuses.pop() if len(statuses) == 1 else "mixed"
+        if len(statuses) == 1:
+            status = statuses.pop()
+        elif statuses & {"synthetic", "mixed"}:
+            status = "mixed"
+        else:                          # measured with projected or modelled parts: the weakest
+            status = max(statuses, key=STATUS_ORDER.index)
         join = lambda xs: "; ".join(dict.fromkeys(x for x in xs if x))   # noqa: E731
         detail = join(p.detail for p in parts) if status != "mixed" else join(
             p.detail or f"{STATUS_TEXT[p.status]}: {p.source}" for p in parts if p.status != "missing")

@@ -79,13 +79,13 @@ def number_format(values: list) -> str:
 
 
 def provenance_line(prov: dict | None) -> tuple[str, bool]:
-    """The sheet's provenance line, and whether it is (partly) synthetic."""
+    """The sheet's provenance line for its printed footer (status and period first: a long source list
+    is what gets cut at Excel's 255 characters, never the status), and whether it is (partly) synthetic."""
     if not prov:
         return "About the data used in this report (what each source covers), not a measure of the workforce.", False
     status = STATUS_TEXT.get(prov.get("status"), prov.get("status", ""))
-    detail = f" ({prov['detail']})" if prov.get("detail") else ""
-    return (f"Source: {prov.get('source') or 'not stated'}. Period: {prov.get('period') or 'not stated'}. "
-            f"Status: {status}{detail}.", prov.get("status") in ("synthetic", "mixed"))
+    return (f"Status: {status}. Period: {prov.get('period') or 'not stated'}. Source: {prov.get('source') or 'not stated'}.",
+            prov.get("status") in ("synthetic", "mixed"))
 
 
 def _escape_hf(text: str, limit: int = 240) -> str:

@@ -54,8 +54,9 @@ def icb_index(dest: Path, icb_label: str, entries: list[dict], synthetic: bool, 
             parts.append(f"<p>Error: <code>{html.escape(e.get('error') or '')}</code></p>")
         for h in e.get("headlines", []):
             prov = h.get("provenance") or {}
-            tag = {"real": f"real, {prov.get('period', '')}", "synthetic": "SYNTHETIC", "mixed": "real and SYNTHETIC parts"}.get(
-                prov.get("status"), "source not recorded")
+            tag = {"real": f"measured, {prov.get('period', '')}", "projection": f"projection, {prov.get('period', '')}",
+                   "modelled": f"modelled by iwt, {prov.get('period', '')}", "synthetic": "SYNTHETIC",
+                   "mixed": "partly SYNTHETIC: real and synthetic parts"}.get(prov.get("status"), "source not recorded")
             parts.append(f'<div class="headline"><div>{html.escape(h["name"])}</div><div class="v">{html.escape(h["text"])}</div>'
                          f'<div class="p{" syn" if prov.get("status") in ("synthetic", "mixed") else ""}">{html.escape(tag)}</div></div>')
     if places:

@@ -241,11 +241,17 @@ def adopt_section(ctx: CaseStudyContext):
         bank = ctx.readiness.bank
         latest, _ = ra.latest_and_previous(resp.df)
         plan = ra.action_plan(resp.df, bank)
-        ranked = cs.rank_initiatives(ctx.initiatives, plan, WEAKEST)
+        ranked = cs.rank_initiatives(ctx.initiatives, plan, WEAKEST, icb_code=icb)
+        own = ctx.initiatives[ctx.initiatives["icb_code"] == icb]
         rprov = ctx.readiness.prov(resp, [latest])
         prov = Provenance.combine([rprov, ctx.library_prov])
         weakest = plan.head(WEAKEST)
         kind = "saved (real) round" if resp.saved else "demonstration round (synthetic: no rounds saved for this ICB)"
+        caveat = ("" if resp.saved else " This ranking rests on synthetic demonstration rounds, not on this ICB's own "
+                  "assessment: it shows how the matching works, not what the ICB should adopt.")
+        if len(own):
+            caveat += (f" {_name(icb)}'s own initiatives in the library ({', '.join(own['title'])}) are left out: they "
+                       "are what it already does.")
         top = ranked.iloc[0]
         shown = ranked.assign(case_study=ranked["system"] + " (" + ranked["icb_code"] + ")")
         return [
@@ -253,9 +259,11 @@ def adopt_section(ctx: CaseStudyContext):
                      int((ranked["n_weak"] > 0).sum()), f"of {len(ranked)}", provenance=prov),
             Text(f"Weakest readiness items of {_name(icb)} in its {readiness_theme._when(latest)} {kind}, by weighted gap: "
                  + "; ".join(f"**{r.item_id}** {r.text} (weighted gap {r.weighted_gap:.2f})" for r in weakest.itertuples())
-                 + f". Best match: **{top['title']}** ({top['system']})."),
-            Table(shown, f"{_name(icb)}: what could we adopt - case-study initiatives ranked by the summed weighted gap of the "
-                  f"readiness items they address; best match {top['title']} ({top['system']})",
+                 + f". Best match: **{top['title']}** ({top['system']})." + caveat),
+            Table(shown, (f"{_name(icb)}: what could we adopt - case-study initiatives of other systems ranked by the summed "
+                          f"weighted gap of the readiness items they address; best match {top['title']} ({top['system']})")
+                  if resp.saved else (f"{_name(icb)}: case-study initiatives of other systems ranked against the synthetic "
+                                      "demonstration rounds (an illustration of the matching, not a recommendation)"),
                   {"rank": "Rank", "title": "Initiative", "case_study": "Case study", "what": "What it is",
                    "weakest_addressed": f"Of the {WEAKEST} weakest items, addresses", "addresses": "Items addressed (weighted gap)",
                    "score": "Score"},
@@ -264,7 +272,7 @@ def adopt_section(ctx: CaseStudyContext):
     return render
 
 
-# --------------------------------------------------------------------------- 4. similarity map
+# --------------------------------------------------------------------------- 4. similarity scatter
 
 
 def similarity_figure(ctx: CaseStudyContext, icb: str):
@@ -284,8 +292,8 @@ def similarity_figure(ctx: CaseStudyContext, icb: str):
     ax.scatter(pts.loc[case, "pc1"], pts.loc[case, "pc2"], s=90, marker="D", facecolors="none",
                edgecolors=charts.NHS["orange"], linewidths=2, label="Case-study systems")
     ax.scatter([pts.at[icb, "pc1"]], [pts.at[icb, "pc2"]], s=160, marker="*", color=charts.NHS["dark_red"], label=_name(icb))
-    for c in dict.fromkeys([icb, *nb["icb_code"], *case]):
-        ax.annotate(_name(c), (pts.at[c, "pc1"], pts.at[c, "pc2"]), xytext=(5, 4), textcoords="offset points", fontsize=8)
+    named = list(dict.fromkeys([icb, *nb["icb_code"], *case]))      # only these are named, nudged apart below
+    ax.set_title(f"Similarity of the {len(pts)} ICBs on context indicators (a scatter, not a map)", fontsize=10, loc="left")
 
     def axis_label(i: int) -> str:
         top = load.iloc[:, i].abs().sort_values(ascending=False).index[:2]
@@ -294,22 +302,27 @@ def similarity_figure(ctx: CaseStudyContext, icb: str):
     ax.set_xlabel(axis_label(0), fontsize=9)
     ax.set_ylabel(axis_label(1), fontsize=9)
     ax.margins(x=0.18, y=0.08)
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     first = nb.iloc[0]
     title = (f"{_name(icb)} is most like {first['icb_name']} (distance {first['distance']:.2f})"
              + (f"; of the {'other ' if icb in set(ctx.systems['icb_code']) else ''}case-study systems, "
                 f"{_name(nearest_case)} is nearest ({d[nearest_case]:.2f})" if nearest_case else ""))
     prov = ctx.indicator_prov
-    return charts.finish(fig, title, footer_text(prov), False), prov
+    charts.finish(fig, title, footer_text(prov), False, right_in=0.8 + charts._text_width_in([_name(icb), "Case-study systems"], 8))
+    charts.label_points(ax, [(pts.at[c, "pc1"], pts.at[c, "pc2"], _name(c)) for c in named],
+                        others=list(zip(others["pc1"], others["pc2"])))
+    return fig, prov
 
 
 def similarity_section(ctx: CaseStudyContext):
-    """A 2-D map of the 42 ICBs on the standardised indicators, with the ICB, its peers and the case studies."""
+    """A scatter of the 42 ICBs on the first two components of the standardised indicators (not a map),
+    with the ICB, its peers and the case studies named."""
     def render(icb: str) -> list:
         fig, prov = similarity_figure(ctx, icb)
         return [Figure(fig, prov),
-                Text("The map is the first two principal components of the weighted standardised indicators (numpy SVD); "
-                     "ICBs close on the map are close in distance, but the distances in the tables use every indicator.")]
+                Text("The scatter (not a map: position is similarity, not geography) plots the first two principal "
+                     "components of the weighted standardised context indicators (numpy SVD); ICBs close on it are close "
+                     "in distance, but the distances in the tables use every indicator.")]
     return render
 
 

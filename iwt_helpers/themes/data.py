@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from iwt_helpers import vocab
-from iwt_helpers.analysis import benchmarking, carers, need, nhs_trend, pressures, quality, workforce
+from iwt_helpers.analysis import benchmarking, carers, need, nhs_trend, pressures, quality, trust_catchment, workforce
 from iwt_helpers.analysis import places as place_analysis
 from iwt_helpers.analysis import primary_care as gp_analysis
 from iwt_helpers.data import disclosure, geography, places, population
+from iwt_helpers.data import trust_catchment as catchment_table
 from iwt_helpers.data.datastore import Dataset
 from iwt_helpers.present import charts
 from iwt_helpers.present.items import Figure, Headline, Provenance, Table, Text
@@ -153,7 +154,8 @@ def _cell(ctx: DataContext, rows: pd.DataFrame) -> str:
     if rows.empty:
         return "not available"
     prov = ctx.prov(rows)
-    return f"{'synthetic' if prov.status == 'synthetic' else 'real' if prov.status == 'real' else 'mixed'} ({prov.period})"
+    word = {"synthetic": "synthetic", "real": "real", "projection": "projection", "modelled": "modelled"}.get(prov.status, "mixed")
+    return f"{word} ({prov.period})"
 
 
 def coverage_section(ctx: DataContext):
@@ -218,6 +220,7 @@ def _nhs_monthly_coverage(ctx: DataContext, icb: str) -> str:
 
 def whole_system_section(ctx: DataContext):
     pop = ctx.t["population"]
+    nhs = _nhs_attribution(ctx)
 
     def render(icb: str) -> list:
         snap = _sector_rows(ctx, icb)
@@ -247,7 +250,8 @@ def whole_system_section(ctx: DataContext):
         # Per head of population, a report on real data compares only the real sectors: a rate of real and
         # synthetic staff together would be neither.
         basis = ctx.snapshot[~ctx.snapshot["synthetic"].astype(bool)] if len(real) and len(fake) else ctx.snapshot
-        comp = workforce.per_capita_comparison(basis, pop, icb)
+        # NHS trusts serving several ICBs (ambulance, specialist) apportioned, left out or at host (params.regional_trusts).
+        comp = workforce.per_capita_comparison(basis, pop, icb, nhs.shares, nhs.text)
         me = comp[(comp["area"] == comp["area"].iloc[0]) & (comp["measure"] == "whole system")].iloc[0]
         eng = comp[(comp["area"] == "England") & (comp["measure"] == "whole system")].iloc[0]
         diff = me["fte_per_1000_population"] - eng["fte_per_1000_population"]
@@ -259,7 +263,9 @@ def whole_system_section(ctx: DataContext):
         fmt = {"headcount": "{:,.0f}", "fte": "{:,.0f}", "share_of_fte_pct": "{:.1f}"}
         pop_label = f"population: {population.describe(pop, comp.attrs['population_year'])}"
         prov_pc = Provenance.combine([ctx.prov(basis, by="sector"),
-                                      Provenance("ONS population estimates and projections", str(comp.attrs["population_year"]), "real")])
+                                      Provenance("ONS population estimates and projections", str(comp.attrs["population_year"]), "real"),
+                                      *_nhs_attribution_prov(nhs)])
+        rule = trust_catchment.SHORT[nhs.applied]
         return [
             *heads,
             Table(sectors, f"Workforce by sector in {_name(icb)}: {_sectors_named(snap)}",
@@ -277,14 +283,62 @@ def whole_system_section(ctx: DataContext):
             Table(own, "Statutory, independent and voluntary employers", {"ownership": "Employer type",
                   "headcount": "Headcount", "fte": "FTE", "share_of_fte_pct": "Share of FTE (%)"}, fmt, key="ownership",
                   provenance=prov),
-            Table(comp, f"FTE per 1,000 population and per 1,000 aged 65+, {across} ({pop_label})",
+            Table(comp, f"FTE per 1,000 population and per 1,000 aged 65+, {across} ({pop_label}; {rule})",
                   {"area": "Area", "measure": "Sector family", "fte": "FTE", "fte_per_1000_population": "FTE per 1,000 population",
                    "fte_per_1000_aged_65_plus": "FTE per 1,000 aged 65+"},
                   {"fte": "{:,.0f}", "fte_per_1000_population": "{:.1f}", "fte_per_1000_aged_65_plus": "{:.1f}"}, key="per_capita",
                   provenance=prov_pc),
             Figure(charts.per_capita_bars(comp, "fte_per_1000_population", "FTE per 1,000 population", footer_text(prov_pc),
                    prov_pc.stamp, f"{_name(icb)} has {abs(diff):.1f} FTE per 1,000 residents {'more' if diff > 0 else 'fewer'} "
-                   f"than England {across}"), prov_pc),
+                   f"than England {across} ({rule})"), prov_pc),
+            Text(f"Per head: {comp.attrs['nhs_rule']}. Report parameter `regional_trusts`: {nhs.rule} (apportion, exclude "
+                 "or host; default apportion); the staff in post tables above count each trust in the ICB it sits in, as "
+                 "published."),
+        ]
+    return render
+
+
+def _nhs_attribution(ctx: DataContext) -> trust_catchment.Attribution:
+    """NHS trust staff attributed to ICBs under the report's ``regional_trusts`` rule (organisation
+    FTE from the data folder's ``nhs_staff_monthly``; host attribution without it, said so)."""
+    return trust_catchment.attribute(nhs_trend.monthly_table(ctx.ds), catchment_table.catchment(), ctx.params.regional_trusts)
+
+
+def _nhs_attribution_prov(nhs: trust_catchment.Attribution) -> list[Provenance]:
+    if nhs.applied == "host":
+        return []
+    return [Provenance("NHS England, NHS Workforce Statistics by organisation; OHID acute trust catchment populations "
+                       "(2022); ambulance trusts' areas (data/reference/ambulance_trusts.yaml)",
+                       f"organisation shares {nhs.period:%B %Y}", "real")]
+
+
+def nhs_organisations_section(ctx: DataContext):
+    """The organisations behind the ICB's NHS trust figures: each one's FTE, its share of its host
+    ICB's FTE and how much of it is attributed to this ICB under ``regional_trusts``."""
+    nhs = _nhs_attribution(ctx)
+
+    def render(icb: str) -> list:
+        if nhs.weights is None:
+            return [Text(f"Organisations behind the NHS trust figures: not available. {nhs.text}.")]
+        t = trust_catchment.organisations_for(nhs.weights, icb)
+        t["host"] = t["host_icb_code"].map(_name)
+        t["kind"] = t["kind"].map(trust_catchment.KIND_LABELS)
+        month = f"{nhs.period:%B %Y}"
+        here = t[t["hosted_here"]]
+        away = t[~t["hosted_here"] & (t["fte_to_icb"] > 0)]
+        prov = (_nhs_attribution_prov(nhs) or [Provenance("NHS England, NHS Workforce Statistics by organisation", month, "real")])[0]
+        kept, given = here["fte_to_icb"].sum(), here["fte"].sum()
+        summary = (f"{_name(icb)} hosts {len(here)} NHS trusts with {given:,.0f} FTE ({month}); under the "
+                   f"`{nhs.applied}` rule {kept:,.0f} FTE of them count here, and {away['fte_to_icb'].sum():,.0f} FTE of "
+                   f"{len(away)} trusts hosted in other ICBs are attributed to it. {nhs.text}.")
+        return [
+            Text(summary),
+            Table(t, f"Organisations behind {_name(icb)}'s NHS trust figures ({month}, rule: {nhs.applied})",
+                  {"org_name": "Organisation", "org_code": "Code", "host": "Host ICB", "kind": "Kind", "fte": f"FTE {month}",
+                   "share_of_host_pct": "Share of host ICB's FTE (%)", "share_to_icb_pct": f"Share attributed to {_name(icb)} (%)",
+                   "fte_to_icb": f"FTE attributed to {_name(icb)}"},
+                  {"fte": "{:,.0f}", "share_of_host_pct": "{:.1f}", "share_to_icb_pct": "{:.1f}", "fte_to_icb": "{:,.0f}"},
+                  key="nhs_organisations", suppress=False, provenance=prov),
         ]
     return render
 
@@ -398,7 +452,7 @@ def places_section(ctx: DataContext, focus=None):
         gp_synth = inputs["gp_area"] is not None and bool(inputs["gp_area"]["synthetic"].astype(bool).any())
         pop_src = compact_sources([inputs["pop_place"]["source"].iloc[0]])
         fact_src = compact_sources(places.place_facts()["source"].unique().tolist())
-        parts = [Provenance(pop_src, f"{base} to {end}", "real", "ONS projection"),
+        parts = [Provenance(pop_src, f"{base} to {end}", "projection", "population: ONS projection"),
                  Provenance(fact_src, "Census 2021; IoD 2025; RUC 2011", "real")]
         if inputs["gp_area"] is not None:
             gsrc = compact_sources(inputs["gp_area"]["source"].dropna().unique().tolist()[:2]) if "source" in inputs["gp_area"] \
@@ -459,14 +513,18 @@ def _place_focus(ctx: DataContext, inputs: dict, t: pd.DataFrame, icb: str, code
                      f"choose one of {_name(icb)}'s places.")]
     row = t.set_index("area")
     name = row.at[code, "area_name"]
+    def shown(area: str, col: str) -> str:              # each indicator in its own format (rows differ in unit)
+        v = row.at[area, col]
+        return "not available" if pd.isna(v) else fmt[col].format(v)
+
     long = pd.DataFrame({"indicator": [labels[c] for c, _ in PLACE_INDICATORS],
-                         "place": [row.at[code, c] for c, _ in PLACE_INDICATORS],
-                         "icb": [row.at[icb, c] for c, _ in PLACE_INDICATORS],
-                         "england": [row.at["England", c] for c, _ in PLACE_INDICATORS]})
+                         "place": [shown(code, c) for c, _ in PLACE_INDICATORS],
+                         "icb": [shown(icb, c) for c, _ in PLACE_INDICATORS],
+                         "england": [shown("England", c) for c, _ in PLACE_INDICATORS]})
     items = [Text(f"### Focus: {name} ({row.at[code, 'ods']})"),
              Table(long, f"{name} against {_name(icb)} and England",
                    {"indicator": "Indicator", "place": name, "icb": _name(icb), "england": "England"},
-                   {c: "{:,.2f}" for c in ("place", "icb", "england")}, key="place_focus", suppress=False, provenance=prov)]
+                   None, key="place_focus", suppress=False, provenance=prov)]
     area = inputs["gp_area"]
     if area is not None and not area["synthetic"].astype(bool).any() and "area_type" in area:
         fy = area["financial_year"].max()
@@ -796,11 +854,14 @@ def need_section(ctx: DataContext):
         g85 = growth.loc["85+", "icb"]
         p = pop[pop["icb_code"] == icb]
         shown = pd.concat([population.for_year(p, y) for y in older["year"].unique()])
-        prov_pop = Provenance(compact_sources(shown["source"].unique().tolist()), f"{base} to {base + max(horizons)}", "real",
-                              population.describe(p, base).replace(f" for {base}", "") + " (a projection, not a count)")
+        prov_pop = Provenance(compact_sources(shown["source"].unique().tolist()), f"{base} to {base + max(horizons)}",
+                              "projection" if (shown["kind"] == "projection").all() else "real",
+                              population.describe(p, base).replace(f" for {base}", ""))
         statuses = sorted(prev["status"].unique())
-        prov_need = Provenance.combine([prov_pop, Provenance(compact_sources(prev["source"].unique().tolist()), "", "real",
-                                                             "prevalence rates: " + ", ".join(statuses))])
+        rates = Provenance(compact_sources(prev["source"].unique().tolist()), "", "real", "prevalence rates: " + ", ".join(statuses))
+        both = Provenance.combine([prov_pop, rates])
+        # Published rates applied to a projected population: iwt's estimate, not a count of anyone.
+        prov_need = Provenance(both.source, both.period, "modelled", both.detail)
         return [
             Headline(f"Growth in people aged 85+ by {base + max(horizons)}", g85, "%", "{:.0f}", provenance=prov_pop),
             Table(wide, f"Older people in {base} and projected (ONS {population.preferred_basis(pop)} projections)",
@@ -908,6 +969,8 @@ def caveats(ctx: DataContext) -> list[str]:
         "Each sector is shown at its own latest period; totals across sectors say which periods they add (A18).",
         "Adult social care counts are filled posts: a person with two jobs counts twice (A4).",
         "Local authorities split across ICBs are apportioned by their share of LSOAs (A1).",
+        f"Per head, NHS trusts that serve several ICBs (ambulance, specialist) are counted by the rule "
+        f"'{ctx.params.regional_trusts}' (apportion: by admissions or the population served; exclude; host) (A31).",
         f"Population from {ctx.base_year}: {population.describe(ctx.t['population'], ctx.base_year)}, every age; the "
         "15-19 band is split at 18 by single-year shares of the ONS mid-2024 estimate (A2, A3).",
         "Funnel-plot limits are widened for overdispersion between systems (Spiegelhalter 2005).",

@@ -2,8 +2,9 @@
 Making Data Count SPC, for the ICB an :class:`iwt_helpers.present.explorer.Explorer` shows.
 
 ``matrix`` and ``signals`` display their tables themselves (for ``explorer.live``);
-``charts_section`` returns the XmR chart as an item (for ``explorer.section``), for all the report's
-KPIs or the one the KPI picker chose.
+``charts_section`` returns the charts as items (for ``explorer.section``), for all the report's KPIs
+or the one the KPI picker chose: one figure of the real KPIs, then one of the synthetic KPIs, so a
+finding is only ever stated about real data.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class GovernanceContext:
     params: ReportParams
     observations: pd.DataFrame
     monthly: pd.DataFrame | None = None          # NHS trust staff in post by month (nhs_trend.monthly_table)
+    newest: pd.Timestamp | None = None           # the newest month of the data's KPIs: what "out of date" is measured from
     _cache: dict = field(default_factory=dict)
 
     @classmethod
@@ -52,14 +54,15 @@ class GovernanceContext:
         if monthly is not None and not (obs["kpi_id"] == nhs_trend.KPI_ID).any():
             derived = nhs_trend.kpi_observations(monthly, nhs_trend.series_start())
             obs = pd.concat([obs, derived.assign(synthetic=bool(monthly["synthetic"].any()))], ignore_index=True)
-        return cls(ds, params, obs, monthly)
+        return cls(ds, params, obs, monthly, kpi_framework.newest_period(obs))
 
     def read(self, icb: str, kpi: str = ALL) -> Reading:
         """The SPC reading of the report's KPIs (or of one KPI) for an ICB, computed once."""
         icb = geography.resolve_icb(icb)
         key = (icb, kpi)
         if key not in self._cache:
-            chart, summary = kpi_framework.read(self.observations, icb, (kpi,) if kpi else self.params.kpis)
+            chart, summary = kpi_framework.read(self.observations, icb, (kpi,) if kpi else self.params.kpis,
+                                                newest=self.newest)
             prov = provenance_of(chart, by="kpi_id", labels=summary.set_index("kpi_id")["name"].to_dict())
             self._cache[key] = Reading(chart, summary, prov)
         return self._cache[key]
@@ -83,14 +86,24 @@ def matrix(ctx: GovernanceContext, icb: str) -> None:
     """The summary matrix with its icons, the board summary for tables.xlsx and the headlines."""
     r = ctx.read(icb)
     summary, prov = r.summary, r.prov
-    display(HTML(charts.kpi_matrix_html(summary, kpi_framework.VARIATION_TEXT, kpi_framework.ASSURANCE_TEXT)))
+    display(HTML(charts.kpi_matrix_html(summary, kpi_framework.VARIATION_TEXT, kpi_framework.ASSURANCE_TEXT,
+                                        kpi_framework.CHART_TEXT)))
     nb.key_table("kpi_summary", kpi_framework.board_summary(summary), "KPI summary: latest value, target, variation and assurance",
                  prov)
-    nb.headline("KPIs with special-cause concern", int(summary["variation"].str.startswith("concern").sum()), f"of {len(summary)}",
-                provenance=prov)
-    nb.headline("KPIs that will consistently miss target", int((summary["assurance"] == "consistent_fail").sum()),
-                f"of {len(summary)}", provenance=prov)
+    judged = _real(summary)
+    judged = judged[judged["chart"] == "xmr"]           # real KPIs read with SPC: the only ones a headline counts
+    if len(judged):
+        jprov = provenance_of(r.chart[r.chart["kpi_id"].isin(judged["kpi_id"])])
+        of = f"of {len(judged)} real KPI{'s' if len(judged) != 1 else ''} read with SPC"
+        nb.headline("KPIs with special-cause concern", int(judged["variation"].str.startswith("concern").sum()), of,
+                    provenance=jprov)
+        nb.headline("KPIs that will consistently miss target", int((judged["assurance"] == "consistent_fail").sum()), of,
+                    provenance=jprov)
     year_on_year(ctx, icb)
+
+
+def _real(summary: pd.DataFrame) -> pd.DataFrame:
+    return summary[~summary["synthetic"].astype(bool)] if "synthetic" in summary else summary
 
 
 def year_on_year(ctx: GovernanceContext, icb: str) -> None:
@@ -116,28 +129,44 @@ def charts_section(ctx: GovernanceContext, kpi=lambda: ALL):
     """The XmR charts of the report's KPIs, or of the KPI ``kpi()`` names (the KPI picker's value)."""
     def render(icb: str) -> list:
         r = ctx.read(icb, kpi())
-        one = len(r.summary) == 1
-        fig = charts.xmr_grid(r.chart, r.summary, geography.icb_name(icb), footer_text(r.prov), r.prov.synthetic,
-                              ncols=1 if one else 2)
-        return [Figure(fig, r.prov)]
+        real = _real(r.summary)
+        out = []
+        for part in (real, r.summary.drop(real.index)):          # real KPIs first, then the synthetic ones
+            if part.empty:
+                continue
+            rows = r.chart[r.chart["kpi_id"].isin(part["kpi_id"])]
+            prov = provenance_of(rows, by="kpi_id", labels=part.set_index("kpi_id")["name"].to_dict())
+            fig = charts.xmr_grid(rows, part.reset_index(drop=True), geography.icb_name(icb), footer_text(prov), prov.synthetic,
+                                  ncols=1 if len(part) == 1 else 2)
+            out.append(Figure(fig, prov))
+        return out
     return render
 
 
 def signals(ctx: GovernanceContext, icb: str) -> None:
     """Each KPI's latest special cause in the last 12 months, and every one for tables.xlsx."""
     r = ctx.read(icb)
-    recent = kpi_framework.recent_signals(r.chart, r.summary, months=12, latest_only=True)
-    nb.show(recent, "Latest special cause of each KPI in the last 12 months (every one is in tables.xlsx)",
+    real = _real(r.summary)                    # a synthetic KPI's special cause is no finding
+    chart = r.chart[r.chart["kpi_id"].isin(real["kpi_id"])]
+    recent = kpi_framework.recent_signals(chart, real, months=12, latest_only=True)
+    nb.show(recent, "Latest special cause of each real KPI in the last 12 months (every one is in tables.xlsx; "
+            "synthetic KPIs are left out)",
             columns={"name": "KPI", "period": "Month", "value": "Value", "rule": "Rule", "point_type": "Reading",
                      "signals": "Special-cause months in the last 12"},
             formats={"period": "{:%b %Y}", "value": "{:,.2f}"}, key="recent_signals", suppress=False, provenance=r.prov)
-    nb.key_table("all_signals", kpi_framework.recent_signals(r.chart, r.summary, months=12),
-                 "Every special-cause point in the last 12 months", r.prov)
+    nb.key_table("all_signals", kpi_framework.recent_signals(chart, real, months=12),
+                 "Every special-cause point of a real KPI in the last 12 months", provenance_of(chart))
 
 
 def caveats() -> list[str]:
     return [
         "SPC follows NHS England's Making Data Count rules as implemented by the NHS-R plot the dots package (docs/spc.md).",
-        f"A KPI with fewer than {kpi_framework.min_points()} points has no variation or assurance icon: too few to judge.",
+        f"A KPI with fewer than {kpi_framework.min_points()} points has no limits and no variation or assurance icon "
+        "(too few to judge): it is drawn as a run chart.",
+        "A 12-month rolling KPI (rolling in data/reference/kpis.yaml) is drawn as a run chart without limits or icons: "
+        "consecutive rolling values share 11 of their 12 months, so SPC would read their overlap as signal.",
+        f"A KPI whose latest point is more than {kpi_framework.stale_after_months()} months older than the newest month of "
+        "the data's KPIs is marked out of date (measured against the data, not today's date).",
+        "Synthetic KPIs are shown apart from real ones, with no variation or assurance reading and no special causes.",
         "Limits are recalculated from the change points recorded for a KPI in data/reference/kpis.yaml (rebase).",
     ]

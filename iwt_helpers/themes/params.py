@@ -39,6 +39,7 @@ class ReportParams(BaseModel):
     seed: int = 2022                    # scenarios theme: random seed (same seed, same figures)
     peer_count: int = 5                 # case studies theme: nearest peers shown (1 to 15)
     place: str = ""                     # data theme: a place (sub-ICB location) of the ICB, E38 after checking; "" = the ICB
+    regional_trusts: str = "apportion"  # data theme, per head: NHS trusts serving several ICBs "apportion"ed, "exclude"d or at "host"
 
     @field_validator("icb_code", mode="before")
     @classmethod
@@ -80,6 +81,15 @@ class ReportParams(BaseModel):
         name = str(v or "baseline")
         config.load().get(name)            # an unknown name fails with the file's scenarios listed
         return name
+
+    @field_validator("regional_trusts", mode="before")
+    @classmethod
+    def _regional(cls, v: Any) -> str:
+        from iwt_helpers.analysis.trust_catchment import RULES
+        rule = str(v or "apportion").strip().lower()
+        if rule not in RULES:
+            raise ValueError(f"regional_trusts {v!r}: expected one of {', '.join(RULES)} (default apportion)")
+        return rule
 
     @field_validator("n_runs", mode="before")
     @classmethod

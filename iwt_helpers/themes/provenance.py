@@ -36,6 +36,8 @@ def provenance_of(rows: pd.DataFrame | None, period: str | None = None, by: str 
         return Provenance("", period or "", "missing")
     syn = rows["synthetic"].astype(bool) if "synthetic" in rows else pd.Series(False, index=rows.index)
     status = "mixed" if syn.any() and not syn.all() else ("synthetic" if syn.all() else "real")
+    if status == "real" and "kind" in rows and (rows["kind"] == "projection").all():
+        status = "projection"          # e.g. ONS population projections: published, but not a count
     detail = ""
     if status == "mixed" and by:
         names = rows[by].map(labels or {}).fillna(rows[by]).astype(str)
@@ -48,4 +50,4 @@ def footer_text(prov: Provenance) -> str:
     """A chart footer's source text: sources, period and, where it matters, which part is synthetic."""
     text = f"{prov.source} ({prov.period})" if prov.period else prov.source
     status = prov.status_text()
-    return text + (f". {status[:1].upper()}{status[1:]}" if prov.status in ("mixed", "real") else "")
+    return text + (f". {status[:1].upper()}{status[1:]}" if prov.status in ("mixed", "real", "projection", "modelled") else "")

@@ -136,7 +136,8 @@ class ScenarioContext:
                 (synthetic if syn.any() else real).append(label)
             if not syn.all():
                 sources.append(POPULATION_SOURCE if name == "population" else _short_sources(rows))
-        status = "mixed" if real and synthetic else ("synthetic" if synthetic else "real")
+        # A projection is iwt's model result: modelled from published inputs, or partly synthetic.
+        status = "mixed" if real and synthetic else ("synthetic" if synthetic else "modelled")
         detail = f"real: {', '.join(real)}; synthetic: {', '.join(synthetic)}" if status == "mixed" else ""
         src = "; ".join(dict.fromkeys(x.strip() for x in "; ".join(["iwt scenario model (scenarios.yaml)", *sources]).split(";")
                                       if x.strip()))
@@ -378,7 +379,7 @@ def _england_prov(ctx: ScenarioContext, what: str) -> Provenance:
     run = ctx.england()
     syn = [INPUT_LABELS[t] for t in INPUT_TABLES if run.inputs.synthetic.get(t)]
     real = [INPUT_LABELS[t] for t in INPUT_TABLES if not run.inputs.synthetic.get(t)]
-    status = "mixed" if syn and real else ("synthetic" if syn else "real")
+    status = "mixed" if syn and real else ("synthetic" if syn else "modelled")
     detail = f"real: {', '.join(real)}; synthetic: {', '.join(syn)}" if status == "mixed" else ""
     src = f"iwt scenario model, all 42 ICBs ({run.n_runs:,} runs); {what}"
     return Provenance(src + ("; SYNTHETIC demo data (iwt)" if syn else ""), f"base year {run.inputs.base_year}", status, detail)
@@ -447,7 +448,7 @@ def backtest_section(ctx: ScenarioContext):
             t = pd.DataFrame(rows)
             syn = t["rates"].eq("synthetic").any() or t["staff"].eq("synthetic").any()
             real = (~t["rates"].eq("synthetic")).any() or (~t["staff"].eq("synthetic")).any()
-            status = "mixed" if syn and real else ("synthetic" if syn else "real")
+            status = "mixed" if syn and real else ("synthetic" if syn else "modelled")
             prov = Provenance("NHS England, NHS Workforce Statistics (monthly, by organisation); NHS England, General Practice "
                               "Workforce (practice files); iwt scenario model (baseline rates and draws)"
                               + ("; SYNTHETIC demo data (iwt)" if syn else ""),
@@ -559,7 +560,8 @@ def carers_section(ctx: ScenarioContext):
                          "for this ICB.")]
         res = summary.carers_sensitivity(uc, icb, sens, ctx.params.n_runs, ctx.params.seed)
         census = provenance_of(rows)
-        prov = Provenance(f"{census.source}; iwt unpaid-care sensitivity (scenarios.yaml)", f"Census {res['year']}", census.status,
+        prov = Provenance(f"{census.source}; iwt unpaid-care sensitivity (scenarios.yaml)", f"Census {res['year']}",
+                          "modelled" if census.status == "real" else census.status,
                           "carers: Census 2021; hours, share replaced and hours per FTE: assumptions in scenarios.yaml")
         inp = ctx.inputs(icb)
         c = inp.cells
