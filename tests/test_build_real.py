@@ -209,6 +209,19 @@ def test_nhs_fte_at_end_of_november_2025_equals_the_files_sum_over_placed_trusts
     assert wf.loc[wf["period"] == "2025-11-01", "source"].str.contains("resident doctors excluded").all()
 
 
+def test_the_nhs_sector_headcount_is_the_publishers_all_staff_count_not_the_sum_of_groups(built):
+    from iwt_helpers.analysis import workforce
+    out, _, raw = built
+    t = turnover(raw, "Nov-25")
+    t = t[(t["TYPE"] == "Denominator at end of period") & (t["CLUSTER_GROUP"] != "Integrated Care Board")]
+    published = t[(t["STAFF_GROUP_1_NAME"] == "All staff groups") & (t["ICS_CODE"] == "QOP")]["HC"].sum()
+    groups = t[(t["STAFF_GROUP_1_NAME"] != "All staff groups") & (t["ICS_CODE"] == "QOP")]["HC"].sum()
+    assert groups > published                        # people in two staff groups count twice in the groups' sum
+    wf = table(out, "workforce")
+    shown = workforce.by_sector(workforce.snapshot(wf), "QOP").set_index("sector")
+    assert shown.at["nhs_trust", "headcount"] == published == 98_657
+
+
 def test_nhs_flows_annualise_two_one_month_windows(built):
     out, _, raw = built
     oct_, nov = turnover(raw, "Oct-25"), turnover(raw, "Nov-25")

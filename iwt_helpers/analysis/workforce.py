@@ -90,10 +90,24 @@ def profile(workforce: pd.DataFrame, icb_code: str, period: pd.Timestamp | None 
     return with_labels(out).reset_index(drop=True)
 
 
+def _publisher_headcount(s: pd.DataFrame, workforce: pd.DataFrame, icb_code: str, period) -> pd.DataFrame:
+    """Sector headcounts from the publisher's own all-staff-groups count where the rows carry it
+    (``headcount_total``): summing staff groups counts a person in two groups twice."""
+    if "headcount_total" not in workforce:
+        return s
+    w = for_icb(workforce, icb_code)
+    w = w[w["period"] == period] if period is not None else latest_by_sector(w)
+    total = w.dropna(subset=["headcount_total"]).groupby("sector")["headcount_total"].first()
+    s = s.copy()
+    s["headcount"] = s["sector"].map(total).fillna(s["headcount"])
+    return s
+
+
 def by_sector(workforce: pd.DataFrame, icb_code: str, period: pd.Timestamp | None = None) -> pd.DataFrame:
     """Headcount, FTE and share of the whole-system FTE by sector, with a whole-system total row."""
     p = profile(workforce, icb_code, period)
     s = _sum(p, ["sector"], ["headcount", "fte"], sort=False)
+    s = _publisher_headcount(s, workforce, icb_code, period)
     s["share_of_fte_pct"] = indicators.share_pct(s["fte"], s["fte"].sum())
     s = with_labels(s)
     total = pd.DataFrame([{"sector": "whole_system", "sector_label": "Whole system",

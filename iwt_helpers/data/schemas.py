@@ -122,6 +122,9 @@ def _table_schemas() -> dict[str, pa.DataFrameSchema]:
             "registered": pa.Column(bool),
             "headcount": _count(nullable=True),
             "fte": _count(nullable=True),
+            # Optional: the publisher's own headcount of the whole sector in the ICB (all staff groups), where a
+            # person in two groups counts once; repeated on each group's row. Sector totals use it.
+            "headcount_total": pa.Column(float, pa.Check.ge(0, error="zero or more"), nullable=True, required=False),
             "source": _source(),
         }, coerce=True, unique=["period", "icb_code", "sector", "staff_group", "source"], checks=[pa.Check(
             lambda d: ~(d["fte"] > d["headcount"] * 1.2 + 1).fillna(False),

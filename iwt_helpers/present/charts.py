@@ -285,7 +285,10 @@ def staff_groups_by_sector(profile: pd.DataFrame, icb_name: str, source: str, sy
     ax.set_ylabel("")
     thousands(ax)
     top = piv.sum(axis=1).idxmax()
-    title = f"{icb_name}: {top.split(' (')[0].lower()} are the largest staff group across the system"
+    # A finding only from real figures: with synthetic parts the title says what is shown.
+    title = (f"{icb_name}: {top.split(' (')[0].lower()} are the largest staff group across the system" if not synthetic
+             else f"{icb_name}: FTE by staff group and sector ({'partly ' if synthetic == 'mixed' else ''}synthetic: "
+                  "no finding drawn)")
     return finish(fig, title, source, synthetic, legend_below=True)
 
 
@@ -582,7 +585,9 @@ def rates_by_group(pg: pd.DataFrame, icb_name: str, source: str, synthetic: bool
         ax.set_xlim(0, d[col].max() * 1.2)
     worst = d.sort_values("turnover_rate_pct").iloc[-1]
     title = (f"{icb_name}: turnover is highest among {worst['staff_group_label'].split(' (')[0].lower()} "
-             f"in {worst['family']} ({worst['turnover_rate_pct']:.0f}% a year)")
+             f"in {worst['family']} ({worst['turnover_rate_pct']:.0f}% a year)" if not synthetic else
+             f"{icb_name}: vacancy and turnover by staff group ({'partly ' if synthetic == 'mixed' else ''}synthetic: "
+             "no finding drawn)")
     return finish(fig, title, source, synthetic, note="blue: health; pink: social care")
 
 
@@ -641,7 +646,8 @@ def ethnicity_chart(eth: pd.DataFrame, icb_name: str, source: str, synthetic: bo
     wf = known[known["who"].str.startswith("Workforce") & (known["ethnic_group"] != "white")]
     wf_share = 100 * wf["people"].sum() / known[known["who"].str.startswith("Workforce")]["people"].sum()
     title = (f"{icb_name}: {wf_share:.0f}% of the workforce with known ethnicity are from ethnic minority groups, "
-             f"against {res:.0f}% of residents")
+             f"against {res:.0f}% of residents" if len(wf) else
+             f"{icb_name}: {res:.0f}% of residents with known ethnicity are from ethnic minority groups (Census 2021)")
     return finish(fig, title, source, synthetic, legend_below=True)
 
 
@@ -672,8 +678,9 @@ def population_growth(older: pd.DataFrame, icb_name: str, source: str, synthetic
 
 
 def funnel_panels(panels: list[tuple[str, pd.DataFrame, pd.DataFrame, str]], icb_code: str, icb_name: str,
-                  source: str, synthetic: bool) -> plt.Figure:
-    """One funnel plot per rate: every ICB's rate against its size, the selected ICB highlighted."""
+                  source: str, synthetic: bool, synthetic_panels: frozenset | set = frozenset()) -> plt.Figure:
+    """One funnel plot per rate: every ICB's rate against its size, the selected ICB highlighted. The
+    title's finding covers only the panels not in ``synthetic_panels`` (those are labelled, no finding)."""
     fig, axes = plt.subplots(1, len(panels), figsize=(11, 3.9))
     axes = list(axes) if len(panels) > 1 else [axes]
     findings = []
@@ -689,11 +696,12 @@ def funnel_panels(panels: list[tuple[str, pd.DataFrame, pd.DataFrame, str]], icb
             me = table.loc[icb_code]
             ax.scatter([me["denominator"]], [me["rate_pct"]], s=60, color=HIGHLIGHT, edgecolor=NHS["black"],
                        zorder=3, label=icb_name)
-            findings.append((label, me["position"]))
+            if label not in synthetic_panels:
+                findings.append((label, me["position"]))
         ax.set_xscale("log")
         ax.xaxis.set_major_locator(mticker.LogLocator(subs=(1.0, 2.0, 5.0)))
         ax.xaxis.set_minor_formatter(mticker.NullFormatter())
-        ax.set_title(label, fontsize=10, loc="left")
+        ax.set_title(label + (" (synthetic)" if label in synthetic_panels else ""), fontsize=10, loc="left")
         ax.set_xlabel(xlabel)
         ax.set_ylabel("Rate (%)")
         ax.xaxis.set_major_formatter(mticker.FuncFormatter(_short_number))
@@ -703,13 +711,16 @@ def funnel_panels(panels: list[tuple[str, pd.DataFrame, pd.DataFrame, str]], icb
     fig.legend(handles, labels, loc="lower center", ncol=6, fontsize=8, frameon=False,
                bbox_to_anchor=(0.5, (footer_height(source, note, synthetic) + 0.05) / fig.get_size_inches()[1]))
     outside = [f for f in findings if not f[1].startswith("within")]
+    unjudged = f" ({_plural(len(synthetic_panels), 'synthetic measure')}: no finding)" if synthetic_panels else ""
     if not findings:
-        title = f"{icb_name} against all 42 ICBs"
+        title = f"{icb_name} against all 42 ICBs" + unjudged
     elif not outside:
-        title = f"{icb_name} is within the range expected by chance on all {len(findings)} measures against the 42 ICBs"
+        title = (f"{icb_name} is within the range expected by chance on "
+                 + (f"all {len(findings)} measures" if len(findings) > 1 else findings[0][0])
+                 + " against the 42 ICBs" + unjudged)
     else:
         title = f"{icb_name} against all 42 ICBs: " + "; ".join(f"{label} {pos} limit" for label, pos in outside) + (
-            "; within the expected range on the others" if len(outside) < len(findings) else "")
+            "; within the expected range on the others" if len(outside) < len(findings) else "") + unjudged
     return finish(fig, title, source, synthetic, note=note, bottom_extra_in=0.35)
 
 

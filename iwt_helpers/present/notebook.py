@@ -45,9 +45,11 @@ def header(params: RunParameters, theme: str, ds: Dataset | None = None, synthet
     (e.g. 'Bolton (00T)') names a place of the ICB the report is about."""
     icb = geography.resolve_icb(icb_code) if icb_code else params.icb_code
     name = geography.icb_name(icb) if icb_code else params.icb_name
+    folder = ("embedded demonstration set" if params.data_dir is None else
+              f"data folder {html.escape(str(params.data_dir.name))} (built from published files)")
     lines = [f"## {html.escape(place)}: a place in {name}" if place else f"## {name}",
              f"ICB **{icb}** &middot; NHS England region: {geography.region_name(icb)} &middot; "
-             f"data: {'embedded demonstration set' if params.data_dir is None else html.escape(str(params.data_dir.name))}"]
+             f"data: {folder}"]
     display(Markdown("\n\n".join(lines)))
     if synthetic:
         banner(synthetic_parts if params.data_dir is not None else None)

@@ -67,9 +67,14 @@ def icb_index(dest: Path, icb_label: str, entries: list[dict], synthetic: bool, 
     return atomic.write_text(dest, PAGE.substitute(title=f"iwt: {html.escape(icb_label)}", body="\n".join(parts)))
 
 
-def top_index(dest: Path, rows: list[dict], synthetic: bool, run: dict | None = None) -> Path:
+def top_index(dest: Path, rows: list[dict], synthetic: bool, run: dict | None = None, partly: bool = False) -> Path:
+    """The run's index page. ``synthetic``: some report shows synthetic figures; ``partly``: every such
+    report stands on a data folder and only part of it is synthetic (each report says which part)."""
     parts = ["<h1>iwt report set</h1>"]
-    if synthetic:
+    if synthetic and partly:
+        parts.append('<p class="synthetic">Part of each report is synthetic demonstration data, where the data folder '
+                     'lacks a source: each report, table and chart says which figures are real and which synthetic.</p>')
+    elif synthetic:
         parts.append(f'<p class="synthetic">{html.escape(SYNTHETIC_LABEL)}</p>')
     parts.append("<table><tr><th>ICB</th><th>Code</th><th>Region</th><th>Themes</th><th>Place reports</th><th>Status</th></tr>")
     for r in rows:

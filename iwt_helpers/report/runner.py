@@ -368,6 +368,7 @@ def write_report(p: Plan, job: Job, nb, res, started: str) -> None:
         "seconds_execute": round(res.seconds, 3), "seconds_export": round(time.perf_counter() - t0, 3),
         "kernel_reused": res.kernel_reused, "cached": False, "headlines": found["headlines"],
         "icb_label": me.get("icb_label"), "region": me.get("region"), "synthetic": me.get("synthetic"),
+        "synthetic_parts": me.get("synthetic_parts") or [],
         "outputs": {f: sha256(p.out_root / f) for f in (f"{job.key}.ipynb", f"{job.key}.html")}, **p.common}
     outputs.write_json(job.out_dir / f"{job.theme}.json", rec)
 
@@ -433,7 +434,9 @@ def write_run(p: Plan, done: set[str]) -> None:
              "places": sum(1 for r in reports.values() if r["icb_code"] == code and r.get("place"))}
             for code in sorted({r["icb_code"] for r in reports.values()})
             for mine in [[r for r in reports.values() if r["icb_code"] == code and not r.get("place")]]]
-    outputs.top_index(p.out_root / "index.html", rows, any(r.get("synthetic") for r in reports.values()), run=p.run)
+    partly = bool(reports) and all(r.get("synthetic_parts") or not r.get("synthetic") for r in reports.values())
+    outputs.top_index(p.out_root / "index.html", rows, any(r.get("synthetic") for r in reports.values()), run=p.run,
+                      partly=partly)
     outputs.write_json(p.out_root / "manifest.json", {"generated": now(), "tool": f"iwt {__version__}", "reports": reports})
 
 

@@ -817,9 +817,14 @@ def ethnicity_section(ctx: DataContext):
     combined = pd.concat([staff, residents], ignore_index=True)
 
     def render(icb: str) -> list:
-        e = workforce.ethnicity_comparison(combined, icb)
-        e["ethnic_group_label"] = e["ethnic_group"].map(ETHNIC_LABELS).fillna(e["ethnic_group"])
         s, r = staff[staff["icb_code"] == icb], residents[residents["icb_code"] == icb]
+        # Synthetic workforce ethnicity is generated from the residents' own shares: comparing the two
+        # would compare a source with itself, so only the residents are shown then.
+        circular = bool(len(s)) and bool(s["synthetic"].astype(bool).all())
+        e = workforce.ethnicity_comparison(residents if circular else combined, icb)
+        e["ethnic_group_label"] = e["ethnic_group"].map(ETHNIC_LABELS).fillna(e["ethnic_group"])
+        if circular:
+            s = s.iloc[0:0]
         prov = Provenance.combine([ctx.prov(s), ctx.prov(r)])
         if prov.status == "mixed":
             prov = Provenance(prov.source, prov.period, "mixed",
@@ -828,11 +833,14 @@ def ethnicity_section(ctx: DataContext):
         res_share = minority.get("Residents", float("nan"))
         return [
             Headline("Residents from ethnic minority groups (Census 2021)", res_share, "%", "{:.0f}", provenance=ctx.prov(r)),
-            Table(e, f"Ethnicity of the workforce and residents (unknowns shown separately): {res_share:.0f}% of "
+            Table(e, f"Ethnicity of {'residents (Census 2021)' if circular else 'the workforce and residents'} (unknowns "
+                  f"shown separately): {res_share:.0f}% of "
                   f"{_name(icb)}'s residents are from ethnic minority groups", {"who": "Group", "ethnic_group_label": "Ethnic group",
                   "people": "People", "share_of_known_pct": "Share of known (%)", "share_of_all_pct": "Share of all records (%)"},
                   {"people": "{:,.0f}", "share_of_known_pct": "{:.1f}", "share_of_all_pct": "{:.1f}"}, key="ethnicity", provenance=prov),
             Figure(charts.ethnicity_chart(e, _name(icb), footer_text(prov), prov.stamp), prov),
+            *([Text("The workforce's ethnicity is not in the data used: the demonstration figures are generated from the "
+                    "residents' own shares, so no comparison of the two is drawn.")] if circular else []),
         ]
     return render
 
@@ -888,11 +896,13 @@ def benchmark_section(ctx: DataContext):
                              "lo95": r["lo95"], "hi95": r["hi95"], "position": r["position"]})
         pos = pd.DataFrame(rows)
         vac, fl, k = ctx.t["vacancies"], pressures.latest_flows(ctx.t["flows"]), ctx.t["kpi_observations"]
-        prov = Provenance.combine([ctx.prov(vac[(vac["period"] == vac["period"].max()) & vac["sector"].str.startswith("asc")]),
-                                   ctx.prov(fl[fl["sector"].str.startswith("asc")]),
-                                   ctx.prov(k[k["kpi_id"] == "sickness_absence_nhs"])])
+        parts = {"Social care vacancy rate": ctx.prov(vac[(vac["period"] == vac["period"].max()) & vac["sector"].str.startswith("asc")]),
+                 "Social care turnover": ctx.prov(fl[fl["sector"].str.startswith("asc")]),
+                 "NHS sickness absence": ctx.prov(k[k["kpi_id"] == "sickness_absence_nhs"])}
+        prov = Provenance.combine(list(parts.values()))
+        synthetic = {label for label, p in parts.items() if p.synthetic}
         return [
-            Figure(charts.funnel_panels(panels, icb, _name(icb), footer_text(prov), prov.stamp), prov),
+            Figure(charts.funnel_panels(panels, icb, _name(icb), footer_text(prov), prov.stamp, synthetic), prov),
             Table(pos, "Position against all 42 ICBs (funnel limits)", {"measure": "Measure", "rate_pct": "Rate (%)",
                   "england_pct": "England (%)", "lo95": "95% lower", "hi95": "95% upper", "position": "Position"},
                   {"rate_pct": "{:.2f}", "england_pct": "{:.2f}", "lo95": "{:.2f}", "hi95": "{:.2f}"}, key="funnel_position",

@@ -108,6 +108,11 @@ class TurnoverBenchmarking:
         wf = pd.DataFrame({"period": g["period"], "icb_code": g["ICS_CODE"], "sector": "nhs_trust",
                            "staff_group": g["staff_group"], "registered": g["staff_group"].map(registered),
                            "headcount": g["hc"], "fte": g["fte"].round(3), "source": source})
+        # The sector's headcount is the publisher's own "All staff groups" count of each trust (a person in
+        # two staff groups counts once there, twice in the sum of the groups), summed over the ICB's trusts.
+        all_trusts = df[(df["group_src"] == ALL_GROUPS) & (df["kind"] == "end") & ~icb_staff]
+        total = all_trusts.groupby(["period", "ICS_CODE"])["hc"].sum()
+        wf["headcount_total"] = [total.get((p, i)) for p, i in zip(wf["period"], wf["icb_code"])]
         ctx.parts.setdefault(cls.ID, []).append((path, trusts, source))
         month = df["period"].iloc[0]
         all_end = df[(df["group_src"] == ALL_GROUPS) & (df["kind"] == "end")]
