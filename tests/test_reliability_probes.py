@@ -346,3 +346,17 @@ def test_each_kernel_folder_records_the_process_that_made_it(tmp_path):
             await w.stop()
     pid, started = asyncio.run(start_and_stop())
     assert int(pid) == os.getpid() and started == engine._start_time(os.getpid())
+
+
+@integration
+def test_quarantined_rows_are_listed_in_the_data_reports_quality_section(tmp_path):
+    from iwt_helpers.present.items import Table
+    from iwt_helpers.themes import data as data_theme
+    from iwt_helpers.themes.params import ReportParams
+    raw = tmp_path / "raw"
+    sickness_file(raw / "sick.csv", [("QOP", "R0A", "40", "1000"), ("QOP", "R0B", "inf", "1000")])
+    build.build(raw, tmp_path / "out")
+    params = ReportParams.parse(icb_code="QOP", data_dir=str(tmp_path / "out"))
+    ctx = data_theme.DataContext.load(datastore.open_dataset(params.data_dir), params)
+    shown = [i for i in data_theme.quality_section(ctx)("QOP") if isinstance(i, Table) and i.key == "quarantined_rows"]
+    assert len(shown) == 1 and "sick.csv: quarantined 1 row(s)" in shown[0].df["note"].iloc[0]

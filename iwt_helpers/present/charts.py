@@ -605,7 +605,9 @@ def pay_gap_chart(trend: pd.DataFrame, icb_name: str, source: str, synthetic: bo
     ax.set_xlabel("Financial year")
     last = trend.iloc[-1]
     title = (f"{icb_name}: care workers earn £{last['gap_gbp_per_hour']:.2f} an hour "
-             f"({last['gap_pct']:.0f}%) less than new NHS healthcare assistants in {int(last['year'])}/{str(int(last['year']) + 1)[-2:]}")
+             f"({last['gap_pct']:.0f}%) less than new NHS healthcare assistants in {int(last['year'])}/{str(int(last['year']) + 1)[-2:]}"
+             if not synthetic else f"{icb_name}: care workers' and new NHS healthcare assistants' pay by year "
+             f"({'partly ' if synthetic == 'mixed' else ''}synthetic: no finding drawn)")
     ax.set_ylim(top=trend[["nhs_hca_new_gbp", "care_worker_gbp"]].max().max() * 1.06)
     return finish(fig, title, source, synthetic, legend_below=True)
 
@@ -622,7 +624,9 @@ def retirement_risk(age: pd.DataFrame, icb_name: str, source: str, synthetic: bo
     ax.set_xlim(0, d["share_55_plus_pct"].max() * 1.2)
     top = d.iloc[-1]
     title = (f"{icb_name}: {top['share_55_plus_pct']:.0f}% of {top['staff_group_label'].split(' (')[0].lower()} "
-             f"are aged 55 or over and could retire within ten years")
+             f"are aged 55 or over and could retire within ten years" if not synthetic else
+             f"{icb_name}: share of each staff group aged 55 or over ({'partly ' if synthetic == 'mixed' else ''}synthetic: "
+             "no finding drawn)")
     return finish(fig, title, source, synthetic)
 
 
@@ -644,7 +648,8 @@ def ethnicity_chart(eth: pd.DataFrame, icb_name: str, source: str, synthetic: bo
     ax.set_ylabel("Share of known (%)")
     res = known[(known["who"] == "Residents") & (known["ethnic_group"] != "white")]["share_of_known_pct"].sum()
     wf = known[known["who"].str.startswith("Workforce") & (known["ethnic_group"] != "white")]
-    wf_share = 100 * wf["people"].sum() / known[known["who"].str.startswith("Workforce")]["people"].sum()
+    wf_all = known[known["who"].str.startswith("Workforce")]["people"].sum()
+    wf_share = 100 * wf["people"].sum() / wf_all if wf_all else float("nan")      # no workforce rows: residents only
     title = (f"{icb_name}: {wf_share:.0f}% of the workforce with known ethnicity are from ethnic minority groups, "
              f"against {res:.0f}% of residents" if len(wf) else
              f"{icb_name}: {res:.0f}% of residents with known ethnicity are from ethnic minority groups (Census 2021)")

@@ -952,6 +952,11 @@ def quality_section(ctx: DataContext):
                                suppress=False))
         elif unmapped is not None and len(unmapped):
             items.append(Text(f"{unmapped['org_code'].nunique()} organisations could not be placed in an ICB (see the build report)."))
+        quarantined = [n for n in (report or {}).get("notes", []) if "quarantined" in n]
+        if quarantined:
+            items.append(Table(pd.DataFrame({"note": quarantined}), "Rows of the publishers' files left out as impossible "
+                               "(quarantined by the build: never drawn or counted)", {"note": "File, rows, column and rule"},
+                               key="quarantined_rows", suppress=False))
         evp = population.estimate_vs_projection(ctx.t["population"], icb)
         if len(evp):
             evp["area"] = evp["area"].replace({icb: _name(icb)})
@@ -968,7 +973,8 @@ def quality_section(ctx: DataContext):
                                provenance=prov_evp))
         items.append(Table(unk, "Workforce records with unknown ethnicity (%)", {"sector": "Sector", "icb_unknown_pct": "This ICB (%)",
                            "england_unknown_pct": "England (%)"}, {"icb_unknown_pct": "{:.1f}", "england_unknown_pct": "{:.1f}"},
-                           key="ethnicity_unknown", suppress=False))
+                           key="ethnicity_unknown", suppress=False,
+                           provenance=ctx.prov(ctx.t["ethnicity"][ctx.t["ethnicity"]["group"] == "workforce"])))
         return items
     return render
 
