@@ -74,7 +74,7 @@ def test_the_report_states_the_gap_the_cli_computes_with_its_range(reports, proj
                                 "and measure == 'gap'")["p50"].iloc[0]
     assert float(m.group(1)) == pytest.approx(cli_gap, abs=1.0)
     heads = {h["name"]: h for h in found[icb]["headlines"]}
-    head = heads["Gap in 2039, FTE (Baseline, median)"]
+    head = heads["Illustrative gap in 2039, FTE (Baseline, median; partly synthetic inputs)"]
     assert head["value"] == pytest.approx(cli_gap, abs=1.0)
     assert head["provenance"]["status"] == "mixed" and "population" in head["provenance"]["detail"]
 
@@ -112,7 +112,8 @@ def test_papermill_parameters_choose_the_scenario_and_the_runs(tmp_path):
                     parameters={"scenarios.scenario": "retention", "scenarios.n_runs": 200})
     assert s.exit_code == 0, s.failed
     found = outputs.collect(nbformat.read(tmp_path / "QOP" / "scenarios.ipynb", as_version=4))
-    assert "Gap in 2039, FTE (Improved retention, median)" in {h["name"] for h in found["headlines"]}
+    assert "Illustrative gap in 2039, FTE (Improved retention, median; partly synthetic inputs)" in {
+        h["name"] for h in found["headlines"]}
     assert "median of 200 runs" in (tmp_path / "QOP" / "scenarios.html").read_text()
     from iwt_helpers.themes.params import ParameterError
     with pytest.raises(ParameterError, match="unknown scenario 'utopia'"):     # refused before any kernel starts

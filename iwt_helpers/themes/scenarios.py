@@ -212,8 +212,12 @@ def summary_section(ctx: ScenarioContext):
                             + (f"<p>{split}</p>" if split else "")
                             + "<p><em>A projection, not a forecast: what follows if the assumptions in section 9 hold. The "
                               "ranges come from those assumptions alone.</em></p>"),
-                       Headline(f"Gap in {inp.base_year + h}, FTE ({ctx.label()}, median)", p50, "FTE", provenance=prov),
-                       Headline(f"Gap in {inp.base_year + h}, FTE, 10th to 90th percentile", f"{_fte(p10)} to {_fte(p90)}",
+                       # A gap resting partly on synthetic inputs is an illustration of the method, and says so.
+                       Headline(f"{'Illustrative gap' if prov.synthetic else 'Gap'} in {inp.base_year + h}, FTE "
+                                f"({ctx.label()}, median{'; partly synthetic inputs' if prov.synthetic else ''})", p50, "FTE",
+                                provenance=prov),
+                       Headline(f"{'Illustrative gap' if prov.synthetic else 'Gap'} in {inp.base_year + h}, FTE, 10th to 90th "
+                                "percentile", f"{_fte(p10)} to {_fte(p90)}",
                                 provenance=prov)]
         rows = []
         for s in (whole, fam):
