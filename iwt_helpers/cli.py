@@ -76,8 +76,9 @@ def _reference_build(args: argparse.Namespace) -> int:
 
 
 def _readiness_template(args: argparse.Namespace) -> int:
+    from iwt_helpers.app.server import data_folder  # the same check as import: a folder iwt made, or data/
     from iwt_helpers.data import readiness_store
-    out = readiness_store.write_template(args.icb, args.partner, args.data, Path(args.out))
+    out = readiness_store.write_template(args.icb, args.partner, data_folder(args.data), Path(args.out))
     data = f" --data {args.data}" if args.data else ""
     print(f"wrote {out}: fill in Score, Evidence, Owner and Due date, then run `iwt readiness import {out}{data}`")
     return 0

@@ -79,6 +79,16 @@ def test_readiness_import_refuses_a_data_folder_iwt_did_not_make(tmp_path, capsy
     assert not (foreign / "readiness").exists()                                    # nothing written there
 
 
+@pytest.mark.unit
+def test_readiness_template_refuses_a_data_folder_iwt_did_not_make(tmp_path, capsys):
+    foreign = tmp_path / "downloads"
+    foreign.mkdir()
+    out = tmp_path / "template.xlsx"
+    assert cli.main(["readiness", "template", "--icb", "QOP", "--partner", "NHS trusts", "--data", str(foreign),
+                     "--out", str(out)]) == 2
+    assert "not a data folder made by iwt" in capsys.readouterr().err and not out.exists()
+
+
 # --------------------------------------------------------------------------- save errors shown to partners
 
 def partner_form(data):
