@@ -42,3 +42,32 @@ def pytest_collection_modifyitems(config, items):
     if wrong:
         raise pytest.UsageError("each test needs exactly one of the markers unit, integration, e2e:\n  "
                                 + "\n  ".join(wrong[:20]))
+
+
+@pytest.fixture
+def kernel_starts(monkeypatch):
+    """Kernels the report runner tries to start (none does start): for tests of what it refuses
+    before any kernel runs."""
+    from iwt_helpers.report import engine
+    started = []
+
+    async def start(self, cwd):
+        started.append(cwd)
+        raise RuntimeError("no kernel in this test")
+    monkeypatch.setattr(engine.Worker, "start", start)
+    return started
+
+
+@pytest.fixture
+def mark_data_folder():
+    """Makes a folder a data folder as `iwt data build` marks one (``datasets.json``, no tables):
+    what the app, readiness commands and reports accept as ``--data``."""
+    import json
+
+    from iwt_helpers.data import datastore
+
+    def mark(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / datastore.MANIFEST).write_text(json.dumps({"dataset": datastore.PROCESSED_MARK, "tables": {}}))
+        return folder
+    return mark

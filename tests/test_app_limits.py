@@ -6,7 +6,6 @@ The browser test starts the app on a free loopback port with a random token, a s
 cap of two kernels, and lets Debian's Chromium (/usr/bin/chromium) talk to 127.0.0.1 only (every other
 request is aborted)."""
 
-import json
 import os
 import sys
 from datetime import date
@@ -19,13 +18,6 @@ from iwt_helpers.app import readiness_app, server
 from iwt_helpers.data import datastore
 from iwt_helpers.data import readiness_store as store
 from tests import browser_servers as bs
-
-
-def made_by_iwt(folder):
-    """A data folder as `iwt data build` marks it (no tables: the form only needs its readiness/)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / datastore.MANIFEST).write_text(json.dumps({"dataset": datastore.PROCESSED_MARK, "tables": {}}))
-    return folder
 
 
 def arg(argv, name):
@@ -59,12 +51,12 @@ def test_idle_minutes_and_max_kernels_are_settings():
 # --------------------------------------------------------------------------- data folders iwt did not make
 
 @pytest.mark.unit
-def test_the_app_refuses_a_data_folder_iwt_did_not_make(tmp_path):
+def test_the_app_refuses_a_data_folder_iwt_did_not_make(tmp_path, mark_data_folder):
     with pytest.raises(server.AppError, match="not a data folder made by iwt"):
         server.settings(data_dir="/etc")
     with pytest.raises(server.AppError, match="folder not found"):
         server.settings(data_dir=str(tmp_path / "missing"))
-    ours = made_by_iwt(tmp_path / "processed")
+    ours = mark_data_folder(tmp_path / "processed")
     assert server.settings(data_dir=str(ours))[1][server.DATA_ENV] == str(ours.resolve())
     assert server.settings(data_dir=str(paths.DATA))[1][server.DATA_ENV] == str(paths.DATA.resolve())   # the project's own
 
@@ -107,8 +99,8 @@ def not_saved(form) -> str:
 
 
 @pytest.mark.integration
-def test_a_save_blocked_by_another_save_names_no_path_or_process_id(tmp_path):
-    data = made_by_iwt(tmp_path / "data")
+def test_a_save_blocked_by_another_save_names_no_path_or_process_id(tmp_path, mark_data_folder):
+    data = mark_data_folder(tmp_path / "data")
     form = partner_form(data)
     file = store.responses_path("QOP", data)
     file.parent.mkdir(parents=True)
@@ -120,8 +112,8 @@ def test_a_save_blocked_by_another_save_names_no_path_or_process_id(tmp_path):
 
 
 @pytest.mark.integration
-def test_a_server_storage_error_names_no_path(tmp_path):
-    data = made_by_iwt(tmp_path / "data")
+def test_a_server_storage_error_names_no_path(tmp_path, mark_data_folder):
+    data = mark_data_folder(tmp_path / "data")
     (data / "readiness").write_text("a file where the folder should be")
     form = partner_form(data)
     form.save()
@@ -131,8 +123,8 @@ def test_a_server_storage_error_names_no_path(tmp_path):
 
 
 @pytest.mark.integration
-def test_a_damaged_responses_file_is_reported_without_its_path(tmp_path):
-    data = made_by_iwt(tmp_path / "data")
+def test_a_damaged_responses_file_is_reported_without_its_path(tmp_path, mark_data_folder):
+    data = mark_data_folder(tmp_path / "data")
     form = partner_form(data)
     file = store.responses_path("QOP", data)
     file.parent.mkdir(parents=True)
@@ -143,8 +135,8 @@ def test_a_damaged_responses_file_is_reported_without_its_path(tmp_path):
 
 
 @pytest.mark.integration
-def test_a_saved_round_is_confirmed_without_its_path(tmp_path):
-    data = made_by_iwt(tmp_path / "data")
+def test_a_saved_round_is_confirmed_without_its_path(tmp_path, mark_data_folder):
+    data = mark_data_folder(tmp_path / "data")
     form = partner_form(data)
     form.save()
     assert "iwt-saved" in form.status.value and str(tmp_path) not in form.status.value
@@ -166,9 +158,9 @@ def kernels(server_pid: int) -> list[psutil.Process]:
 
 
 @pytest.mark.e2e
-def test_closed_pages_lose_their_kernels_and_the_cap_holds(tmp_path):
+def test_closed_pages_lose_their_kernels_and_the_cap_holds(tmp_path, mark_data_folder):
     bs.need_browser()
-    data = made_by_iwt(tmp_path / "data")
+    data = mark_data_folder(tmp_path / "data")
     port, token = bs.free_port(), bs.token()
     idle_minutes, cap = 0.25, 2                                       # 15 s idle, two pages at once
     argv = [sys.executable, "-m", "iwt_helpers.app", "readiness", f"--port={port}", f"--token={token}",

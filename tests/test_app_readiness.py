@@ -28,17 +28,9 @@ def test_defaults_bind_loopback_with_a_generated_token():
     assert server.settings(port=8900)[2] != url                      # a new token each time
 
 
-def _data_folder(folder):
-    """A folder the app accepts as an iwt data folder (as ``iwt data build`` marks one)."""
-    import json
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "datasets.json").write_text(json.dumps({"dataset": "iwt processed data", "tables": {}}))
-    return folder
-
-
 @pytest.mark.unit
-def test_token_can_only_be_disabled_on_loopback(tmp_path):
-    _data_folder(tmp_path)
+def test_token_can_only_be_disabled_on_loopback(tmp_path, mark_data_folder):
+    mark_data_folder(tmp_path)
     argv, env, url = server.settings(port=8900, no_token=True, data_dir=str(tmp_path), icb="qe1")
     assert "--Voila.token=" in argv and url.endswith(":8900/") and env[server.DATA_ENV] == str(tmp_path)
     assert env[server.ICB_ENV] == "QE1"
@@ -49,9 +41,9 @@ def test_token_can_only_be_disabled_on_loopback(tmp_path):
 
 
 @pytest.mark.e2e
-def test_partner_saves_a_round_in_the_browser_and_ctrl_c_stops_the_app(tmp_path):
+def test_partner_saves_a_round_in_the_browser_and_ctrl_c_stops_the_app(tmp_path, mark_data_folder):
     bs.need_browser()
-    data = _data_folder(tmp_path / "data")
+    data = mark_data_folder(tmp_path / "data")
     (data / "readiness").mkdir(parents=True)                         # a temporary data folder, no rounds yet
     port, token = bs.free_port(), bs.token()
     argv = [sys.executable, "-m", "iwt_helpers.app", "readiness", f"--port={port}", f"--token={token}",

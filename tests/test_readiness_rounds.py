@@ -31,15 +31,10 @@ def answers(score_of) -> list[dict]:
     return [{"item_id": i, "score": score_of(i)} for i in BANK.ids]
 
 
-def folder(tmp_path):
-    (tmp_path / "datasets.json").write_text('{"dataset": "iwt processed data", "tables": {}}')
-    return tmp_path
-
-
 @pytest.fixture
-def same_month(tmp_path):
+def same_month(tmp_path, mark_data_folder):
     """QOP: the council assessed in December 2024 and again on 3 March 2025; the trusts on 17 March 2025."""
-    d = folder(tmp_path)
+    d = mark_data_folder(tmp_path)
     store.save_round("QOP", "Council", "2024-12-10", answers(lambda i: 1), d)
     store.save_round("QOP", "Council", "2025-03-03", answers(lambda i: 2), d)
     store.save_round("QOP", "NHS trusts", "2025-03-17", answers(lambda i: 4 if i == "V1" else 3), d)
@@ -116,8 +111,8 @@ def test_the_period_table_says_which_dates_and_partners_each_period_holds(same_m
 # --------------------------------------------------------------------------- (b) no assessment dates after today
 
 
-def test_a_round_dated_after_today_is_refused_and_nothing_is_written(tmp_path):
-    d = folder(tmp_path)
+def test_a_round_dated_after_today_is_refused_and_nothing_is_written(tmp_path, mark_data_folder):
+    d = mark_data_folder(tmp_path)
     store.save_round("QOP", "Council", date.today(), answers(lambda i: 2), d)      # today is fine
     before = store.responses_path("QOP", d).read_bytes()
     for when in ("9999-12-31", (date.today() + timedelta(days=2)).isoformat()):
@@ -126,9 +121,9 @@ def test_a_round_dated_after_today_is_refused_and_nothing_is_written(tmp_path):
     assert store.responses_path("QOP", d).read_bytes() == before
 
 
-def test_an_imported_workbook_dated_after_today_is_refused_naming_the_cell(tmp_path):
+def test_an_imported_workbook_dated_after_today_is_refused_naming_the_cell(tmp_path, mark_data_folder):
     import openpyxl
-    d = folder(tmp_path)
+    d = mark_data_folder(tmp_path)
     book = store.write_template("QOP", "Council", d, tmp_path / "council.xlsx")
     wb = openpyxl.load_workbook(book)
     ws = wb[store.SHEET]

@@ -64,18 +64,6 @@ def demo_table(name: str) -> pd.DataFrame:
     return df
 
 
-@pytest.fixture
-def kernel_starts(monkeypatch):
-    """Kernels the runner tries to start (none does start): for what is refused before them."""
-    started = []
-
-    async def start(self, cwd):
-        started.append(cwd)
-        raise RuntimeError("no kernel in this test")
-    monkeypatch.setattr(engine.Worker, "start", start)
-    return started
-
-
 # 1. Impossible raw values: quarantined from the publisher's file, refused in a table.
 
 @integration

@@ -87,18 +87,6 @@ def built_folder(folder: Path, workforce: bytes | None = None) -> Path:
     return folder
 
 
-@pytest.fixture
-def kernel_starts(monkeypatch):
-    """Kernels the runner tries to start (none does start): for tests of what is refused before."""
-    started = []
-
-    async def start(self, cwd):
-        started.append(cwd)
-        raise RuntimeError("no kernel in this test")
-    monkeypatch.setattr(engine.Worker, "start", start)
-    return started
-
-
 # 1. A report is reused only if its own record says it was made from the same request and inputs.
 
 @e2e
