@@ -57,8 +57,8 @@ def _gp(gp_area: pd.DataFrame, gp: pd.DataFrame, icb_code: str) -> tuple[pd.Data
         vals = 10 * indicators.per_1000(r["fte"], r["registered_patients"])
         gi = g[(g["role"] == role) & (g["icb_code"] == icb_code)]
         ge = g[g["role"] == role]
-        vals[icb_code] = 10 * gi["fte"].sum() / gi["registered_patients"].sum() * 1000 if len(gi) else float("nan")
-        vals["England"] = 10 * ge["fte"].sum() / ge["registered_patients"].sum() * 1000 if len(ge) else float("nan")
+        vals[icb_code] = float(10 * indicators.per_1000(gi["fte"].sum(), gi["registered_patients"].sum()))
+        vals["England"] = float(10 * indicators.per_1000(ge["fte"].sum(), ge["registered_patients"].sum()))
         rows[f"gp_{role}_per_10k"] = vals
     return pd.DataFrame(rows), fy
 

@@ -64,32 +64,6 @@ def reference_population() -> pd.DataFrame:
     return pd.read_csv(paths.reference(POPULATION_FILE))
 
 
-def read_mye_single_year(path: Path, sex: str = "persons") -> pd.DataFrame:
-    """English LADs x single year of age from the tidy MYE2 CSV: lad_code, age, population
-    (``sex`` persons, males or females)."""
-    mye = pd.read_csv(path)
-    need = {"Code", "sex", "All ages", "0", "90+"}
-    missing = need - set(mye.columns)
-    if missing:
-        raise ValueError(f"{path}: expected MYE2 columns {sorted(need)}, missing {sorted(missing)}")
-    mye = mye[(mye["sex"] == sex) & mye["Code"].str.match(r"^E0[6789]")]
-    ages = [str(a) for a in range(90)] + ["90+"]
-    long = mye.melt(id_vars=["Code"], value_vars=ages, var_name="age", value_name="population")
-    long["age"] = long["age"].str.replace("+", "", regex=False).astype(int)
-    return long.rename(columns={"Code": "lad_code"})
-
-
-def read_snpp(path: Path) -> pd.DataFrame:
-    """SNPP persons by LAD and single year of age, long: lad_code, age, year, population."""
-    s = pd.read_csv(path)
-    if "AREA_CODE" not in s.columns or "age" not in s.columns:
-        raise ValueError(f"{path}: expected SNPP columns AREA_CODE, AGE_GROUP, years, age")
-    years = [c for c in s.columns if c.isdigit()]
-    long = s.melt(id_vars=["AREA_CODE", "age"], value_vars=years, var_name="year", value_name="population")
-    long["year"] = long["year"].astype(int)
-    return long.rename(columns={"AREA_CODE": "lad_code"})
-
-
 def _band_order(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     order = {b: i for i, b in enumerate(vocab.population_age_bands())}
     return df.sort_values(keys, key=lambda c: c.map(order) if c.name == "age_band" else c,
@@ -257,8 +231,10 @@ def female_shares(pop_sex: pd.DataFrame) -> pd.DataFrame:
     return w[["year", "icb_code", "age_band", "female_share", "source"]]
 
 
+@functools.lru_cache(maxsize=1)
 def sex_shares() -> pd.DataFrame:
-    """Female shares by ICB, band and year of the committed 2022-based projection by sex."""
+    """Female shares by ICB, band and year of the committed 2022-based projection by sex (computed once
+    per process: every redraw of the need section reads it)."""
     return female_shares(reference_population_sex())
 
 
@@ -269,6 +245,7 @@ def write_reference(real_data: Path | None = None, out_dir: Path | None = None) 
     atomic.write_text(out.parent / SEX_FILE, tables["population_sex"].to_csv(index=False, lineterminator="\n"))
     reference_population.cache_clear()
     reference_population_sex.cache_clear()
+    sex_shares.cache_clear()
     return out
 
 
@@ -311,10 +288,15 @@ def for_year(pop: pd.DataFrame, year: int, basis: str | None = None) -> pd.DataF
     return est.drop_duplicates(["icb_code", "age_band"])
 
 
+def projection_rows(pop: pd.DataFrame, basis: str | None = None) -> pd.DataFrame:
+    """Every year's rows of one projection basis (default the newest): a series on one basis."""
+    basis = basis or preferred_basis(pop)
+    return pop[(_basis_of(pop) == basis) & (pop["kind"] == "projection")]
+
+
 def basis_years(pop: pd.DataFrame, basis: str | None = None) -> list[int]:
     """Years the (newest) projection basis covers."""
-    basis = basis or preferred_basis(pop)
-    return sorted(pop.loc[(_basis_of(pop) == basis) & (pop["kind"] == "projection"), "year"].unique().tolist())
+    return sorted(projection_rows(pop, basis)["year"].unique().tolist())
 
 
 def estimate_vs_projection(pop: pd.DataFrame, icb_code: str | None = None) -> pd.DataFrame:

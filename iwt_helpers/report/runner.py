@@ -242,16 +242,13 @@ def resolve_places(codes: list[str], spec: str | None, selected: dict[str, Path]
             else:
                 out[code] = mine["sicb_ods"].tolist()
         return out, notes
-    ods = dict(zip(geography.sub_icbs()["sicb_code"], geography.sub_icbs()["sicb_ods"]))
+    every = geography.sub_icbs()
     for given in (s.strip() for s in spec.split(",") if s.strip()):
-        owner = geography.sub_icbs().set_index("sicb_code")["icb_code"]
-        found = [c for c in codes if places.places_of(c)["sicb_code"].isin([given.upper()]).any()
-                 or places.places_of(c)["sicb_ods"].str.upper().isin([given.upper()]).any()]
-        if not found:
-            places.resolve_place(codes[0], given)            # refused, naming both codes and listing the places
-        e38 = places.resolve_place(found[0], given)
-        assert owner[e38] == found[0]
-        out.setdefault(found[0], []).append(ods[e38])
+        row = every[(every["sicb_code"] == given.upper()) | (every["sicb_ods"].str.upper() == given.upper())]
+        owner = row["icb_code"].iloc[0] if len(row) else None
+        if owner not in codes:                               # unknown, or in no ICB of the run: refused naming
+            places.resolve_place(codes[0], given)            # both codes and listing the ICB's places
+        out.setdefault(owner, []).append(row["sicb_ods"].iloc[0])
     return {c: list(dict.fromkeys(v)) for c, v in out.items()}, notes
 
 
@@ -287,19 +284,26 @@ def plan(codes: list[str], selected: dict[str, Path], data_path: Path | None, ou
     fingerprint = {"inputs": hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest(),
                    "code": code_hash(), "versions": versions()}
     jobs, todo, records, seen = [], [], {}, []
+
+    def add(code: str, theme: str, out_dir: Path, place: str = "") -> None:
+        params = {"icb_code": code, "data_dir": str(data_path) if data_path else "", **extra[theme],
+                  **({"place": place} if place else {})}
+        key = json.dumps({"nb": sha256(selected[theme]), "params": params, **fingerprint}, sort_keys=True)
+        jobs.append(job := Job(code, theme, selected[theme], params, out_dir, hashlib.sha256(key.encode()).hexdigest(), place))
+        seen.append(rec := outputs.read_json(job.out_dir / f"{theme}.json"))      # reused if the record matches, and its outputs
+        if not force and rec.get("cache_key") == job.cache_key and rec.get("status") == "ok" and rec.get("outputs") and all(
+                (out_root / f).is_file() and sha256(out_root / f) == h for f, h in rec["outputs"].items()):
+            records[job.key] = {**rec, "cached": True}
+        else:
+            todo.append(job)
+
     for code in codes:
         if not paths.is_within(out_root / code, out_root):   # codes come from a closed list; belt and braces
             raise ValueError(f"refusing to write outside {out_root}: {out_root / code}")
-        for theme, nb_path in selected.items():
-            params = {"icb_code": code, "data_dir": str(data_path) if data_path else "", **extra[theme]}
-            key = json.dumps({"nb": sha256(nb_path), "params": params, **fingerprint}, sort_keys=True)
-            jobs.append(job := Job(code, theme, nb_path, params, out_root / code, hashlib.sha256(key.encode()).hexdigest()))
-            seen.append(rec := outputs.read_json(job.out_dir / f"{theme}.json"))      # reused if the record matches, and its outputs
-            if not force and rec.get("cache_key") == job.cache_key and rec.get("status") == "ok" and rec.get("outputs") and all(
-                    (out_root / f).is_file() and sha256(out_root / f) == h for f, h in rec["outputs"].items()):
-                records[job.key] = {**rec, "cached": True}
-            else:
-                todo.append(job)
+        for theme in selected:
+            add(code, theme, out_root / code)
+        for ods in (places or {}).get(code, []):             # place reports: the data theme with its place parameter
+            add(code, PLACE_THEME, out_root / code / "places" / ods, ods)
     need, free = 2 * len(todo), shutil.disk_usage(out_root).free / 1e6     # MB: a report's .ipynb and .html take ~1
     if free < need:
         raise ValueError(f"--out {out_root}: {free:.1f} MB free, about {need} MB needed for {len(todo)} report(s)")
@@ -308,19 +312,6 @@ def plan(codes: list[str], selected: dict[str, Path], data_path: Path | None, ou
                       and r.get("seconds_execute")) or [p.stat().st_size / 1e5] for t, p in selected.items()}
     todo.sort(key=lambda j: -cost[j.theme][len(cost[j.theme]) // 2])
     common = {"inputs": inputs, "input_hash": fingerprint["inputs"], "versions": fingerprint["versions"], "git": git_commit()}
-    for code in codes:                      # place reports: the data theme with its place parameter
-        for ods in (places or {}).get(code, []):
-            params = {"icb_code": code, "data_dir": str(data_path) if data_path else "", **extra[PLACE_THEME], "place": ods}
-            nb_path = selected[PLACE_THEME]
-            key = json.dumps({"nb": sha256(nb_path), "params": params, **fingerprint}, sort_keys=True)
-            jobs.append(job := Job(code, PLACE_THEME, nb_path, params, out_root / code / "places" / ods,
-                                   hashlib.sha256(key.encode()).hexdigest(), place=ods))
-            rec = outputs.read_json(job.out_dir / f"{PLACE_THEME}.json")
-            if not force and rec.get("cache_key") == job.cache_key and rec.get("status") == "ok" and rec.get("outputs") and all(
-                    (out_root / f).is_file() and sha256(out_root / f) == h for f, h in rec["outputs"].items()):
-                records[job.key] = {**rec, "cached": True}
-            else:
-                todo.append(job)
     commit = common["git"].get("commit")
     run = {"generated": now(), "version": __version__,
            "commit": (commit[:12] + (" (with uncommitted changes)" if common["git"].get("dirty") else "")) if commit else "not a git checkout",

@@ -402,7 +402,6 @@ def _place_inputs(ctx: DataContext) -> dict:
     the committed one), general practice by place (the build's, else the demo's split by population,
     synthetic), and the committed place facts (Census 2021, IoD 2025, RUC)."""
     pop = ctx.t["population"]
-    basis = population.preferred_basis(pop)
     pp = ctx.ds.optional_table("population_place")
     pp = places.place_population() if pp is None else pp[pp["sex"] == "persons"]
     area = ctx.ds.optional_table("gp_workforce_area")
@@ -413,8 +412,7 @@ def _place_inputs(ctx: DataContext) -> dict:
         area = area.assign(synthetic=False)
     ps = ctx.ds.optional_table("population_sex")
     shares = population.female_shares(ps) if ps is not None else population.sex_shares()
-    return {"pop_place": pp, "pop_icb": pop[pop["kind"] == "projection"] if basis is None else
-            pop[population._basis_of(pop) == basis], "gp_area": area, "shares": shares}
+    return {"pop_place": pp, "pop_icb": population.projection_rows(pop), "gp_area": area, "shares": shares}
 
 
 def _place_frame(ctx: DataContext, inputs: dict, icb: str) -> pd.DataFrame:
