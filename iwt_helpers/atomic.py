@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from iwt_helpers.errors import IwtError, WriteError
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -31,23 +33,46 @@ def _umask() -> int:
 
 @contextlib.contextmanager
 def atomic_path(dest: Path | str, suffix: str = "") -> Iterator[Path]:
-    """Yield a temporary path beside ``dest``; rename it onto ``dest`` if the block succeeds."""
+    """Yield a temporary path beside ``dest``; rename it onto ``dest`` if the block succeeds. A write the
+    system refuses (a missing or read-only folder, a full disk) raises :class:`WriteError`, an ``OSError``
+    that names ``dest`` and the system's reason, never the temporary name."""
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=suffix or ".tmp", dir=dest.parent)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=suffix or ".tmp", dir=dest.parent)
+    except OSError as exc:
+        raise write_error(exc, dest) from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:                                      # mkstemp makes 0600: keep the mode of the file replaced,
         mode = stat.S_IMODE(os.stat(dest).st_mode)    # else give the usual file mode
     except OSError:
         mode = 0o666 & ~_umask()
-    os.chmod(tmp_path, mode)
     try:
+        os.chmod(tmp_path, mode)
         yield tmp_path
         os.replace(tmp_path, dest)
+    except OSError as exc:
+        raise write_error(exc, dest) from None
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def write_error(exc: OSError, dest: Path | str) -> OSError:
+    """The system's ``exc`` as a :class:`WriteError` naming ``dest`` (one that is an iwt error already is kept)."""
+    return exc if isinstance(exc, IwtError) else WriteError(exc.errno, exc.strerror or str(exc), str(dest))
+
+
+def temporary_folder(dest: Path | str, tag: str) -> Path:
+    """A new empty folder beside ``dest`` (``.<dest>.<tag>-XXXX``) to build in before :func:`swap_directory`;
+    a parent folder the system refuses raises :class:`WriteError` naming ``dest``."""
+    dest = Path(dest)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{dest.name}.{tag}-", dir=dest.parent))
+    except OSError as exc:
+        raise write_error(exc, dest) from None
 
 
 def write_text(dest: Path | str, text: str) -> Path:
@@ -69,6 +94,10 @@ def write_with(dest: Path | str, writer: Callable[[Path], None], suffix: str = "
     return Path(dest)
 
 
+class InTheWayError(IwtError, FileExistsError):
+    """A file or folder iwt did not make where a command must write (it is never deleted)."""
+
+
 def swap_directory(new_dir: Path, dest: Path, ours: Callable[[Path], bool] | None = None) -> None:
     """Replace folder ``dest`` with the fully built ``new_dir`` (the old one is removed last); the
     new folder takes the mode of the one it replaces (a new one the usual mode, not mkdtemp's 0700).
@@ -76,14 +105,14 @@ def swap_directory(new_dir: Path, dest: Path, ours: Callable[[Path], bool] | Non
     Between the two renames ``dest`` is briefly absent and the previous folder sits at
     ``.<dest>.old``; :func:`recover_swap` puts it back if the process was killed there. A folder
     already at ``.<dest>.old`` is removed only when ``ours(folder)`` proves the command made it
-    (else :class:`FileExistsError`): a user's folder of that name is never deleted."""
+    (else :class:`InTheWayError`, a ``FileExistsError``): a user's folder of that name is never deleted."""
     dest = Path(dest)
     old = dest.with_name(f".{dest.name}.old")
     recover_swap(dest, ours)
     if old.exists() or old.is_symlink():
         if old.is_symlink() or not old.is_dir() or ours is None or not ours(old):
-            raise FileExistsError(f"{old}: is in the way of replacing {dest} and was not made by iwt; "
-                                  "move or rename it, then run the command again")
+            raise InTheWayError(f"{old}: is in the way of replacing {dest} and was not made by iwt; "
+                                "move or rename it, then run the command again")
         shutil.rmtree(old)
     try:
         mode = stat.S_IMODE(os.stat(dest).st_mode)
@@ -136,7 +165,7 @@ def probe_folder(folder: Path | str) -> Path:
     return Path(folder)
 
 
-class LockedError(RuntimeError):
+class LockedError(IwtError, RuntimeError):
     """Another process holds the lock."""
 
 

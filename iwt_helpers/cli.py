@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from iwt_helpers import __version__, atomic
+from iwt_helpers.errors import IwtError, UsageError
 
 MAX_RUNS = 100_000          # Monte Carlo runs of `iwt scenarios run` (as n_runs of the scenarios notebook)
 
@@ -102,7 +103,7 @@ def _report(args: argparse.Namespace) -> int:
         try:
             parameters[name] = yaml.safe_load(value)
         except yaml.YAMLError:
-            raise ValueError(f"-p {name} {value}: the value is not valid YAML (e.g. red, 5, [5, 10])") from None
+            raise UsageError(f"-p {name} {value}: the value is not valid YAML (e.g. red, 5, [5, 10])") from None
     summary = run_reports(icb=args.icb, theme_spec=args.themes, data_dir=args.data, out_dir=args.out,
                           jobs=args.jobs, force=args.force, progress=not args.no_progress, parameters=parameters,
                           place=args.place)
@@ -130,24 +131,25 @@ def _scenarios_run(args: argparse.Namespace) -> int:
     import time
 
     from iwt_helpers.analysis import scenarios
+    from iwt_helpers.analysis.params import ReportParams
     from iwt_helpers.analysis.scenarios import config
+    from iwt_helpers.analysis.system_data import SystemData
     from iwt_helpers.data import geography
     from iwt_helpers.data.datastore import open_dataset
-    from iwt_helpers.themes import data as data_theme
-    from iwt_helpers.themes.params import ReportParams
+    from iwt_helpers.themes.wording import caveat
 
     t0 = time.perf_counter()
     if not 1 <= args.runs <= MAX_RUNS:             # before any work: memory grows with the runs
-        raise ValueError(f"--runs {args.runs:,}: expected a whole number of runs from 1 to {MAX_RUNS:,}")
+        raise UsageError(f"--runs {args.runs:,}: expected a whole number of runs from 1 to {MAX_RUNS:,}")
     file = config.load(args.file)
     names = file.names(args.scenario)
     icbs = geography.icb_codes() if args.icb.strip().lower() == "all" else [geography.resolve_icb(c) for c in args.icb.split(",")]
     out = Path(args.out)
     if out.suffix.lower() not in (".csv", ".parquet"):
-        raise ValueError(f"--out {out}: expected a .csv or .parquet file")
+        raise UsageError(f"--out {out}: expected a .csv or .parquet file")
     ds = open_dataset(args.data)
-    ctx = data_theme.DataContext.load(ds, ReportParams.parse(icb_code=icbs[0], data_dir=args.data))
-    inp = scenarios.inputs.build(ctx.t, ctx.snapshot, file.horizon_years, icbs, ensure=file.receiving_cells(),
+    data = SystemData.load(ds, ReportParams.parse(icb_code=icbs[0], data_dir=args.data))
+    inp = scenarios.inputs.build(data.t, data.snapshot, file.horizon_years, icbs, ensure=file.receiving_cells(),
                                  leaving_rates=ds.optional_table("leaving_rates"))
     table = scenarios.projections(inp, [file.get(n) for n in names], args.runs, args.seed)
     scenarios.write(table, out)
@@ -156,8 +158,8 @@ def _scenarios_run(args: argparse.Namespace) -> int:
     print(f"wrote {out}: {len(table):,} rows; {len(icbs)} ICB(s) x {len(names)} scenario(s) x {args.runs:,} runs, "
           f"base year {inp.base_year} to {inp.base_year + inp.horizon}, seed {args.seed}, {status} "
           f"({', '.join(t for t, syn in inp.synthetic.items() if syn) or 'none synthetic'}); {time.perf_counter() - t0:.1f} s")
-    for note in inp.notes:
-        print(f"note: {note}")
+    for caveat_id, values in inp.notes:
+        print(f"note: {caveat(caveat_id, **values)}")
     return 0
 
 
@@ -248,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, OSError, atomic.LockedError) as exc:   # BuildError, UnknownICBError, a folder in use...
+    except IwtError as exc:      # a user error (BuildError, UnknownICBError, a folder in use...): one line, no traceback
         print(f"iwt: error: {exc}", file=sys.stderr)
         return 2
     except atomic.Interrupted as exc:           # SIGINT or SIGTERM: the run stopped and recorded what finished

@@ -1,61 +1,61 @@
-"""Controlled vocabularies (sectors, staff groups, age bands, ethnic groups) from YAML."""
+"""Controlled vocabularies (sectors, staff groups, age bands, ethnic groups) from ``vocabulary.yaml``,
+validated by its model in :mod:`iwt_helpers.config`."""
 
 from __future__ import annotations
 
-import functools
-
 import pandas as pd
-import yaml
-
-from iwt_helpers import paths
 
 
-@functools.cache
 def load_yaml(name: str) -> dict:
-    """A reference YAML file from data/reference, parsed (cached; treat as read-only)."""
-    path = paths.reference(name)
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+    """A reference YAML file from data/reference, parsed (cached; treat as read-only) and validated
+    by its config model first when it has one, so a file read as a mapping is a checked file too."""
+    # imported here, not at the top: modules of the config package import this one
+    from iwt_helpers import config
+
+    data = config.raw(name)
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping at the top level")
+        from iwt_helpers import paths
+        from iwt_helpers.errors import ConfigError
+        raise ConfigError(f"{paths.reference(name)}: expected a mapping at the top level")
     return data
 
 
-def _vocab() -> dict:
-    return load_yaml("vocabulary.yaml")
+def _vocab():
+    from iwt_helpers import config
+    return config.vocabulary()
 
 
 def sectors() -> pd.DataFrame:
-    return pd.DataFrame(_vocab()["sectors"])
+    return pd.DataFrame([s.model_dump() for s in _vocab().sectors])
 
 
 def sector_codes() -> list[str]:
-    return [s["code"] for s in _vocab()["sectors"]]
+    return _vocab().sector_codes
 
 
 def sector_labels() -> dict[str, str]:
-    return {s["code"]: s["label"] for s in _vocab()["sectors"]}
+    return {s.code: s.label for s in _vocab().sectors}
 
 
 def staff_groups() -> pd.DataFrame:
-    return pd.DataFrame(_vocab()["staff_groups"])
+    return pd.DataFrame([g.model_dump() for g in _vocab().staff_groups])
 
 
 def staff_group_codes() -> list[str]:
-    return [s["code"] for s in _vocab()["staff_groups"]]
+    return _vocab().staff_group_codes
 
 
 def staff_group_labels() -> dict[str, str]:
-    return {s["code"]: s["label"] for s in _vocab()["staff_groups"]}
+    return {g.code: g.label for g in _vocab().staff_groups}
 
 
 def workforce_age_bands() -> list[str]:
-    return list(_vocab()["workforce_age_bands"])
+    return list(_vocab().workforce_age_bands)
 
 
 def population_age_bands() -> list[str]:
-    return list(_vocab()["population_age_bands"])
+    return list(_vocab().population_age_bands)
 
 
 def ethnic_groups() -> list[str]:
-    return list(_vocab()["ethnic_groups"])
+    return list(_vocab().ethnic_groups)

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from iwt_helpers import paths
-from iwt_helpers.data import datastore
+from iwt_helpers.data import datastore, tables
 
 pytestmark = pytest.mark.unit
 
@@ -74,3 +74,15 @@ def test_a_table_that_breaks_its_schema_stops_at_load_naming_table_file_column_a
     assert "table 'workforce' in " in text and "workforce.parquet" in text
     assert "column 'fte' breaks rule 'zero or more'" in text and "row 1:" in text
     assert "column 'icb_code' breaks rule 'one of the 42 ICB ODS codes'" in text and "row 3:" in text
+
+
+def test_each_reference_table_of_the_spec_is_read_from_its_committed_file_and_passes_its_schema():
+    ds = datastore.open_dataset()
+    reference = tables.made_in("reference")
+    assert datastore.REFERENCE_TABLES == {n: tables.BY_NAME[n].reference_file for n in reference}
+    for name in reference:
+        info = ds.info(name)
+        assert (info.origin, info.synthetic) == ("reference", False), name
+        assert info.path == paths.reference(tables.BY_NAME[name].reference_file)
+        assert len(ds.table(name)) > 0, name
+

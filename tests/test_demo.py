@@ -133,3 +133,22 @@ def test_demo_kpis_agree_with_the_data_theme_at_the_shared_period(kpi, sector, s
             rate = 100 * t["leavers"].sum() / t["staff_in_post"].sum()
         got = k[(k["icb_code"] == icb) & (k["kpi_id"] == kpi) & (k["period"] == month)]["value"].iloc[0]
         assert got == pytest.approx(rate, abs=0.005), (icb, kpi)
+
+
+def test_the_demo_makes_exactly_the_tables_the_spec_says(tables):
+    from iwt_helpers.data import tables as specs
+    declared = {s.name for s in specs.SPECS if "demo" in s.origins}
+    assert set(demo.DEMO_TABLES) == declared
+    assert set(tables) == declared
+    assert set(json.loads((paths.DEMO / demo.MANIFEST).read_text())["tables"]) == declared
+    assert {p.stem for p in paths.DEMO.glob("*.csv")} == declared
+
+
+def test_nothing_is_written_when_a_generated_table_fails(tables, monkeypatch, tmp_path):
+    broken = dict(tables)
+    broken["workforce"] = tables["workforce"].copy()
+    broken["workforce"].loc[3, "fte"] = -1.0
+    monkeypatch.setattr(demo, "build_tables", lambda: broken)
+    with pytest.raises(schemas.TableValidationError, match="table 'workforce'"):
+        demo.write_demo(tmp_path)
+    assert list(tmp_path.iterdir()) == []

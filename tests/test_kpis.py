@@ -1,7 +1,9 @@
+import re
+
 import pandas as pd
 import pytest
 
-from iwt_helpers import vocab
+from iwt_helpers import config
 from iwt_helpers.analysis import kpis
 from iwt_helpers.data import datastore
 
@@ -28,15 +30,14 @@ def test_icb_override_replaces_the_default_target():
     assert kpis.targets("QOP")["vacancy_rate_nhs"] == kpis.definitions().set_index("id").at["vacancy_rate_nhs", "target"]
 
 
-def test_an_override_for_an_unknown_icb_or_kpi_names_the_file(monkeypatch):
-    real = vocab.load_yaml
-
-    def fake(name):
-        return {"QZZ": {"vacancy_rate_nhs": 5}} if name == "kpi_targets.yaml" else real(name)
-
-    monkeypatch.setattr(vocab, "load_yaml", fake)
-    with pytest.raises(ValueError, match="kpi_targets.yaml: key 'QZZ'"):
-        kpis.targets("QOP")
+@pytest.mark.parametrize(("body", "key"), [("QZZ: {vacancy_rate_nhs: 5}", "QZZ (key)"),
+                                           ("QOP: {bed_days: 5}", "QOP.bed_days (key)")])
+def test_an_override_for_an_unknown_icb_or_kpi_names_the_file(tmp_path, body, key):
+    f = tmp_path / "kpi_targets.yaml"
+    f.write_text(body)
+    with pytest.raises(ValueError, match=re.escape(f"{key}: unknown")) as err:
+        config.load(f, config.KpiTargets)
+    assert str(f) in str(err.value)
 
 
 def test_read_gives_36_plus_months_of_spc_per_monthly_kpi_on_the_demo_data():
@@ -199,21 +200,15 @@ def level_change():
     return [100 + noise[i % 10] for i in range(30)] + [130 + noise[i % 10] for i in range(18)]
 
 
-def test_a_level_change_is_noted_and_a_recorded_rebase_recalculates_the_limits(monkeypatch):
+def test_a_level_change_is_noted_and_a_recorded_rebase_recalculates_the_limits():
     _, before = kpis.read(series(level_change()), "QOP")
     r = before.iloc[0]
     assert "sustained shift since Jul 2023" in r["note"]          # the first month at the new level
-    real = vocab.load_yaml
-
-    def with_rebase(name):
-        data = real(name)
-        if name == "kpis.yaml":
-            data = {**data, "kpis": [{**k, "rebase": ["2023-07-01"]} if k["id"] == "integrated_roles_in_post" else k
-                                     for k in data["kpis"]]}
-        return data
-
-    monkeypatch.setattr(vocab, "load_yaml", with_rebase)
-    chart, after = kpis.read(series(level_change()), "QOP")
+    data = config.raw("kpis.yaml")
+    data = {**data, "kpis": [{**k, "rebase": ["2023-07-01"]} if k["id"] == "integrated_roles_in_post" else k
+                             for k in data["kpis"]]}
+    with_rebase = config.validate(data, config.KpiFramework, "kpis.yaml with a rebase")
+    chart, after = kpis.read(series(level_change()), "QOP", framework=with_rebase)
     a = after.iloc[0]
     new_level = level_change()[30:]
     assert a["mean"] == pytest.approx(sum(new_level) / len(new_level))    # limits from the new level only

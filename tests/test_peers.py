@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iwt_helpers import cli, paths
+from iwt_helpers import cli, config
 from iwt_helpers.analysis import peers
 from iwt_helpers.data.datastore import open_dataset
+from iwt_helpers.errors import ConfigError
 
 unit, integration = pytest.mark.unit, pytest.mark.integration
 
@@ -113,14 +114,14 @@ def test_a_synthetic_table_is_refused():
 def test_a_bad_weights_file_is_refused_naming_the_file_and_key(tmp_path, body, key):
     f = tmp_path / "weights.yaml"
     f.write_text(body)
-    with pytest.raises(peers.PeerSettingsError) as err:
-        peers.load_settings(f)
+    with pytest.raises(ConfigError) as err:
+        config.load(f, peers.PeerSettings)
     assert str(f) in str(err.value) and key in str(err.value)
 
 
 @unit
 def test_the_committed_weights_file_is_valid():
-    s = peers.load_settings(paths.reference(peers.WEIGHTS_FILE))
+    s = peers.load_settings()
     assert set(s.weights) == set(peers.INDICATORS) and sum(s.weights.values()) > 0
 
 

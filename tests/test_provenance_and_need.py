@@ -166,7 +166,7 @@ def test_xlsx_text_columns_of_numbers_or_months_are_typed_but_codes_stay_text(tm
 
 def test_a_status_says_what_a_figure_is_measured_projected_modelled_or_synthetic():
     from iwt_helpers.present.items import Provenance
-    from iwt_helpers.themes.provenance import provenance_of
+    from iwt_helpers.present.provenance import provenance_of
     real, proj = Provenance("a", "2025", "real"), Provenance("b", "2030", "projection")
     model, syn = Provenance("c", "2030", "modelled"), Provenance("d", "2024", "synthetic")
     assert Provenance.combine([real, proj]).status == "projection"          # as weak as its weakest part

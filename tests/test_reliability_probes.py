@@ -293,7 +293,7 @@ def test_an_extract_hire_after_the_snapshot_or_leaving_before_hiring_is_refused(
     assert value not in msg and not (tmp_path / "out").exists()
 
 
-@unit
+@integration                 # starts a process and runs the report runner up to its parameter check
 def test_the_next_run_removes_kernel_folders_of_dead_runs_and_rebuilds_a_stale_manifest(tmp_path, kernel_starts):
     ended = subprocess.Popen([sys.executable, "-c", "pass"])
     ended.wait()                                            # a pid that no longer runs

@@ -151,7 +151,7 @@ def test_a_second_run_into_the_same_folder_is_refused_while_the_first_runs(tmp_p
     assert len(json.loads((out / "manifest.json").read_text())["reports"]) == 8
 
 
-@unit
+@integration                 # starts a second process that holds the lock
 def test_the_folder_lock_refuses_a_second_holder_and_is_released_when_its_holder_dies(tmp_path):
     lock = tmp_path / ".lock"
     holder = subprocess.Popen([sys.executable, "-c", "import sys\nfrom iwt_helpers import atomic\n"

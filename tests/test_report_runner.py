@@ -15,6 +15,7 @@ import pytest
 
 from iwt_helpers import paths
 from iwt_helpers.report import engine, export, kernel_setup, run_reports, runner, themes
+from tests import source_trees
 
 e2e, unit = pytest.mark.e2e, pytest.mark.unit
 ALL = ",".join(themes.discover())
@@ -302,7 +303,7 @@ def private_uses(folder: Path) -> list[str]:
     or from any object, where iwt defines no such name itself (e.g. ``axis.units._mapping``); private
     methods overridden in subclasses of their classes; assignments to their attributes; and changes
     to ``sys.modules``."""
-    trees = {p: ast.parse(p.read_text(encoding="utf-8")) for p in sorted(folder.rglob("*.py"))}
+    trees = {p: source_trees.tree(p) for p in sorted(folder.rglob("*.py"))}
     own = set()                                   # every name iwt binds or defines itself
     for tree in trees.values():
         for n in ast.walk(tree):

@@ -4,6 +4,7 @@ random numbers are reproducible, and adult social care demand follows the popula
 from __future__ import annotations
 
 import copy
+import string
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ import yaml
 
 from iwt_helpers import paths
 from iwt_helpers.analysis import scenarios as sa
-from iwt_helpers.analysis.scenarios import config, inputs, model, summary
+from iwt_helpers.analysis.scenarios import backtest, calibration, config, inputs, levers, model, summary
 from iwt_helpers.data.population import BAND_EDGES, for_year
 
 FILE = paths.reference("scenarios.yaml")
@@ -48,11 +49,15 @@ def test_the_shipped_file_has_the_scenarios_the_plan_needs_and_every_range_has_a
 
 
 def _break(raw: dict, scenario: str | None, path: list, value) -> dict:
+    """``raw`` with the key at ``path`` (in ``scenario``, or at the top) set to ``value`` (None: removed)."""
     raw = copy.deepcopy(raw)
     node = raw["scenarios"][scenario] if scenario else raw
     for k in path[:-1]:
         node = node[k]
-    node[path[-1]] = value
+    if value is None:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
     return raw
 
 
@@ -73,6 +78,14 @@ def _break(raw: dict, scenario: str | None, path: list, value) -> dict:
     ("combined", ["combine"], ["retention", "tea_breaks"], "combine", "unknown scenario 'tea_breaks'"),
     ("retention", ["levers", "retention", "coffee"], {"kind": "rate", "range": [0, 1], "source": "x"},
      "levers.retention.coffee", "unknown setting"),
+    # checked against the lever's declaration (analysis.scenarios.levers), not the file's model
+    ("retention", ["levers", "tea_breaks"], {"sectors": "all"}, "levers.tea_breaks", "unknown lever; known: productivity"),
+    ("retention", ["levers", "retention", "phase_years"], None, "levers.retention.phase_years", "missing"),
+    ("retention", ["levers", "retention", "leaving_reduction", "kind"], "factor", "levers.retention.leaving_reduction.kind",
+     "kind must be 'rate' (found 'factor')"),
+    ("pay_parity", ["levers", "pay_parity", "leaving_reduction"], {"range": [0.1, 1.5], "source": "x"},
+     "levers.pay_parity.leaving_reduction", "a rate must be from 0 to 1 (found [0.1, 1.5])"),
+    ("new_roles", ["levers", "new_roles", "to_sectors"], ["primary_care"], "levers.new_roles.to_sectors", "unknown setting"),
 ])
 def test_a_bad_scenario_file_is_refused_naming_the_file_the_scenario_and_the_key(tmp_path, scenario, path, value, key, problem):
     p = _write(tmp_path, _break(_raw(), scenario, path, value))
@@ -92,6 +105,48 @@ def test_a_top_level_assumption_out_of_range_and_a_missing_source_are_refused(tm
     raw["assumptions"]["pay_gap_drift"]["source"] = ""
     with pytest.raises(config.ScenarioConfigError, match="needs its source or reasoning"):
         config.load(_write(tmp_path, raw))
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("path, value, key, problem", [
+    (["assumptions", "joiner_routes", "health", "newly_qualified"], 0.5, "assumptions.joiner_routes.health",
+     "shares must add up to 1, not 1.2"),
+    (["assumptions", "leaving_by_age", "low"], {"under_25": 1.3, 2534: 1.1}, "assumptions.leaving_by_age.low",
+     'quote the names, e.g. "25_34"'),
+    (["assumptions", "tea_breaks"], {"kind": "rate", "range": [0, 1], "source": "x"}, "assumptions.tea_breaks",
+     "unknown assumption; known: leaving_rate_scale"),
+    (["assumptions", "pay_gap_drift"], None, "assumptions.pay_gap_drift", "missing"),
+    (["assumptions", "pay_gap_drift", "kind"], "rate", "assumptions.pay_gap_drift.kind", "Input should be 'change' (found 'rate')"),
+    (["assumptions", "pay_gap_drift", "range"], ["0.1", 0.2], "assumptions.pay_gap_drift.range[0]", "(found '0.1')"),
+    (["horizon_years"], 30, "horizon_years", "less than or equal to 25 (found 30)"),
+    (["unpaid_care_sensitivity", "replaced_share", "range"], [0.2, 1.5], "unpaid_care_sensitivity.replaced_share",
+     "a rate must be from 0 to 1 (found [0.2, 1.5])"),
+    (["assumptions", "recent_growth", "years"], [3, 1], "assumptions.recent_growth",
+     "the shorter window must be shorter than the longer, not 3 and 1"),
+    (["published_series", "gp_training_acceptances", "values"], {"twenty": 4000}, "published_series.gp_training_acceptances.values.twenty",
+     'a year must be like 2021 or "2018/19"'),
+    (["published_series", "health_joiners_by_route", "international"], {"2018/19": 6950.0}, "published_series.health_joiners_by_route",
+     "international and newly_qualified must give the same financial years"),
+    (["backtest", "nhs_leaving_rate", "range"], [0.10, 0.08], "backtest.nhs_leaving_rate", "low 0.1 is above high 0.08"),
+    (["backtest", "international_share", "source"], "", "backtest.international_share.source", "needs its source or reasoning"),
+])
+def test_a_bad_shared_assumption_is_refused_naming_the_file_the_key_and_the_value(tmp_path, path, value, key, problem):
+    p = _write(tmp_path, _break(_raw(), None, path, value))
+    with pytest.raises(config.ScenarioConfigError) as err:
+        config.load(p)
+    assert str(err.value).startswith(f"{p}: key '{key}': ") and problem in str(err.value), str(err.value)
+
+
+@pytest.mark.unit
+def test_the_scenario_file_has_a_registered_model_with_a_json_schema():
+    from iwt_helpers.config import base
+    from iwt_helpers.config import scenarios as layout
+    assert base.REGISTRY["scenarios.yaml"] is layout.ScenarioFileModel
+    schema = layout.ScenarioFileModel.model_json_schema()
+    assert set(schema["required"]) == {"horizon_years", "assumptions", "published_series", "backtest", "scenarios"}
+    assert set(schema["$defs"]["Assumptions"]["required"]) == set(layout.Assumptions.model_fields)
+    # the shipped file is valid through the package's own loader too
+    assert base.load("scenarios.yaml", layout.ScenarioFileModel).horizon_years == config.load().horizon_years
 
 
 @pytest.mark.unit
@@ -141,6 +196,7 @@ def tiny(leave=0.1, join=0.1, move=0.05, pop_growth=0.0, years=10, posts_per_fil
             rows.append({"icb_code": icb, "sector": sector, "staff_group": group, "fte0": fte,
                          "demand0": fte * posts_per_filled, "posts_per_filled": posts_per_filled,
                          "leave_rate": leave, "join_rate": join, "move_share": move if group != "doctor" else 0.0,
+                         "rates_synthetic": False, "rate_from": "ICB",
                          "family": "social care" if sector.startswith("asc") else "health",
                          "under_25": 0.1, "25_34": 0.2, "35_44": 0.2, "45_54": 0.2, "55_64": 0.2, "65_plus": 0.1})
     cells = pd.DataFrame(rows)
@@ -148,6 +204,39 @@ def tiny(leave=0.1, join=0.1, move=0.05, pop_growth=0.0, years=10, posts_per_fil
     grow = (1 + pop_growth) ** np.arange(years + 1)
     pop = np.vstack([grow * 1e6, grow * 2e6])
     return inputs.Inputs(2024, years, cells, ["QOP", "QE1"], pop, pop * 0.2, pop * 1.5, np.array([2.0, 2.0]), "test curve")
+
+
+ROUTE_GROWTH = ("newly_qualified_growth", "international_growth", "health_international_first_year",
+                "health_international_growth", "wider_labour_market_growth")
+
+
+def monthly_series(yearly: dict[str, float], start: str = "2011-03-01", end: str = "2025-03-01", fte: float = 1000.0,
+                   last_year: dict[str, float] | None = None) -> pd.DataFrame:
+    """NHS trust FTE by ICB and month, growing at each ICB's yearly rate (``last_year``: another rate in the
+    series' last twelve months)."""
+    periods = pd.date_range(start, end, freq="MS")
+    years = np.arange(len(periods)) / 12
+    frames = []
+    for icb, g in yearly.items():
+        last = (last_year or {}).get(icb, g)
+        cut = years[-1] - 1
+        values = fte * (1 + g) ** np.minimum(years, cut) * (1 + last) ** np.maximum(years - cut, 0)
+        frames.append(pd.DataFrame({"period": periods, "icb_code": icb, "fte": values}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def flows_of(inp: inputs.Inputs) -> pd.DataFrame:
+    """The flows table behind ``tiny``'s rates (12 months)."""
+    c = inp.cells
+    return pd.DataFrame({"year": 2024, "icb_code": c["icb_code"], "sector": c["sector"], "staff_group": c["staff_group"],
+                         "staff_in_post": c["fte0"], "joiners": c["join_rate"] * c["fte0"], "leavers": c["leave_rate"] * c["fte0"],
+                         "leavers_to_other_sector": 0.0, "months": 12})
+
+
+def on_published_basis(inp: inputs.Inputs, history: pd.DataFrame, gp_workforce: pd.DataFrame | None = None) -> inputs.Inputs:
+    """``tiny`` with its health cells' rates on the published basis, as inputs.build sets them."""
+    inp.cells = calibration.calibrate(inp.cells, flows_of(inp), history, gp_workforce)
+    return inp
 
 
 @pytest.mark.unit
@@ -224,6 +313,73 @@ def test_hospital_to_home_moves_demand_from_nhs_trusts_to_social_care_and_new_ro
     assert np.allclose(h2h.demand[:, :, 0], base.demand[:, :, 0])
 
 
+# --------------------------------------------------------------------------- levers, each declared in one place
+
+@pytest.mark.unit
+def test_every_registered_lever_is_used_in_the_shipped_file_and_its_sentence_shows_each_of_its_ranges():
+    f = config.load()
+    assert {n for sc in f.scenarios.values() for n in sc.levers} == set(levers.REGISTRY)
+    for lever in levers.REGISTRY.values():
+        named = {n for _, n, _, _ in string.Formatter().parse(lever.description) if n}
+        assert named == set(lever.params), lever.name
+        assert lever.label and lever.effects, lever.name
+
+
+def _more_trainees(x: levers.Acting, t: int) -> np.ndarray:
+    """A routes effect: the newly qualified route supplies ``extra`` more in the lever's cells by the horizon."""
+    out = np.ones((len(x.p["extra"]), len(x.frame.cells), len(config.ROUTES)))
+    out[:, x.cells(), config.ROUTES.index("newly_qualified")] += (x.p["extra"] * x.frame.ramp[t])[:, None]
+    return out
+
+
+@pytest.fixture
+def training_places():
+    """A lever declared here only, as a new one is declared in analysis/scenarios/levers.py."""
+    lever = levers.register(levers.Lever("training_places", "More training places",
+                                         "Newly qualified joiners rise by {extra} by the horizon", params={"extra": "rate"},
+                                         cells=("sectors", "staff_groups"), routes=_more_trainees))
+    yield lever
+    del levers.REGISTRY[lever.name]
+
+
+@pytest.mark.unit
+def test_a_lever_declared_in_one_place_is_read_from_the_file_drawn_and_acts_where_it_says(tmp_path, training_places):
+    raw = _raw()
+    raw["scenarios"]["training"] = {"label": "More training", "levers": {"training_places": {
+        "sectors": ["nhs_trust"], "staff_groups": "all", "extra": {"kind": "rate", "range": [0.2, 0.4], "source": "a test"}}}}
+    f = config.load(_write(tmp_path, raw))
+    sc = f.get("training")
+    assert [r["key"] for r in config.assumptions_table(sc)][-1] == "training_places.extra"
+    inp = tiny(leave=0.2, join=0.25, move=0.1, pop_growth=0.02, posts_per_filled=1.0)
+    inp.cells["demand0"] = 3 * inp.cells["fte0"]           # posts wide open: every joiner the routes bring is taken on
+    base, more = sa.run(inp, f.get("baseline"), 100, 3), sa.run(inp, sc, 100, 3)
+    nhs = inp.cells["sector"].eq("nhs_trust").to_numpy()
+    nq, was = more.flows["joiners_newly_qualified"], base.flows["joiners_newly_qualified"]
+    assert (nq[:, nhs] > was[:, nhs]).all() and np.array_equal(nq[:, ~nhs], was[:, ~nhs])
+    assert np.array_equal(more.flows["joiners_international"], base.flows["joiners_international"])
+    # by the horizon the route brings 1 + extra times what it did (it grows alike in both)
+    extra = config.draws(sc, 100, 3)["training_places.extra"]
+    ratio = more.flows["joiners_newly_qualified"][:, nhs].sum(axis=1) / was[:, nhs].sum(axis=1)
+    assert ((ratio > 1) & (ratio < 1 + extra)).all()
+    fl = more.flows
+    change = more.supply[:, :, -1].astype(float) - more.supply[:, :, 0]
+    assert np.allclose(change, fl["joiners"] + fl["joiners_new_roles"] + fl["moved_in"] - (fl["leavers_base"] - fl["leaving_avoided"]),
+                       rtol=1e-6, atol=1e-2)
+
+
+@pytest.mark.unit
+def test_a_lever_declaration_that_does_not_fit_the_scenario_file_is_refused_when_it_is_made():
+    ok = {"label": "X", "params": {"gain": "rate"}, "cells": ("sectors", "staff_groups"), "demand": lambda x, demand: None}
+    for change, problem in (({"description": "falls by {yearly_gain}"}, "its description names 'yearly_gain', not a parameter"),
+                            ({"cells": ("places",)}, "'places' is not a cell setting of the scenario file"),
+                            ({"params": {"gain": "percent"}}, "unknown kind 'percent' of 'gain'"),
+                            ({"demand": None}, "it has no effect")):
+        with pytest.raises(ValueError, match=problem):
+            levers.Lever("x", **{"description": "falls by {gain}", **ok, **change})
+    with pytest.raises(ValueError, match="'retention' is registered twice"):
+        levers.register(levers.REGISTRY["retention"])
+
+
 # --------------------------------------------------------------------------- on the demo data
 
 @pytest.fixture(scope="module")
@@ -297,7 +453,6 @@ def test_a_record_level_extracts_leaving_by_age_replaces_the_national_profile_wh
     sc = config.load().get("baseline")
     d = config.draws(sc, 50, 1)
     d["leaving_rate_scale"][:] = 1.0
-    d["nhs_leavers_to_other_nhs"][:] = 0.0          # the extract's leavers taken as leaving the NHS
     run = model.simulate(inp, sc, d)
     nhs = inp.cells["sector"].eq("nhs_trust").to_numpy()
     qop = inp.cells["icb_code"].eq("QOP").to_numpy()
@@ -349,7 +504,7 @@ def test_each_mover_is_counted_once_base_year_joiners_include_movers_and_moves_w
     inp.cells["demand0"] = 3 * inp.cells["fte0"]          # posts wide open: no cap on joiners
     sc = config.load().get("baseline")
     d = config.draws(sc, 100, 4)
-    for k in ("newly_qualified_growth", "international_growth", "wider_labour_market_growth"):
+    for k in ROUTE_GROWTH:
         d[k][:] = 0.0
     inp.horizon = 1
     inp.pop_all, inp.pop_65, inp.pop_weighted = (a[:, :2] for a in (inp.pop_all, inp.pop_65, inp.pop_weighted))
@@ -364,8 +519,11 @@ def test_each_mover_is_counted_once_base_year_joiners_include_movers_and_moves_w
 
 
 @pytest.mark.unit
-def test_pay_parity_widens_the_nhs_gap_by_no_more_than_the_movers_it_stops():
+@pytest.mark.parametrize("basis", ["files", "published"])
+def test_pay_parity_widens_the_nhs_gap_by_no_more_than_the_movers_it_stops(basis):
     inp = tiny(leave=0.3, join=0.3, move=0.2, pop_growth=0.01)
+    if basis == "published":
+        on_published_basis(inp, monthly_series({"QOP": 0.03, "QE1": 0.01}))
     f = config.load()
     base = sa.run(inp, f.get("baseline"), 300, 9)
     par = sa.run(inp, f.get("pay_parity"), 300, 9)
@@ -391,8 +549,11 @@ def test_the_general_practice_gap_can_outgrow_its_base_year_vacancies(demo):
 
 @pytest.mark.unit
 @pytest.mark.parametrize("name", ["baseline", "combined"])
-def test_joiners_by_route_add_up_to_the_joiners(name):
+@pytest.mark.parametrize("basis", ["files", "published"])
+def test_joiners_by_route_add_up_to_the_joiners(name, basis):
     inp = tiny(leave=0.2, join=0.25, move=0.1, pop_growth=0.02)
+    if basis == "published":
+        on_published_basis(inp, monthly_series({"QOP": 0.04, "QE1": 0.02}))
     run = sa.run(inp, config.load().get(name), n_runs=100, seed=8)
     f = run.flows
     by_route = sum(f[f"joiners_{r}"] for r in config.ROUTES)
@@ -441,6 +602,11 @@ def test_published_projections_are_cited_and_the_validation_computes_iwts_side(d
                            else __import__("iwt_helpers.data.datastore", fromlist=["x"]).open_dataset(None).table("prevalence"))
     v = v.set_index("id")
     assert v.loc["ltwp_shortfall_low", "iwt_p10"] < v.loc["ltwp_shortfall_low", "iwt_p90"]
+    # beside it, the same baseline with NHS hiring held at the base year's pace: computed, set against the plan's high end
+    held = v.loc["ltwp_shortfall_at_base_year_hiring"]
+    assert held["value"] == v.loc["ltwp_shortfall_high", "value"] and "held at the base year's pace" in held["measure"]
+    assert held["iwt_p10"] < held["iwt_p50"] < held["iwt_p90"] and held["iwt_p50"] != v.loc["ltwp_shortfall_high", "iwt_p50"]
+    assert list(v.index).index("ltwp_shortfall_at_base_year_hiring") == list(v.index).index("ltwp_shortfall_high") + 1
     # dementia: iwt's own need code summed over the ICBs, independently recomputed here for two of them
     assert 500_000 < v.loc["dementia_65_2024", "iwt_p50"] < 1_000_000
     # social care posts to 2040 grow as the 65+ population (Skills for Care's method), near its 27%
@@ -449,7 +615,6 @@ def test_published_projections_are_cited_and_the_validation_computes_iwts_side(d
 
 @pytest.mark.integration
 def test_the_back_test_projects_from_a_past_base_and_reports_the_error_by_icb(demo):
-    from iwt_helpers.analysis.scenarios import backtest
     from iwt_helpers.data.datastore import open_dataset
     _, f, inp = demo
     ds = open_dataset(None)
@@ -459,8 +624,177 @@ def test_the_back_test_projects_from_a_past_base_and_reports_the_error_by_icb(de
     t, meta = backtest.nhs(tables, inp, sc, d)
     assert len(t) == 42 and meta["years"] > 6
     assert ((t["projected_p10"] <= t["projected_p50"]) & (t["projected_p50"] <= t["projected_p90"])).all()
-    assert t["rates_synthetic"].all()                                         # the demo's rates are synthetic, and say so
+    assert t["rates_synthetic"].all()               # the demo's ICB pattern of NHS leaving is synthetic, and says so
+    # the committed series starts at the base (April 2018): no growth before it, so the projection's, said so
+    assert "in sample" in meta["rates_basis"]
     assert backtest.mape(t) == pytest.approx(t["error_pct"].abs().median())
+    g, gmeta = backtest.gp(tables, inp, sc, d)
+    assert set(g["role"]) == {"gp_qualified", "admin"} and len(g[g["role"] == "gp_qualified"]) == 42
+    assert not g.loc[g["role"] == "gp_qualified", "rates_synthetic"].any()     # GPs: published leaving and training
     # with no leaving and no joining, the projection is the base
-    flat = pd.DataFrame({"leave_rate": [0.0], "join_rate": [0.0], "months": [12], "sector": ["nhs_trust"]})
-    assert backtest.project(np.array([100.0]), flat, sc, d, 5.0) == pytest.approx(100.0)
+    zero = np.zeros((len(d["nhs_leaving_rate"]), 1))
+    assert backtest.project(np.array([100.0]), zero, zero, lambda t: 1.0, 5.0) == pytest.approx(100.0)
+
+
+# --------------------------------------------------------------------------- the published basis (issue 26)
+
+@pytest.mark.unit
+def test_nhs_leaving_is_the_published_rate_with_the_files_pattern_and_moves_within_the_nhs_are_not_modelled():
+    inp = tiny(leave=0.2, join=0.25, move=0.1)
+    c = inp.cells
+    c.loc[(c["icb_code"] == "QOP") & (c["sector"] == "nhs_trust"), "leave_rate"] = 0.3   # England's files: 25%
+    on_published_basis(inp, monthly_series({"QOP": 0.03, "QE1": 0.03}))
+    sc = config.load().get("baseline")
+    d = config.draws(sc, 200, 5)
+    nhs, qop = inp.cells["sector"].eq("nhs_trust").to_numpy(), inp.cells["icb_code"].eq("QOP").to_numpy()
+    within = model.within_share(inp.cells, d)
+    assert (within[:, nhs] == 0).all()
+    exit_rate, observed = model.exit_rates(inp.cells, d, within)
+    level, w = d["nhs_leaving_rate"], d["local_rate_weight"]
+    assert exit_rate[:, nhs & qop][:, 0] == pytest.approx(level * (1 + w * (0.3 / 0.25 - 1)))
+    assert exit_rate[:, nhs & ~qop][:, 0] == pytest.approx(level * (1 + w * (0.2 / 0.25 - 1)))
+    assert np.array_equal(exit_rate[:, nhs], observed[:, nhs])
+    r = sc.assumptions["nhs_leaving_rate"]
+    assert r.low <= level.min() and level.max() <= r.high and "8.1%" in r.source
+    # adult social care keeps its own rates: job leavers less those who stay in the sector, scaled
+    care = inp.cells["sector"].eq("asc_independent").to_numpy()
+    assert exit_rate[:, care] == pytest.approx(0.2 * (1 - within[:, care]) * d["leaving_rate_scale"][:, None])
+
+
+@pytest.mark.unit
+def test_nhs_joiners_keep_up_the_growth_of_the_years_before_the_base_drawn_between_its_two_windows():
+    # the series grew 2% a year, then 5% in its last year
+    history = monthly_series({"QOP": 0.02, "QE1": 0.02}, last_year={"QOP": 0.05, "QE1": 0.05})
+    inp = on_published_basis(tiny(leave=0.2, join=0.25, move=0.0, pop_growth=0.0, posts_per_filled=1.0), history)
+    inp.cells["demand0"] = 3 * inp.cells["fte0"]          # posts wide open
+    sc = config.load().get("baseline")
+    d = config.draws(sc, 100, 6)
+    for k in ROUTE_GROWTH:
+        d[k][:] = 0.0
+    d["nhs_leavers_to_social_care"][:] = 0.0
+    d["local_net_growth_sd"][:] = 0.0
+    run = model.simulate(inp, sc, d)
+    qop = history[history["icb_code"] == "QOP"].set_index("period")["fte"]
+    end = qop.index.max()
+
+    def grew(years: int) -> float:
+        return (qop[end] / qop[end - pd.DateOffset(years=years)]) ** (1 / years) - 1
+    window = sc.assumptions["recent_growth"]
+    expected = grew(window.low) + d["recent_growth"] * (grew(window.high) - grew(window.low))
+    nhs = inp.cells["sector"].eq("nhs_trust").to_numpy()
+    first_year = run.supply[:, nhs, 1] / inp.cells.loc[nhs, "fte0"].to_numpy()[None, :] - 1
+    assert np.allclose(first_year, expected[:, None], rtol=1e-4, atol=1e-6)
+    assert grew(window.low) == pytest.approx(0.05) and grew(window.high) < 0.04
+    assert (first_year >= grew(window.high) - 1e-6).all() and (first_year <= grew(window.low) + 1e-6).all()
+
+
+@pytest.mark.unit
+def test_on_the_published_basis_movers_in_are_part_of_the_nhs_joiners_not_added_to_them():
+    inp = on_published_basis(tiny(leave=0.2, join=0.25, move=0.1, pop_growth=0.0, posts_per_filled=1.0),
+                             monthly_series({"QOP": 0.03, "QE1": 0.03}))
+    inp.cells["demand0"] = 3 * inp.cells["fte0"]
+    sc = config.load().get("baseline")
+    d = config.draws(sc, 100, 4)
+    for k in ROUTE_GROWTH:
+        d[k][:] = 0.0
+    inp.horizon = 1
+    inp.pop_all, inp.pop_65, inp.pop_weighted = (a[:, :2] for a in (inp.pop_all, inp.pop_65, inp.pop_weighted))
+    run = model.simulate(inp, sc, d)
+    nhs = inp.cells["sector"].eq("nhs_trust").to_numpy()
+    within = model.within_share(inp.cells, d)
+    exit_rate, observed = model.exit_rates(inp.cells, d, within)
+    fte0 = inp.cells["fte0"].to_numpy()
+    joined = (exit_rate + calibration.growth(inp.cells, d, sc)) * fte0[None, :]     # joiners the published growth implies
+    x0, _, _ = model._moves(inp, d, within)
+    movers_in = np.zeros_like(joined)                   # the base year's movers from social care, into their NHS cells
+    for src, tgt in enumerate(inp.cells["target"]):
+        if tgt >= 0:
+            movers_in[:, tgt] += observed[:, src] * fte0[src] * x0[:, src]
+    assert (movers_in[:, nhs] > 0).all() and (run.flows["moved_in"][:, nhs] > 0).all()
+    # joiners from outside are what the growth implies less the movers in: each mover counted once
+    assert np.allclose(run.flows["joiners"][:, nhs] + movers_in[:, nhs], joined[:, nhs], rtol=1e-5)
+
+
+@pytest.mark.unit
+def test_gps_join_from_training_acceptances_times_the_published_conversion_and_leave_at_the_published_rate():
+    gpw = pd.DataFrame([{"financial_year": "2023/24", "icb_code": icb, "role": role, "staff_group": "doctor", "in_total": True,
+                         "fte": fte, "synthetic": False}
+                        for icb in ("QOP", "QE1") for role, fte in (("gp_qualified", 225.0), ("gp_trainee_locum", 75.0))])
+    inp = on_published_basis(tiny(), monthly_series({"QOP": 0.03, "QE1": 0.03}), gpw)
+    sc = config.load().get("baseline")
+    d = config.draws(sc, 50, 2)
+    gp = inp.cells["sector"].eq("primary_care").to_numpy()
+    leave = calibration.leaving(inp.cells, d)
+    join = calibration.joining(inp.cells, d, sc, inp.base_year, leave)
+    intake = _raw()["published_series"]["gp_training_acceptances"]
+    accepted = intake["values"][inp.base_year + 1 - intake["years_to_qualify"]]      # those qualifying in the first year
+    qualified = d["gp_training_conversion"] * accepted / 600.0                       # per FTE of GP doctors (600 in England)
+    expected = (qualified + d["gp_leaving_rate"] * 150.0 / 600.0)[:, None] + calibration.local_term(inp.cells, d)[:, gp]
+    assert np.allclose(leave[:, gp], d["gp_leaving_rate"][:, None])
+    assert np.allclose(join[:, gp], expected)
+    assert not inp.cells.loc[gp, "rates_synthetic"].any()
+
+
+@pytest.mark.unit
+def test_the_nhs_back_test_takes_its_joiners_from_the_years_before_its_base_not_from_what_followed():
+    from dataclasses import replace
+    # 3% a year before the base (March 2018), a fall after it: the projection follows the first alone
+    history = monthly_series({"QOP": 0.03, "QE1": 0.03}, end="2018-03-01")
+    after = monthly_series({"QOP": -0.05, "QE1": -0.05}, start="2018-04-01", end="2025-03-01",
+                           fte=float(history["fte"].iloc[-1]) * 0.95 ** (1 / 12))
+    tables = {"nhs_staff_monthly_icb": pd.concat([history, after], ignore_index=True).assign(source="test")}
+    inp = tiny()
+    sc = config.load().get("baseline")
+    paths_flat = sc.series.health_joiners_by_route.model_copy(update={
+        "international": {y: 1.0 for y in sc.series.health_joiners_by_route.international},
+        "newly_qualified": {y: 1.0 for y in sc.series.health_joiners_by_route.newly_qualified}})
+    sc = replace(sc, series=sc.series.model_copy(update={"health_joiners_by_route": paths_flat}))
+    d = config.draws(sc, 50, 3)
+    d["wider_labour_market_growth"][:] = 0.0
+    d["local_net_growth_sd"][:] = 0.0
+    t, meta = backtest.nhs(tables, inp, sc, d)
+    assert meta["base"] == "March 2018" and "out of sample" in meta["rates_basis"]
+    # stock' = (leave + 3%) x base - leave x stock, in monthly steps, at the median draw of leaving
+    s0 = float(history["fte"].iloc[-1])
+    years = (pd.Timestamp("2025-03-01") - pd.Timestamp("2018-03-01")).days / 365.25
+    lv = np.median(d["backtest.nhs_leaving_rate"])
+    s = s0
+    for _ in range(round(12 * years)):
+        s += years / round(12 * years) * ((lv + 0.03) * s0 - lv * s)
+    assert t["projected_p50"].to_numpy() == pytest.approx(s, rel=2e-3)
+    assert (t["error_pct"] > 30).all()              # what followed (a fall) is what it misses
+
+
+@pytest.mark.integration
+def test_one_icbs_projection_is_its_part_of_the_projection_of_all_42_local_draws_included(demo):
+    ctx, f, inp = demo
+    one = inputs.build(ctx.t, ctx.snapshot, f.horizon_years, ["QOP"], ensure=f.receiving_cells())
+    sc = f.get("baseline")
+    a, b = sa.run(one, sc, 50, 3), sa.run(inp, sc, 50, 3)
+    m = inp.cells["icb_code"].eq("QOP").to_numpy()
+    assert np.allclose(a.supply.sum(axis=1, dtype=float), b.supply[:, m].sum(axis=1, dtype=float), rtol=1e-5)
+    assert np.allclose(a.demand.sum(axis=1, dtype=float), b.demand[:, m].sum(axis=1, dtype=float), rtol=1e-5)
+    covered = inp.cells["sector"].eq("nhs_trust") | inp.cells["staff_group"].isin(
+        ["doctor", *calibration.GP_PROXY])                     # general practice groups with a published basis
+    health = inp.cells["family"].eq("health") & inp.cells["fte0"].gt(0) & covered
+    assert (inp.cells.loc[health, "rate_basis"] == "published").all()
+    nhs = inp.cells["sector"].eq("nhs_trust")
+    assert inp.cells.loc[nhs, "growth_from"].str.contains("NHS Workforce Statistics, monthly").all()
+
+
+@pytest.mark.unit
+def test_each_icb_departs_from_englands_growth_by_its_own_draw_which_the_tornado_holds_at_zero():
+    from iwt_helpers.analysis.scenarios import sensitivity
+    sc = config.load().get("baseline")
+    d = config.draws(sc, 4000, 9)
+    z = d[config.LOCAL_Z]
+    assert z.shape == (4000, len(config.local_icbs()))
+    assert abs(np.corrcoef(z[:, 0], z[:, 1])[0, 1]) < 0.05 and np.std(z) == pytest.approx(1, abs=0.03)
+    inp = on_published_basis(tiny(), monthly_series({"QOP": 0.03, "QE1": 0.01}))
+    term = calibration.local_term(inp.cells, d)
+    qop = inp.cells["icb_code"].eq("QOP").to_numpy()
+    col = config.local_icbs().index("QOP")
+    assert np.allclose(term[:, qop], (d["local_net_growth_sd"] * z[:, col])[:, None])
+    t = sensitivity.tornado(inp, sc).set_index("key")
+    assert t.loc["local_net_growth_sd", "swing"] == pytest.approx(0.0, abs=1e-6)
+    assert t.loc["nhs_leaving_rate", "swing"] > 0 and t.loc["recent_growth", "swing"] > 0

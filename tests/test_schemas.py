@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from iwt_helpers.data import demo, schemas
+from iwt_helpers.data import build, datastore, schemas, tables
 
 pytestmark = pytest.mark.unit
 
@@ -50,16 +50,63 @@ def test_fte_far_above_headcount_is_rejected():
         schemas.validate("workforce", _workforce(**{"0": {"fte": 500.0}}))
 
 
-def test_nothing_is_written_when_a_generated_table_fails(monkeypatch, tmp_path):
-    good = demo.build_tables()
-    broken = dict(good)
-    broken["workforce"] = good["workforce"].copy()
-    broken["workforce"].loc[3, "fte"] = -1.0
-    monkeypatch.setattr(demo, "build_tables", lambda: broken)
-    with pytest.raises(schemas.TableValidationError, match="table 'workforce'"):
-        demo.write_demo(tmp_path)
-    assert list(tmp_path.iterdir()) == []
-
-
 def test_every_declared_table_has_a_schema():
     assert set(schemas.TABLES) == set(schemas.schemas())
+
+
+# Each table is declared once (tables.SPECS); every list of tables derives from the declarations.
+
+def test_each_table_is_declared_once():
+    names = [s.name for s in tables.SPECS]
+    assert len(names) == len(set(names))
+    assert set(schemas.TABLES) == {s.name for s in tables.SPECS if s.columns is not None}
+
+
+def test_sort_keys_key_split_and_measures_are_columns_of_the_tables_schema():
+    for s in tables.SPECS:
+        schema = schemas.schemas()[s.schema_of or s.name] if (s.columns or s.schema_of) else None
+        if schema is None:
+            continue
+        for what in ("sort_keys", "key", "measures"):
+            assert set(getattr(s, what)) <= set(schema.columns), (s.name, what)
+        assert s.split_by is None or s.split_by in schema.columns, s.name
+
+
+def test_the_schema_enforces_the_specs_key_and_plausibility_rules():
+    for s in tables.SPECS:
+        if s.columns is None:
+            continue
+        schema = schemas.schemas()[s.name]
+        assert list(schema.unique or []) == list(s.key), s.name
+        assert [c.error for c in schema.checks] == [r.description for r in s.rules], s.name
+
+
+def test_every_table_a_data_folder_holds_has_sort_keys_and_the_build_sorts_by_them():
+    built = tables.made_in("data_dir")
+    assert all(tables.BY_NAME[n].sort_keys for n in built)
+    assert build.SORT_KEYS == {n: list(tables.BY_NAME[n].sort_keys) for n in built}
+
+
+def test_a_table_split_by_a_column_comes_from_both_a_data_folder_and_the_demo():
+    assert tables.SPLIT_BY
+    for name in tables.SPLIT_BY:
+        assert {"data_dir", "demo"} <= set(tables.BY_NAME[name].origins), name
+
+
+def test_a_table_checked_against_another_schema_names_a_table_with_its_own():
+    for s in tables.SPECS:
+        if s.schema_of:
+            assert s.schema_of in schemas.TABLES and s.schema_of != s.name
+            assert datastore.SCHEMA_OF[s.name] == s.schema_of
+
+
+def test_measures_derive_from_the_specs():
+    assert schemas.MEASURES == {s.name: list(s.measures) for s in tables.SPECS if s.measures}
+
+
+@pytest.mark.parametrize("bad", [dict(origins=("somewhere",)), dict(origins=("reference",)),
+                                 dict(origins=("demo",), reference_file="x.csv"),
+                                 dict(origins=("demo",), key=("icb_code",))])
+def test_an_inconsistent_declaration_is_refused(bad):
+    with pytest.raises(ValueError, match="table 'new_table'"):
+        tables.TableSpec("new_table", "A new table", **bad)

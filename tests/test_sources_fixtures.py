@@ -8,7 +8,8 @@ import pytest
 from iwt_helpers.data import build, sources
 from iwt_helpers.data.sources import BuildContext, _read
 
-pytestmark = pytest.mark.unit
+# Loaders on small files the tests write are unit tests; whole builds from them are integration tests.
+unit, integration = pytest.mark.unit, pytest.mark.integration
 
 SICK_HEADER = ("DATE,NHSE_REGION_CODE,NHSE_REGION_NAME,ICS_CODE,ICS_NAME,ORG_CODE,ORG_NAME,ORG_TYPE,"
                "FTE_DAYS_LOST,FTE_DAYS_AVAILABLE,SICKNESS_ABSENCE_RATE_PERCENT\n")
@@ -24,6 +25,7 @@ def row(date, ics, org, lost, avail, name="Trust"):
     return [date, "Y62", "North West", ics, "X", org, f'"{name}"', "Acute", lost, avail, "1"]
 
 
+@unit
 def test_bom_thousands_separators_and_suppression_markers(tmp_path):
     f = sickness_file(tmp_path / "sick.csv", [
         row("31/03/2025", "QOP", "R0A", '"1,200.5"', '"30,000"'),
@@ -40,6 +42,7 @@ def test_bom_thousands_separators_and_suppression_markers(tmp_path):
     assert "national bodies" in res.notes[0] and "2 suppressed or blank" in res.notes[0]   # rows R0B and R0C
 
 
+@unit
 def test_windows_1252_text_is_read(tmp_path):
     f = sickness_file(tmp_path / "cp1252.csv", [row("2025-03-31", "QOP", "R0A", "10", "100", name="Caf\u00e9 \u00a3 Trust")],
                       encoding="cp1252")
@@ -49,12 +52,14 @@ def test_windows_1252_text_is_read(tmp_path):
     assert sources.recognise(f).load(f, BuildContext()).tables["kpi_observations"]["value"].iloc[0] == pytest.approx(10)
 
 
+@unit
 def test_unreadable_number_names_file_column_and_row(tmp_path):
     f = sickness_file(tmp_path / "bad.csv", [row("31/03/2025", "QOP", "R0A", "ten", "100")])
     with pytest.raises(_read.SourceError, match=r"bad.csv: column 'FTE_DAYS_LOST' expected numbers.*row 2: 'ten'"):
         sources.recognise(f).load(f, BuildContext())
 
 
+@unit
 def test_unknown_ics_code_is_rejected(tmp_path):
     f = sickness_file(tmp_path / "ics.csv", [row("31/03/2025", "QXX", "R0A", "1", "10")])
     with pytest.raises(_read.SourceError, match="ICS_CODE.*QXX"):
@@ -74,6 +79,7 @@ def hchs_workbook(path, fte_values, title_rows=3):
     return path
 
 
+@unit
 def test_xlsx_title_rows_are_skipped_and_unmapped_organisations_listed(tmp_path):
     f = hchs_workbook(tmp_path / "hchs.xlsx", ["100.5", "1,000", "*"])
     ctx = BuildContext()
@@ -88,6 +94,7 @@ def test_xlsx_title_rows_are_skipped_and_unmapped_organisations_listed(tmp_path)
     assert res.tables["source_totals"]["file_total"].iloc[0] == pytest.approx(1100.5)
 
 
+@unit
 def test_retired_local_authority_codes_are_mapped_and_reported(tmp_path):
     f = tmp_path / "sfc.csv"
     f.write_text("LAD19CD,Staff turnover rate,Mean sickness days,Vacancy rate\n"
@@ -107,6 +114,7 @@ def test_retired_local_authority_codes_are_mapped_and_reported(tmp_path):
     assert (k["period"] == pd.Timestamp("2020-03-01")).all()
 
 
+@unit
 def test_population_weighting_uses_lad_populations_when_available(tmp_path):
     f = tmp_path / "vac.csv"
     from iwt_helpers.data import geography
@@ -119,6 +127,7 @@ def test_population_weighting_uses_lad_populations_when_available(tmp_path):
     assert k.at[icb, "value"] == pytest.approx(100 * (0.1 * 3 + 0.2 * 1) / 4)
 
 
+@integration
 def test_an_unrecognised_file_stops_the_build_and_keeps_the_previous_output(tmp_path):
     raw, out = tmp_path / "raw", tmp_path / "out"
     raw.mkdir()
@@ -132,6 +141,7 @@ def test_an_unrecognised_file_stops_the_build_and_keeps_the_previous_output(tmp_
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.build-")]
 
 
+@integration
 def test_a_schema_failure_stops_the_build_naming_table_and_file(tmp_path):
     raw, out = tmp_path / "raw", tmp_path / "out"
     raw.mkdir()
@@ -142,6 +152,7 @@ def test_a_schema_failure_stops_the_build_naming_table_and_file(tmp_path):
     assert not out.exists()
 
 
+@integration
 def test_build_writes_manifest_report_and_readable_tables(tmp_path):
     raw, out = tmp_path / "raw", tmp_path / "out"
     raw.mkdir()
@@ -157,6 +168,7 @@ def test_build_writes_manifest_report_and_readable_tables(tmp_path):
     assert sorted(k["value"]) == [10.0, 20.0]
 
 
+@integration
 def test_build_refuses_an_output_that_is_inside_or_holds_the_raw_folder_or_other_files(tmp_path):
     raw = tmp_path / "raw"
     raw.mkdir()
@@ -173,6 +185,7 @@ def test_build_refuses_an_output_that_is_inside_or_holds_the_raw_folder_or_other
     assert notes.read_text() == "my notes" and (other / "keep.csv").exists() and raw.is_dir()
 
 
+@integration
 def test_an_interrupted_swap_is_recovered_before_the_next_build(tmp_path):
     raw = tmp_path / "raw"
     raw.mkdir()
@@ -184,6 +197,7 @@ def test_an_interrupted_swap_is_recovered_before_the_next_build(tmp_path):
     assert (out / "datasets.json").exists() and not (tmp_path / ".processed.old").exists()
 
 
+@integration
 def test_a_byte_identical_copy_is_listed_as_a_duplicate_file(tmp_path):
     raw = tmp_path / "raw"
     raw.mkdir()
@@ -195,12 +209,14 @@ def test_a_byte_identical_copy_is_listed_as_a_duplicate_file(tmp_path):
         "sick.csv: duplicate file, the same bytes as copy/sick (1).csv (read once)"]
 
 
+@unit
 def test_recognising_a_file_reads_its_header_not_the_whole_file(tmp_path):
     f = tmp_path / "big.csv"
     f.write_bytes(SICK_HEADER.encode() + b"x" * (_read.HEAD_BYTES * 2) + b"\xff\xfe\x00 not text at all")
     assert _read.head_columns(f)[:2] == ["DATE", "NHSE_REGION_CODE"]
 
 
+@integration
 def test_a_rebuild_keeps_the_readiness_rounds_saved_in_the_folder(tmp_path):
     raw = tmp_path / "raw"
     raw.mkdir()

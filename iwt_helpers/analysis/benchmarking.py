@@ -106,3 +106,15 @@ def kpi_funnel(kpi_observations: pd.DataFrame, kpi_id: str, denominators: pd.Ser
     last = last12.groupby("icb_code")["value"].mean()
     den = denominators.reindex(last.index)
     return funnel_table(last / 100 * den, den)
+
+
+def positions(funnels, icb_code: str) -> pd.DataFrame:
+    """The ICB's rate, England's and the 95% limits on each funnel (``(label, table, ...)`` as
+    :attr:`iwt_helpers.analysis.system_data.SystemData.funnels` gives them): one row per funnel the ICB is on."""
+    rows = []
+    for label, table, *_ in funnels:
+        if icb_code in table.index:
+            r = table.loc[icb_code]
+            rows.append({"measure": label, "rate_pct": r["rate_pct"], "england_pct": table.attrs["overall_pct"],
+                         "lo95": r["lo95"], "hi95": r["hi95"], "position": r["position"]})
+    return pd.DataFrame(rows)

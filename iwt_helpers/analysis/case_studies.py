@@ -1,5 +1,5 @@
-"""The case-study library (``data/reference/case_studies.yaml``): checked on loading, and its
-initiatives ranked by how well they address an ICB's weakest readiness items.
+"""The case-study library (``data/reference/case_studies.yaml``, checked by its config model) as
+tables, and its initiatives ranked by how well they address an ICB's weakest readiness items.
 
 An initiative's **score** for an ICB is the sum of the weighted gaps (readiness action plan:
 weight x (target - score)) of the readiness items it is tagged with; items at the target level or
@@ -9,65 +9,29 @@ by library order.
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pandas as pd
-import yaml
 
-from iwt_helpers import paths
+from iwt_helpers import config
 from iwt_helpers.data import geography
 
 LIBRARY_FILE = "case_studies.yaml"
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 
 
-class LibraryError(ValueError):
-    """A case-study library that cannot be used; the message names the file and the entry."""
-
-
-def load_library(path: str | Path | None = None, item_ids: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(systems, initiatives) of the library, checked: known ICB codes, unique ids, at least one
-    valid readiness item per initiative, known themes and no e-mail addresses."""
-    p = Path(path) if path else paths.reference(LIBRARY_FILE)
-    text = p.read_text(encoding="utf-8")
-    if _EMAIL.search(text):
-        raise LibraryError(f"{p}: contains an e-mail address ({_EMAIL.search(text).group(0)}); the library holds no contact details")
-    raw = yaml.safe_load(text) or {}
-    if item_ids is None:
-        from iwt_helpers.data.readiness_store import item_bank
-        item_ids = item_bank().ids
-    known_items, themes = set(item_ids), set(raw.get("themes") or [])
-    systems, initiatives, seen = [], [], set()
-    for s in raw.get("systems") or []:
-        sid = s.get("id")
-        try:
-            code = geography.resolve_icb(s.get("icb_code"))
-        except ValueError as err:
-            raise LibraryError(f"{p}: systems.{sid}.icb_code: {err}") from None
-        systems.append({"system_id": sid, "icb_code": code, "name": s["name"], "summary": s["summary"],
-                        "facts": list(s.get("facts") or [])})
-        for i in s.get("initiatives") or []:
-            iid = i.get("id")
-            where = f"{p}: systems.{sid}.initiatives.{iid}"
-            if not iid or iid in seen:
-                raise LibraryError(f"{where}: missing or repeated initiative id")
-            seen.add(iid)
-            tags = list(i.get("readiness") or [])
-            bad = [t for t in tags if t not in known_items]
-            if not tags or bad:
-                raise LibraryError(f"{where}.readiness: {bad or 'none given'} - expected one or more item ids of "
-                                   "data/reference/readiness_items.yaml")
-            bad_themes = [t for t in i.get("themes") or [] if t not in themes]
-            if not i.get("themes") or bad_themes:
-                raise LibraryError(f"{where}.themes: {bad_themes or 'none given'} - expected some of {sorted(themes)}")
-            initiatives.append({"initiative_id": iid, "system_id": sid, "icb_code": code, "system": s["name"],
-                                "title": i["title"], "what": i["what"], "readiness": tags, "themes": list(i["themes"]),
-                                "order": len(initiatives)})
-    if not systems:
-        raise LibraryError(f"{p}: no systems")
+def load_library(library: config.CaseStudyLibrary | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(systems, initiatives) of the library as tables: ``case_studies.yaml``, validated by its config
+    model (known ICB codes, unique ids, at least one known readiness item and known themes per
+    initiative, no e-mail addresses), unless ``library`` is given."""
+    lib = config.case_studies() if library is None else library
+    systems, initiatives = [], []
+    for s in lib.systems:
+        systems.append({"system_id": s.id, "icb_code": s.icb_code, "name": s.name, "summary": s.summary,
+                        "facts": list(s.facts)})
+        for i in s.initiatives:
+            initiatives.append({"initiative_id": i.id, "system_id": s.id, "icb_code": s.icb_code, "system": s.name,
+                                "title": i.title, "what": i.what, "readiness": list(i.readiness),
+                                "themes": list(i.themes), "order": len(initiatives)})
     out_s, out_i = pd.DataFrame(systems), pd.DataFrame(initiatives)
-    out_s.attrs["source"] = out_i.attrs["source"] = raw.get("source", "")
+    out_s.attrs["source"] = out_i.attrs["source"] = lib.source
     return out_s, out_i
 
 

@@ -4,49 +4,30 @@ from __future__ import annotations
 
 import pandas as pd
 
-from iwt_helpers import paths, vocab
+from iwt_helpers import config
 from iwt_helpers.data import geography
+from iwt_helpers.errors import UsageError
 
 from . import spc
 
-REQUIRED = ("id", "name", "definition", "unit", "improvement", "target", "owner_role", "source")
+
+def definitions(framework: config.KpiFramework | None = None) -> pd.DataFrame:
+    """KPI definitions (``kpis.yaml``, checked by its config model), one row per KPI in the file's order;
+    ``rebase`` a list of dates (empty when none)."""
+    framework = config.kpis() if framework is None else framework
+    return pd.DataFrame([k.model_dump(exclude={"demo"}) for k in framework.kpis])
 
 
-def definitions() -> pd.DataFrame:
-    """KPI definitions, checked: every field present, a known improvement direction, unique ids."""
-    path = paths.reference("kpis.yaml")
-    items = vocab.load_yaml("kpis.yaml").get("kpis", [])
-    for i, k in enumerate(items):
-        missing = [f for f in REQUIRED if f not in k]
-        if missing:
-            raise ValueError(f"{path}: KPI number {i + 1} ({k.get('id', '?')}) lacks {', '.join(missing)}")
-        if k["improvement"] not in spc.DIRECTIONS:
-            raise ValueError(f"{path}: KPI {k['id']}: improvement {k['improvement']!r}, "
-                             f"expected one of {', '.join(spc.DIRECTIONS)}")
-    df = pd.DataFrame(items)
-    if df["id"].duplicated().any():
-        raise ValueError(f"{path}: duplicate KPI ids {df.loc[df['id'].duplicated(), 'id'].tolist()}")
-    if "frequency" not in df:
-        df["frequency"] = "monthly"
-    df["frequency"] = df["frequency"].fillna("monthly")
-    for col, default in (("seasonal", False), ("rebase", None), ("rolling", 0)):
-        if col not in df:
-            df[col] = default
-    df["seasonal"] = df["seasonal"].fillna(False).astype(bool)
-    df["rolling"] = df["rolling"].fillna(0).astype(int)
-    df["rebase"] = [list(r) if isinstance(r, list) else [] for r in df["rebase"]]
-    return df.drop(columns=["demo"], errors="ignore")
-
-
-def min_points() -> int:
+def min_points(framework: config.KpiFramework | None = None) -> int:
     """Observations a KPI needs before its icons are shown (``min_points`` in kpis.yaml)."""
-    return int(vocab.load_yaml("kpis.yaml").get("min_points", spc.MIN_POINTS_ADVISED))
+    n = (config.kpis() if framework is None else framework).min_points
+    return spc.MIN_POINTS_ADVISED if n is None else n
 
 
-def stale_after_months() -> int:
+def stale_after_months(framework: config.KpiFramework | None = None) -> int:
     """Months a KPI's latest point may lag the newest month in the data before it is flagged as stale
     (``stale_after_months`` in kpis.yaml)."""
-    return int(vocab.load_yaml("kpis.yaml").get("stale_after_months", 12))
+    return (config.kpis() if framework is None else framework).stale_after_months
 
 
 def newest_period(observations: pd.DataFrame) -> pd.Timestamp | None:
@@ -63,27 +44,20 @@ def months_between(earlier: pd.Timestamp, later: pd.Timestamp) -> int:
     return (later.year - earlier.year) * 12 + later.month - earlier.month
 
 
-def targets(icb_code: str) -> dict[str, float]:
-    """Targets for one ICB: the defaults, overridden by ``kpi_targets.yaml``."""
+def targets(icb_code: str, framework: config.KpiFramework | None = None,
+            overrides: config.KpiTargets | None = None) -> dict[str, float]:
+    """Targets for one ICB: the defaults, overridden by ``kpi_targets.yaml`` (its ICB codes and KPI ids
+    checked by its config model)."""
     icb_code = geography.resolve_icb(icb_code)
-    defs = definitions()
+    defs = definitions(framework)
     out = dict(zip(defs["id"], defs["target"]))
-    overrides = vocab.load_yaml("kpi_targets.yaml") or {}
-    path = paths.reference("kpi_targets.yaml")
-    for code, values in overrides.items():
-        try:
-            geography.resolve_icb(code)
-        except geography.UnknownICBError as exc:
-            raise ValueError(f"{path}: key {code!r}: {exc}") from None
-        for kpi in values or {}:
-            if kpi not in out:
-                raise ValueError(f"{path}: {code}: unknown KPI id {kpi!r}; known: {', '.join(out)}")
-    out.update(overrides.get(icb_code) or {})
+    out.update((config.kpi_targets() if overrides is None else overrides).for_icb(icb_code))
     return out
 
 
 def read(observations: pd.DataFrame, icb_code: str, kpi_ids: list[str] | tuple[str, ...] = (),
-         newest: pd.Timestamp | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+         newest: pd.Timestamp | None = None, framework: config.KpiFramework | None = None
+         ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """SPC chart data and a one-row-per-KPI summary for one ICB.
 
     Targets come from the observations where given, otherwise from the framework (with ICB
@@ -92,25 +66,25 @@ def read(observations: pd.DataFrame, icb_code: str, kpi_ids: list[str] | tuple[s
     special causes or icons. A synthetic KPI gets no variation or assurance reading. Each KPI's
     latest point is dated against ``newest`` (default: :func:`newest_period` of ``observations``,
     every ICB's): ``months_behind`` and ``stale``. Returns (chart rows, summary joined to the KPI
-    definitions).
+    definitions). ``framework`` defaults to ``kpis.yaml``.
     """
     icb_code = geography.resolve_icb(icb_code)
-    defs = definitions().set_index("id")
+    defs = definitions(framework).set_index("id")
     newest = newest_period(observations) if newest is None else pd.Timestamp(newest)
     obs = observations[observations["icb_code"] == icb_code].copy()
     if kpi_ids:
         unknown = [k for k in kpi_ids if k not in defs.index]
         if unknown:
-            raise ValueError(f"unknown KPI id(s) {', '.join(unknown)}; known: {', '.join(defs.index)}")
+            raise UsageError(f"unknown KPI id(s) {', '.join(unknown)}; known: {', '.join(defs.index)}")
         obs = obs[obs["kpi_id"].isin(kpi_ids)]
     obs = obs[obs["kpi_id"].isin(defs.index)]
-    tg = targets(icb_code)
+    tg = targets(icb_code, framework)
     if "target" not in obs:
         obs["target"] = float("nan")
     obs["target"] = obs["target"].fillna(obs["kpi_id"].map(tg))
     improvement = defs["improvement"].to_dict()
     rebase = {k: [pd.Timestamp(d) for d in dates] for k, dates in defs["rebase"].items() if dates}
-    n = min_points()
+    n = min_points(framework)
     points = obs[obs["value"].notna()].groupby("kpi_id").size()
     rolling = defs["rolling"]
     spc_ids = [k for k in points.index if points[k] >= n and not rolling.get(k, 0)]
@@ -121,13 +95,13 @@ def read(observations: pd.DataFrame, icb_code: str, kpi_ids: list[str] | tuple[s
     summ["rolling"] = summ["kpi_id"].map(rolling).astype(int)
     summ.loc[(summ["rolling"] > 0) & ~summ["few_points"], ["variation", "assurance"]] = "rolling"
     summ["months_behind"] = [months_between(p, newest) if newest is not None else 0 for p in summ["latest_period"]]
-    summ["stale"] = summ["months_behind"] > stale_after_months()
+    summ["stale"] = summ["months_behind"] > stale_after_months(framework)
     if "synthetic" in obs:
         summ["synthetic"] = summ["kpi_id"].map(obs.groupby("kpi_id")["synthetic"].any()).fillna(True).astype(bool)
         summ.loc[summ["synthetic"], ["variation", "assurance"]] = "synthetic"
     summ = summ.merge(defs[["name", "unit", "owner_role", "source", "frequency", "seasonal"]], left_on="kpi_id", right_index=True)
     shift = spc.sustained_shift_since(chart, ["kpi_id"]) if len(chart) else pd.Series(dtype="datetime64[ns]")
-    summ["note"] = [_note(r, shift.get(r.kpi_id), newest) for r in summ.itertuples()]
+    summ["note"] = [_note(r, shift.get(r.kpi_id), newest, n) for r in summ.itertuples()]
     order = {k: i for i, k in enumerate(defs.index)}
     summ = summ.sort_values("kpi_id", key=lambda s: s.map(order)).reset_index(drop=True)
     chart = pd.concat([chart, run], ignore_index=True).sort_values(["kpi_id", "period"], kind="mergesort")
@@ -182,7 +156,7 @@ def stale_text(r) -> str:
     return f"latest point {r.latest_period:%b %Y} is {age} older than the newest data"
 
 
-def _note(r, shift_since, newest: pd.Timestamp | None = None) -> str:
+def _note(r, shift_since, newest: pd.Timestamp | None, n: int) -> str:
     """What a board should bear in mind reading a KPI's icons."""
     notes = []
     if r.stale:
@@ -190,7 +164,7 @@ def _note(r, shift_since, newest: pd.Timestamp | None = None) -> str:
     if r.rolling and not r.few_points:
         notes.append(f"{r.rolling}-month rolling: consecutive values overlap, so no SPC; shown as a run chart")
     if r.few_points:
-        notes.append(f"only {r.points} point{'s' if r.points != 1 else ''}: too few for SPC (at least {min_points()} needed), "
+        notes.append(f"only {r.points} point{'s' if r.points != 1 else ''}: too few for SPC (at least {n} needed), "
                      "so a run chart and no icons")
     if r.seasonal and r.chart == "xmr":
         notes.append("seasonal (higher in winter): a winter special cause may be the season")

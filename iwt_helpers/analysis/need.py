@@ -9,6 +9,7 @@ from iwt_helpers import vocab
 from iwt_helpers.analysis import indicators
 from iwt_helpers.data import geography, population
 from iwt_helpers.data.population import BAND_EDGES, for_year
+from iwt_helpers.errors import MissingDataError
 
 AGE_GROUPS = {"65+": 65, "75+": 75, "85+": 85}
 
@@ -20,7 +21,7 @@ def older_people(pop: pd.DataFrame, icb_code: str, base_year: int, horizons: tup
     years = [base_year] + [base_year + h for h in horizons]
     missing = [y for y in years if y not in set(pop["year"])]
     if missing:
-        raise ValueError(f"population: no figures for year(s) {missing}; available {pop['year'].min()}-{pop['year'].max()}")
+        raise MissingDataError(f"population: no figures for year(s) {missing}; available {pop['year'].min()}-{pop['year'].max()}")
     p = pd.concat([for_year(pop, y) for y in years], ignore_index=True)
     lower = {b: lo for (lo, _), b in zip(BAND_EDGES, vocab.population_age_bands())}
     p["lower"] = p["age_band"].map(lower)
@@ -74,3 +75,9 @@ def need_projection(pop: pd.DataFrame, prevalence: pd.DataFrame, icb_code: str, 
     base = need[need["year"] == min(years)].set_index("condition")["people_with_need"]
     need["growth_pct"] = indicators.growth_pct(need["people_with_need"], need["condition"].map(base))
     return need
+
+
+def population_rows(pop: pd.DataFrame, years) -> pd.DataFrame:
+    """The population rows figures of these years are built from: one basis a year
+    (:func:`iwt_helpers.data.population.for_year`)."""
+    return pd.concat([for_year(pop, y) for y in years])

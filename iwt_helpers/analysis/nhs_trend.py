@@ -21,7 +21,6 @@ from iwt_helpers.data.sources.nhs_monthly import trust_totals_by_icb
 from . import kpis
 
 KPI_ID = "nhs_trust_staff_mom_pct"
-MEASURES = {"fte": "FTE", "headcount": "headcount"}
 
 
 def series_start() -> pd.Timestamp | None:
@@ -113,3 +112,13 @@ def monthly_table(ds) -> pd.DataFrame | None:
         if df is not None:
             return df.assign(synthetic=bool(df.attrs.get("synthetic", False)))
     return None
+
+
+def icb_employed_fte(monthly: pd.DataFrame) -> tuple[pd.Timestamp, float] | None:
+    """Staff employed by the ICBs themselves (org_type ``icb``) in England at the latest month, and
+    that month; None when the table has no organisation types or no such staff."""
+    if "org_type" not in monthly:
+        return None
+    last = monthly[monthly["period"] == monthly["period"].max()]
+    fte = last.loc[last["org_type"] == "icb", "fte"].sum(min_count=1)
+    return None if pd.isna(fte) else (last["period"].max(), fte)

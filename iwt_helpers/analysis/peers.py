@@ -12,19 +12,18 @@ average. Indicators come from the real committed reference tables (``population`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from iwt_helpers import paths
+from iwt_helpers import config
 from iwt_helpers.data import geography
 from iwt_helpers.data.population import for_year as pop_for_year
+from iwt_helpers.errors import IwtError, MissingDataError, UsageError
 
 WEIGHTS_FILE = "peer_indicators.yaml"
-# indicator id -> (label, unit format, table it comes from)
+# indicator id -> (label, unit format, table it comes from); the ids are those config.PeerIndicators accepts
 INDICATORS = {
     "population": ("Population (log10 of residents)", "{:.2f}", "population"),
     "share_65_plus": ("Residents aged 65+ (%)", "{:.1f}", "population"),
@@ -36,49 +35,18 @@ INDICATORS = {
 N_ICBS = 42
 
 
-class PeerSettingsError(ValueError):
-    """A peer-indicator settings file that cannot be used; the message names the file and key."""
-
-
-class SyntheticIndicatorError(ValueError):
+class SyntheticIndicatorError(IwtError, ValueError):
     """A context indicator built from synthetic rows: peers use real indicators only."""
 
 
-@dataclass(frozen=True)
-class PeerSettings:
-    weights: dict[str, float]
-    base_year: int
-    growth_years: int
-    file: str
+# The weights file as its config model checks it: weights (indicator -> weight), base_year, growth_years.
+PeerSettings = config.PeerIndicators
 
 
-def load_settings(path: str | Path | None = None) -> PeerSettings:
-    """Read and check the weights file: known indicators, weights >= 0, not all zero."""
-    p = Path(path) if path else paths.reference(WEIGHTS_FILE)
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise PeerSettingsError(f"{p}: cannot be read as YAML ({err})") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("weights"), dict) or not raw["weights"]:
-        raise PeerSettingsError(f"{p}: key 'weights' must map indicator ids to weights; known: {', '.join(INDICATORS)}")
-    weights = {}
-    for key, w in raw["weights"].items():
-        if key not in INDICATORS:
-            raise PeerSettingsError(f"{p}: weights.{key}: unknown indicator; known: {', '.join(INDICATORS)}")
-        try:
-            w = float(w)
-        except (TypeError, ValueError):
-            raise PeerSettingsError(f"{p}: weights.{key}: {w!r} is not a number") from None
-        if not np.isfinite(w) or w < 0:
-            raise PeerSettingsError(f"{p}: weights.{key}: {w:g} - a weight must be 0 or more")
-        weights[key] = w
-    if sum(weights.values()) <= 0:
-        raise PeerSettingsError(f"{p}: weights: every weight is 0; at least one indicator must count")
-    for key, lo, hi in (("base_year", 2000, 2100), ("growth_years", 1, 25)):
-        v = raw.get(key, 2025 if key == "base_year" else 10)
-        if not isinstance(v, int) or not lo <= v <= hi:
-            raise PeerSettingsError(f"{p}: {key}: {v!r} - expected a whole number from {lo} to {hi}")
-    return PeerSettings(weights, int(raw.get("base_year", 2025)), int(raw.get("growth_years", 10)), str(p))
+def load_settings(settings: PeerSettings | None = None) -> PeerSettings:
+    """The peer weights: ``peer_indicators.yaml``, validated by its config model (known indicators,
+    weights 0 or more and not all 0, years in range), unless ``settings`` are given."""
+    return config.peer_indicators() if settings is None else settings
 
 
 def assert_real(df: pd.DataFrame, name: str) -> None:
@@ -101,8 +69,8 @@ def indicator_table(population: pd.DataFrame, deprivation: pd.DataFrame, ruralit
     end = base_year + growth_years
     years = set(population["year"])
     if base_year not in years or end not in years:
-        raise ValueError(f"population: no figures for {base_year} and {end}; available "
-                         f"{population['year'].min()}-{population['year'].max()}")
+        raise MissingDataError(f"population: no figures for {base_year} and {end}; available "
+                               f"{population['year'].min()}-{population['year'].max()}")
     # One basis, one row per ICB and band and year (a folder may hold estimates and older bases too).
     p = pd.concat([pop_for_year(population, y) for y in (base_year, end)], ignore_index=True)
     p = p.assign(lower=p["age_band"].str.extract(r"^(\d+)")[0].astype(int))
@@ -122,15 +90,15 @@ def indicator_table(population: pd.DataFrame, deprivation: pd.DataFrame, ruralit
     out = out.sort_index()
     missing = out[out.isna().any(axis=1)]
     if len(missing) or len(out) != N_ICBS:
-        raise ValueError(f"peer indicators: expected all {N_ICBS} ICBs with every indicator; missing values for "
-                         f"{', '.join(missing.index) or '(none)'}, {len(out)} ICBs found")
+        raise MissingDataError(f"peer indicators: expected all {N_ICBS} ICBs with every indicator; missing values for "
+                               f"{', '.join(missing.index) or '(none)'}, {len(out)} ICBs found")
     out.attrs["sources"] = sorted({s for df in (population, deprivation, rurality) for s in df["source"].dropna().unique()})
     return out
 
 
 def load_indicators(ds, settings: PeerSettings | None = None) -> pd.DataFrame:
     """The indicator table from a dataset's (real) reference tables."""
-    s = settings or load_settings()
+    s = load_settings(settings)
     tables = {}
     for name in ("population", "deprivation", "rurality"):
         if ds.is_synthetic(name):
@@ -185,7 +153,7 @@ def show(indicator: str, value: float) -> str:
 
 def _check_k(k) -> int:
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= N_ICBS - 1:
-        raise ValueError(f"k {k!r}: expected a whole number of neighbours from 1 to {N_ICBS - 1}")
+        raise UsageError(f"k {k!r}: expected a whole number of neighbours from 1 to {N_ICBS - 1}")
     return int(k)
 
 

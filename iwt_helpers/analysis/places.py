@@ -13,10 +13,7 @@ from iwt_helpers.data.population import bands_at_least
 
 from . import indicators
 
-GP_ROLES = {"gp_qualified": "GPs (excl. trainees, locums) per 10,000 patients",
-            "nurse": "Practice nurses per 10,000 patients",
-            "direct_patient_care": "Direct patient care per 10,000 patients",
-            "admin": "Admin and non-clinical per 10,000 patients"}
+GP_ROLES = ("gp_qualified", "nurse", "direct_patient_care", "admin")     # each a column gp_<role>_per_10k
 
 
 def _growth(pop: pd.DataFrame, key: str, base: int, end: int) -> pd.DataFrame:
@@ -133,3 +130,34 @@ def synthetic_gp_by_place(gp: pd.DataFrame, pop_place: pd.DataFrame) -> pd.DataF
         if c in m:
             m[c] = m[c] * m["share"]
     return m.assign(area_type="place", area_code=m["sicb_code"], synthetic=True)
+
+
+def with_dementia_rate(table: pd.DataFrame, pop_place: pd.DataFrame, pop_icb: pd.DataFrame, icb_code: str,
+                       base_year: int) -> pd.DataFrame:
+    """:func:`place_table` with ``dementia_per_1000_65``: people aged 65+ with dementia per 1,000
+    people aged 65+ in the base year, for each place, the ICB and England."""
+    old = bands_at_least(65)
+    p65 = pop_place[(pop_place["year"] == base_year) & pop_place["age_band"].isin(old)].groupby("sicb_code")["population"].sum()
+    i65 = pop_icb[(pop_icb["year"] == base_year) & pop_icb["age_band"].isin(old)]
+    p65[icb_code] = i65.loc[i65["icb_code"] == icb_code, "population"].sum()
+    p65["England"] = i65["population"].sum()
+    table["dementia_per_1000_65"] = 1000 * table["dementia_65_plus"] / table["area"].map(p65)
+    return table
+
+
+def pcn_per_10k(gp_area: pd.DataFrame, sicb_code: str) -> tuple[pd.DataFrame, str, list[str]]:
+    """General practice FTE per 10,000 registered patients by primary care network in a place, at
+    the latest financial year of ``gp_area``: a table (``pcn``, ``patients`` and one column per role
+    of :data:`GP_ROLES` present), that year and the sources of its rows. No rows when the place has
+    no networks in the table."""
+    fy = gp_area["financial_year"].max()
+    pcn = gp_area[(gp_area["financial_year"] == fy) & (gp_area["area_type"] == "pcn") & (gp_area["sicb_code"] == sicb_code)]
+    if not len(pcn):
+        return pd.DataFrame(columns=["pcn", "patients"]), fy, []
+    w = pcn.pivot_table(index=["area_code", "area_name"], columns="role", values="fte", aggfunc="sum")
+    pts = pcn.drop_duplicates("area_code").set_index("area_code")["registered_patients"]
+    out = pd.DataFrame({"pcn": [n for _, n in w.index], "patients": [pts[c] for c, _ in w.index]})
+    for role in GP_ROLES:
+        if role in w:
+            out[role] = 10_000 * w[role].to_numpy() / out["patients"].to_numpy()
+    return out, fy, pcn["source"].unique().tolist()

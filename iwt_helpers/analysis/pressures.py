@@ -112,3 +112,58 @@ def kpi_latest_year(kpi_observations: pd.DataFrame, icb_code: str, kpi_ids: list
         rows.append({"kpi_id": kpi, "from": last["period"].min(), "to": last["period"].max(),
                      "mean_last_12_months": last["value"].mean(), "months": int(last["value"].notna().sum())})
     return pd.DataFrame(rows, columns=["kpi_id", "from", "to", "mean_last_12_months", "months"])
+
+
+def vacancy_and_turnover(vacancies: pd.DataFrame, flows: pd.DataFrame, icb_code: str) -> pd.DataFrame:
+    """Vacancy and turnover rates by sector side by side (an outer merge: a sector with only one of
+    them keeps its row), with the sectors' labels."""
+    v = vacancy_rates(vacancies, icb_code)
+    t = turnover_rates(flows, icb_code)
+    both = v[["sector", "sector_label", "vacancies", "filled_posts", "vacancy_rate_pct"]].merge(
+        t[["sector", "staff_in_post", "leavers", "turnover_rate_pct"]], on="sector", how="outer")
+    both["sector_label"] = both["sector"].map(vocab.sector_labels())
+    return both
+
+
+def family_vacancy_rate(vacancies: pd.DataFrame, icb_code: str, family: str = "social care") -> float:
+    """One vacancy rate (%) for a sector family at the latest period: its vacancies over its posts."""
+    v = vacancy_rates(vacancies, icb_code)
+    f = v[v["family"] == family]
+    return 100 * f["vacancies"].sum() / (f["vacancies"].sum() + f["filled_posts"].sum())
+
+
+def months_by_sector(flows: pd.DataFrame) -> pd.Series:
+    """The months each sector's flows cover (12 where a source says nothing)."""
+    return flows.groupby("sector")["months"].first() if "months" in flows else pd.Series(dtype=float)
+
+
+def latest_published(kpi_observations: pd.DataFrame, icb_code: str, kpi_ids) -> pd.DataFrame:
+    """The latest published (real, not synthetic) observation of each KPI for the ICB, one row per KPI
+    (none on the demo set)."""
+    k = kpi_observations
+    k = k[(k["icb_code"] == icb_code) & k["kpi_id"].isin(list(kpi_ids)) & ~k["synthetic"].astype(bool)]
+    return k.sort_values("period").groupby("kpi_id").tail(1)
+
+
+def kpi_latest_year_rows(kpi_observations: pd.DataFrame, icb_code: str, kpi_ids) -> pd.DataFrame:
+    """The ICB's observations of these KPIs in the 12 months to each one's latest month (the rows
+    behind :func:`kpi_latest_year`)."""
+    k = kpi_observations
+    kr = k[(k["icb_code"] == icb_code) & k["kpi_id"].isin(list(kpi_ids))]
+    return kr[kr["period"] > kr.groupby("kpi_id")["period"].transform("max") - pd.DateOffset(months=12)]
+
+
+def nhs_staff_groups(nhs: pd.DataFrame, flows: pd.DataFrame, min_count: int) -> pd.DataFrame:
+    """NHS trust staff by staff group (``nhs``: the ICB's NHS trust rows of the snapshot) with joining
+    and leaving rates from ``flows`` (its latest NHS trust flows, annualised). A rate of a count below
+    ``min_count`` (the disclosure threshold) is left missing: it would give the suppressed count back.
+    Largest FTE first."""
+    g = nhs.groupby("staff_group", as_index=False).agg(headcount=("headcount", lambda s: s.sum(min_count=1)), fte=("fte", "sum"))
+    f = flows.groupby("staff_group", as_index=False)[["staff_in_post", "joiners", "leavers"]].sum(min_count=1)
+    out = g.merge(f, on="staff_group", how="left")
+    for count, rate in (("joiners", "joining_rate_pct"), ("leavers", "leaving_rate_pct")):
+        out[rate] = (100 * out[count] / out["staff_in_post"]).where(~out[count].between(1, min_count - 1, inclusive="both"))
+    out["staff_group_label"] = out["staff_group"].map(vocab.staff_group_labels())
+    if "resident doctors excluded" in " ".join(nhs["source"].unique()):
+        out.loc[out["staff_group"] == "doctor", "staff_group_label"] = "Doctors (excluding resident doctors)"
+    return out.sort_values("fte", ascending=False)

@@ -9,9 +9,8 @@ from iwt_helpers.data import geography
 
 from . import indicators
 
-ROLE_LABELS = {"gp_qualified": "GPs (excluding trainees and locums)", "gp_trainee_locum": "GP trainees and locums",
-               "nurse": "Practice nurses", "direct_patient_care": "Direct patient care", "admin": "Admin and non-clinical",
-               "gp_partner": "GP partners (part of qualified GPs)"}
+# General practice roles in the order tables list them (themes.wording.GP_ROLE labels them).
+ROLES = ("gp_qualified", "gp_trainee_locum", "nurse", "direct_patient_care", "admin", "gp_partner")
 
 
 def _areas(gp: pd.DataFrame, icb_code: str) -> dict[str, pd.DataFrame]:
@@ -33,7 +32,8 @@ def _per_10k(d: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 
 def per_10k_patients(gp: pd.DataFrame, icb_code: str, financial_year: str | None = None) -> pd.DataFrame:
-    """FTE per 10,000 registered patients by role for the ICB, its region and England."""
+    """FTE per 10,000 registered patients by role (a code; :data:`ROLES` order) for the ICB, its
+    region and England."""
     fy = financial_year or gp["financial_year"].max()
     rows = []
     for area, d in _areas(gp[gp["financial_year"] == fy], icb_code).items():
@@ -41,8 +41,7 @@ def per_10k_patients(gp: pd.DataFrame, icb_code: str, financial_year: str | None
         t.insert(0, "area", area)
         rows.append(t)
     out = pd.concat(rows, ignore_index=True)
-    out["role_label"] = out["role"].map(ROLE_LABELS).fillna(out["role"])
-    order = {r: i for i, r in enumerate(ROLE_LABELS)}
+    order = {r: i for i, r in enumerate(ROLES)}
     return out.sort_values(["role", "area"], key=lambda c: c.map(order) if c.name == "role" else c.map(
         {a: i for i, a in enumerate(out["area"].unique())})).reset_index(drop=True)
 
@@ -56,3 +55,14 @@ def trend_per_10k_patients(gp: pd.DataFrame, icb_code: str, role: str = "gp_qual
         t.insert(0, "area", area)
         rows.append(t)
     return pd.concat(rows, ignore_index=True).sort_values(["area", "financial_year"]).reset_index(drop=True)
+
+
+def unplaced_gp_fte(unmapped: pd.DataFrame | None) -> pd.Series | None:
+    """Qualified-GP FTE of the practices the build could not place in an ICB, by period (oldest
+    first); None when there are none."""
+    if unmapped is None or "qualified_gp_fte" not in unmapped:
+        return None
+    un = unmapped[unmapped["source"] == "gp_practice_workforce"]
+    if not len(un):
+        return None
+    return un.groupby("period")["qualified_gp_fte"].sum().sort_index()

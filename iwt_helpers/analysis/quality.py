@@ -103,3 +103,19 @@ def ethnicity_unknown(ethnicity: pd.DataFrame, icb_code: str) -> pd.DataFrame:
     out = pd.DataFrame(rows).pivot(index="sector", columns="area", values="unknown_pct").reset_index()
     out["sector"] = out["sector"].map(vocab.sector_labels()).fillna(out["sector"])
     return out.rename(columns={"ICB": "icb_unknown_pct", "England": "england_unknown_pct"})
+
+
+def latest_for(df: pd.DataFrame, icb_code: str, sector: str) -> pd.DataFrame:
+    """The ICB's rows of one sector at the latest period (or year) it has there; no rows for a table
+    without sectors (what a cell of the coverage matrix stands on)."""
+    if "sector" not in df:
+        return df.iloc[0:0]
+    d = df[(df["icb_code"] == icb_code) & (df["sector"] == sector)]
+    col = "period" if "period" in d else "year"
+    return d[d[col] == d.groupby("sector")[col].transform("max")]
+
+
+def kpi_last_12_months(kpi_observations: pd.DataFrame, icb_code: str, kpi_id: str) -> pd.DataFrame:
+    """The ICB's observations of one KPI over the 12 months to its latest month."""
+    k = kpi_observations[(kpi_observations["icb_code"] == icb_code) & (kpi_observations["kpi_id"] == kpi_id)]
+    return k[k["period"] >= k["period"].max() - pd.DateOffset(months=11)] if len(k) else k

@@ -26,14 +26,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from iwt_helpers.errors import UsageError
+
 RULES = ("apportion", "exclude", "host")
 DEFAULT_RULE = "apportion"
 HOST_MAJORITY = 0.5
-SHORT = {"apportion": "NHS trusts apportioned to the ICBs they serve", "exclude": "ambulance and regional NHS trusts left out",
-         "host": "NHS trusts in the ICB they sit in"}
-KIND_LABELS = {"acute_specialist": "Acute or specialist (split by admissions)",
-               "ambulance": "Ambulance (split by population served)",
-               "host": "Mental health, community or other (stays with its host)"}
+KINDS = ("acute_specialist", "ambulance", "host")   # how a trust is attributed (themes.wording.TRUST_KIND says it in words)
 
 
 @dataclass(frozen=True)
@@ -68,7 +66,7 @@ def organisation_weights(orgs: pd.DataFrame, catchment: pd.DataFrame, rule: str 
     (shares of each organisation are rescaled to add to 1, so rounding in the file loses no staff).
     """
     if rule not in RULES:
-        raise ValueError(f"regional_trusts {rule!r}: expected one of {', '.join(RULES)}")
+        raise UsageError(f"regional_trusts {rule!r}: expected one of {', '.join(RULES)}")
     o = orgs.copy()
     o["share_of_host_pct"] = 100 * o["fte"] / o.groupby("host_icb_code")["fte"].transform("sum")
     c = catchment[catchment["org_code"].isin(o["org_code"])][["org_code", "kind", "icb_code", "share"]]
@@ -136,7 +134,7 @@ def attribute(monthly: pd.DataFrame | None, catchment: pd.DataFrame, rule: str =
     """The attribution of NHS trust staff under ``rule`` from the organisation table ``monthly``
     (``nhs_staff_monthly``); without organisations, host attribution, said so."""
     if rule not in RULES:
-        raise ValueError(f"regional_trusts {rule!r}: expected one of {', '.join(RULES)}")
+        raise UsageError(f"regional_trusts {rule!r}: expected one of {', '.join(RULES)}")
     orgs = organisation_fte(monthly)
     if orgs is None or orgs.empty:
         return Attribution(rule, "host", None, None, None, describe(rule, "host", None))
@@ -159,3 +157,12 @@ def organisations_for(weights: pd.DataFrame, icb_code: str) -> pd.DataFrame:
     out["fte_to_icb"] = out["fte"] * out["weight"]
     out = out.drop(columns="weight")
     return out.sort_values(["hosted_here", "fte_to_icb", "fte"], ascending=[False, False, False]).reset_index(drop=True)
+
+
+def attributed_totals(orgs: pd.DataFrame) -> dict:
+    """What :func:`organisations_for` adds up to: the trusts the ICB hosts and their FTE, the FTE of
+    them that count in it, and the trusts hosted elsewhere with FTE attributed to it and those FTE."""
+    here = orgs[orgs["hosted_here"]]
+    away = orgs[~orgs["hosted_here"] & (orgs["fte_to_icb"] > 0)]
+    return {"hosted": len(here), "hosted_fte": here["fte"].sum(), "kept_fte": here["fte_to_icb"].sum(),
+            "from_elsewhere": len(away), "from_elsewhere_fte": away["fte_to_icb"].sum()}

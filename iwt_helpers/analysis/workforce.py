@@ -90,6 +90,15 @@ def profile(workforce: pd.DataFrame, icb_code: str, period: pd.Timestamp | None 
     return with_labels(out).reset_index(drop=True)
 
 
+def sector_headcount(rows: pd.DataFrame) -> float:
+    """People in post in one sector's rows at one period: the publisher's own all-staff-groups count
+    (``headcount_total``) where the rows carry it, since a person may be in two staff groups; else the
+    sum of the staff groups (missing where none is published)."""
+    if "headcount_total" in rows and rows["headcount_total"].notna().any():
+        return float(rows["headcount_total"].dropna().iloc[0])
+    return float(rows["headcount"].sum(min_count=1))
+
+
 def _publisher_headcount(s: pd.DataFrame, workforce: pd.DataFrame, icb_code: str, period) -> pd.DataFrame:
     """Sector headcounts from the publisher's own all-staff-groups count where the rows carry it
     (``headcount_total``): summing staff groups counts a person in two groups twice."""
@@ -116,11 +125,33 @@ def by_sector(workforce: pd.DataFrame, icb_code: str, period: pd.Timestamp | Non
     return pd.concat([s, total], ignore_index=True)
 
 
+def _overlapping_sectors(workforce: pd.DataFrame, icb_code: str, period) -> set[str]:
+    """Sectors whose publisher counts people across staff groups itself (``headcount_total``): a person
+    may be in two of their staff groups, so their groups' headcounts do not add up to people."""
+    if "headcount_total" not in workforce:
+        return set()
+    w = for_icb(workforce, icb_code)
+    w = w[w["period"] == period] if period is not None else latest_by_sector(w)
+    return set(w.loc[w["headcount_total"].notna(), "sector"])
+
+
 def by_dimension(workforce: pd.DataFrame, icb_code: str, dimension: str,
                  period: pd.Timestamp | None = None) -> pd.DataFrame:
-    """FTE and headcount split by 'registered', 'ownership' or 'family' for one ICB."""
+    """FTE and headcount split by 'registered', 'ownership' or 'family' for one ICB. Headcounts are
+    never added across staff groups where a person can be in two: a split of whole sectors (ownership,
+    family) adds the sectors' own headcounts (the publisher's totals, :func:`by_sector`); a split by
+    staff group (registered) leaves the headcount missing where such a sector is part of it."""
     p = profile(workforce, icb_code, period)
     out = _sum(p, [dimension], ["headcount", "fte"])
+    if dimension in ("ownership", "family"):
+        s = by_sector(workforce, icb_code, period)
+        s = s[s["sector"] != "whole_system"]
+        out["headcount"] = out[dimension].map(s.groupby(dimension)["headcount"].agg(lambda x: x.sum(min_count=1)))
+    else:
+        overlap = _overlapping_sectors(workforce, icb_code, period)
+        if overlap:
+            parts = p[p["sector"].isin(overlap)].groupby(dimension).size()
+            out.loc[out[dimension].isin(parts.index), "headcount"] = float("nan")
     out["share_of_fte_pct"] = indicators.share_pct(out["fte"], out["fte"].sum())
     return out
 
@@ -216,3 +247,33 @@ def ethnicity_comparison(ethnicity: pd.DataFrame, icb_code: str) -> pd.DataFrame
                                        indicators.share_pct(g["people"], g["who"].map(known)))
     g["share_of_all_pct"] = indicators.share_pct(g["people"], tot)
     return g
+
+
+def headcount_by_sector(rows: pd.DataFrame) -> pd.DataFrame:
+    """Headcount of each sector of snapshot rows (:func:`sector_headcount`: the publisher's all-staff-groups
+    count where it has one; missing, not 0, where none is published), with the sector's period label and
+    whether it is synthetic."""
+    g = rows.groupby("sector", sort=True)
+    out = g.agg(synthetic=("synthetic", "first"), period=("period_label", "first"))
+    out.insert(0, "headcount", pd.Series({s: sector_headcount(d) for s, d in g}))
+    return out.reset_index()
+
+
+def share_aged_55_plus(age_profile_table: pd.DataFrame) -> float:
+    """Share (%) of the headcount of :func:`age_profile` aged 55 or over."""
+    return 100 * age_profile_table["aged_55_plus"].sum() / age_profile_table["headcount"].sum()
+
+
+def minority_share(comparison: pd.DataFrame) -> pd.Series:
+    """Share of known ethnicity (%) in ethnic minority groups (Asian, Black, mixed, other), by ``who``
+    (workforce, residents), from :func:`ethnicity_comparison`."""
+    e = comparison
+    return e[(e["ethnic_group"].isin(["asian", "black", "mixed", "other"]))].groupby("who")["share_of_known_pct"].sum()
+
+
+def per_capita_basis(snapshot: pd.DataFrame, icb_code: str) -> pd.DataFrame:
+    """The snapshot rows per-head figures are computed from: where the ICB's sectors mix real and
+    synthetic figures, the real sectors only (a rate of real and synthetic staff together would be
+    neither); otherwise every row."""
+    syn = snapshot.loc[snapshot["icb_code"] == icb_code, "synthetic"].astype(bool)
+    return snapshot[~snapshot["synthetic"].astype(bool)] if syn.any() and not syn.all() else snapshot

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from .server import DEFAULT_IDLE_MINUTES, DEFAULT_MAX_KERNELS, DEFAULT_PORT
 
 
 def _readiness(args: argparse.Namespace) -> int:
-    from iwt_helpers.themes.params import ParameterError
+    from iwt_helpers.errors import IwtError
 
-    from .server import AppError, serve
+    from .server import serve
 
     try:
         return serve(port=args.port, token=args.token, no_token=args.no_token, data_dir=args.data or "",
                      icb=args.icb or "", ip=args.ip, idle_minutes=args.idle_minutes, max_kernels=args.max_kernels)
-    except (AppError, ParameterError) as err:
-        print(f"iwt app readiness: {err}")
+    except IwtError as err:       # settings the app refuses (AppError, ParameterError...): one line, exit 2
+        print(f"iwt app readiness: error: {err}", file=sys.stderr)
         return 2
 
 

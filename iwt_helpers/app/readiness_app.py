@@ -1,5 +1,5 @@
 """What the readiness app's page shows (run inside the Voila kernel by ``readiness.ipynb``): a short
-introduction and :class:`iwt_helpers.themes.readiness.ReadinessForm`, which saves rounds exactly as
+introduction and :class:`iwt_helpers.present.readiness_form.ReadinessForm`, which saves rounds exactly as
 the notebook form does (``readiness_store.save_round``, origin "the form")."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import re
 from IPython.display import HTML, display
 
 from iwt_helpers import atomic
+from iwt_helpers.analysis.params import ReportParams
 from iwt_helpers.data import geography
 from iwt_helpers.data import readiness_store as store
-from iwt_helpers.themes import readiness as readiness_theme
-from iwt_helpers.themes.params import ReportParams
+from iwt_helpers.present.readiness_form import ReadinessForm
 
 DATA_ENV = "IWT_APP_DATA"      # the data folder the server was given (empty: data/readiness)
 ICB_ENV = "IWT_APP_ICB"        # the ICB the form opens on
@@ -40,7 +40,7 @@ def partner_message(err: Exception, responses_file) -> str:
     return f"the round could not be saved; {TELL_US}."
 
 
-class PartnerForm(readiness_theme.ReadinessForm):
+class PartnerForm(ReadinessForm):
     """The notebook's form as partners see it: saving works the same way, but a round that is not saved is
     explained without the server's paths or process ids."""
 
@@ -71,7 +71,7 @@ System, against the checklist of readiness and the top tips of <em>Integrated wo
 is stored as text.</p></div>"""
 
 
-def form_for_environment() -> readiness_theme.ReadinessForm:
+def form_for_environment() -> ReadinessForm:
     """The form for the server's data folder and ICB (validated as a report's parameters are)."""
     params = ReportParams.parse(icb_code=os.environ.get(ICB_ENV) or geography.icb_codes()[0],
                                 data_dir=os.environ.get(DATA_ENV, ""))
@@ -84,7 +84,7 @@ def idle_note() -> str:
             "on the server: reload it then (saved rounds are kept, unsaved answers are not).</p>" if minutes else "")
 
 
-def show() -> readiness_theme.ReadinessForm:
+def show() -> ReadinessForm:
     display(HTML(INTRO + idle_note()))
     form = form_for_environment()
     form.show()

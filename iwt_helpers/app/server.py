@@ -14,8 +14,9 @@ import secrets
 from pathlib import Path
 
 from iwt_helpers import paths
+from iwt_helpers.analysis.params import ReportParams
 from iwt_helpers.data import datastore, geography
-from iwt_helpers.themes.params import ReportParams
+from iwt_helpers.errors import IwtError
 
 from .readiness_app import DATA_ENV, ICB_ENV, IDLE_ENV
 
@@ -27,7 +28,7 @@ DEFAULT_MAX_KERNELS = 10        # pages open at once (one kernel each, about 220
 CLOSED_PAGE_S = 15              # a kernel whose page was closed or reloaded goes after this (at most the idle time)
 
 
-class AppError(ValueError):
+class AppError(IwtError, ValueError):
     """Settings the app refuses, with what was expected."""
 
 

@@ -13,16 +13,18 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from iwt_helpers import atomic
+from iwt_helpers.errors import IwtError
+
 from . import population, schemas, sources
 from .datastore import MANIFEST, PROCESSED_MARK
 from .sources import BuildContext, LoadResult, SourceError
+from .tables import SPECS
 
 REPORT = "build_report.json"
 # Lookups that place organisations in ICBs, most authoritative first.
@@ -34,30 +36,8 @@ ORG_LOOKUP_ORDER = ["nhs_sickness_absence", "nhs_workforce_turnover", "nhs_organ
 # file per source and edition, where a source says which edition a file is (``edition(path)``,
 # e.g. the year of a mid-year estimate), so the mid-2020 and mid-2024 estimates are both read.
 SINGLE = {"ons_mye", "ons_snpp", "ons_snpp_2022", "nhs_hchs_workforce"}
-SORT_KEYS = {
-    "workforce": ["period", "icb_code", "sector", "staff_group"],
-    "kpi_observations": ["kpi_id", "icb_code", "period"],
-    "staff_survey": ["indicator", "icb_code", "year"],
-    "gp_indicators": ["indicator", "icb_code", "year"],
-    "gp_workforce": ["financial_year", "icb_code", "role"],
-    "gp_workforce_area": ["financial_year", "area_type", "icb_code", "area_code", "role"],
-    "flows": ["year", "icb_code", "sector", "staff_group"],
-    "ethnicity": ["year", "icb_code", "group", "sector", "ethnic_group"],
-    "deprivation": ["area_type", "area_code", "domain", "measure"],
-    "rurality": ["area_type", "area_code"],
-    "unpaid_care": ["icb_code", "hours_band"],
-    "unpaid_care_la": ["lad_code", "hours_band"],
-    "ethnicity_la": ["lad_code", "ethnic_group_detailed"],
-    "nhs_trusts": ["org_code"],
-    "nhs_staff_monthly": ["period", "icb_code", "org_code"],
-    "population": ["year", "icb_code", "basis", "age_band", "variant"],
-    "population_sex": ["year", "icb_code", "sex", "age_band"],
-    "population_place": ["year", "sicb_code", "sex", "age_band"],
-    "lad_icb": ["lad_vintage", "lad_code", "icb_code"],
-    "lad_code_changes": ["effective", "old_code"],
-    "unmapped_organisations": ["source", "period", "org_code"],
-    "source_totals": ["source", "file", "period"],
-}
+# The order each table's rows are written in (tables.SPECS), so that a build is byte-identical.
+SORT_KEYS = {s.name: list(s.sort_keys) for s in SPECS if s.sort_keys}
 
 
 # Folders inside a processed folder that hold users' own records, not built tables: a rebuild
@@ -65,7 +45,7 @@ SORT_KEYS = {
 KEPT_FOLDERS = ("readiness",)
 
 
-class BuildError(ValueError):
+class BuildError(IwtError, ValueError):
     """The build stopped; the message names the file and what was wrong."""
 
 
@@ -207,15 +187,9 @@ def check_output(raw: Path, out: Path) -> None:
                          "new folder in) and iwt did not make it; move or rename it, then build again")
 
 
-def build(raw: Path, out: Path) -> BuildReport:
-    raw, out = Path(raw).resolve(), Path(out).resolve()
-    atomic.recover_swap(out, made_by_build)
-    check_output(raw, out)
-    report = BuildReport()
-    found, report.ignored = discover(raw)
-    found = _same_bytes(found, report, raw)
-    found = _pick(found, report, raw)
-    ctx = BuildContext()
+def _load_sources(found: list[Found], ctx: BuildContext, raw: Path) -> tuple[list[tuple[Found, LoadResult]], list]:
+    """Read every file in the order the sources need each other: (file, result) of each file, and
+    (files, result) of each source that combines several files."""
     results: list[tuple[Found, LoadResult]] = []
 
     def run(f: Found) -> LoadResult:
@@ -258,6 +232,19 @@ def build(raw: Path, out: Path) -> BuildReport:
             finals.append((files, fin(ctx)))
         except SourceError as exc:
             raise BuildError(str(exc)) from None
+    return results, finals
+
+
+def build(raw: Path, out: Path) -> BuildReport:
+    raw, out = Path(raw).resolve(), Path(out).resolve()
+    atomic.recover_swap(out, made_by_build)
+    check_output(raw, out)
+    report = BuildReport()
+    found, report.ignored = discover(raw)
+    found = _same_bytes(found, report, raw)
+    found = _pick(found, report, raw)
+    ctx = BuildContext()
+    results, finals = _load_sources(found, ctx, raw)
 
     tables: dict[str, list[pd.DataFrame]] = {}
     table_files: dict[str, list[str]] = {}
@@ -286,6 +273,14 @@ def build(raw: Path, out: Path) -> BuildReport:
                 lambda v: f"{v:%Y-%m}" if isinstance(v, pd.Timestamp) else str(v))
 
     report.unplaced = unplaced_summary(combined.get("unmapped_organisations"), combined.get("source_totals"))
+    _validate_and_sort(combined, table_files, raw)
+    _write(out, combined, report, raw)
+    return report
+
+
+def _validate_and_sort(combined: dict[str, pd.DataFrame], table_files: dict[str, list[str]], raw: Path) -> None:
+    """Validate each table that has a schema (naming the files it came from) and sort each by its
+    SORT_KEYS, in place."""
     for name, df in combined.items():
         if name in schemas.schemas():
             files = sorted(set(table_files.get(name, [])))
@@ -296,8 +291,6 @@ def build(raw: Path, out: Path) -> BuildReport:
                 raise BuildError(str(exc)) from None
         keys = [k for k in SORT_KEYS.get(name, []) if k in df.columns]
         combined[name] = combined[name].sort_values(keys, kind="mergesort").reset_index(drop=True) if keys else combined[name]
-    _write(out, combined, report, raw)
-    return report
 
 
 def unplaced_summary(unmapped: pd.DataFrame | None, totals: pd.DataFrame | None, listed: int = 25) -> list[dict]:
@@ -320,8 +313,7 @@ def unplaced_summary(unmapped: pd.DataFrame | None, totals: pd.DataFrame | None,
 
 
 def _write(out: Path, tables: dict[str, pd.DataFrame], report: BuildReport, raw: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.build-", dir=out.parent))
+    tmp = atomic.temporary_folder(out, "build")
     try:
         manifest = {"dataset": PROCESSED_MARK, "built_from": "raw folder (see build_report.json)",
                     "tables": {}}
@@ -343,6 +335,8 @@ def _write(out: Path, tables: dict[str, pd.DataFrame], report: BuildReport, raw:
             "notes": report.notes, "tables": report.tables, "unplaced": report.unplaced}, indent=2, sort_keys=True) + "\n",
             encoding="utf-8")
         atomic.swap_directory(tmp, out, made_by_build)
+    except OSError as exc:                      # a full disk, a folder made read-only meanwhile
+        raise atomic.write_error(exc, out) from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -16,14 +16,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import geography, population
 from iwt_helpers import atomic, paths
+from iwt_helpers.errors import IwtError, NotFoundError
+
+from .tables import SPECS
 
 MANIFEST = "datasets.json"
 PROCESSED_MARK = "iwt processed data"      # what iwt data build writes as datasets.json "dataset"
 
 
-class NotADataFolderError(ValueError):
+class NotADataFolderError(IwtError, ValueError):
     """A data_dir that iwt data build did not make (downloads, a demo copy, any other folder)."""
 
 
@@ -46,22 +48,9 @@ def recover_interrupted_build(data_dir: Path) -> bool:
 
 
 DATE_COLUMNS = ("period", "date")
-REFERENCE_TABLES = {
-    "population": population.POPULATION_FILE,
-    "population_sex": population.SEX_FILE,
-    "icb": geography.ICB_FILE,
-    "lad_icb": geography.LAD_ICB_FILE,
-    "prevalence": "prevalence.csv",
-    # Real ICB-level facts from Census 2021, IoD 2025 and the rural-urban classification
-    # (iwt reference build); a data folder's own tables take precedence.
-    "unpaid_care": "unpaid_care.csv",
-    "residents_ethnicity": "residents_ethnicity.csv",
-    "deprivation": "deprivation_icb.csv",
-    "rurality": "rurality_icb.csv",
-    # NHS trust staff in post by ICB and month (NHS Workforce Statistics; iwt reference build), for the
-    # data theme's trend and the governance KPI when a data folder has no nhs_staff_monthly.
-    "nhs_staff_monthly_icb": "nhs_staff_monthly_icb.csv",
-}
+# The committed reference file of each reference table (tables.SPECS): real population, geography,
+# Census 2021, IoD 2025, rurality and NHS trust staff by ICB; a data folder's own tables take precedence.
+REFERENCE_TABLES = {s.name: s.reference_file for s in SPECS if s.reference_file}
 
 
 @dataclass(frozen=True)
@@ -83,7 +72,7 @@ def _manifest(folder: Path) -> dict:
 
 
 # Tables checked against another table's schema (residents' ethnicity is rows of ``ethnicity``).
-SCHEMA_OF = {"residents_ethnicity": "ethnicity"}
+SCHEMA_OF = {s.name: s.schema_of for s in SPECS if s.schema_of}
 
 
 @functools.lru_cache(maxsize=64)
@@ -121,8 +110,8 @@ class Dataset:
         if self.data_dir is not None:
             recover_interrupted_build(self.data_dir)
             if not self.data_dir.is_dir():
-                raise FileNotFoundError(f"data_dir {self.data_dir}: folder not found (build one with "
-                                        "`iwt data build --raw DIR --out DIR`, or leave data_dir empty for the demo data)")
+                raise NotFoundError(f"data_dir {self.data_dir}: folder not found (build one with "
+                                    "`iwt data build --raw DIR --out DIR`, or leave data_dir empty for the demo data)")
             if _manifest_field(self.data_dir, "dataset") != PROCESSED_MARK:
                 raise NotADataFolderError(
                     f"data_dir {self.data_dir}: not a folder built by `iwt data build` (no {MANIFEST} saying "

@@ -17,12 +17,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from iwt_helpers import SYNTHETIC_LABEL, atomic, paths, vocab
-from . import geography, population, schemas
+from iwt_helpers import SYNTHETIC_LABEL, atomic, config, paths, vocab
+from iwt_helpers.errors import RefusedFolderError
 
-DEMO_TABLES = ("workforce", "vacancies", "flows", "pay", "workforce_age", "ethnicity", "gp_workforce",
-               "kpi_observations", "readiness_responses")
+from . import geography, population, schemas, tables
+
+# The tables the demo set holds (origin "demo" in tables.SPECS; build_tables makes exactly these).
 # Population is real (committed reference table); the demo set does not copy it.
+DEMO_TABLES = tables.made_in("demo")
 MANIFEST = "datasets.json"
 DEMO_MARK = "iwt embedded demonstration data"      # what datasets.json of a demo set says it is
 
@@ -36,7 +38,9 @@ def made_by_demo(folder: Path) -> bool:
 
 
 def calibration() -> dict:
-    return vocab.load_yaml("demo_calibration.yaml")
+    """``demo_calibration.yaml`` as written, validated first by its model (``config.DemoCalibration``:
+    known sectors, staff groups and age bands, shares adding up to 1, a figure for every year used)."""
+    return config.raw("demo_calibration.yaml")
 
 
 def _rng(*parts: object) -> np.random.Generator:
@@ -560,10 +564,10 @@ def write_demo(out_dir: Path | None = None) -> dict[str, Path]:
     files and is not a demo set (its ``datasets.json`` saying so) is refused: nothing in it is overwritten."""
     out_dir = Path(out_dir or paths.DEMO)
     if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not made_by_demo(out_dir))):
-        raise ValueError(f"--out {out_dir}: " + ("is a file" if not out_dir.is_dir() else
-                         f"holds files iwt data demo did not make (no {MANIFEST} of a demo set)") +
-                         "; it would overwrite them, so it will not write there. Choose a new or empty folder, "
-                         "or one iwt data demo made.")
+        raise RefusedFolderError(f"--out {out_dir}: " + ("is a file" if not out_dir.is_dir() else
+                                 f"holds files iwt data demo did not make (no {MANIFEST} of a demo set)") +
+                                 "; it would overwrite them, so it will not write there. Choose a new or empty folder, "
+                                 "or one iwt data demo made.")
     tables = build_tables()
     for name, df in tables.items():
         schemas.validate(name, df, file=f"{out_dir / (name + '.csv')} (generated)")

@@ -27,7 +27,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from iwt_helpers import atomic, paths, vocab
+from iwt_helpers import atomic, config, paths
+from iwt_helpers.errors import IwtError
 
 KEY_ENV = "IWT_PSEUDONYM_KEY"
 KEY_FILE = paths.DATA / ".pseudonym_key"
@@ -36,25 +37,25 @@ CHUNK = 100_000             # distinct identifiers hashed at a time (bounds the 
 RECORD_LEVEL_KEY = "record_level_disclosure"     # datasets.json entry of a folder built from extracts
 
 
-class MissingKeyError(ValueError):
+class MissingKeyError(IwtError, ValueError):
     """No pseudonymisation key: the message says how to provide one."""
 
 
+class KeyFileExistsError(IwtError, FileExistsError):
+    """A key file is already there: it is never replaced (pseudonyms made with it would stop matching)."""
+
+
 def settings() -> dict:
-    return vocab.load_yaml("disclosure.yaml")
+    """``disclosure.yaml`` as a mapping (min_count, marker, count_columns, record_level), validated by
+    its config model."""
+    return config.disclosure().model_dump()
 
 
 def record_level_settings() -> dict:
-    """min_count, marker, round_to, fte_round_to and rate_min_denominator for record-level tables."""
-    cfg = settings()
-    rl = dict(cfg.get("record_level") or {})
-    out = {"min_count": int(cfg["min_count"]), "marker": cfg["marker"],
-           "round_to": int(rl.get("round_to", 5)), "fte_round_to": float(rl.get("fte_round_to", 5)),
-           "rate_min_denominator": int(rl.get("rate_min_denominator", 20))}
-    if out["min_count"] < 1 or out["round_to"] < 1 or out["fte_round_to"] <= 0 or out["rate_min_denominator"] < 1:
-        raise ValueError(f"{paths.reference('disclosure.yaml')}: min_count, record_level.round_to, fte_round_to "
-                         "and rate_min_denominator must be positive")
-    return out
+    """min_count, marker, round_to, fte_round_to and rate_min_denominator for record-level tables
+    (each checked positive by the config model of ``disclosure.yaml``)."""
+    cfg = config.disclosure()
+    return {"min_count": cfg.min_count, "marker": cfg.marker, **cfg.record_level.model_dump()}
 
 
 def record_level_rule(cfg: dict | None = None) -> str:
@@ -136,8 +137,8 @@ def make_key_file(path: Path | None = None) -> Path:
     because every pseudonym made with the old key would stop matching."""
     path = Path(path) if path else KEY_FILE
     if path.exists():
-        raise FileExistsError(f"{path}: a key file already exists; pseudonyms made with it would no longer "
-                              "match if it were replaced. Delete it yourself if you really mean to start again.")
+        raise KeyFileExistsError(f"{path}: a key file already exists; pseudonyms made with it would no longer "
+                                 "match if it were replaced. Delete it yourself if you really mean to start again.")
     atomic.write_text(path, secrets.token_hex(32) + "\n")
     path.chmod(0o600)
     return path

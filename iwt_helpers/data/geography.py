@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from iwt_helpers import atomic, paths
+from iwt_helpers.errors import IwtError
 
 ICB_FILE = "icb.csv"
 LAD_ICB_FILE = "lad_icb.csv"
@@ -28,7 +29,7 @@ OGL = "Open Government Licence v3.0"
 GEOGRAPHR = "ons-geography-geographr"
 
 
-class UnknownICBError(ValueError):
+class UnknownICBError(IwtError, ValueError):
     """An ICB code that is not one of the 42."""
 
 

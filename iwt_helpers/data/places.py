@@ -21,7 +21,10 @@ from pathlib import Path
 import pandas as pd
 
 from iwt_helpers import atomic, paths
+from iwt_helpers.errors import IwtError
+
 from . import geography
+from .sources._read import SourceError
 
 SUB_ICB_FILE = geography.SUB_ICB_FILE
 PLACE_LAD_FILE = "sub_icb_lad.csv"
@@ -34,7 +37,7 @@ NAME_SHARE = 0.10
 OGL = geography.OGL
 
 
-class UnknownPlaceError(ValueError):
+class UnknownPlaceError(IwtError, ValueError):
     """A place code that is not a sub-ICB location, or not one of the ICB named."""
 
 
@@ -45,7 +48,7 @@ def _lsoa_places(geo_dir: Path) -> pd.DataFrame:
     need = ["lsoa21_name", "lsoa21_code", "sicbl24_code", "sicbl24_code_nhs", "sicbl24_name", "icb24_code_nhs"]
     missing = [c for c in need if c not in lk.columns]
     if missing:
-        raise ValueError(f"{path}: missing column(s) {missing}")
+        raise SourceError(f"{path}: missing column(s) {missing}")
     lk["lad21_name"] = lk["lsoa21_name"].str.replace(r"\s+\d{3}[A-Z]$", "", regex=True)
     names = lk[["lad21_name"]].drop_duplicates()
     names["lad_code"], names["lad_name"] = lad_of_names(names["lad21_name"], path)
@@ -77,8 +80,8 @@ def build_sub_icbs(geo_dir: Path, place_lads: pd.DataFrame | None = None) -> pd.
     g.columns = ["sicb_code", "sicb_ods", "sicb_name", "icb_code", "lsoas"]
     dup = g[g["sicb_code"].duplicated(keep=False)]
     if len(dup):
-        raise ValueError(f"{geo_dir / 'lookup_lsoa21_icb24.csv'}: sub-ICB location {dup['sicb_code'].iloc[0]} "
-                         "is placed in more than one ICB")
+        raise SourceError(f"{geo_dir / 'lookup_lsoa21_icb24.csv'}: sub-ICB location {dup['sicb_code'].iloc[0]} "
+                          "is placed in more than one ICB")
     pl = build_place_lads(geo_dir) if place_lads is None else place_lads
     names = {code: _readable(d) for code, d in pl.groupby("sicb_code")}
     g["place_name"] = g["sicb_code"].map(names)
@@ -95,14 +98,14 @@ def build_practice_places(reference_data: Path) -> pd.DataFrame:
     need = ["PRACTICE_CODE", "PCN_CODE", "PCN_NAME", "ONS_SUB_ICB_LOCATION_CODE", "SUB_ICB_LOCATION_CODE", "ICB_CODE"]
     missing = [c for c in need if c not in m.columns]
     if missing:
-        raise ValueError(f"{path}: missing column(s) {missing}")
+        raise SourceError(f"{path}: missing column(s) {missing}")
     out = pd.DataFrame({"practice_code": m["PRACTICE_CODE"].str.strip(), "pcn_code": m["PCN_CODE"],
                         "pcn_name": m["PCN_NAME"].str.strip(), "sicb_code": m["ONS_SUB_ICB_LOCATION_CODE"],
                         "sicb_ods": m["SUB_ICB_LOCATION_CODE"], "icb_code": m["ICB_CODE"],
                         "source": "NHS England GP practice mapping, October 2025 (OGL v3)"})
     if out["practice_code"].duplicated().any():
-        raise ValueError(f"{path}: practice {out.loc[out['practice_code'].duplicated(), 'practice_code'].iloc[0]} "
-                         "appears twice")
+        raise SourceError(f"{path}: practice {out.loc[out['practice_code'].duplicated(), 'practice_code'].iloc[0]} "
+                          "appears twice")
     return out.sort_values("practice_code").reset_index(drop=True)
 
 
@@ -137,10 +140,10 @@ def _deprivation(real_data: Path, place_lads: pd.DataFrame) -> pd.DataFrame:
     path = real_data / "imd-deprivation" / "imd2025_england_ltla24.csv"
     imd = pd.read_csv(path, dtype={"ltla24_code": str})
     if not {"ltla24_code", "imd_average_score"} <= set(imd.columns):
-        raise ValueError(f"{path}: expected columns ltla24_code and imd_average_score")
+        raise SourceError(f"{path}: expected columns ltla24_code and imd_average_score")
     d = place_lads.merge(imd[["ltla24_code", "imd_average_score"]], left_on="lad_code", right_on="ltla24_code", how="left")
     if d["imd_average_score"].isna().any():
-        raise ValueError(f"{path}: no IMD 2025 score for authority {d.loc[d['imd_average_score'].isna(), 'lad_code'].iloc[0]}")
+        raise SourceError(f"{path}: no IMD 2025 score for authority {d.loc[d['imd_average_score'].isna(), 'lad_code'].iloc[0]}")
     d["w"] = d["lsoas"] * d["imd_average_score"]
     g = d.groupby("sicb_code").agg(w=("w", "sum"), lsoas=("lsoas", "sum"), lads=("lad_code", "nunique"))
     return pd.DataFrame({"sicb_code": g.index, "measure": "imd_average_score", "value": (g["w"] / g["lsoas"]).round(4).to_numpy(),

@@ -25,7 +25,9 @@ import numpy as np
 import pandas as pd
 
 from iwt_helpers import atomic, paths, vocab
+
 from . import geography
+from .sources._read import SourceError
 
 POPULATION_FILE = "icb_population.csv"
 SEX_FILE = "icb_population_sex.csv"
@@ -80,8 +82,8 @@ def estimate_by_icb(mye: pd.DataFrame, year: int, by: tuple[str, ...] = ("age_ba
     mye = mye.assign(age_band=mye["age"].map(band_of_age))
     est = geography.apportion_to_icb(mye, ["population"], vintage=_lad_vintage(year), by=list(by))
     if est.attrs["unmatched"]:
-        raise ValueError(f"mid-{year} estimate: LAD codes not in the {_lad_vintage(year)} lookup: "
-                         f"{est.attrs['unmatched'][:5]}")
+        raise SourceError(f"mid-{year} estimate: LAD codes not in the {_lad_vintage(year)} lookup: "
+                          f"{est.attrs['unmatched'][:5]}")
     return est
 
 
@@ -102,7 +104,7 @@ def projection_2016_from(mye: pd.DataFrame, mye_year: int, snpp: pd.DataFrame, v
     snpp = snpp.assign(age_band=snpp["age"].map(band_of_age))
     proj = geography.apportion_to_icb(snpp, ["population"], vintage=2022, by=["age_band", "year"])
     if proj.attrs["unmatched"]:
-        raise ValueError(f"population projection: LAD codes not placed in an ICB: {proj.attrs['unmatched'][:5]}")
+        raise SourceError(f"population projection: LAD codes not placed in an ICB: {proj.attrs['unmatched'][:5]}")
     key = pd.MultiIndex.from_frame
     base = proj[proj["year"] == mye_year].set_index(["icb_code", "age_band"])["population"]
     proj = proj[proj["year"] > mye_year].copy()
@@ -143,8 +145,8 @@ def snpp22_tables(snpp22: dict, share: pd.Series, share_words: str) -> dict[str,
     sub = long[long["area_code"].str.startswith("E38") & (long["band5"] != "All ages")].copy()
     unknown = sorted(set(sub["area_code"]) - set(places["sicb_code"]))
     if unknown:
-        raise ValueError(f"{snpp22['file']}: sub-ICB location(s) {unknown[:5]} not in the ONS LSOA21 to sub-ICB "
-                         "location to ICB (2024) lookup (data/reference/sub_icb.csv)")
+        raise SourceError(f"{snpp22['file']}: sub-ICB location(s) {unknown[:5]} not in the ONS LSOA21 to sub-ICB "
+                          "location to ICB (2024) lookup (data/reference/sub_icb.csv)")
     sub = sub.merge(places[["sicb_code", "sicb_ods", "sicb_name", "icb_code"]], left_on="area_code",
                     right_on="sicb_code", how="left")
     teen = sub["band5"] == "15-19"

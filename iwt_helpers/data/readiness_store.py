@@ -31,7 +31,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from iwt_helpers import atomic, paths, vocab
+from iwt_helpers import atomic, config, paths
+from iwt_helpers.errors import ConfigError, IwtError
 
 from . import geography
 
@@ -46,7 +47,7 @@ MAX_TEXT = 2000                 # characters in an evidence, owner or partner fi
 FORMULA_START = ("=", "+", "-", "@")
 
 
-class ResponsesError(ValueError):
+class ResponsesError(IwtError, ValueError):
     """Responses that cannot be saved or read; the message names the file, line or cell, and field."""
 
 
@@ -68,7 +69,7 @@ class ItemBank:
     def freq(self) -> str:
         """The pandas period frequency of :attr:`period`."""
         if self.period not in PERIODS:
-            raise ValueError(f"{paths.reference(ITEMS_FILE)}: period {self.period!r} is not one of {', '.join(PERIODS)}")
+            raise ConfigError(f"{paths.reference(ITEMS_FILE)}: period {self.period!r} is not one of {', '.join(PERIODS)}")
         return PERIODS[self.period]
 
     @property
@@ -85,40 +86,17 @@ class ItemBank:
 
 @functools.cache
 def item_bank() -> ItemBank:
-    """The items of ``data/reference/readiness_items.yaml``, checked: every item has a known domain,
-    a section, text, a positive weight, one descriptor per level and what helps."""
-    cfg = vocab.load_yaml(ITEMS_FILE)
-    where = paths.reference(ITEMS_FILE)
-    scale = {int(k): str(v) for k, v in cfg["scale"].items()}
-    if sorted(scale) != list(range(len(scale))):
-        raise ValueError(f"{where}: scale must number its levels 0, 1, 2, ...; found {sorted(scale)}")
-    domains = pd.DataFrame(cfg["domains"])
-    labels = dict(zip(domains["id"], domains["label"]))
-    rows, seen = [], set()
-    for k, it in enumerate(cfg["items"]):
-        iid = str(it.get("id", ""))
-        problems = [f for f in ("id", "domain", "section", "text", "weight", "levels", "helps") if not it.get(f)]
-        if it.get("domain") not in labels:
-            problems.append(f"domain (one of {', '.join(labels)})")
-        if sorted(int(x) for x in (it.get("levels") or {})) != sorted(scale):
-            problems.append(f"levels (one descriptor for each of {', '.join(map(str, scale))})")
-        if not isinstance(it.get("weight"), int | float) or it.get("weight", 0) <= 0:
-            problems.append("weight (a number above 0)")
-        if iid in seen:
-            problems.append("id (already used by another item)")
-        if problems:
-            raise ValueError(f"{where}: item {k + 1} ({iid or 'no id'}): missing or invalid {'; '.join(dict.fromkeys(problems))}")
-        seen.add(iid)
-        rows.append({"id": iid, "domain": it["domain"], "domain_label": labels[it["domain"]], "section": it["section"],
-                     "text": it["text"], "weight": float(it["weight"]),
-                     **{f"level_{lv}": str(it["levels"][lv]) for lv in scale}, "helps": it["helps"], "order": k})
-    rag = cfg.get("rag", {})
-    period = str(cfg.get("period", "quarter")).strip().lower()
-    if period not in PERIODS:
-        raise ValueError(f"{where}: period {period!r} is not one of {', '.join(PERIODS)}")
-    return ItemBank(pd.DataFrame(rows), scale, domains, int(cfg.get("target", max(scale))),
-                    float(rag.get("red_below", 2)), float(rag.get("green_from", 3)), int(cfg.get("disagreement_levels", 2)),
-                    period)
+    """The items of ``data/reference/readiness_items.yaml``, validated by its config model: every item
+    has a known domain, a section, text, a positive weight, one descriptor per level and what helps."""
+    cfg = config.readiness_items()
+    scale = dict(cfg.scale)
+    labels = {d.id: d.label for d in cfg.domains}
+    rows = [{"id": it.id, "domain": it.domain, "domain_label": labels[it.domain], "section": it.section,
+             "text": it.text, "weight": float(it.weight), **{f"level_{lv}": it.levels[lv] for lv in scale},
+             "helps": it.helps, "order": k} for k, it in enumerate(cfg.items)]
+    domains = pd.DataFrame([d.model_dump() for d in cfg.domains])
+    return ItemBank(pd.DataFrame(rows), scale, domains, cfg.target_level, float(cfg.rag.red_below),
+                    float(cfg.rag.green_from), cfg.disagreement_levels, cfg.period)
 
 
 # --------------------------------------------------------------------------- where responses live

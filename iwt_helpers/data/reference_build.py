@@ -13,7 +13,9 @@ import pandas as pd
 from iwt_helpers import atomic, paths
 from iwt_helpers.data import geography, places, trust_catchment
 from iwt_helpers.data.geography import GEOGRAPHR, ICB_FILE, LAD_CHANGES_FILE, LAD_HISTORY_MANUAL, LAD_ICB_FILE, OGL
+from iwt_helpers.data.sources._read import SourceError
 from iwt_helpers.data.sources.geography_files import LsoaIcbLookup
+from iwt_helpers.errors import NotFoundError
 
 
 def _short_name(name: str) -> str:
@@ -27,8 +29,8 @@ def build_icb_table(geo_dir: Path) -> pd.DataFrame:
     icb22 = icb22[["icb22_code", "icb22_code_h"]].drop_duplicates()
     t = icb24.merge(icb22, left_on="icb24_code_nhs", right_on="icb22_code_h", how="left")
     if t["icb22_code"].isna().any() or len(t) != 42:
-        raise ValueError(f"{geo_dir}: expected 42 ICBs matched across the 2022 and 2024 lookups, "
-                         f"found {len(t)} with {int(t['icb22_code'].isna().sum())} unmatched")
+        raise SourceError(f"{geo_dir}: expected 42 ICBs matched across the 2022 and 2024 lookups, "
+                          f"found {len(t)} with {int(t['icb22_code'].isna().sum())} unmatched")
     out = pd.DataFrame({
         "icb_code": t["icb24_code_nhs"],
         "icb_code_ons": t["icb24_code"],
@@ -76,8 +78,8 @@ def build_reference(real_data: Path | None = None, out_dir: Path | None = None) 
     out_dir = Path(out_dir or paths.REFERENCE)
     geo_dir = real_data / GEOGRAPHR
     if not geo_dir.is_dir():
-        raise FileNotFoundError(f"{geo_dir}: folder of ONS geography lookups not found "
-                                "(expected ../shared/real-data/ons-geography-geographr)")
+        raise NotFoundError(f"{geo_dir}: folder of ONS geography lookups not found "
+                            "(expected ../shared/real-data/ons-geography-geographr)")
     changes = build_lad_changes(geo_dir)
     tables = {
         ICB_FILE: build_icb_table(geo_dir),
@@ -117,7 +119,7 @@ def build_context_tables(real_data: Path) -> dict[str, pd.DataFrame]:
         path = real_data / rel
         src = recognise(path)
         if src is None:
-            raise ValueError(f"{path}: not recognised by any loader")
+            raise SourceError(f"{path}: not recognised by any loader")
         table_name = {"residents_ethnicity": "ethnicity"}.get(name, name)
         df = src.load(path, ctx).tables[table_name]
         if "area_type" in df:
@@ -156,7 +158,7 @@ def build_nhs_staff_monthly_icb(real_data: Path) -> pd.DataFrame:
     files = sorted((real_data / NHS_MONTHLY_DIR).glob("*.xlsx"))
     path = next((f for f in files if recognise(f) is HchsMonthly), None)
     if path is None:
-        raise ValueError(f"{real_data / NHS_MONTHLY_DIR}: no NHS Workforce Statistics England and Organisation workbook")
+        raise SourceError(f"{real_data / NHS_MONTHLY_DIR}: no NHS Workforce Statistics England and Organisation workbook")
     monthly = HchsMonthly.load(path, BuildContext()).tables["nhs_staff_monthly"]
     start = next((k.get("series_from") for k in vocab.load_yaml("kpis.yaml")["kpis"] if k["id"] == "nhs_trust_staff_mom_pct"),
                  None)
@@ -193,7 +195,7 @@ def build_prevalence(reference_data: Path, current: pd.DataFrame) -> pd.DataFram
     cf = pd.read_csv(reference_data / CFAS_FILE)
     bad = sorted(set(cf["age_band"]) - set(CFAS_BANDS))
     if bad:
-        raise ValueError(f"{reference_data / CFAS_FILE}: column 'age_band': unexpected band(s) {bad}")
+        raise SourceError(f"{reference_data / CFAS_FILE}: column 'age_band': unexpected band(s) {bad}")
     dementia = pd.DataFrame({
         "condition": "dementia", "condition_label": "People aged 65+ living with dementia (CFAS II rates by age and sex)",
         "age_band": cf["age_band"].map(CFAS_BANDS), "sex": cf["sex"].str.lower(),

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from iwt_helpers import atomic, paths, vocab
+from iwt_helpers import atomic, config, paths
+from iwt_helpers.errors import ConfigError
 
 from . import geography
 
@@ -57,16 +58,16 @@ def _part_population(spec: dict, parts: pd.DataFrame) -> float:
     icb = geography.resolve_icb(spec["icb"])
     p = parts[parts["icb_code"] == icb]
     if p.empty:
-        raise ValueError(f"{AMBULANCE_FILE}: ICB {spec['icb']} has no places in sub_icb.csv")
+        raise ConfigError(f"{AMBULANCE_FILE}: ICB {spec['icb']} has no places in sub_icb.csv")
     if "places" in spec:
         unknown = set(map(str, spec["places"])) - set(p["sicb_ods"])
         if unknown:
-            raise ValueError(f"{AMBULANCE_FILE}: ICB {icb}: places {sorted(unknown)} are not places of the ICB")
+            raise ConfigError(f"{AMBULANCE_FILE}: ICB {icb}: places {sorted(unknown)} are not places of the ICB")
         p = p[p["sicb_ods"].isin([str(x) for x in spec["places"]])]
     if "lads" in spec:
         unknown = set(spec["lads"]) - set(p["lad_code"])
         if unknown:
-            raise ValueError(f"{AMBULANCE_FILE}: ICB {icb}: local authorities {sorted(unknown)} are not in the ICB")
+            raise ConfigError(f"{AMBULANCE_FILE}: ICB {icb}: local authorities {sorted(unknown)} are not in the ICB")
         p = p[p["lad_code"].isin(spec["lads"])]
     if "except_lads" in spec:
         p = p[~p["lad_code"].isin(spec["except_lads"])]
@@ -77,25 +78,25 @@ def build_ambulance_shares(reference_dir: Path | None = None) -> pd.DataFrame:
     """The ten ambulance trusts' shares by ICB: population of the part of each ICB served over the
     population of the trust's whole area."""
     reference_dir = Path(reference_dir or paths.REFERENCE)
-    spec = vocab.load_yaml(AMBULANCE_FILE)
-    year = int(spec["population_year"])
+    spec = config.ambulance_trusts()          # validated: known ICB codes, place and authority codes
+    year = spec.population_year
     sub = pd.read_csv(reference_dir / geography.SUB_ICB_FILE, dtype=str)[["sicb_code", "sicb_ods", "icb_code"]]
     lads = pd.read_csv(reference_dir / "sub_icb_lad.csv", dtype={"sicb_code": str, "lad_code": str})
     pop = pd.read_csv(reference_dir / "place_population.csv")
     pop = pop[pop["year"] == year].groupby("sicb_code")["population"].sum()
     if pop.empty:
-        raise ValueError(f"place_population.csv: no population for {year} (population_year of {AMBULANCE_FILE})")
+        raise ConfigError(f"place_population.csv: no population for {year} (population_year of {AMBULANCE_FILE})")
     parts = lads.merge(sub, on="sicb_code", how="left")
     parts["population"] = parts["sicb_code"].map(pop) * parts["share_of_place"]
     rows = []
-    for t in spec["trusts"]:
-        served = [(geography.resolve_icb(s["icb"]), _part_population(s, parts)) for s in t["icbs"]]
+    for t in spec.trusts:
+        served = [(s.icb, _part_population(s.model_dump(exclude_none=True), parts)) for s in t.icbs]
         total = sum(v for _, v in served)
-        basis = (f"share of the population of the trust's area living in the ICB ({year}, ONS); area: {t['area']}")
+        basis = (f"share of the population of the trust's area living in the ICB ({year}, ONS); area: {t.area}")
         for icb, v in served:
-            rows.append({"org_code": t["org_code"], "org_name": t["name"], "kind": "ambulance", "icb_code": icb,
+            rows.append({"org_code": t.org_code, "org_name": t.name, "kind": "ambulance", "icb_code": icb,
                          "share": round(v / total, 6), "basis": basis,
-                         "source": f"{spec['source']}: {'; '.join(t['sources'])}"})
+                         "source": f"{spec.source}: {'; '.join(t.sources)}"})
     out = pd.DataFrame(rows)
     return out.groupby(["org_code", "org_name", "kind", "icb_code", "basis", "source"], as_index=False)["share"].sum()[COLUMNS]
 

@@ -345,6 +345,11 @@ def icon_svg(colour: str, letter: str, title: str) -> str:
             f'text-anchor="middle" fill="{fg}">{letter}</text></svg>')
 
 
+def kpi_value_text(v: float, unit: str) -> str:
+    """A KPI's value as the KPI matrix writes it."""
+    return _fmt_value(v, unit)
+
+
 def _fmt_value(v: float, unit: str) -> str:
     if pd.isna(v):
         return "–"

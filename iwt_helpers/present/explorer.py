@@ -190,11 +190,14 @@ class Explorer:
             for item in items:
                 if isinstance(item, Headline):
                     notebook.headline(item.name, item.value, item.unit, item.fmt, item.provenance)
-                    continue
-                bundle, shown = _bundle(item)
-                display(bundle)
-                if isinstance(item, Table) and item.key:
-                    notebook.key_table(item.key, shown, item.caption, item.provenance)
+                else:
+                    bundle, shown = _bundle(item)
+                    display(bundle)
+                    if isinstance(item, Table) and item.key:
+                        notebook.key_table(item.key, shown, item.caption, item.provenance)
+                tags = _measures_payload(item)
+                if tags:
+                    display({IWT_MIME: tags, "text/plain": ""}, raw=True)
             return items
         import ipywidgets as w
 
@@ -213,16 +216,19 @@ class Explorer:
             items = part.render(self.icb_code)
             outputs, payloads = [], []
             for item in items:
+                tags = _measures_payload(item)
                 if isinstance(item, Headline):
                     payload = notebook.headline_payload(item.name, item.value, item.unit, item.fmt, item.provenance)
                     payloads.append(payload)
                     outputs.append(_display_data({"text/html": notebook.headline_html(payload),
                                                   "text/plain": f"{payload['name']}: {payload['text']}"}))
-                    continue
-                bundle, shown = _bundle(item)
-                outputs.append(_display_data(_data_of(bundle)))
-                if isinstance(item, Table) and item.key:
-                    payloads.append(notebook.key_table_payload(item.key, shown, item.caption, item.provenance))
+                else:
+                    bundle, shown = _bundle(item)
+                    outputs.append(_display_data(_data_of(bundle)))
+                    if isinstance(item, Table) and item.key:
+                        payloads.append(notebook.key_table_payload(item.key, shown, item.caption, item.provenance))
+                if tags:
+                    payloads.append(tags)
             return outputs, payloads, items
         from IPython.utils.capture import capture_output
 
@@ -279,6 +285,25 @@ class Explorer:
                                   f"redrawn in {seconds:.2f} s</span>")
         for callback in self._observers:
             callback(name, value)
+
+
+def _measures_payload(item: Item) -> dict | None:
+    """The runner's record of the registered figures an item shows (``measures.csv``), or None."""
+    if isinstance(item, Table):
+        rows = notebook.table_measure_rows(item.measures, item.columns, item.formats)
+        where = ("table", item.caption, item.key)
+    elif isinstance(item, Headline):
+        v = item.measure
+        rows = [notebook.measure_row(v, "", item.fmt.format(v.value) if isinstance(item.value, int | float) else str(item.value))] \
+            if v is not None else []
+        where = ("headline", item.name, None)
+    elif isinstance(item, Figure):
+        rows = [notebook.measure_row(v) for v in item.measures if v is not None]
+        title = item.fig.get_suptitle().replace("\n", " ") if hasattr(item.fig, "get_suptitle") else "chart"
+        where = ("figure", title, None)
+    else:
+        return None
+    return notebook.measures_payload(*where[:2], rows, where[2]) if rows else None
 
 
 def _bundle(item: Item) -> tuple[Any, Any]:

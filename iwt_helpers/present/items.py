@@ -95,6 +95,13 @@ class Provenance:
         return Provenance(join(p.source for p in parts), join(p.period for p in parts), status, detail)
 
 
+# Items that show the figure of a registered measure (``analysis.measures``: one figure per measure, ICB
+# and period) say so, so that the runner lists every place a measure is shown (``measures.csv``). A
+# figure is anything with the attributes of ``analysis.measures.Value`` (measure, label, icb, period,
+# value, status, scope, source); present does not import analysis.
+MeasureTags = dict[str, Any]               # column -> the figure (or list of figures) shown in it
+
+
 @dataclass
 class Table:
     df: pd.DataFrame
@@ -104,12 +111,14 @@ class Table:
     key: str | None = None                 # export to tables.xlsx under this name (first render)
     suppress: bool = True
     provenance: Provenance | None = None
+    measures: MeasureTags | None = None    # column -> the registered figure(s) shown in it
 
 
 @dataclass
 class Figure:
     fig: Any                               # a matplotlib Figure (its footer carries the provenance)
     provenance: Provenance | None = None
+    measures: list = field(default_factory=list)   # registered figures drawn as text (in their measure's format)
 
 
 @dataclass
@@ -125,6 +134,7 @@ class Headline:
     fmt: str = "{:,.0f}"
     provenance: Provenance | None = None
     notes: list[str] = field(default_factory=list)
+    measure: Any = None                    # the registered figure the headline is (analysis.measures.Value)
 
 
 Item = Table | Figure | Text | Headline

@@ -20,6 +20,7 @@ from iwt_helpers import IWT_MIME, SYNTHETIC_LABEL
 from iwt_helpers.data import disclosure, geography
 from iwt_helpers.data.datastore import Dataset
 
+from . import caveats as caveat_file
 from . import charts
 from .items import Provenance, compact_sources
 
@@ -32,7 +33,7 @@ def setup() -> None:
 
 
 class RunParameters(Protocol):
-    """What the title block needs of a theme's parameters (``themes.params.ReportParams``)."""
+    """What the title block needs of a theme's parameters (``analysis.params.ReportParams``)."""
     icb_code: str
     icb_name: str
     data_dir: object
@@ -136,13 +137,14 @@ def table_html(df: pd.DataFrame, caption: str, columns: dict[str, str] | None = 
 
 def show(df: pd.DataFrame, caption: str, columns: dict[str, str] | None = None,
          formats: dict[str, str] | None = None, key: str | None = None, suppress: bool = True,
-         provenance: Provenance | None = None) -> pd.DataFrame:
+         provenance: Provenance | None = None, measures: dict | None = None) -> pd.DataFrame:
     """Display a table (small counts suppressed) with its provenance line; with ``key`` also export
-    it to tables.xlsx."""
+    it to tables.xlsx; ``measures`` (column -> registered figure) tells the runner what it shows."""
     page, out = table_html(df, caption, columns, formats, suppress, provenance)
     display(HTML(page))
     if key:
         key_table(key, out, caption, provenance)
+    emit_measures("table", caption, table_measure_rows(measures, columns, formats), key)
     return out
 
 
@@ -199,6 +201,44 @@ def key_table_payload(name: str, df: pd.DataFrame, caption: str = "", provenance
             **({"provenance": provenance.as_dict()} if provenance else {})}
 
 
+def measure_row(value, column: str = "", text: str | None = None) -> dict:
+    """One registered figure (``analysis.measures.Value``) as an item shows it: the measure, ICB,
+    period, value, status and, as the reader sees it, the column it is in and its text."""
+    missing = value.value is None or pd.isna(value.value)
+    return {"measure": value.measure, "label": value.label, "icb_code": value.icb, "period": value.period,
+            "value": None if missing else float(value.value), "status": value.status, "scope": value.scope,
+            "source": compact_sources([value.source]) if value.source else "", "column": column,
+            "text": text if text is not None else value.text()}
+
+
+def table_measure_rows(tags: dict | None, columns: dict[str, str] | None = None,
+                       formats: dict[str, str] | None = None) -> list[dict]:
+    """The figures a table's ``measures`` tags (column -> figure or figures), each with the column's
+    header and format as shown."""
+    rows = []
+    for col, values in (tags or {}).items():
+        for v in (values if isinstance(values, list | tuple) else [values]):
+            if v is None:
+                continue
+            fmt = (formats or {}).get(col)
+            text = NOT_AVAILABLE if v.value is None or pd.isna(v.value) else (fmt.format(v.value) if fmt else v.text())
+            rows.append(measure_row(v, (columns or {}).get(col, col), text))
+    return rows
+
+
+def measures_payload(item: str, name: str, rows: list[dict], key: str | None = None) -> dict:
+    """What :func:`emit_measures` emits for the runner: where the figures are shown (a table by its key
+    and caption, a headline by its name, a chart by its title) and the figures."""
+    return {"kind": "measures", "item": item, "name": name, "key": key, "rows": rows}
+
+
+def emit_measures(item: str, name: str, rows: list[dict], key: str | None = None) -> None:
+    """Tell the runner which registered figures an item shows (for ``measures.csv``); nothing is displayed."""
+    if rows:
+        payload = measures_payload(item, name, rows, key)
+        _emit(payload.pop("kind"), payload)
+
+
 def headline(name: str, value: float | str, unit: str = "", fmt: str = "{:,.0f}",
              provenance: Provenance | None = None) -> None:
     """A headline figure for the index page (not shown in a report itself; an interactive notebook
@@ -232,6 +272,21 @@ def headline_html(payload: dict) -> str:
             f"{note}</div>")
 
 
+def caveat_notes(ds: Dataset, notes: Iterable[str] = ()) -> list[str]:
+    """The theme's caveats ``notes`` with those every report shows (data/reference/caveats.yaml): the
+    synthetic data first when any table is synthetic (A8), then small counts (A7) and the record-level
+    rule of a folder built from extracts (A7.record_level)."""
+    items = list(notes)
+    cfg = disclosure.settings()
+    items.append(caveat_file.text("A7", largest_suppressed=cfg["min_count"] - 1, marker=cfg["marker"]))
+    record_rule = disclosure.folder_rule(ds.data_dir)
+    if record_rule:                       # tables built from record-level extracts (iwt extract load)
+        items.append(caveat_file.text("A7.record_level", rule=record_rule))
+    if ds.any_synthetic:
+        items.insert(0, caveat_file.text("A8", label=SYNTHETIC_LABEL))
+    return items
+
+
 def caveats(ds: Dataset, notes: Iterable[str] = ()) -> pd.DataFrame:
     """Sources actually used (with synthetic flags) and the caveats that apply, as a table."""
     prov = ds.provenance()
@@ -240,16 +295,7 @@ def caveats(ds: Dataset, notes: Iterable[str] = ()) -> pd.DataFrame:
     show(prov, "Data used in this report", columns={
         "table": "Table", "origin": "Came from", "synthetic": "Synthetic?",
         "fell_back_to_demo": "Fell back to demo data?", "source": "Source"}, suppress=False, key="sources")
-    items = list(notes)
-    cfg = disclosure.settings()
-    items.append(f"Small counts: 1 to {cfg['min_count'] - 1} people are suppressed in every table (shown as "
-                 f"{cfg['marker']}; left blank in tables.xlsx); 'not available' means the data used have no figure.")
-    record_rule = disclosure.folder_rule(ds.data_dir)
-    if record_rule:                       # tables built from record-level extracts (iwt extract load)
-        items.append(record_rule)
-    if ds.any_synthetic:
-        items.insert(0, f"**{SYNTHETIC_LABEL}.** Synthetic tables are calibrated to national figures "
-                        "(docs/demo-calibration.md) but do not describe any real ICB.")
+    items = caveat_notes(ds, notes)
     display(Markdown("\n".join(f"- {n}" for n in items)))
     _emit("caveats", {"notes": items})
     return prov

@@ -39,6 +39,22 @@ def sheet_name(theme: str, name: str, used: set[str]) -> str:
     return candidate
 
 
+def sheet_names(per_theme: dict[str, dict]) -> dict[tuple[str, str], str]:
+    """(theme, key) -> the sheet :func:`write_tables` gives each theme's key table (its first, where a
+    theme emits one key twice)."""
+    used: set[str] = set()
+    out: dict[tuple[str, str], str] = {}
+    for theme, found in per_theme.items():
+        for t in found.get("tables", []):
+            out.setdefault((theme, t["name"]), sheet_name(theme, t["name"], used))
+    return out
+
+
+MEASURE_SHEET = "measures"
+MEASURE_HEADERS = {"measure": "Measure", "label": "What it counts", "icb_code": "ICB", "period": "Period", "value": "Value",
+                   "status": "Status", "theme": "Theme", "shown_in": "Shown in", "scope": "Scope", "source": "Source"}
+
+
 def cell_value(value):
     """What a cell holds: numbers and dates stay so, ISO date text becomes a date, anything else is text."""
     if value is None or isinstance(value, bool | int | float | date):
@@ -100,14 +116,17 @@ def _wrapped_lines(text: str, width: int) -> int:
     return sum(max(1, len(textwrap.wrap(part, width) or [""])) for part in str(text).split("\n"))
 
 
-def write_tables(dest: Path, icb_label: str, per_theme: dict[str, dict], run: dict | None = None) -> Path:
+def write_tables(dest: Path, icb_label: str, per_theme: dict[str, dict], run: dict | None = None,
+                 measures: list[dict] | None = None) -> Path:
     """One sheet per key table of each theme, its header in the first row as an Excel table with
     filters (so ``pandas.read_excel(path, sheet_name=None)`` gives every table as it is), its title
     and source in the printed page header and footer and on the contents sheet; a notes sheet with the
     run (date, iwt version, git commit, data folder), the suppression rule and the caveats. Every sheet
     prints landscape, one page wide, its header row repeated. ``run``: what the runner knows of the
     run (``generated`` ISO time, ``version``, ``commit``, ``data``); the workbook's own created and
-    modified times are the run's, so two runs differ only where the run does."""
+    modified times are the run's, so two runs differ only where the run does. ``measures`` (the rows of
+    ``measures.csv``, one per registered figure shown): a sheet after the contents listing each figure
+    with where it is shown."""
     cfg = disclosure.settings()
     run = run or {}
     tables = [(theme, t) for theme, found in per_theme.items() for t in found.get("tables", [])]
@@ -139,7 +158,7 @@ def write_tables(dest: Path, icb_label: str, per_theme: dict[str, dict], run: di
         wb.properties.created = wb.properties.modified = when
         wb.properties.creator = wb.properties.lastModifiedBy = "iwt"
         wb.properties.title = f"iwt key tables: {icb_label}"
-        names: set[str] = set()
+        names: set[str] = {MEASURE_SHEET} if measures else set()
 
         def sheet(title: str, header: list[str], rows: list[list], widths: list[float], page_title: str,
                   page_foot: str, red: bool = False, wrap_cols: tuple[int, ...] = ()):
@@ -206,6 +225,14 @@ def write_tables(dest: Path, icb_label: str, per_theme: dict[str, dict], run: di
         sheet("contents", ["Sheet", "Theme", "Table", "Source", "Period", "Status"], contents,
               [24, 14, 50, 60, 22, 40], f"iwt key tables: {icb_label}: contents",
               "Each sheet's table, source, period and status (real, synthetic or both)", wrap_cols=(2, 3, 4, 5))
+        if measures:
+            ws = sheet(MEASURE_SHEET, list(MEASURE_HEADERS.values()),
+                       [[cell_value(STATUS_TEXT.get(r.get(k), r.get(k)) if k == "status" else r.get(k)) for k in MEASURE_HEADERS]
+                        for r in measures], [24, 50, 8, 24, 12, 24, 12, 60, 40, 40], f"iwt key tables: {icb_label}: measures",
+                       "Each registered measure's figure for the ICB and period, and every place it is shown (measures.csv)",
+                       wrap_cols=(1, 7, 8, 9))
+            for r in range(2, len(measures) + 2):
+                ws.cell(row=r, column=5).number_format = "#,##0.00"
         for name, t, line, partly_synthetic in prepared:
             columns, rows = t["table"]["columns"], t["table"]["data"]
             cols = [typed_column([cell_value(r[i]) for r in rows], str(c)) for i, c in enumerate(columns)]

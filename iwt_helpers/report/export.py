@@ -13,11 +13,14 @@ import functools
 import re
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
-from nbconvert import HTMLExporter
 
 from iwt_helpers import IWT_MIME
+
+if TYPE_CHECKING:
+    from nbconvert import HTMLExporter
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REMOTE = r"""\s*["']?\s*(?:https?:)?//"""
@@ -31,6 +34,8 @@ RESOURCE_REF = re.compile(rf"\b(?:src|srcset|data)\s*={REMOTE}|<link[^>]*\bhref\
 
 @functools.lru_cache(maxsize=2)
 def exporter(show_input: bool) -> HTMLExporter:
+    from nbconvert import HTMLExporter  # here, not at the top: slow to import, and only pages need it
+
     return HTMLExporter(template_name="iwt", extra_template_basedirs=[str(TEMPLATES)],
                         exclude_input=not show_input, exclude_input_prompt=True,
                         exclude_output_prompt=True, embed_images=True)

@@ -14,7 +14,7 @@ KERNEL_NAME = "python3"
 WARM_MODULES = ("pandas", "pandas.core.reshape.reshape", "pyarrow.pandas_compat", "matplotlib.pyplot",
                 "matplotlib.backends.backend_svg", "iwt_helpers.present.notebook", "iwt_helpers.present.charts",
                 "iwt_helpers.data.datastore", "iwt_helpers.themes.params", "iwt_helpers.analysis.workforce",
-                "iwt_helpers.analysis.kpis", "iwt_helpers.themes.data", "iwt_helpers.themes.provenance",
+                "iwt_helpers.analysis.kpis", "iwt_helpers.themes.data", "iwt_helpers.present.provenance",
                 "iwt_helpers.present.explorer", "iwt_helpers.themes.readiness", "iwt_helpers.themes.case_studies",
                 "iwt_helpers.themes.scenarios", "iwt_helpers.themes.governance_metrics")
 WARNING_FILTERS: list[tuple] = []      # the warning filters reset() restores (set by warm_up)

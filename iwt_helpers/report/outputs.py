@@ -14,13 +14,15 @@ from iwt_helpers import IWT_MIME, SYNTHETIC_LABEL, atomic
 
 def collect(nb: nbformat.NotebookNode) -> dict:
     """Key tables, headline figures and caveats a notebook emitted."""
-    found = {"tables": [], "headlines": [], "caveats": [], "report": {}}
+    found = {"tables": [], "headlines": [], "caveats": [], "measures": [], "report": {}}
     for cell in nb.cells:
         for o in cell.get("outputs", []):
             payload = o.get("data", {}).get(IWT_MIME) or {}
             kind = payload.get("kind")
             if kind in ("table", "headline"):
                 found[f"{kind}s"].append(payload)
+            elif kind == "measures":                # registered figures an item shows (measures.csv)
+                found["measures"].append(payload)
             elif kind == "caveats":
                 found["caveats"].extend(payload.get("notes", []))
             elif kind == "report":                 # what the notebook says of itself: ICB, region, synthetic
@@ -96,3 +98,41 @@ def read_json(path: Path) -> dict:          # a report's record or the manifest;
 
 def write_json(path: Path, data: dict) -> Path:
     return atomic.write_text(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+# measures.csv: one row per registered figure shown, and where (analysis.measures: one figure per
+# measure, ICB and period, so the rows of one measure, ICB and period agree on their value).
+MEASURE_COLUMNS = ["measure", "icb_code", "period", "value", "text", "status", "theme", "shown_in", "item", "name",
+                   "column", "page", "sheet", "label", "scope", "source"]
+
+
+def measure_rows(per_theme: dict[str, dict], sheets: dict[tuple[str, str], str] | None = None) -> list[dict]:
+    """The registered figures each theme's report shows, one row each with where it is shown: the page
+    (the theme's HTML; the ICB's index page for a headline, which is shown there), the item and column,
+    and the tables.xlsx sheet of a key table (``sheets``: (theme, key) -> sheet name)."""
+    out = []
+    for theme, found in per_theme.items():
+        for p in found.get("measures", []):
+            page = "index.html" if p["item"] == "headline" else f"{theme}.html"
+            sheet = (sheets or {}).get((theme, p.get("key") or ""), "")
+            for r in p["rows"]:
+                where = {"table": "table", "headline": "index card", "figure": "chart"}[p["item"]]
+                shown = f"{page}: {where} '{p['name']}'" + (f", column '{r['column']}'" if r.get("column") else "")
+                out.append({**{c: r.get(c, "") for c in ("measure", "icb_code", "period", "value", "text", "status",
+                                                          "label", "scope", "source", "column")},
+                            "theme": theme, "shown_in": shown + (f"; tables.xlsx sheet {sheet}" if sheet else ""),
+                            "item": p["item"], "name": p["name"], "page": page, "sheet": sheet})
+    return out
+
+
+def write_measures(dest: Path, rows: list[dict]) -> Path:
+    """``measures.csv``: the rows of :func:`measure_rows` (columns MEASURE_COLUMNS)."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=MEASURE_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in MEASURE_COLUMNS})
+    return atomic.write_text(dest, buf.getvalue())

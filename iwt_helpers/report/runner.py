@@ -2,12 +2,13 @@
 
 For each (ICB, theme) the runner parameterises the theme notebook with papermill, runs it in a warm kernel
 (engine.py), writes ``<out>/<ICB>/<theme>.ipynb``, a self-contained ``.html`` and then the report's record
-``<theme>.json`` (cache key, parameters, inputs, status, hashes of both outputs); then per ICB ``tables.xlsx`` and
-``index.html``, and for the run ``index.html`` and ``manifest.json``, a summary of the records. Each file is written
-to a temporary name then renamed, by one thread beside the kernels. Unless ``force``, a report is reused only if its
-own record has the current cache key (notebook, parameters, inputs, package code) and its outputs are those recorded.
-The output folder is checked and locked before any kernel starts; SIGINT and SIGTERM stop a run through its
-cleanup. Heavy imports happen inside functions, while the kernels start.
+``<theme>.json`` (cache key, parameters, inputs, status, hashes of both outputs); then per ICB ``tables.xlsx``,
+``measures.csv`` (every registered measure's figure shown, and where) and ``index.html``, and for the run
+``index.html`` and ``manifest.json``, a summary of the records. Each file is written to a temporary name then
+renamed, by one thread beside the kernels. Unless ``force``, a report is reused only if its own record has the
+current cache key (notebook, parameters, inputs, package code) and its outputs are those recorded. The output
+folder is checked and locked before any kernel starts; SIGINT and SIGTERM stop a run through its cleanup. Heavy
+imports happen inside functions, while the kernels start.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from importlib import metadata
 from pathlib import Path
 
 from iwt_helpers import __version__, atomic, paths
+from iwt_helpers.errors import RefusedFolderError, UsageError, WriteError
 
 from . import themes
 from .kernel_setup import KERNEL_NAME
@@ -176,7 +178,7 @@ def foreign_outputs(out: Path) -> list[str]:
 def check_parameters(codes: list[str], parameters: dict | None) -> None:
     """Values of -p NAME VALUE that the report parameter model knows (n_runs, peer_count, ...),
     validated by it before any kernel starts, so a bad one fails the command rather than its reports."""
-    from iwt_helpers.themes.params import ParameterError, ReportParams
+    from iwt_helpers.analysis.params import ParameterError, ReportParams
 
     for key, value in (parameters or {}).items():
         name = key.rpartition(".")[2]
@@ -191,8 +193,8 @@ def check_parameters(codes: list[str], parameters: dict | None) -> None:
 def request(icb: str, theme_spec: str, data_dir, out_dir, notebooks_dir: Path | None, parameters: dict | None = None) -> tuple:
     """Checked before any kernel starts: ICBs, themes, parameter values, the data folder (one iwt built; a
     build killed mid-swap is put right first), the output folder (refused, or made, probed and marked)."""
+    from iwt_helpers.analysis.params import ReportParams
     from iwt_helpers.data import datastore
-    from iwt_helpers.themes.params import ReportParams
 
     codes, selected = resolve_icbs(icb), themes.select(theme_spec, notebooks_dir)
     check_parameters(codes, parameters)
@@ -209,16 +211,16 @@ def request(icb: str, theme_spec: str, data_dir, out_dir, notebooks_dir: Path | 
            else "is a file" if out.exists() and not out.is_dir()
            else next((f"is inside {w}, which iwt reads from" for d, w in inside if d is not None and paths.is_within(out, d)), None))
     if why:
-        raise ValueError(f"--out {out}: {why}; give the reports a folder of their own")
+        raise RefusedFolderError(f"--out {out}: {why}; give the reports a folder of their own")
     if foreign := foreign_outputs(out):
-        raise ValueError(f"--out {out}: holds files iwt report did not make ({', '.join(foreign[:5])}"
-                         f"{f' and {len(foreign) - 5} more' if len(foreign) > 5 else ''}); give the reports a folder of "
-                         "their own (a new or empty one, or one an earlier iwt report wrote)")
+        raise RefusedFolderError(f"--out {out}: holds files iwt report did not make ({', '.join(foreign[:5])}"
+                                 f"{f' and {len(foreign) - 5} more' if len(foreign) > 5 else ''}); give the reports a folder of "
+                                 "their own (a new or empty one, or one an earlier iwt report wrote)")
     try:
         atomic.probe_folder(out)
         atomic.mark_folder(out, MARK)
     except OSError as exc:
-        raise ValueError(f"--out {out}: cannot create or write this folder ({exc.strerror or exc})") from None
+        raise RefusedFolderError(f"--out {out}: cannot create or write this folder ({exc.strerror or exc})") from None
     return codes, selected, data_path, out
 
 
@@ -230,7 +232,7 @@ def resolve_places(codes: list[str], spec: str | None, selected: dict[str, Path]
         return {}, []
     from iwt_helpers.data import geography, places
     if PLACE_THEME not in selected:
-        raise ValueError(f"--place: place reports are made by the {PLACE_THEME} theme; add it to --themes")
+        raise UsageError(f"--place: place reports are made by the {PLACE_THEME} theme; add it to --themes")
     out: dict[str, list[str]] = {}
     notes = []
     if spec.strip().lower() == "all":
@@ -261,14 +263,14 @@ def theme_parameters(selected: dict[str, Path], given: dict | None) -> dict[str,
     for key, value in (given or {}).items():
         theme, _, name = key.rpartition(".")
         if theme not in ("", *selected) or name in ("icb_code", "data_dir"):
-            raise ValueError(f"parameter {key!r}: " + (f"no theme {theme!r} in this run ({', '.join(selected)})" if name not in
+            raise UsageError(f"parameter {key!r}: " + (f"no theme {theme!r} in this run ({', '.join(selected)})" if name not in
                                                         ("icb_code", "data_dir") else "set by iwt report itself (--icb, --data)"))
         for t in [theme] if theme else selected:
             extra[t][name] = value
     for t, nb_path in selected.items():
         known = list(inspect_notebook(str(nb_path)))
         if unknown := [n for n in ("icb_code", "data_dir", *extra[t]) if n not in known]:
-            raise ValueError(f"parameter {unknown[0]!r} is not a parameter of {nb_path.name}; its parameters: {', '.join(known) or '(none)'}")
+            raise UsageError(f"parameter {unknown[0]!r} is not a parameter of {nb_path.name}; its parameters: {', '.join(known) or '(none)'}")
     return extra
 
 
@@ -306,7 +308,7 @@ def plan(codes: list[str], selected: dict[str, Path], data_path: Path | None, ou
             add(code, PLACE_THEME, out_root / code / "places" / ods, ods)
     need, free = 2 * len(todo), shutil.disk_usage(out_root).free / 1e6     # MB: a report's .ipynb and .html take ~1
     if free < need:
-        raise ValueError(f"--out {out_root}: {free:.1f} MB free, about {need} MB needed for {len(todo)} report(s)")
+        raise RefusedFolderError(f"--out {out_root}: {free:.1f} MB free, about {need} MB needed for {len(todo)} report(s)")
     # Longest first (each theme's median time when last run, else its notebook's size): the kernels finish together.
     cost = {t: sorted(r["seconds_execute"] for r in seen if r.get("theme") == t
                       and r.get("seconds_execute")) or [p.stat().st_size / 1e5] for t, p in selected.items()}
@@ -365,7 +367,7 @@ def write_report(p: Plan, job: Job, nb, res, started: str) -> None:
 
 
 def write_icb(p: Plan, code: str) -> None:
-    """tables.xlsx and index.html for one ICB, from each finished theme's executed notebook."""
+    """tables.xlsx, measures.csv and index.html for one ICB, from each finished theme's executed notebook."""
     import nbformat
 
     from iwt_helpers.present import xlsx
@@ -393,12 +395,16 @@ def write_icb(p: Plan, code: str) -> None:
         rec = p.records[key]
         entry = {"theme": PLACE_THEME, "title": themes.title(PLACE_THEME), "status": rec["status"], "error": rec.get("error"),
                  "headlines": found.get("headlines", [])}
-        xlsx.write_tables(folder / "tables.xlsx", rec.get("icb_label") or ods, {PLACE_THEME: found}, p.run)
+        place_measures = outputs.measure_rows({PLACE_THEME: found}, xlsx.sheet_names({PLACE_THEME: found}))
+        outputs.write_measures(folder / "measures.csv", place_measures)
+        xlsx.write_tables(folder / "tables.xlsx", rec.get("icb_label") or ods, {PLACE_THEME: found}, p.run, place_measures)
         outputs.icb_index(folder / "index.html", rec.get("icb_label") or ods, [entry], bool(rec.get("synthetic")), run=p.run,
                           up=f'<a href="../../index.html">{html.escape(label(mine, code))} reports</a> &middot; '
                              '<a href="../../../index.html">All ICBs</a>')
         place_links.append((f"places/{ods}/index.html", rec.get("icb_label") or ods, rec["status"]))
-    xlsx.write_tables(p.out_root / code / "tables.xlsx", label(mine, code), per_theme, p.run)
+    shown = outputs.measure_rows(per_theme, xlsx.sheet_names(per_theme))      # every registered figure, and where
+    outputs.write_measures(p.out_root / code / "measures.csv", shown)
+    xlsx.write_tables(p.out_root / code / "tables.xlsx", label(mine, code), per_theme, p.run, shown)
     outputs.icb_index(p.out_root / code / "index.html", label(mine, code), entries, any(r.get("synthetic") for r in mine),
                       run=p.run, places=place_links)
 
@@ -460,7 +466,7 @@ async def run_reports_async(icb: str = "QOP", theme_spec: str = "all", data_dir:
 
     t_start = time.perf_counter()
     if jobs < 1:
-        raise ValueError("--jobs must be at least 1")
+        raise UsageError("--jobs must be at least 1")
     cwd, main = Path(notebooks_dir or paths.NOTEBOOKS), asyncio.current_task()
     workers, left, done, p, bar = [], {}, set(), None, None
 
@@ -509,7 +515,7 @@ async def run_reports_async(icb: str = "QOP", theme_spec: str = "all", data_dir:
         if not isinstance(exc, OSError) or p is None:
             raise exc
         where = os.path.relpath(exc.filename2 or exc.filename, p.out_root) if exc.filename2 or exc.filename else "the reports"
-        raise OSError(f"--out {p.out_root}: could not write {where} ({exc.strerror or exc}); the run was stopped")
+        raise WriteError(f"--out {p.out_root}: could not write {where} ({exc.strerror or exc}); the run was stopped")
     if got:
         raise atomic.Interrupted(got[0], p and f"; {sum(j.key in p.records for j in p.jobs)} of {len(p.jobs)} report(s) "
                                  f"complete, recorded in {p.out_root / 'manifest.json'}")

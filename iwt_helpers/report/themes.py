@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from iwt_helpers import paths
+from iwt_helpers.errors import UsageError
 
 PATTERN = re.compile(r"^(\d{2})_([a-z0-9_]+)\.ipynb$")
 
@@ -32,6 +33,6 @@ def select(spec: str, folder: Path | None = None) -> dict[str, Path]:
     names = [s.strip() for s in spec.split(",") if s.strip()]
     unknown = [n for n in names if n not in available]
     if unknown or not names:
-        raise ValueError(f"--themes {spec!r}: unknown theme(s) {', '.join(unknown) or '(none given)'}; "
+        raise UsageError(f"--themes {spec!r}: unknown theme(s) {', '.join(unknown) or '(none given)'}; "
                          f"available: {', '.join(available)} or 'all'")
     return {n: available[n] for n in names}

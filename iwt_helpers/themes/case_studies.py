@@ -4,8 +4,9 @@ and the case-study initiatives that best address the ICB's weakest readiness ite
 
 Each ``*_section(ctx)`` returns a renderer ``icb_code -> list of items`` for
 :class:`iwt_helpers.present.explorer.Explorer`. Peers come from ``analysis.peers`` (real reference
-tables only); workforce figures from the data theme's context (real or synthetic, each labelled);
-readiness from the readiness theme's context (saved rounds, or the demo rounds labelled synthetic).
+tables only); workforce figures from the model's inputs (``analysis.system_data``, as the data theme
+reads them: real or synthetic, each labelled); readiness from the ICB's rounds
+(``analysis.readiness_rounds``: saved rounds, or the demo rounds labelled synthetic).
 """
 
 from __future__ import annotations
@@ -17,19 +18,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from iwt_helpers.analysis import carers, peers, pressures
+from iwt_helpers.analysis import carers, peers
 from iwt_helpers.analysis import case_studies as cs
 from iwt_helpers.analysis import primary_care as gp_analysis
 from iwt_helpers.analysis import readiness as ra
-from iwt_helpers.data import geography
+from iwt_helpers.analysis.params import ReportParams
+from iwt_helpers.analysis.readiness_rounds import ReadinessRounds
+from iwt_helpers.analysis.system_data import SystemData
 from iwt_helpers.data.datastore import Dataset
 from iwt_helpers.present import charts
 from iwt_helpers.present.items import Figure, Headline, Provenance, Table, Text, compact_sources
+from iwt_helpers.present.provenance import footer_text, provenance_of
 
-from . import data as data_theme
-from . import readiness as readiness_theme
-from .params import ReportParams
-from .provenance import footer_text, provenance_of
+from .wording import caveat, icb_name, readiness_rounds_caveat
 
 K = 5                     # neighbours shown (the peer-count control's default)
 MAX_PEERS = 15            # the most neighbours the peer-count control offers
@@ -38,10 +39,7 @@ DATA_TABLES = ("workforce", "vacancies", "flows", "kpi_observations", "gp_workfo
 SHORT = {"population": "population", "share_65_plus": "share aged 65+", "share_85_plus": "share aged 85+",
          "growth_65_plus": "growth in 65+", "imd_score": "deprivation", "rural_share": "rural share"}
 GUIDE_PERIOD = "October 2022 (the guide's good-practice chapter)"
-
-
-def _name(icb: str) -> str:
-    return geography.icb_name(icb)
+READINESS_BANNER = "readiness self-assessment rounds (no rounds saved for this ICB)"    # as the readiness theme's banner
 
 
 @dataclass
@@ -52,8 +50,8 @@ class CaseStudyContext:
     ind: pd.DataFrame
     systems: pd.DataFrame
     initiatives: pd.DataFrame
-    data: data_theme.DataContext
-    readiness: readiness_theme.ReadinessContext
+    data: SystemData
+    readiness: ReadinessRounds
     peer_count: Callable[[], int] = lambda: K     # how many neighbours to show (an Explorer control's value)
 
     @classmethod
@@ -61,8 +59,8 @@ class CaseStudyContext:
         settings = peers.load_settings()
         ind = peers.load_indicators(ds, settings)
         systems, initiatives = cs.load_library()
-        return cls(ds, params, settings, ind, systems, initiatives, data_theme.DataContext.load(ds, params),
-                   readiness_theme.ReadinessContext.load(ds, params), peer_count or (lambda: params.peer_count))
+        return cls(ds, params, settings, ind, systems, initiatives, SystemData.load(ds, params),
+                   ReadinessRounds.load(ds, params), peer_count or (lambda: params.peer_count))
 
     @functools.cached_property
     def distances(self) -> pd.DataFrame:
@@ -89,7 +87,7 @@ class CaseStudyContext:
         return bool(self.synthetic_tables()) or self.readiness.synthetic(icb)
 
     def banner_parts(self, icb: str) -> list[str]:
-        return self.synthetic_tables() + readiness_theme.banner_parts(self.readiness, icb)
+        return self.synthetic_tables() + ([READINESS_BANNER] if self.readiness.synthetic(icb) else [])
 
 
 # --------------------------------------------------------------------------- 1. method and neighbours
@@ -114,13 +112,13 @@ def peers_section(ctx: CaseStudyContext):
                  "(minus its mean, over its standard deviation) and the distance between two ICBs is the square root of the "
                  "weighted mean of their squared differences: 0 is identical, 1 is one standard deviation apart on average. "
                  "All indicators are real published figures; the weights are in data/reference/peer_indicators.yaml."),
-            Table(nb, f"{_name(icb)}: its {len(nb)} nearest peers on context indicators; nearest is {first['icb_name']} "
+            Table(nb, f"{icb_name(icb)}: its {len(nb)} nearest peers on context indicators; nearest is {first['icb_name']} "
                   f"(distance {first['distance']:.2f})",
                   {"rank": "Rank", "icb_code": "ICB", "icb_name": "Name", "distance": "Distance",
                    "biggest_differences": "Biggest differences (peer against this ICB)"},
                   {"distance": "{:.2f}"}, key="peer_neighbours", suppress=False, provenance=prov),
-            Table(mine, f"{_name(icb)}: the context indicators against the median ICB",
-                  {"indicator": "Indicator", "value": _name(icb), "england_median": "Median of 42 ICBs", "weight": "Weight"},
+            Table(mine, f"{icb_name(icb)}: the context indicators against the median ICB",
+                  {"indicator": "Indicator", "value": icb_name(icb), "england_median": "Median of 42 ICBs", "weight": "Weight"},
                   {"weight": "{:g}"}, suppress=False, provenance=prov),
         ]
     return render
@@ -135,14 +133,14 @@ def _areas(ctx: CaseStudyContext, icb: str) -> pd.DataFrame:
     for r in ctx.systems.itertuples():
         rows.append({"icb_code": r.icb_code, "role": "Case study"})
     out = pd.DataFrame(rows).groupby("icb_code", sort=False)["role"].agg("; ".join).reset_index()
-    out["area"] = out["icb_code"].map(_name)
+    out["area"] = out["icb_code"].map(icb_name)
     return out
 
 
 def comparison_section(ctx: CaseStudyContext):
     """The ICB beside its peers, the case-study systems and England on key indicators."""
     t = ctx.data.t
-    pop, uc, gp, kpi = t["population"], t["unpaid_care"], ctx.data.gp, t["kpi_observations"]
+    pop, uc, gp = t["population"], t["unpaid_care"], ctx.data.gp
     known: dict = {}
 
     def figures(code: str, fy) -> tuple[dict, dict]:
@@ -188,16 +186,15 @@ def comparison_section(ctx: CaseStudyContext):
                        asc_turnover_pct=tur.attrs["overall_pct"])
         table = pd.DataFrame(rows + [england])
 
-        fl = pressures.latest_flows(t["flows"])
-        v = t["vacancies"]
+        funnel_rows = ctx.data.funnel_rows
         parts = {
             "Residents aged 65+ (%) and their growth": provenance_of(p.assign(synthetic=False), f"{base} and {end}"),
             "Unpaid carers per 100 residents 5+": provenance_of(uc, "Census day, 21 March 2021"),
-            "Qualified GP FTE per 10,000 patients": ctx.data.prov(gp[gp["financial_year"] == fy]) if fy is not None
+            "Qualified GP FTE per 10,000 patients": provenance_of(gp[gp["financial_year"] == fy]) if fy is not None
             else Provenance("", "", "missing"),
-            "NHS sickness absence (%)": ctx.data.prov(kpi[kpi["kpi_id"] == "sickness_absence_nhs"]),
-            "Social care vacancy rate (%)": ctx.data.prov(v[(v["period"] == v["period"].max()) & v["sector"].str.startswith("asc")]),
-            "Social care turnover (%)": ctx.data.prov(fl[fl["sector"].str.startswith("asc")]),
+            "NHS sickness absence (%)": provenance_of(funnel_rows["NHS sickness absence"]),
+            "Social care vacancy rate (%)": provenance_of(_rates_rows(funnel_rows["Social care vacancy rate"])),
+            "Social care turnover (%)": provenance_of(funnel_rows["Social care turnover"]),
         }
         measures = pd.DataFrame([{"measure": m, "source": pr.source, "period": pr.period, "status": pr.status_text()}
                                  for m, pr in parts.items()])
@@ -208,7 +205,7 @@ def comparison_section(ctx: CaseStudyContext):
             Text("Like for like: the ICB, its nearest peers, the guide's four case-study systems and England. "
                  + (f"Synthetic (demonstration) figures in this table: {', '.join(syn)}; the rest are real."
                     if syn else "Every figure in this table is real.")),
-            Table(table, f"{_name(icb)} beside its peers, the case-study systems and England: {me['share_65_plus']:.1f}% of "
+            Table(table, f"{icb_name(icb)} beside its peers, the case-study systems and England: {me['share_65_plus']:.1f}% of "
                   f"residents are 65+ (England {england['share_65_plus']:.1f}%), growing {me['growth_65_plus']:.1f}% by {end}",
                   {"role": "Role", "icb_code": "ICB", "area": "Area", "share_65_plus": f"Aged 65+ (%, {base})",
                    "growth_65_plus": f"65+ growth {base}-{end} (%)", "carers_per_100": "Unpaid carers per 100 (2021)",
@@ -216,12 +213,21 @@ def comparison_section(ctx: CaseStudyContext):
                    "asc_vacancy_pct": "Social care vacancy (%)", "asc_turnover_pct": "Social care turnover (%)"},
                   {"share_65_plus": "{:.1f}", "growth_65_plus": "{:.1f}", "carers_per_100": "{:.1f}", "gp_fte_per_10k": "{:.2f}",
                    "nhs_sickness_pct": "{:.2f}", "asc_vacancy_pct": "{:.1f}", "asc_turnover_pct": "{:.1f}"},
-                  key="peer_comparison", suppress=False, provenance=prov),
+                  key="peer_comparison", suppress=False, provenance=prov,
+                  # each area's rates are the registry's figures (analysis.measures), as its own reports show them
+                  measures={"nhs_sickness_pct": [ctx.data.measure("nhs_sickness_rate_12m", c) for c in areas["icb_code"]],
+                            "asc_vacancy_pct": [ctx.data.measure("asc_vacancy_rate", c) for c in areas["icb_code"]]}),
             Table(measures, "Where each measure comes from, and whether it is real or synthetic",
                   {"measure": "Measure", "source": "Source", "period": "Period", "status": "Status"},
                   key="peer_measures", suppress=False, provenance=prov),
         ]
     return render
+
+
+def _rates_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows a funnel's rates come from: the published rates where it has them (its sizes, which only
+    set the funnel's limits, may be synthetic)."""
+    return rows[rows["kpi_id"].notna()] if "kpi_id" in rows and rows["kpi_id"].notna().any() else rows
 
 
 def vac_rate(table: pd.DataFrame, icb: str) -> float:
@@ -237,32 +243,32 @@ def adopt_section(ctx: CaseStudyContext):
     def render(icb: str) -> list:
         resp = ctx.readiness.responses(icb)
         if resp.df.empty:
-            return [Text(f"No readiness responses for {_name(icb)}, so initiatives cannot be matched to its weakest items.")]
+            return [Text(f"No readiness responses for {icb_name(icb)}, so initiatives cannot be matched to its weakest items.")]
         bank = ctx.readiness.bank
         latest, _ = ra.latest_and_previous(resp.df)
         plan = ra.action_plan(resp.df, bank)
         ranked = cs.rank_initiatives(ctx.initiatives, plan, WEAKEST, icb_code=icb)
         own = ctx.initiatives[ctx.initiatives["icb_code"] == icb]
-        rprov = ctx.readiness.prov(resp, [latest])
+        rprov = provenance_of(*ctx.readiness.assessed(resp, [latest]))
         prov = Provenance.combine([rprov, ctx.library_prov])
         weakest = plan.head(WEAKEST)
         kind = "saved (real) round" if resp.saved else "demonstration round (synthetic: no rounds saved for this ICB)"
         caveat = ("" if resp.saved else " This ranking rests on synthetic demonstration rounds, not on this ICB's own "
                   "assessment: it shows how the matching works, not what the ICB should adopt.")
         if len(own):
-            caveat += (f" {_name(icb)}'s own initiatives in the library ({', '.join(own['title'])}) are left out: they "
+            caveat += (f" {icb_name(icb)}'s own initiatives in the library ({', '.join(own['title'])}) are left out: they "
                        "are what it already does.")
         top = ranked.iloc[0]
         shown = ranked.assign(case_study=ranked["system"] + " (" + ranked["icb_code"] + ")")
         return [
             Headline(f"Case studies: initiatives addressing at least one of the {WEAKEST} weakest readiness items",
                      int((ranked["n_weak"] > 0).sum()), f"of {len(ranked)}", provenance=prov),
-            Text(f"Weakest readiness items of {_name(icb)} in its {readiness_theme._when(latest)} {kind}, by weighted gap: "
+            Text(f"Weakest readiness items of {icb_name(icb)} in its {ra.period_label(latest)} {kind}, by weighted gap: "
                  + "; ".join(f"**{r.item_id}** {r.text} (weighted gap {r.weighted_gap:.2f})" for r in weakest.itertuples())
                  + f". Best match: **{top['title']}** ({top['system']})." + caveat),
-            Table(shown, (f"{_name(icb)}: what could we adopt - case-study initiatives of other systems ranked by the summed "
+            Table(shown, (f"{icb_name(icb)}: what could we adopt - case-study initiatives of other systems ranked by the summed "
                           f"weighted gap of the readiness items they address; best match {top['title']} ({top['system']})")
-                  if resp.saved else (f"{_name(icb)}: case-study initiatives of other systems ranked against the synthetic "
+                  if resp.saved else (f"{icb_name(icb)}: case-study initiatives of other systems ranked against the synthetic "
                                       "demonstration rounds (an illustration of the matching, not a recommendation)"),
                   {"rank": "Rank", "title": "Initiative", "case_study": "Case study", "what": "What it is",
                    "weakest_addressed": f"Of the {WEAKEST} weakest items, addresses", "addresses": "Items addressed (weighted gap)",
@@ -291,7 +297,7 @@ def similarity_figure(ctx: CaseStudyContext, icb: str):
                label=f"{len(nb)} nearest peers")
     ax.scatter(pts.loc[case, "pc1"], pts.loc[case, "pc2"], s=90, marker="D", facecolors="none",
                edgecolors=charts.NHS["orange"], linewidths=2, label="Case-study systems")
-    ax.scatter([pts.at[icb, "pc1"]], [pts.at[icb, "pc2"]], s=160, marker="*", color=charts.NHS["dark_red"], label=_name(icb))
+    ax.scatter([pts.at[icb, "pc1"]], [pts.at[icb, "pc2"]], s=160, marker="*", color=charts.NHS["dark_red"], label=icb_name(icb))
     named = list(dict.fromkeys([icb, *nb["icb_code"], *case]))      # only these are named, nudged apart below
     ax.set_title(f"Similarity of the {len(pts)} ICBs on context indicators (a scatter, not a map)", fontsize=10, loc="left")
 
@@ -304,12 +310,12 @@ def similarity_figure(ctx: CaseStudyContext, icb: str):
     ax.margins(x=0.18, y=0.08)
     ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     first = nb.iloc[0]
-    title = (f"{_name(icb)} is most like {first['icb_name']} (distance {first['distance']:.2f})"
+    title = (f"{icb_name(icb)} is most like {first['icb_name']} (distance {first['distance']:.2f})"
              + (f"; of the {'other ' if icb in set(ctx.systems['icb_code']) else ''}case-study systems, "
-                f"{_name(nearest_case)} is nearest ({d[nearest_case]:.2f})" if nearest_case else ""))
+                f"{icb_name(nearest_case)} is nearest ({d[nearest_case]:.2f})" if nearest_case else ""))
     prov = ctx.indicator_prov
-    charts.finish(fig, title, footer_text(prov), False, right_in=0.8 + charts._text_width_in([_name(icb), "Case-study systems"], 8))
-    charts.label_points(ax, [(pts.at[c, "pc1"], pts.at[c, "pc2"], _name(c)) for c in named],
+    charts.finish(fig, title, footer_text(prov), False, right_in=0.8 + charts._text_width_in([icb_name(icb), "Case-study systems"], 8))
+    charts.label_points(ax, [(pts.at[c, "pc1"], pts.at[c, "pc2"], icb_name(c)) for c in named],
                         others=list(zip(others["pc1"], others["pc2"])))
     return fig, prov
 
@@ -333,24 +339,18 @@ def library_section(ctx: CaseStudyContext):
     """The four case-study systems: what they did, the facts the guide gives, and how far each is from the ICB."""
     def render(icb: str) -> list:
         d = ctx.distances[icb]
-        s = ctx.systems.assign(distance=ctx.systems["icb_code"].map(d), area=ctx.systems["icb_code"].map(_name),
+        s = ctx.systems.assign(distance=ctx.systems["icb_code"].map(d), area=ctx.systems["icb_code"].map(icb_name),
                                facts=ctx.systems["facts"].map(" | ".join),
                                initiatives=ctx.systems["system_id"].map(
                                    ctx.initiatives.groupby("system_id")["title"].agg("; ".join)))
-        return [Table(s, "The guide's case-study systems, their initiatives and their distance from " + _name(icb),
-                      {"name": "System", "icb_code": "ICB", "distance": f"Distance from {_name(icb)}", "summary": "What it did",
+        return [Table(s, "The guide's case-study systems, their initiatives and their distance from " + icb_name(icb),
+                      {"name": "System", "icb_code": "ICB", "distance": f"Distance from {icb_name(icb)}", "summary": "What it did",
                        "facts": "Facts the guide gives", "initiatives": "Initiatives"},
                       {"distance": "{:.2f}"}, key="case_study_library", suppress=False, provenance=ctx.library_prov)]
     return render
 
 
 def caveats(ctx: CaseStudyContext, icb: str) -> list[str]:
-    return [
-        "Peers are ICBs with a similar context (size, age, projected ageing, deprivation, rurality), not necessarily similar "
-        "workforce results; the indicators are real and the weights are a judgement an analyst can change.",
-        "Rural share uses the 2011 rural-urban classification of LSOAs; population projections are the published ones "
-        "apportioned to ICBs.",
-        "Case studies are summarised, in iwt's own words, from the guide's good-practice chapter (2022); they describe what "
-        "systems reported, not evaluated outcomes.",
-        *readiness_theme.caveats(ctx.readiness, icb)[:1],
-    ]
+    """Peers, the case-study library and whose readiness rounds the matching uses (data/reference/caveats.yaml)."""
+    resp = ctx.readiness.responses(icb)
+    return [caveat("A20"), caveat("A20.sources"), caveat("A37"), readiness_rounds_caveat(resp.saved, resp.file)]

@@ -2,35 +2,27 @@
 
 Each ``*_section(ctx)`` returns a renderer ``icb_code -> list of items`` for
 :class:`iwt_helpers.present.explorer.Explorer`, so the same code draws the static report and the
-interactive redraw. Everything that does not depend on the ICB (England totals, funnel
-tables) is computed once in :class:`DataContext`.
+interactive redraw. The figures come from :class:`iwt_helpers.analysis.system_data.SystemData`
+(the tables, and what is worked out once whatever ICB is shown: the snapshot, England's funnel
+tables) and the analysis modules; this module words them and lays them out.
 """
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass, field
-
 import pandas as pd
 
 from iwt_helpers import vocab
-from iwt_helpers.analysis import benchmarking, carers, need, nhs_trend, pressures, quality, trust_catchment, workforce
+from iwt_helpers.analysis import benchmarking, carers, measures, need, nhs_trend, pressures, quality, trust_catchment, workforce
 from iwt_helpers.analysis import places as place_analysis
 from iwt_helpers.analysis import primary_care as gp_analysis
+from iwt_helpers.analysis.system_data import TABLES, PlaceInputs, SystemData
 from iwt_helpers.data import disclosure, geography, places, population
-from iwt_helpers.data import trust_catchment as catchment_table
-from iwt_helpers.data.datastore import Dataset
 from iwt_helpers.present import charts
-from iwt_helpers.present.items import Figure, Headline, Provenance, Table, Text
+from iwt_helpers.present.items import STATUS_WORD, Figure, Headline, Provenance, Table, Text, compact_sources
+from iwt_helpers.present.provenance import footer_text, provenance_of
 
-from .params import ReportParams
-from .provenance import compact_sources, footer_text, provenance_of
+from .wording import CARER_HOURS, GP_ROLE, REGIONAL_TRUST_RULE, SHORT_SECTOR, TRUST_KIND, caveat, icb_name
 
-# Tables whose rows come from the data folder where it has them, and from the demo set for the
-# keys it lacks (each row flagged synthetic or not).
-BY_KEY = {"kpi_observations": "kpi_id", "flows": "sector", "ethnicity": "group", "workforce": "sector"}
-TABLES = ("workforce", "vacancies", "flows", "pay", "workforce_age", "ethnicity", "population",
-          "kpi_observations", "prevalence", "gp_workforce", "unpaid_care", "residents_ethnicity")
 KPI_PRESSURE = {"sickness_absence_nhs": "NHS sickness absence rate (%)",
                 "sickness_days_asc": "Adult social care sickness (days per worker a year)",
                 "agency_share_nhs": "Agency share of NHS trust pay bill (%)"}
@@ -44,93 +36,17 @@ NOT_IN_DATA = ["POPPI and PANSI tables (need is estimated here from published pr
                "NHS vacancy statistics by ICB"]
 
 
-@dataclass
-class DataContext:
-    ds: Dataset
-    params: ReportParams
-    t: dict[str, pd.DataFrame] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, ds: Dataset, params: ReportParams) -> DataContext:
-        ctx = cls(ds, params)
-        for name in TABLES:
-            df = ds.table_by_key(name, BY_KEY[name]) if name in BY_KEY else ds.table(name)
-            if "synthetic" not in df:
-                df["synthetic"] = bool(df.attrs.get("synthetic", ds.info(name).synthetic))
-            ctx.t[name] = df
-        return ctx
-
-    @property
-    def real_folder(self) -> bool:
-        return self.ds.data_dir is not None
-
-    def synthetic(self, *tables: str) -> bool:
-        """True when any row of these tables is synthetic (a table may mix real and demo rows)."""
-        return any(bool(self.t[t]["synthetic"].any()) for t in tables)
-
-    def synthetic_tables(self) -> list[str]:
-        return [t for t in TABLES if self.synthetic(t)]
-
-    def source(self, *tables: str) -> str:
-        """The sources of the rows loaded (real and synthetic alike), each named once."""
-        parts = []
-        for t in tables:
-            df = self.t[t]
-            parts.extend(df["source"].dropna().unique().tolist() if "source" in df and len(df) else
-                         [self.ds.info(t).source or t])
-        return compact_sources(parts)
+class DataContext(SystemData):
+    """The data theme's view of the model's inputs (:class:`SystemData`, loaded by ``load``): the
+    same tables and figures, and the provenance of rows with the theme's names for the parts of a
+    mixed figure."""
 
     def prov(self, rows: pd.DataFrame, period: str | None = None, by: str | None = None) -> Provenance:
-        """Provenance of the rows a figure is built from (see :func:`provenance.provenance_of`)."""
+        """Provenance of the rows a figure is built from (see :func:`present.provenance.provenance_of`)."""
         return provenance_of(rows, period, by, _LABELS.get(by))
-
-    @functools.cached_property
-    def gp(self) -> pd.DataFrame:
-        return self.t["gp_workforce"]
-
-    @functools.cached_property
-    def snapshot(self) -> pd.DataFrame:
-        """The whole-system workforce: each sector at its latest period; general practice from the
-        practice-level files where the data folder has them (real)."""
-        gp = self.gp if not self.gp["synthetic"].any() else None
-        return workforce.snapshot(self.t["workforce"], gp)
-
-    @property
-    def base_year(self) -> int:
-        """The workforce snapshot year, or the nearest year the population figures cover."""
-        wanted = int(workforce.latest_period(self.t["workforce"]).year)
-        years = sorted(self.t["population"]["year"].unique())
-        latest_start = max(years) - max(self.params.projection_years)
-        candidates = [y for y in years if y <= latest_start] or years
-        return int(min(candidates, key=lambda y: (abs(y - wanted), -y)))
-
-    @functools.cached_property
-    def funnels(self) -> list[tuple[str, pd.DataFrame, pd.DataFrame, str]]:
-        """Funnel tables for all 42 ICBs (computed once, whatever ICB is shown)."""
-        vac = benchmarking.vacancy_funnel(self.t["vacancies"])
-        tur = benchmarking.turnover_funnel(self.t["flows"])
-        snap = self.snapshot
-        nhs_fte = snap[snap["sector"] == "nhs_trust"].groupby("icb_code")["fte"].sum()
-        # Denominator: FTE days available over the 12 months (FTE x 365); the funnel only needs scale.
-        sick = benchmarking.kpi_funnel(self.t["kpi_observations"], "sickness_absence_nhs", nhs_fte * 365)
-        return [("Social care vacancy rate", vac, benchmarking.funnel_curve(vac), "Posts (filled + vacant)"),
-                ("Social care turnover", tur, benchmarking.funnel_curve(tur), "Staff in post"),
-                ("NHS sickness absence", sick, benchmarking.funnel_curve(sick), "FTE days available")]
 
 
 _LABELS = {"sector": vocab.sector_labels(), "kpi_id": KPI_PRESSURE}
-
-
-def _name(icb: str) -> str:
-    return geography.icb_name(icb)
-
-
-def _sector_rows(ctx: DataContext, icb: str) -> pd.DataFrame:
-    return ctx.snapshot[ctx.snapshot["icb_code"] == icb]
-
-
-SHORT_SECTOR = {"nhs_trust": "NHS trusts", "primary_care": "general practice", "asc_local_authority": "adult social care",
-                "asc_independent": "adult social care", "asc_voluntary": "adult social care"}
 
 
 def _sectors_named(rows: pd.DataFrame) -> str:
@@ -161,10 +77,6 @@ def _cell(ctx: DataContext, rows: pd.DataFrame) -> str:
 def coverage_section(ctx: DataContext):
     """What the report stands on: for each sector and measure, real (with its period), synthetic
     or not available; then unpaid carers, residents and population."""
-    def latest(df: pd.DataFrame) -> pd.DataFrame:
-        col = "period" if "period" in df else "year"
-        return df[df[col] == df.groupby("sector")[col].transform("max")] if "sector" in df else df
-
     def render(icb: str) -> list:
         rows = []
         for sector, label in SECTOR_ROWS.items():
@@ -173,19 +85,17 @@ def coverage_section(ctx: DataContext):
                 df = ctx.snapshot if table == "snapshot" else ctx.t[table]
                 if table == "ethnicity":
                     df = df[df["group"] == "workforce"]
-                d = latest(df[(df["icb_code"] == icb) & (df["sector"] == sector)]) if "sector" in df else df.iloc[0:0]
-                row[measure] = _cell(ctx, d)
+                row[measure] = _cell(ctx, quality.latest_for(df, icb, sector))
             rows.append(row)
         kpi = ctx.t["kpi_observations"]
         for sector, kpi_id in (("nhs_trust", "sickness_absence_nhs"), ("asc_local_authority", "sickness_days_asc")):
-            k = kpi[(kpi["icb_code"] == icb) & (kpi["kpi_id"] == kpi_id)]
-            k = k[k["period"] >= k["period"].max() - pd.DateOffset(months=11)] if len(k) else k
+            k = quality.kpi_last_12_months(kpi, icb, kpi_id)
             for r in rows:
                 if r["sector"] == SECTOR_ROWS[sector] or (sector == "asc_local_authority" and r["sector"].startswith("Adult")):
                     r["Sickness absence"] = _cell(ctx, k)
         matrix = pd.DataFrame(rows).fillna("not available")
         uc = ctx.t["unpaid_care"]
-        res = _residents(ctx)
+        res = ctx.residents
         pop = ctx.t["population"]
         context = pd.DataFrame([
             {"what": "Unpaid carers", "status": _cell(ctx, uc[uc["icb_code"] == icb])},
@@ -194,7 +104,7 @@ def coverage_section(ctx: DataContext):
             {"what": "Population (projection)", "status": _cell(ctx, pop[(pop["icb_code"] == icb) & (pop["kind"] == "projection")])},
         ])
         return [
-            Table(matrix, f"What this report stands on: each sector and measure for {_name(icb)} is real published data "
+            Table(matrix, f"What this report stands on: each sector and measure for {icb_name(icb)} is real published data "
                   "(with its period), synthetic demonstration data, or not available",
                   {"sector": "Sector", **{m: m for m in MEASURES}, "Sickness absence": "Sickness absence"},
                   key="coverage_matrix", suppress=False,
@@ -209,7 +119,7 @@ def coverage_section(ctx: DataContext):
 
 def _nhs_monthly_coverage(ctx: DataContext, icb: str) -> str:
     """What the coverage matrix says of NHS staff in post by month (NHS Workforce Statistics)."""
-    monthly = nhs_trend.monthly_table(ctx.ds)
+    monthly = ctx.nhs_monthly
     if monthly is None:
         return "NHS trust staff in post by month (NHS Workforce Statistics): not available in this data folder."
     rows = monthly[monthly["icb_code"] == icb]
@@ -220,10 +130,10 @@ def _nhs_monthly_coverage(ctx: DataContext, icb: str) -> str:
 
 def whole_system_section(ctx: DataContext):
     pop = ctx.t["population"]
-    nhs = _nhs_attribution(ctx)
+    nhs = ctx.nhs_attribution
 
     def render(icb: str) -> list:
-        snap = _sector_rows(ctx, icb)
+        snap = ctx.sector_rows(icb)
         sectors = workforce.by_sector(ctx.snapshot, icb)
         per = snap.drop_duplicates("sector").set_index("sector")
         status = {s: ("synthetic" if per.at[s, "synthetic"] else "real") for s in per.index}
@@ -247,9 +157,8 @@ def whole_system_section(ctx: DataContext):
         own = workforce.by_dimension(ctx.snapshot, icb, "ownership")
         own["ownership"] = own["ownership"].map(lambda t: t[:1].upper() + t[1:])
         profile_shown = profile.assign(registered=profile["registered"].map({True: "Yes", False: "No"}))
-        # Per head of population, a report on real data compares only the real sectors: a rate of real and
-        # synthetic staff together would be neither.
-        basis = ctx.snapshot[~ctx.snapshot["synthetic"].astype(bool)] if len(real) and len(fake) else ctx.snapshot
+        # Per head of population, a report on real data compares only the real sectors.
+        basis = workforce.per_capita_basis(ctx.snapshot, icb)
         # NHS trusts serving several ICBs (ambulance, specialist) apportioned, left out or at host (params.regional_trusts).
         comp = workforce.per_capita_comparison(basis, pop, icb, nhs.shares, nhs.text)
         me = comp[(comp["area"] == comp["area"].iloc[0]) & (comp["measure"] == "whole system")].iloc[0]
@@ -265,21 +174,25 @@ def whole_system_section(ctx: DataContext):
         prov_pc = Provenance.combine([ctx.prov(basis, by="sector"),
                                       Provenance("ONS population estimates and projections", str(comp.attrs["population_year"]), "real"),
                                       *_nhs_attribution_prov(nhs)])
-        rule = trust_catchment.SHORT[nhs.applied]
+        rule = REGIONAL_TRUST_RULE[nhs.applied]
         return [
             *heads,
-            Table(sectors, f"Workforce by sector in {_name(icb)}: {_sectors_named(snap)}",
+            Table(sectors, f"Workforce by sector in {icb_name(icb)}: {_sectors_named(snap)}",
                   {"sector_label": "Sector", "ownership": "Ownership", "period": "Period", "status": "Status",
                    "headcount": "Headcount", "fte": "FTE", "share_of_fte_pct": "Share of FTE (%)"}, fmt,
-                  key="workforce_by_sector", provenance=prov),
-            Figure(charts.fte_by_sector(sectors, _name(icb), footer_text(prov), prov.stamp, title=(
-                f"{_name(icb)}: {real['fte'].sum():,.0f} FTE in {_sectors_named(real)} (published data); the other sectors "
+                  key="workforce_by_sector", provenance=prov,
+                  measures={"fte": ctx.measure("nhs_trust_fte", icb), "headcount": ctx.measure("nhs_trust_headcount", icb)}),
+            Figure(charts.fte_by_sector(sectors, icb_name(icb), footer_text(prov), prov.stamp, title=(
+                f"{icb_name(icb)}: {real['fte'].sum():,.0f} FTE in {_sectors_named(real)} (published data); the other sectors "
                 "are synthetic demonstration figures" if len(real) and len(fake) else None)), prov),
-            Figure(charts.staff_groups_by_sector(profile, _name(icb), footer_text(prov), prov.stamp), prov),
+            Figure(charts.staff_groups_by_sector(profile, icb_name(icb), footer_text(prov), prov.stamp), prov),
             Table(profile_shown, "FTE by sector and staff group", {"sector_label": "Sector", "staff_group_label": "Staff group",
                   "registered": "Registered", "headcount": "Headcount", "fte": "FTE"}, fmt, key="workforce_by_group", provenance=prov),
-            Table(reg, "Registered and non-registered staff", {"registered": "Group", "headcount": "Headcount",
-                  "fte": "FTE", "share_of_fte_pct": "Share of FTE (%)"}, fmt, key="registered", provenance=prov),
+            Table(reg, "Registered and non-registered staff" + (
+                      "; headcount not available where a sector's publisher counts a person in two staff groups once "
+                      "(its staff groups' headcounts do not add up to people)" if reg["headcount"].isna().any() else ""),
+                  {"registered": "Group", "headcount": "Headcount",
+                   "fte": "FTE", "share_of_fte_pct": "Share of FTE (%)"}, fmt, key="registered", provenance=prov),
             Table(own, "Statutory, independent and voluntary employers", {"ownership": "Employer type",
                   "headcount": "Headcount", "fte": "FTE", "share_of_fte_pct": "Share of FTE (%)"}, fmt, key="ownership",
                   provenance=prov),
@@ -289,19 +202,13 @@ def whole_system_section(ctx: DataContext):
                   {"fte": "{:,.0f}", "fte_per_1000_population": "{:.1f}", "fte_per_1000_aged_65_plus": "{:.1f}"}, key="per_capita",
                   provenance=prov_pc),
             Figure(charts.per_capita_bars(comp, "fte_per_1000_population", "FTE per 1,000 population", footer_text(prov_pc),
-                   prov_pc.stamp, f"{_name(icb)} has {abs(diff):.1f} FTE per 1,000 residents {'more' if diff > 0 else 'fewer'} "
+                   prov_pc.stamp, f"{icb_name(icb)} has {abs(diff):.1f} FTE per 1,000 residents {'more' if diff > 0 else 'fewer'} "
                    f"than England {across} ({rule})"), prov_pc),
             Text(f"Per head: {comp.attrs['nhs_rule']}. Report parameter `regional_trusts`: {nhs.rule} (apportion, exclude "
                  "or host; default apportion); the staff in post tables above count each trust in the ICB it sits in, as "
                  "published."),
         ]
     return render
-
-
-def _nhs_attribution(ctx: DataContext) -> trust_catchment.Attribution:
-    """NHS trust staff attributed to ICBs under the report's ``regional_trusts`` rule (organisation
-    FTE from the data folder's ``nhs_staff_monthly``; host attribution without it, said so)."""
-    return trust_catchment.attribute(nhs_trend.monthly_table(ctx.ds), catchment_table.catchment(), ctx.params.regional_trusts)
 
 
 def _nhs_attribution_prov(nhs: trust_catchment.Attribution) -> list[Provenance]:
@@ -315,28 +222,27 @@ def _nhs_attribution_prov(nhs: trust_catchment.Attribution) -> list[Provenance]:
 def nhs_organisations_section(ctx: DataContext):
     """The organisations behind the ICB's NHS trust figures: each one's FTE, its share of its host
     ICB's FTE and how much of it is attributed to this ICB under ``regional_trusts``."""
-    nhs = _nhs_attribution(ctx)
+    nhs = ctx.nhs_attribution
 
     def render(icb: str) -> list:
         if nhs.weights is None:
             return [Text(f"Organisations behind the NHS trust figures: not available. {nhs.text}.")]
         t = trust_catchment.organisations_for(nhs.weights, icb)
-        t["host"] = t["host_icb_code"].map(_name)
-        t["kind"] = t["kind"].map(trust_catchment.KIND_LABELS)
+        t["host"] = t["host_icb_code"].map(icb_name)
+        t["kind"] = t["kind"].map(TRUST_KIND)
         month = f"{nhs.period:%B %Y}"
-        here = t[t["hosted_here"]]
-        away = t[~t["hosted_here"] & (t["fte_to_icb"] > 0)]
+        tot = trust_catchment.attributed_totals(t)
         prov = (_nhs_attribution_prov(nhs) or [Provenance("NHS England, NHS Workforce Statistics by organisation", month, "real")])[0]
-        kept, given = here["fte_to_icb"].sum(), here["fte"].sum()
-        summary = (f"{_name(icb)} hosts {len(here)} NHS trusts with {given:,.0f} FTE ({month}); under the "
-                   f"`{nhs.applied}` rule {kept:,.0f} FTE of them count here, and {away['fte_to_icb'].sum():,.0f} FTE of "
-                   f"{len(away)} trusts hosted in other ICBs are attributed to it. {nhs.text}.")
+        summary = (f"{icb_name(icb)} hosts {tot['hosted']} NHS trusts with {tot['hosted_fte']:,.0f} FTE ({month}, NHS Workforce "
+                   f"Statistics: all HCHS staff, resident doctors included); under the "
+                   f"`{nhs.applied}` rule {tot['kept_fte']:,.0f} FTE of them count here, and {tot['from_elsewhere_fte']:,.0f} "
+                   f"FTE of {tot['from_elsewhere']} trusts hosted in other ICBs are attributed to it. {nhs.text}.")
         return [
             Text(summary),
-            Table(t, f"Organisations behind {_name(icb)}'s NHS trust figures ({month}, rule: {nhs.applied})",
+            Table(t, f"Organisations behind {icb_name(icb)}'s NHS trust figures ({month}, rule: {nhs.applied})",
                   {"org_name": "Organisation", "org_code": "Code", "host": "Host ICB", "kind": "Kind", "fte": f"FTE {month}",
-                   "share_of_host_pct": "Share of host ICB's FTE (%)", "share_to_icb_pct": f"Share attributed to {_name(icb)} (%)",
-                   "fte_to_icb": f"FTE attributed to {_name(icb)}"},
+                   "share_of_host_pct": "Share of host ICB's FTE (%)", "share_to_icb_pct": f"Share attributed to {icb_name(icb)} (%)",
+                   "fte_to_icb": f"FTE attributed to {icb_name(icb)}"},
                   {"fte": "{:,.0f}", "share_of_host_pct": "{:.1f}", "share_to_icb_pct": "{:.1f}", "fte_to_icb": "{:,.0f}"},
                   key="nhs_organisations", suppress=False, provenance=prov),
         ]
@@ -347,7 +253,7 @@ def nhs_trend_section(ctx: DataContext):
     """NHS trust staff in post (FTE) by month from the KPI's ``series_from`` month (kpis.yaml): the ICB
     against its NHS England region and England as an index, and the growth over the last 12 months.
     From the data folder's ``nhs_staff_monthly``, else the committed ICB totals (real, both)."""
-    monthly = nhs_trend.monthly_table(ctx.ds)
+    monthly = ctx.nhs_monthly
     since = nhs_trend.series_start()
 
     def render(icb: str) -> list:
@@ -365,25 +271,61 @@ def nhs_trend_section(ctx: DataContext):
         note = ("NHS trusts and other core NHS organisations (HCHS staff, resident doctors included, unlike the turnover "
                 "figures of section 4); staff employed by the ICBs themselves, and the CCGs before them, are kept apart "
                 "and not counted here. Region and England add up their ICBs' trusts.")
-        if "org_type" in monthly:
-            last = monthly[monthly["period"] == monthly["period"].max()]
-            icb_staff = last.loc[last["org_type"] == "icb", "fte"].sum(min_count=1)
-            if pd.notna(icb_staff):
-                note += f" ICB-employed staff in England, {last['period'].max():%B %Y}: {icb_staff:,.0f} FTE."
+        icb_staff = nhs_trend.icb_employed_fte(monthly)
+        if icb_staff is not None:
+            note += f" ICB-employed staff in England, {icb_staff[0]:%B %Y}: {icb_staff[1]:,.0f} FTE."
+        grown = ctx.measure("nhs_trust_fte_growth_12m", icb)
         return [
             Headline(f"NHS trust staff in post {verb} {abs(mine['growth_pct']):.1f}% in the {mine['period_label']}",
-                     float(mine["growth_pct"]), f"% change in FTE, {mine['period_label']}", "{:+.1f}", provenance=prov_12),
-            Table(growth, f"NHS trust staff in post (FTE): growth in the {mine['period_label']}",
+                     float(mine["growth_pct"]), f"% change in FTE, {mine['period_label']}", "{:+.1f}", provenance=prov_12,
+                     measure=grown),
+            Table(growth, f"NHS trust staff in post (FTE; monthly NHS Workforce Statistics, all HCHS staff, resident doctors "
+                  f"included): growth in the {mine['period_label']}",
                   {"area": "Area", "fte_year_before": f"FTE {mine['year_before']:%B %Y}", "fte_latest": f"FTE {mine['latest']:%B %Y}",
                    "growth_pct": "Growth (%)"}, {"fte_year_before": "{:,.0f}", "fte_latest": "{:,.0f}", "growth_pct": "{:+.1f}"},
-                  key="nhs_staff_growth", suppress=False, provenance=prov_12),
-            Figure(charts.monthly_lines(areas, "index_100", f"FTE index ({start:%B %Y} = 100)", _name(icb), footer_text(prov),
-                                        prov.stamp, f"{_name(icb)}: NHS trust staff in post (FTE) {idx.get('icb', float('nan')):+.1f}% "
+                  key="nhs_staff_growth", suppress=False, provenance=prov_12,
+                  measures={"fte_latest": ctx.measure("nhs_trust_fte_monthly", icb, period=mine["latest"]),
+                            "fte_year_before": ctx.measure("nhs_trust_fte_monthly", icb, period=mine["year_before"]),
+                            "growth_pct": grown}),
+            *nhs_fte_reconciliation(ctx, icb),
+            Figure(charts.monthly_lines(areas, "index_100", f"FTE index ({start:%B %Y} = 100)", icb_name(icb), footer_text(prov),
+                                        prov.stamp, f"{icb_name(icb)}: NHS trust staff in post (FTE) {idx.get('icb', float('nan')):+.1f}% "
                                         f"since {start:%B %Y}, against {idx.get('region', float('nan')):+.1f}% in its region and "
                                         f"{idx.get('england', float('nan')):+.1f}% in England", baseline=100), prov),
             Text(note),
         ]
     return render
+
+
+# Where each NHS trust FTE measure is shown (analysis.measures), for the reconciliation table.
+NHS_FTE_SHOWN = {"nhs_trust_fte": "the staff-in-post tables by sector and staff group, the vacancy table (filled FTE) "
+                                  "and the scenarios' base year",
+                 "nhs_trust_fte_monthly": "the growth over 12 months above and the governance report's growth table",
+                 "nhs_trust_fte_per_head_basis": "the FTE per 1,000 population (trusts serving several ICBs attributed to "
+                                                 "them)"}
+
+
+def nhs_fte_reconciliation(ctx: DataContext, icb: str) -> list:
+    """One line and one table for the NHS trust FTE figures this report shows: which source and scope
+    each is, its month and where it is used, so that two of them are never read as a change in staff."""
+    figs = [ctx.measure(m, icb) for m in NHS_FTE_SHOWN]
+    figs = [f for f in figs if f is not None and f.available]
+    if len(figs) < 2:
+        return []
+    t = pd.DataFrame([{"what": f.label, "period": f.period, "fte": f.value, "status": STATUS_WORD.get(f.status, f.status),
+                       "scope": f.scope, "shown": NHS_FTE_SHOWN[f.measure]} for f in figs])
+    a, b = figs[0], figs[1]
+    synthetic = [f for f in (a, b) if f.synthetic]
+    line = (f"NHS trust staff in post in {icb_name(icb)}: {a.text()} FTE in {a.period} ({a.scope}) and {b.text()} FTE in "
+            f"{b.period} ({b.scope}). They differ by source, scope and month"
+            + (f" ({' and '.join(f.period for f in synthetic)}: synthetic demonstration data)" if synthetic else "")
+            + ", not because staff numbers changed between them; each table says which it shows.")
+    prov = Provenance.combine([Provenance(compact_sources([f.source]), f.period, f.status) for f in figs])
+    return [Text(line),
+            Table(t, f"NHS trust staff in post (FTE) in {icb_name(icb)}: the figures this report shows, and where",
+                  {"what": "Measure", "period": "Period", "fte": "FTE", "status": "Status", "scope": "Scope",
+                   "shown": "Shown in"}, {"fte": "{:,.0f}"}, key="nhs_fte_reconciliation", suppress=False, provenance=prov,
+                  measures={"fte": figs})]
 
 
 PLACE_INDICATORS = [("population", "Population {base}"), ("growth_65_plus_pct", "Growth aged 65+ to {end} (%)"),
@@ -397,63 +339,26 @@ PLACE_INDICATORS = [("population", "Population {base}"), ("growth_65_plus_pct", 
 GP_PLACE_COLUMNS = ("gp_gp_qualified_per_10k", "gp_nurse_per_10k")
 
 
-def _place_inputs(ctx: DataContext) -> dict:
-    """What the places section reads, once per report: population by place (the data folder's, else
-    the committed one), general practice by place (the build's, else the demo's split by population,
-    synthetic), and the committed place facts (Census 2021, IoD 2025, RUC)."""
-    pop = ctx.t["population"]
-    pp = ctx.ds.optional_table("population_place")
-    pp = places.place_population() if pp is None else pp[pp["sex"] == "persons"]
-    area = ctx.ds.optional_table("gp_workforce_area")
-    gp = ctx.gp
-    if area is None and gp["synthetic"].astype(bool).any():
-        area = place_analysis.synthetic_gp_by_place(gp, pp)
-    elif area is not None:
-        area = area.assign(synthetic=False)
-    ps = ctx.ds.optional_table("population_sex")
-    shares = population.female_shares(ps) if ps is not None else population.sex_shares()
-    return {"pop_place": pp, "pop_icb": population.projection_rows(pop), "gp_area": area, "shares": shares}
-
-
-def _place_frame(ctx: DataContext, inputs: dict, icb: str) -> pd.DataFrame:
-    base = ctx.base_year
-    end = base + max(ctx.params.projection_years)
-    gp_area = inputs["gp_area"] if inputs["gp_area"] is not None else pd.DataFrame(
-        columns=["financial_year", "icb_code", "area_type", "area_code", "role", "fte", "registered_patients"])
-    t = place_analysis.place_table(icb, inputs["pop_place"], inputs["pop_icb"], places.place_facts(), gp_area, ctx.gp,
-                                   ctx.t["prevalence"], inputs["shares"], base, end,
-                                   ctx.ds.table("deprivation"), ctx.ds.table("rurality"))
-    old = population.bands_at_least(65)
-    pp = inputs["pop_place"]
-    p65 = pp[(pp["year"] == base) & pp["age_band"].isin(old)].groupby("sicb_code")["population"].sum()
-    ip = inputs["pop_icb"]
-    i65 = ip[(ip["year"] == base) & ip["age_band"].isin(old)]
-    p65[icb] = i65.loc[i65["icb_code"] == icb, "population"].sum()
-    p65["England"] = i65["population"].sum()
-    t["dementia_per_1000_65"] = 1000 * t["dementia_65_plus"] / t["area"].map(p65)
-    return t
-
-
 def places_section(ctx: DataContext, focus=None):
     """The ICB's places (sub-ICB locations) side by side with the ICB and England, a chart of where
     each sits on the main indicators, and, for a place in focus (the ``place`` parameter, or the
     JupyterLab picker through ``focus()``), its own figures with general practice by PCN."""
-    inputs = _place_inputs(ctx)
+    inputs = ctx.place_inputs
 
     def render(icb: str) -> list:
         mine = places.places_of(icb)
         if len(mine) < 2:
-            return [Text(f"{_name(icb)} has one sub-ICB location ({mine['sicb_ods'].iloc[0]}), so its place figures are "
+            return [Text(f"{icb_name(icb)} has one sub-ICB location ({mine['sicb_ods'].iloc[0]}), so its place figures are "
                          "the ICB's own: no places section.")]
-        t = _place_frame(ctx, inputs, icb)
+        t = ctx.place_frame(icb)
         base, end, fy = t.attrs["base_year"], t.attrs["end_year"], t.attrs.get("gp_year") or "not available"
-        gp_synth = inputs["gp_area"] is not None and bool(inputs["gp_area"]["synthetic"].astype(bool).any())
-        pop_src = compact_sources([inputs["pop_place"]["source"].iloc[0]])
+        gp_synth = inputs.gp_synthetic
+        pop_src = compact_sources([inputs.pop_place["source"].iloc[0]])
         fact_src = compact_sources(places.place_facts()["source"].unique().tolist())
         parts = [Provenance(pop_src, f"{base} to {end}", "projection", "population: ONS projection"),
                  Provenance(fact_src, "Census 2021; IoD 2025; RUC 2011", "real")]
-        if inputs["gp_area"] is not None:
-            gsrc = compact_sources(inputs["gp_area"]["source"].dropna().unique().tolist()[:2]) if "source" in inputs["gp_area"] \
+        if inputs.gp_area is not None:
+            gsrc = compact_sources(inputs.gp_area["source"].dropna().unique().tolist()[:2]) if "source" in inputs.gp_area \
                 else "demonstration general practice figures split by place population"
             parts.append(Provenance(gsrc, str(fy), "synthetic" if gp_synth else "real",
                                     "general practice by place" if not gp_synth else "general practice split by population"))
@@ -468,7 +373,7 @@ def places_section(ctx: DataContext, focus=None):
         g65 = pl.loc[pl["growth_65_plus_pct"].idxmax()]
         car = pl.loc[pl["carers_per_100"].idxmax()]
         dep = pl.loc[pl["imd_average_score"].idxmax()]
-        title = (f"{_name(icb)}'s {len(pl)} places: the population aged 65+ grows fastest in {g65['area_name']} "
+        title = (f"{icb_name(icb)}'s {len(pl)} places: the population aged 65+ grows fastest in {g65['area_name']} "
                  f"({g65['growth_65_plus_pct']:+.0f}% by {end}); most unpaid carers per 100 residents in {car['area_name']} "
                  f"({car['carers_per_100']:.1f}); most deprived: {dep['area_name']} (IMD score {dep['imd_average_score']:.1f})")
         if gp_synth:
@@ -476,9 +381,9 @@ def places_section(ctx: DataContext, focus=None):
         chart_inds = real_inds          # a synthetic split by population would put every place on its ICB's line
         chart_prov = prov if not gp_synth else Provenance.combine(parts[:2])
         items = [
-            Table(shown, f"{_name(icb)}: its {len(pl)} places (sub-ICB locations) beside the ICB and England",
+            Table(shown, f"{icb_name(icb)}: its {len(pl)} places (sub-ICB locations) beside the ICB and England",
                   {"area_name": "Place", "ods": "ODS code", **labels}, fmt, key="places", suppress=False, provenance=prov),
-            Figure(charts.place_panels(t, chart_inds[:8], _name(icb), footer_text(chart_prov), chart_prov.stamp, title),
+            Figure(charts.place_panels(t, chart_inds[:8], icb_name(icb), footer_text(chart_prov), chart_prov.stamp, title),
                    chart_prov),
             Text("Places are NHS England's sub-ICB locations, named here after the local authorities that hold at least "
                  "a tenth of their small areas. Population figures are ONS 2022-based projections for each place; "
@@ -502,13 +407,13 @@ def place_options(icb_code: str) -> list[tuple[str, str]]:
                                   for r in places.places_of(icb_code).itertuples()]
 
 
-def _place_focus(ctx: DataContext, inputs: dict, t: pd.DataFrame, icb: str, code: str, prov: Provenance,
+def _place_focus(ctx: DataContext, inputs: PlaceInputs, t: pd.DataFrame, icb: str, code: str, prov: Provenance,
                  fmt: dict, labels: dict) -> list:
     if code not in set(t["area"]):
         p = geography.sub_icbs().set_index("sicb_code")
         where = p.loc[code, "icb_code"] if code in p.index else "another ICB"
-        return [Text(f"The place chosen is in {_name(where) if where in geography.icb_codes() else where}; "
-                     f"choose one of {_name(icb)}'s places.")]
+        return [Text(f"The place chosen is in {icb_name(where) if where in geography.icb_codes() else where}; "
+                     f"choose one of {icb_name(icb)}'s places.")]
     row = t.set_index("area")
     name = row.at[code, "area_name"]
     def shown(area: str, col: str) -> str:              # each indicator in its own format (rows differ in unit)
@@ -520,21 +425,14 @@ def _place_focus(ctx: DataContext, inputs: dict, t: pd.DataFrame, icb: str, code
                          "icb": [shown(icb, c) for c, _ in PLACE_INDICATORS],
                          "england": [shown("England", c) for c, _ in PLACE_INDICATORS]})
     items = [Text(f"### Focus: {name} ({row.at[code, 'ods']})"),
-             Table(long, f"{name} against {_name(icb)} and England",
-                   {"indicator": "Indicator", "place": name, "icb": _name(icb), "england": "England"},
+             Table(long, f"{name} against {icb_name(icb)} and England",
+                   {"indicator": "Indicator", "place": name, "icb": icb_name(icb), "england": "England"},
                    None, key="place_focus", suppress=False, provenance=prov)]
-    area = inputs["gp_area"]
-    if area is not None and not area["synthetic"].astype(bool).any() and "area_type" in area:
-        fy = area["financial_year"].max()
-        pcn = area[(area["financial_year"] == fy) & (area["area_type"] == "pcn") & (area["sicb_code"] == code)]
-        if len(pcn):
-            w = pcn.pivot_table(index=["area_code", "area_name"], columns="role", values="fte", aggfunc="sum")
-            pts = pcn.drop_duplicates("area_code").set_index("area_code")["registered_patients"]
-            out = pd.DataFrame({"pcn": [n for _, n in w.index], "patients": [pts[c] for c, _ in w.index]})
-            for role in ("gp_qualified", "nurse", "direct_patient_care", "admin"):
-                if role in w:
-                    out[role] = 10_000 * w[role].to_numpy() / out["patients"].to_numpy()
-            src = compact_sources(pcn["source"].unique().tolist()[:1])
+    area = inputs.gp_area
+    if area is not None and not inputs.gp_synthetic and "area_type" in area:
+        out, fy, sources = place_analysis.pcn_per_10k(area, code)
+        if len(out):
+            src = compact_sources(sources[:1])
             items.append(Table(out, f"General practice in {name} by primary care network, {fy}: FTE per 10,000 registered patients",
                                {"pcn": "Primary care network", "patients": "Registered patients",
                                 "gp_qualified": "Qualified GPs", "nurse": "Nurses", "direct_patient_care": "Direct patient care",
@@ -550,12 +448,13 @@ def _place_focus(ctx: DataContext, inputs: dict, t: pd.DataFrame, icb: str, code
 
 def primary_care_section(ctx: DataContext):
     gp = ctx.gp
-    unmapped = ctx.ds.optional_table("unmapped_organisations")
+    unplaced = gp_analysis.unplaced_gp_fte(ctx.ds.optional_table("unmapped_organisations"))
 
     def render(icb: str) -> list:
         if gp.empty:
             return [Text("General practice by practice: not available in the data used.")]
         latest = gp_analysis.per_10k_patients(gp, icb)
+        latest["role_label"] = latest["role"].map(GP_ROLE).fillna(latest["role"])
         fy = latest["financial_year"].iloc[0]
         prov = ctx.prov(gp[gp["financial_year"] == fy])
         wide = latest.pivot_table(index=["role", "role_label"], columns="area", values="fte_per_10k_patients", sort=False).reset_index()
@@ -567,23 +466,21 @@ def primary_care_section(ctx: DataContext):
         prov_t = ctx.prov(gp[gp["role"] == "gp_qualified"])
         notes = [f"FTE per 10,000 registered patients, {fy}: annual means of monthly practice counts; region and England "
                  "are summed over the practices placed in an ICB."]
-        if unmapped is not None and "qualified_gp_fte" in unmapped:
-            un = unmapped[unmapped["source"] == "gp_practice_workforce"]
-            if len(un):
-                worst = un.groupby("period")["qualified_gp_fte"].sum().sort_index()
-                notes.append(f"Practices that closed before 2022/23 and appear in no practice list are not placed in an ICB "
-                             f"({worst.iloc[0]:,.0f} qualified-GP FTE in {worst.index[0]}, {worst.iloc[-1]:,.0f} in {worst.index[-1]}); "
-                             "rates per patient are little affected because their patients leave the denominator too.")
+        if unplaced is not None:
+            notes.append(f"Practices that closed before 2022/23 and appear in no practice list are not placed in an ICB "
+                         f"({unplaced.iloc[0]:,.0f} qualified-GP FTE in {unplaced.index[0]}, {unplaced.iloc[-1]:,.0f} in "
+                         f"{unplaced.index[-1]}); rates per patient are little affected because their patients leave the "
+                         "denominator too.")
         return [
             Headline(f"Qualified GPs per 10,000 registered patients ({fy})", mine["fte_per_10k_patients"], "FTE per 10,000 patients", "{:.2f}",
                      provenance=prov),
-            Table(wide, f"General practice FTE per 10,000 registered patients, {fy}: {_name(icb)} has "
+            Table(wide, f"General practice FTE per 10,000 registered patients, {fy}: {icb_name(icb)} has "
                   f"{mine['fte_per_10k_patients']:.2f} qualified GPs against {eng['fte_per_10k_patients']:.2f} in England",
                   {"role_label": "Staff group", **{a: f"{a} (FTE per 10,000 patients)" for a in areas}},
                   {a: "{:.2f}" for a in areas}, key="gp_per_10k", suppress=False, provenance=prov),
             Figure(charts.trend_lines(trend, "financial_year", "fte_per_10k_patients", "FTE per 10,000 patients",
-                                      "Financial year", _name(icb), footer_text(prov_t), prov_t.stamp,
-                                      f"{_name(icb)}: qualified GPs per 10,000 registered patients, {trend['financial_year'].min()} "
+                                      "Financial year", icb_name(icb), footer_text(prov_t), prov_t.stamp,
+                                      f"{icb_name(icb)}: qualified GPs per 10,000 registered patients, {trend['financial_year'].min()} "
                                       f"to {trend['financial_year'].max()}, against its region and England"), prov_t),
             Text(" ".join(notes)),
         ]
@@ -595,14 +492,14 @@ def unpaid_care_section(ctx: DataContext):
 
     def render(icb: str) -> list:
         c = carers.carers_per_100(uc, icb)
+        c["hours"] = c["hours_band"].map(CARER_HOURS)
         prov = ctx.prov(uc[uc["icb_code"] == icb], period="Census day, 21 March 2021")
         areas = list(dict.fromkeys(c["area"]))
         wide = c.pivot_table(index="hours", columns="area", values="carers_per_100_residents", sort=False).reset_index()[["hours", *areas]]
         mine = c[(c["area"] == areas[0])].set_index("hours_band")
         eng = c[(c["area"] == "England")].set_index("hours_band")
-        snap = _sector_rows(ctx, icb)
-        paid = snap.groupby("sector").agg(headcount=("headcount", lambda s: s.sum(min_count=1)), synthetic=("synthetic", "first"),
-                                          period=("period_label", "first")).reset_index()
+        snap = ctx.sector_rows(icb)
+        paid = workforce.headcount_by_sector(snap)
         people = pd.DataFrame([
             {"who": "Unpaid carers aged 5+ (all hours)", "people": mine.at["all", "carers"], "period": "March 2021", "status": prov.status},
             {"who": "of whom caring 50 hours a week or more", "people": mine.at["50h_plus", "carers"], "period": "March 2021",
@@ -614,18 +511,19 @@ def unpaid_care_section(ctx: DataContext):
         return [
             Headline("Unpaid carers per 100 residents aged 5+ (Census 2021)", mine.at["all", "carers_per_100_residents"], "", "{:.1f}",
                      provenance=prov),
-            Table(wide, f"Unpaid carers per 100 residents aged 5+, March 2021: {_name(icb)} "
+            Table(wide, f"Unpaid carers per 100 residents aged 5+, March 2021: {icb_name(icb)} "
                   f"{mine.at['all', 'carers_per_100_residents']:.1f} against {eng.at['all', 'carers_per_100_residents']:.1f} in England; "
                   f"{mine.at['50h_plus', 'carers_per_100_residents']:.1f} care for 50 hours a week or more",
                   {"hours": "Unpaid care a week", **{a: f"{a} (per 100 residents 5+)" for a in areas}}, {a: "{:.2f}" for a in areas},
                   key="unpaid_carers", suppress=False, provenance=prov),
             Figure(charts.grouped_bars(c[c["hours_band"] != "all"], "hours", "area", "carers_per_100_residents",
                                        "Carers per 100 residents aged 5+", footer_text(prov), prov.stamp,
-                                       f"{_name(icb)}: {mine.at['all', 'carers_per_100_residents']:.1f} unpaid carers per 100 residents "
+                                       f"{icb_name(icb)}: {mine.at['all', 'carers_per_100_residents']:.1f} unpaid carers per 100 residents "
                                        f"aged 5+ (England {eng.at['all', 'carers_per_100_residents']:.1f}), by hours of care a week"), prov),
             Table(people, "Unpaid carers beside the paid workforce, in people (each at its own date)",
                   {"who": "Who", "people": "People", "period": "Period", "status": "Status"}, {"people": "{:,.0f}"},
-                  key="carers_and_paid_staff", provenance=prov_people),
+                  key="carers_and_paid_staff", provenance=prov_people,
+                  measures={"people": ctx.measure("nhs_trust_headcount", icb)}),
         ]
     return render
 
@@ -634,24 +532,27 @@ def pressure_section(ctx: DataContext):
     vac, flows, pay, kpi = ctx.t["vacancies"], ctx.t["flows"], ctx.t["pay"], ctx.t["kpi_observations"]
 
     def render(icb: str) -> list:
-        v = pressures.vacancy_rates(vac, icb)
-        t = pressures.turnover_rates(flows, icb)
-        both = v[["sector", "sector_label", "vacancies", "filled_posts", "vacancy_rate_pct"]].merge(
-            t[["sector", "staff_in_post", "leavers", "turnover_rate_pct"]], on="sector", how="outer")
-        both["sector_label"] = both["sector"].map(vocab.sector_labels())
+        both = _vacancy_table(ctx, icb)
+        left_out, published, staff_shown = both.attrs["left_out"], both.attrs["published"], both.attrs["staff_in_post"]
+        note = both.attrs["note"]
+        leaver = ctx.measure("nhs_leaver_rate", icb)
+        if leaver is not None and "turnover benchmarking" in leaver.source:
+            note += ("; NHS trust turnover counts leaving an organisation, moves between trusts included (the scenarios' "
+                     "base year uses the rate of leaving the NHS)")
         # NHS and general practice count vacancies in FTE, social care in posts: never one column for both
         fte_rows = ~both["sector"].str.startswith("asc_")
         for col, unit in (("vacancies", "fte"), ("filled_posts", "fte"), ("vacancies", "posts"), ("filled_posts", "posts")):
             rows = fte_rows if unit == "fte" else ~fte_rows
-            both[f"{col}_{unit}"] = both[col].where(rows).astype(object).where(rows, "")
+            both[f"{col}_{unit}"] = both[col].where(rows).astype(object).where(rows & ~both["sector"].isin(left_out[col]), "")
         fl = pressures.latest_flows(flows[flows["icb_code"] == icb])
-        months = fl.groupby("sector")["months"].first() if "months" in fl else pd.Series(dtype=float)
+        months = pressures.months_by_sector(fl)
         vl = vac[(vac["icb_code"] == icb) & (vac["period"] == vac["period"].max())]
         both["vacancy_status"] = both["sector"].map(lambda s: _status(vl[vl["sector"] == s]))
+        both.loc[both["sector"].isin(published), "vacancy_status"] = "real (published, all adult social care employers)"
         both["turnover_status"] = both["sector"].map(lambda s: _status(fl[fl["sector"] == s]))
         both["turnover_basis"] = both["sector"].map(lambda s: "12 months" if pd.isna(months.get(s, 12)) or months.get(s, 12) == 12
                                                     else f"{int(months[s])} month(s), x 12 / {int(months[s])}")
-        pub = _published_asc(ctx, icb)
+        pub = pressures.latest_published(kpi, icb, ASC_PUBLISHED)
         if len(pub):                          # the published rates beside the demo's counts, never mixed with them
             row = {"sector": "asc_published", "sector_label": "Adult social care: published rates (Skills for Care)",
                    "turnover_basis": "published 12-month rate, " + ", ".join(f"{p:%b %Y}" for p in sorted(pub["period"].unique()))}
@@ -662,56 +563,61 @@ def pressure_section(ctx: DataContext):
             both = pd.concat([both, pd.DataFrame([row])], ignore_index=True)
             for c in ("vacancies_fte", "filled_posts_fte", "vacancies_posts", "filled_posts_posts"):
                 both[c] = both[c].fillna("")
-        pg = pressures.pressure_by_group(vac, flows, icb)
+        asc_rate = ctx.measure("asc_vacancy_rate", icb)
+        pg = measures.group_vacancies_at_family_rate(pressures.pressure_by_group(vac, flows, icb), "social care", asc_rate)
         gap = pressures.pay_gap_trend(pay, icb)
         flows_x = pressures.cross_sector_flows(flows, icb)
-        k = pressures.kpi_latest_year(kpi, icb, list(KPI_PRESSURE))
-        k["measure"] = k["kpi_id"].map(KPI_PRESSURE)
-        kr = kpi[(kpi["icb_code"] == icb) & kpi["kpi_id"].isin(list(KPI_PRESSURE))]
-        kr = kr[kr["period"] > kr.groupby("kpi_id")["period"].transform("max") - pd.DateOffset(months=12)]
-        k["status"] = k["kpi_id"].map(lambda i: _status(kr[kr["kpi_id"] == i]))
-        asc = v[v["family"] == "social care"]
-        asc_rate = 100 * asc["vacancies"].sum() / (asc["vacancies"].sum() + asc["filled_posts"].sum())
+        k, sick12, sick1 = _sickness_and_agency(ctx, icb)
+        kr = pressures.kpi_latest_year_rows(kpi, icb, KPI_PRESSURE)
         last_gap = gap.iloc[-1]
-        prov_v = ctx.prov(vl[vl["sector"].str.startswith("asc")])
         prov_vt = Provenance.combine([ctx.prov(vl, by="sector"), ctx.prov(fl, by="sector"), ctx.prov(pub)])
+        # the registered figures this table shows: NHS rates, the adult social care rate where it is the published one
+        # (every adult social care row then shows it) and the NHS staff in post where they stand in for filled FTE
+        tags = {"vacancy_rate_pct": [ctx.measure("nhs_vacancy_rate", icb)] + ([asc_rate] if published else []),
+                "turnover_rate_pct": ctx.measure("nhs_leaver_rate", icb),
+                "filled_posts_fte": [ctx.measure("nhs_trust_fte", icb)] if "nhs_trust" in staff_shown else []}
         prov_pay = ctx.prov(pay[pay["icb_code"] == icb])
         prov_x = ctx.prov(fl[fl["leavers_to_other_sector"].notna()], by="sector")
         nhs = _nhs_by_group(ctx, icb)
         items = [
-            *_asc_vacancy_headline(ctx, icb, asc_rate, prov_v),
+            *_asc_vacancy_headline(ctx, icb, asc_rate),
             Headline("Care worker pay gap to new NHS HCAs", f"£{last_gap['gap_gbp_per_hour']:.2f} an hour", provenance=prov_pay),
-            Table(both, "Vacancy and turnover rates by sector (turnover annualised where a source covers fewer than 12 months)",
+            Table(both, "Vacancy and turnover rates by sector (turnover annualised where a source covers fewer than 12 months)"
+                  + note,
                   {"sector_label": "Sector", "vacancies_fte": "Vacancies (FTE)", "filled_posts_fte": "Filled (FTE)",
                    "vacancies_posts": "Vacant posts", "filled_posts_posts": "Filled posts",
                    "vacancy_rate_pct": "Vacancy rate (%)", "vacancy_status": "Vacancies: status",
-                   "staff_in_post": "Staff in post (headcount)",
                    "leavers": "Leavers (a year)", "turnover_rate_pct": "Turnover (%)", "turnover_status": "Turnover: status",
                    "turnover_basis": "Turnover measured over"},
                   {"vacancies_fte": "{:,.0f}", "filled_posts_fte": "{:,.0f}", "vacancies_posts": "{:,.0f}",
                    "filled_posts_posts": "{:,.0f}", "vacancy_rate_pct": "{:.1f}", "staff_in_post": "{:,.0f}",
-                   "leavers": "{:,.0f}", "turnover_rate_pct": "{:.1f}"}, key="vacancy_turnover", provenance=prov_vt),
+                   "leavers": "{:,.0f}", "turnover_rate_pct": "{:.1f}"}, key="vacancy_turnover", provenance=prov_vt,
+                  measures=tags),
         ]
         if nhs is not None:
             items.append(nhs)
         items += [
-            Figure(charts.rates_by_group(pg, _name(icb), footer_text(prov_vt), prov_vt.stamp), prov_vt),
+            Figure(charts.rates_by_group(pg, icb_name(icb), footer_text(prov_vt), prov_vt.stamp), prov_vt),
             Table(gap, "Pay: care workers against NHS healthcare assistants new to their role (£ per hour)",
                   {"year": "Financial year starting", "nhs_hca_new_gbp": "NHS HCA, new (£/h)", "care_worker_gbp": "Care worker (£/h)",
                    "gap_gbp_per_hour": "Gap (£/h)", "gap_pct": "Gap (% of NHS)"},
                   {"nhs_hca_new_gbp": "{:.2f}", "care_worker_gbp": "{:.2f}", "gap_gbp_per_hour": "{:.2f}", "gap_pct": "{:.1f}"},
                   key="pay_gap", suppress=False, provenance=prov_pay),
-            Figure(charts.pay_gap_chart(gap, _name(icb), footer_text(prov_pay), prov_pay.stamp), prov_pay),
+            Figure(charts.pay_gap_chart(gap, icb_name(icb), footer_text(prov_pay), prov_pay.stamp), prov_pay),
             Table(flows_x, "Leavers moving between health and social care (latest year; only sectors whose source records "
                   "where leavers go)", {"direction": "Direction", "sectors": "Sectors counted", "leavers": "All leavers",
                   "leavers_to_other_sector": "To the other sector",
                    "share_of_leavers_pct": "Share of leavers (%)"},
                   {"leavers": "{:,.0f}", "leavers_to_other_sector": "{:,.0f}", "share_of_leavers_pct": "{:.1f}"},
                   key="cross_sector_flows", provenance=prov_x),
-            Table(k, "Sickness absence and agency use: mean of the last 12 months", {"measure": "Measure", "status": "Status",
-                  "from": "From", "to": "To", "mean_last_12_months": "Mean", "months": "Months"},
-                  {"from": "{:%b %Y}", "to": "{:%b %Y}", "mean_last_12_months": "{:.2f}"}, key="sickness_agency", suppress=False,
-                  provenance=ctx.prov(kr, by="kpi_id")),
+            Table(k, "Sickness absence and agency use over the last 12 months, beside the latest month (NHS sickness "
+                  "absence over 12 months: FTE days lost over FTE days available where the source gives both, as in the "
+                  "funnel plot; otherwise the mean of the monthly values)",
+                  {"measure": "Measure", "status": "Status", "from": "From", "to": "To",
+                   "mean_last_12_months": "Last 12 months", "months": "Months", "latest_value": "Latest month"},
+                  {"from": "{:%b %Y}", "to": "{:%b %Y}", "mean_last_12_months": "{:.2f}", "latest_value": "{:.2f}"},
+                  key="sickness_agency", suppress=False, provenance=ctx.prov(kr, by="kpi_id"),
+                  measures={"mean_last_12_months": sick12, "latest_value": sick1}),
         ]
         return items
     return render
@@ -720,24 +626,74 @@ def pressure_section(ctx: DataContext):
 ASC_PUBLISHED = {"vacancy_rate_asc": "vacancy_rate_pct", "turnover_asc": "turnover_rate_pct"}
 
 
-def _published_asc(ctx: DataContext, icb: str) -> pd.DataFrame:
-    """The latest published (real) social care vacancy and turnover rates for the ICB, from the
-    KPI series, one row per KPI (none on the demo set)."""
-    k = ctx.t["kpi_observations"]
-    k = k[(k["icb_code"] == icb) & k["kpi_id"].isin(list(ASC_PUBLISHED)) & ~k["synthetic"].astype(bool)]
-    return k.sort_values("period").groupby("kpi_id").tail(1)
+def _asc_vacancy_headline(ctx: DataContext, icb: str, rate: measures.Value | None) -> list:
+    """One social care vacancy rate for the index: the registry's (the published rate where the data
+    have one, the figure every theme shows; else the rate of the vacancies table)."""
+    if rate is None:
+        return []
+    name = f"Social care vacancy rate (Skills for Care, {rate.period})" if rate.status == "real" else "Social care vacancy rate"
+    return [Headline(name, rate.value, "%", "{:.1f}", provenance=_value_prov(rate), measure=rate)]
 
 
-def _asc_vacancy_headline(ctx: DataContext, icb: str, table_rate: float, table_prov: Provenance) -> list:
-    """One social care vacancy rate for the index: the published rate where the data have one (the
-    figure the governance theme shows), else the rate of the vacancies table, each with its provenance."""
-    pub = _published_asc(ctx, icb)
-    pub = pub[pub["kpi_id"] == "vacancy_rate_asc"]
-    if len(pub):
-        r = pub.iloc[0]
-        return [Headline(f"Social care vacancy rate (Skills for Care, {r['period']:%B %Y})", float(r["value"]), "%", "{:.1f}",
-                         provenance=ctx.prov(pub))]
-    return [Headline("Social care vacancy rate", table_rate, "%", "{:.1f}", provenance=table_prov)]
+def _value_prov(v: measures.Value) -> Provenance:
+    """The provenance of a registered figure."""
+    return Provenance(compact_sources([v.source]), v.period, v.status, v.scope if v.status == "mixed" else "")
+
+
+def _vacancy_table(ctx: DataContext, icb: str) -> pd.DataFrame:
+    """Vacancy and turnover by sector, each rate the registry's (analysis.measures): a sector's vacancy
+    rate from :func:`measures.sector_vacancy_rates` (adult social care: the published all-employer rate
+    where the data have it, its synthetic counts then left out, since they would give another rate); where
+    a sector's staff in post are published and its vacancies are not, the filled FTE is the published
+    staff in post and the synthetic vacancy count is left out (it would contradict it)."""
+    both = pressures.vacancy_and_turnover(ctx.t["vacancies"], ctx.t["flows"], icb)
+    rates = measures.sector_vacancy_rates(ctx.t)
+    rates = rates[rates["icb_code"] == icb].set_index("sector")
+    both["vacancy_rate_pct"] = both["sector"].map(rates["rate_pct"]).fillna(both["vacancy_rate_pct"])
+    published = both["sector"].map(rates["published"]).fillna(False).astype(bool)
+    if published.any():
+        both.loc[published, ["vacancies", "filled_posts"]] = float("nan")
+    snap = ctx.sector_rows(icb)
+    real_staff = snap[~snap["synthetic"].astype(bool)].groupby("sector")["fte"].sum()
+    vac_syn = both["sector"].map(rates["status"]).eq("synthetic")
+    fte_sector = ~both["sector"].str.startswith("asc_")
+    swap = both["sector"].isin(real_staff.index) & vac_syn & fte_sector
+    if swap.any():
+        both.loc[swap, "filled_posts"] = both.loc[swap, "sector"].map(real_staff).astype(float)
+        both.loc[swap, "vacancies"] = float("nan")
+    both.attrs["published"] = sorted(both.loc[published, "sector"])
+    both.attrs["staff_in_post"] = sorted(both.loc[swap, "sector"])
+    both.attrs["left_out"] = {"vacancies": sorted(both.loc[published | swap, "sector"]),
+                              "filled_posts": sorted(both.loc[published, "sector"])}
+    notes = []
+    if published.any():
+        notes.append("adult social care sectors take the published rate for all its employers (Skills for Care), their "
+                     "synthetic counts left out")
+    if swap.any():
+        notes.append("where staff in post are published and vacancies are not, 'Filled' is the published staff in post "
+                     "and the synthetic vacancy count is left out; the rate is synthetic")
+    both.attrs["note"] = f"; {'; '.join(notes)}" if notes else ""
+    return both
+
+
+def _sickness_and_agency(ctx: DataContext, icb: str) -> tuple[pd.DataFrame, measures.Value | None, measures.Value | None]:
+    """Sickness absence and agency use: each KPI over its last 12 months beside its latest month, NHS
+    sickness absence as the registry has it (12 months: days lost over days available where the source
+    gives them; the latest month); and the two NHS sickness figures."""
+    kpi = ctx.t["kpi_observations"]
+    k = pressures.kpi_latest_year(kpi, icb, list(KPI_PRESSURE))
+    k["measure"] = k["kpi_id"].map(KPI_PRESSURE)
+    kr = pressures.kpi_latest_year_rows(kpi, icb, KPI_PRESSURE)
+    k["status"] = k["kpi_id"].map(lambda i: _status(kr[kr["kpi_id"] == i]))
+    latest = kr.sort_values("period").groupby("kpi_id")["value"].last()
+    k["latest_value"] = k["kpi_id"].map(latest)
+    sick12, sick1 = ctx.measure("nhs_sickness_rate_12m", icb), ctx.measure("nhs_sickness_rate_month", icb)
+    nhs = k["kpi_id"] == measures.SICKNESS_KPI
+    if sick12 is not None:
+        k.loc[nhs, "mean_last_12_months"] = sick12.value
+    if sick1 is not None:
+        k.loc[nhs, "latest_value"] = sick1.value
+    return k, sick12, sick1
 
 
 def _status(rows: pd.DataFrame) -> str:
@@ -749,24 +705,14 @@ def _status(rows: pd.DataFrame) -> str:
 
 def _nhs_by_group(ctx: DataContext, icb: str) -> Table | None:
     """NHS trust staff by staff group at the latest month, with annual joining and leaving rates."""
-    snap = _sector_rows(ctx, icb)
+    snap = ctx.sector_rows(icb)
     nhs = snap[snap["sector"] == "nhs_trust"]
     if nhs.empty:
         return None
     fl = pressures.latest_flows(ctx.t["flows"])
     fl = fl[(fl["icb_code"] == icb) & (fl["sector"] == "nhs_trust")]
     nhs = nhs[nhs["staff_group"] != "unknown"]          # unclassified records, not a staff group
-    g = nhs.groupby("staff_group", as_index=False).agg(headcount=("headcount", lambda s: s.sum(min_count=1)), fte=("fte", "sum"))
-    f = fl.groupby("staff_group", as_index=False)[["staff_in_post", "joiners", "leavers"]].sum(min_count=1)
-    out = g.merge(f, on="staff_group", how="left")
-    small = disclosure.settings()["min_count"]
-    for count, rate in (("joiners", "joining_rate_pct"), ("leavers", "leaving_rate_pct")):
-        # a rate of a suppressed count would give the count back: suppressed with it
-        out[rate] = (100 * out[count] / out["staff_in_post"]).where(~out[count].between(1, small - 1, inclusive="both"))
-    out["staff_group_label"] = out["staff_group"].map(vocab.staff_group_labels())
-    if "resident doctors excluded" in " ".join(nhs["source"].unique()):
-        out.loc[out["staff_group"] == "doctor", "staff_group_label"] = "Doctors (excluding resident doctors)"
-    out = out.sort_values("fte", ascending=False)
+    out = pressures.nhs_staff_groups(nhs, fl, disclosure.settings()["min_count"])
     months = int(fl["months"].iloc[0]) if "months" in fl and len(fl) and pd.notna(fl["months"].iloc[0]) else 12
     basis = (f"annualised from {months} one-month window(s) (count x 12 / {months}), headcount"
              if months < 12 else "over 12 months, headcount")
@@ -785,7 +731,7 @@ def retirement_section(ctx: DataContext):
 
     def render(icb: str) -> list:
         a = workforce.age_profile(age, icb)
-        share = 100 * a["aged_55_plus"].sum() / a["headcount"].sum()
+        share = workforce.share_aged_55_plus(a)
         latest = age[(age["icb_code"] == icb) & (age["year"] == age["year"].max())]
         prov = ctx.prov(latest, by="sector")
         return [
@@ -795,23 +741,15 @@ def retirement_section(ctx: DataContext):
                    "share_55_plus_pct": "Share aged 55+ (%)"},
                   {"headcount": "{:,.0f}", "aged_55_plus": "{:,.0f}", "share_55_plus_pct": "{:.1f}"}, key="age_profile",
                   provenance=prov),
-            Figure(charts.retirement_risk(a, _name(icb), footer_text(prov), prov.stamp), prov),
+            Figure(charts.retirement_risk(a, icb_name(icb), footer_text(prov), prov.stamp), prov),
         ]
     return render
-
-
-def _residents(ctx: DataContext) -> pd.DataFrame:
-    """Residents' ethnicity: the data folder's own rows where it has them, else the committed
-    Census 2021 reference table (real in both cases)."""
-    eth = ctx.t["ethnicity"]
-    own = eth[(eth["group"] == "residents") & ~eth["synthetic"].astype(bool)]
-    return own if len(own) else ctx.t["residents_ethnicity"]
 
 
 def ethnicity_section(ctx: DataContext):
     eth = ctx.t["ethnicity"]
     staff = eth[eth["group"] == "workforce"]
-    residents = _residents(ctx)
+    residents = ctx.residents
     combined = pd.concat([staff, residents], ignore_index=True)
 
     def render(icb: str) -> list:
@@ -827,16 +765,16 @@ def ethnicity_section(ctx: DataContext):
         if prov.status == "mixed":
             prov = Provenance(prov.source, prov.period, "mixed",
                               f"workforce: {ctx.prov(s).status}, {ctx.prov(s).period}; residents: {ctx.prov(r).status}, Census 2021")
-        minority = e[(e["ethnic_group"].isin(["asian", "black", "mixed", "other"]))].groupby("who")["share_of_known_pct"].sum()
+        minority = workforce.minority_share(e)
         res_share = minority.get("Residents", float("nan"))
         return [
             Headline("Residents from ethnic minority groups (Census 2021)", res_share, "%", "{:.0f}", provenance=ctx.prov(r)),
             Table(e, f"Ethnicity of {'residents (Census 2021)' if circular else 'the workforce and residents'} (unknowns "
                   f"shown separately): {res_share:.0f}% of "
-                  f"{_name(icb)}'s residents are from ethnic minority groups", {"who": "Group", "ethnic_group_label": "Ethnic group",
+                  f"{icb_name(icb)}'s residents are from ethnic minority groups", {"who": "Group", "ethnic_group_label": "Ethnic group",
                   "people": "People", "share_of_known_pct": "Share of known (%)", "share_of_all_pct": "Share of all records (%)"},
                   {"people": "{:,.0f}", "share_of_known_pct": "{:.1f}", "share_of_all_pct": "{:.1f}"}, key="ethnicity", provenance=prov),
-            Figure(charts.ethnicity_chart(e, _name(icb), footer_text(prov), prov.stamp), prov),
+            Figure(charts.ethnicity_chart(e, icb_name(icb), footer_text(prov), prov.stamp), prov),
             *([Text("The workforce's ethnicity is not in the data used: the demonstration figures are generated from the "
                     "residents' own shares, so no comparison of the two is drawn.")] if circular else []),
         ]
@@ -854,12 +792,12 @@ def need_section(ctx: DataContext):
             needs["interval"] = [f"{lo:,.0f} to {hi:,.0f}" if pd.notna(lo) else "no interval published"
                                  for lo, hi in zip(needs["people_lower"], needs["people_upper"])]
         wide = older.pivot_table(index=["age_group", "area"], columns="year", values="people").reset_index()
-        wide["area"] = wide["area"].replace({"icb": _name(icb)})
+        wide["area"] = wide["area"].replace({"icb": icb_name(icb)})
         wide.columns = [str(c) for c in wide.columns]
         growth = older[older["year"] == base + max(horizons)].pivot(index="age_group", columns="area", values="growth_pct")
         g85 = growth.loc["85+", "icb"]
         p = pop[pop["icb_code"] == icb]
-        shown = pd.concat([population.for_year(p, y) for y in older["year"].unique()])
+        shown = need.population_rows(p, older["year"].unique())
         prov_pop = Provenance(compact_sources(shown["source"].unique().tolist()), f"{base} to {base + max(horizons)}",
                               "projection" if (shown["kind"] == "projection").all() else "real",
                               population.describe(p, base).replace(f" for {base}", ""))
@@ -873,7 +811,7 @@ def need_section(ctx: DataContext):
             Table(wide, f"Older people in {base} and projected (ONS {population.preferred_basis(pop)} projections)",
                   {c: c for c in wide.columns} | {"age_group": "Age", "area": "Area"},
                   {str(y): "{:,.0f}" for y in older["year"].unique()}, key="older_people", suppress=False, provenance=prov_pop),
-            Figure(charts.population_growth(older, _name(icb), footer_text(prov_pop), False), prov_pop),
+            Figure(charts.population_growth(older, icb_name(icb), footer_text(prov_pop), False), prov_pop),
             Table(needs, "Estimated people with care needs (prevalence rates x population)",
                   {"condition_label": "Need", "year": "Year", "people_with_need": "People (estimate)",
                    "interval": "95% interval of the rates", "growth_pct": f"Growth since {base} (%)",
@@ -886,25 +824,19 @@ def need_section(ctx: DataContext):
 def benchmark_section(ctx: DataContext):
     def render(icb: str) -> list:
         panels = ctx.funnels
-        rows = []
-        for label, table, _, _ in panels:
-            if icb in table.index:
-                r = table.loc[icb]
-                rows.append({"measure": label, "rate_pct": r["rate_pct"], "england_pct": table.attrs["overall_pct"],
-                             "lo95": r["lo95"], "hi95": r["hi95"], "position": r["position"]})
-        pos = pd.DataFrame(rows)
-        vac, fl, k = ctx.t["vacancies"], pressures.latest_flows(ctx.t["flows"]), ctx.t["kpi_observations"]
-        parts = {"Social care vacancy rate": ctx.prov(vac[(vac["period"] == vac["period"].max()) & vac["sector"].str.startswith("asc")]),
-                 "Social care turnover": ctx.prov(fl[fl["sector"].str.startswith("asc")]),
-                 "NHS sickness absence": ctx.prov(k[k["kpi_id"] == "sickness_absence_nhs"])}
+        pos = benchmarking.positions(panels, icb)
+        parts = {label: ctx.prov(rows) for label, rows in ctx.funnel_rows.items()}
         prov = Provenance.combine(list(parts.values()))
         synthetic = {label for label, p in parts.items() if p.synthetic}
         return [
-            Figure(charts.funnel_panels(panels, icb, _name(icb), footer_text(prov), prov.stamp, synthetic), prov),
-            Table(pos, "Position against all 42 ICBs (funnel limits)", {"measure": "Measure", "rate_pct": "Rate (%)",
+            Figure(charts.funnel_panels(panels, icb, icb_name(icb), footer_text(prov), prov.stamp, synthetic), prov),
+            Table(pos, "Position against all 42 ICBs (funnel limits; each ICB's rate as the rest of the report gives it: "
+                  "the published social care vacancy rate where the data have it, sized by the vacancies table's posts)",
+                  {"measure": "Measure", "rate_pct": "Rate (%)",
                   "england_pct": "England (%)", "lo95": "95% lower", "hi95": "95% upper", "position": "Position"},
                   {"rate_pct": "{:.2f}", "england_pct": "{:.2f}", "lo95": "{:.2f}", "hi95": "{:.2f}"}, key="funnel_position",
-                  suppress=False, provenance=prov),
+                  suppress=False, provenance=prov,
+                  measures={"rate_pct": [ctx.measure(m, icb) for m in ("asc_vacancy_rate", "nhs_sickness_rate_12m")]}),
         ]
     return render
 
@@ -957,7 +889,7 @@ def quality_section(ctx: DataContext):
                                key="quarantined_rows", suppress=False))
         evp = population.estimate_vs_projection(ctx.t["population"], icb)
         if len(evp):
-            evp["area"] = evp["area"].replace({icb: _name(icb)})
+            evp["area"] = evp["area"].replace({icb: icb_name(icb)})
             year = int(evp["year"].iloc[0])
             prov_evp = Provenance(compact_sources(ctx.t["population"].loc[ctx.t["population"]["year"] == year, "source"]
                                                   .unique().tolist()), str(year), "real", "estimate beside projection")
@@ -978,27 +910,18 @@ def quality_section(ctx: DataContext):
 
 
 def caveats(ctx: DataContext) -> list[str]:
-    """The caveats that apply to the data actually used (see docs/assumptions.md)."""
-    notes = [
-        "Each sector is shown at its own latest period; totals across sectors say which periods they add (A18).",
-        "Adult social care counts are filled posts: a person with two jobs counts twice (A4).",
-        "Local authorities split across ICBs are apportioned by their share of LSOAs (A1).",
-        f"Per head, NHS trusts that serve several ICBs (ambulance, specialist) are counted by the rule "
-        f"'{ctx.params.regional_trusts}' (apportion: by admissions or the population served; exclude; host) (A31).",
-        f"Population from {ctx.base_year}: {population.describe(ctx.t['population'], ctx.base_year)}, every age; the "
-        "15-19 band is split at 18 by single-year shares of the ONS mid-2024 estimate (A2, A3).",
-        "Funnel-plot limits are widened for overdispersion between systems (Spiegelhalter 2005).",
-        "Unpaid carers and residents' ethnicity are Census 2021 counts (real), placed in ICBs by small area (A14).",
-    ]
+    """The caveats that apply to the data actually used (data/reference/caveats.yaml)."""
+    notes = [caveat("A18"), caveat("A4"), caveat("A1"), caveat("A31", rule=ctx.params.regional_trusts),
+             caveat("A2", base_year=ctx.base_year, basis=population.describe(ctx.t["population"], ctx.base_year)),
+             caveat("A11"), caveat("A14")]
     fl = ctx.t["flows"]
     if "months" in fl and (fl["months"].fillna(12) < 12).any():
-        notes.append("NHS joining and leaving rates are annualised from one-month windows (x 12 / months) (A15).")
+        notes.append(caveat("A15"))
     prev = ctx.t["prevalence"]
     if (~prev["status"].str.startswith("published")).any():
-        notes.append("Some prevalence rates are approximate or illustrative until checked against the current "
-                     "POPPI/PANSI tables; need estimates are indicative (A6).")
+        notes.append(caveat("A6"))
     fell_back = ctx.ds.provenance()
     fell_back = fell_back[fell_back["fell_back_to_demo"]]["table"].tolist()
     if fell_back:
-        notes.append(f"The data folder lacked {', '.join(fell_back)}: those tables are synthetic demonstration data.")
+        notes.append(caveat("A8.fell_back", tables=", ".join(fell_back)))
     return notes

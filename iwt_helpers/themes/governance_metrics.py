@@ -15,15 +15,17 @@ import pandas as pd
 from IPython.display import HTML, display
 
 from iwt_helpers.analysis import kpis as kpi_framework
-from iwt_helpers.analysis import nhs_trend
+from iwt_helpers.analysis import measures, nhs_trend
+from iwt_helpers.analysis.params import ReportParams
+from iwt_helpers.analysis.system_data import SystemData
 from iwt_helpers.data import geography
 from iwt_helpers.data.datastore import Dataset
 from iwt_helpers.present import charts
 from iwt_helpers.present import notebook as nb
 from iwt_helpers.present.items import Figure, Provenance
+from iwt_helpers.present.provenance import footer_text, provenance_of
 
-from .params import ReportParams
-from .provenance import footer_text, provenance_of
+from .wording import caveat, icb_name
 
 ALL = ""                   # the KPI picker's value for every KPI of the report
 
@@ -42,6 +44,7 @@ class GovernanceContext:
     observations: pd.DataFrame
     monthly: pd.DataFrame | None = None          # NHS trust staff in post by month (nhs_trend.monthly_table)
     newest: pd.Timestamp | None = None           # the newest month of the data's KPIs: what "out of date" is measured from
+    data: SystemData | None = None               # the model's inputs: the registry's figures (analysis.measures)
     _cache: dict = field(default_factory=dict)
 
     @classmethod
@@ -54,18 +57,37 @@ class GovernanceContext:
         if monthly is not None and not (obs["kpi_id"] == nhs_trend.KPI_ID).any():
             derived = nhs_trend.kpi_observations(monthly, nhs_trend.series_start())
             obs = pd.concat([obs, derived.assign(synthetic=bool(monthly["synthetic"].any()))], ignore_index=True)
-        return cls(ds, params, obs, monthly, kpi_framework.newest_period(obs))
+        return cls(ds, params, obs, monthly, kpi_framework.newest_period(obs), SystemData.load(ds, params))
 
     def read(self, icb: str, kpi: str = ALL) -> Reading:
-        """The SPC reading of the report's KPIs (or of one KPI) for an ICB, computed once."""
+        """The SPC reading of the report's KPIs (or of one KPI) for an ICB, computed once. A KPI that is a
+        registered measure (``measures.KPI_MEASURES``) shows the registry's figure: a published figure in
+        place of a synthetic series, a synthetic series set to the report's synthetic figure."""
         icb = geography.resolve_icb(icb)
         key = (icb, kpi)
         if key not in self._cache:
-            chart, summary = kpi_framework.read(self.observations, icb, (kpi,) if kpi else self.params.kpis,
-                                                newest=self.newest)
+            obs, changed = (measures.kpi_observations(self.data, self.observations, icb) if self.data is not None
+                            else (self.observations, {}))
+            chart, summary = kpi_framework.read(obs, icb, (kpi,) if kpi else self.params.kpis, newest=self.newest)
+            for kpi_id, note in changed.items():
+                hit = summary["kpi_id"] == kpi_id
+                summary.loc[hit, "note"] = [f"{note}; {n}" if n else note for n in summary.loc[hit, "note"]]
             prov = provenance_of(chart, by="kpi_id", labels=summary.set_index("kpi_id")["name"].to_dict())
             self._cache[key] = Reading(chart, summary, prov)
         return self._cache[key]
+
+    def figures(self, icb: str) -> dict[str, measures.Value]:
+        """The KPI summary's latest values that are registered figures (KPI id -> figure): those whose
+        latest month is the figure's month."""
+        if self.data is None:
+            return {}
+        s = self.read(icb).summary.set_index("kpi_id")
+        out = {}
+        for kpi_id, measure in measures.KPI_MEASURES.items():
+            v = self.data.measure(measure, geography.resolve_icb(icb))
+            if kpi_id in s.index and v is not None and v.as_of is not None and pd.Timestamp(s.at[kpi_id, "latest_period"]) == v.as_of:
+                out[kpi_id] = v
+        return out
 
     def synthetic(self, icb: str) -> bool:
         return self.read(icb).prov.synthetic
@@ -88,8 +110,12 @@ def matrix(ctx: GovernanceContext, icb: str) -> None:
     summary, prov = r.summary, r.prov
     display(HTML(charts.kpi_matrix_html(summary, kpi_framework.VARIATION_TEXT, kpi_framework.ASSURANCE_TEXT,
                                         kpi_framework.CHART_TEXT)))
-    nb.key_table("kpi_summary", kpi_framework.board_summary(summary), "KPI summary: latest value, target, variation and assurance",
-                 prov)
+    caption = "KPI summary: latest value, target, variation and assurance"
+    nb.key_table("kpi_summary", kpi_framework.board_summary(summary), caption, prov)
+    units = summary.set_index("kpi_id")["unit"]
+    nb.emit_measures("table", caption, [nb.measure_row(v, kpi_framework.SUMMARY_COLUMNS["latest_value"],
+                                                       charts.kpi_value_text(v.value, units[k]))
+                                        for k, v in ctx.figures(icb).items()], key="kpi_summary")
     judged = _real(summary)
     judged = judged[judged["chart"] == "xmr"]           # real KPIs read with SPC: the only ones a headline counts
     if len(judged):
@@ -116,13 +142,22 @@ def year_on_year(ctx: GovernanceContext, icb: str) -> None:
     mine = growth.iloc[0]
     prov = provenance_of(areas[areas["period"].isin([mine["latest"], mine["year_before"]])],
                          f"{mine['period_label']} ({mine['year_before']:%B %Y} and {mine['latest']:%B %Y})")
-    nb.show(growth, f"Beside the month-on-month KPI: NHS trust staff in post (FTE), growth in the {mine['period_label']}",
+    data, code = ctx.data, geography.resolve_icb(icb)
+    grown = data.measure("nhs_trust_fte_growth_12m", code) if data is not None else None
+    nb.show(growth, f"Beside the month-on-month KPI: NHS trust staff in post (FTE; monthly NHS Workforce Statistics, all "
+            f"HCHS staff, resident doctors included), growth in the {mine['period_label']}",
             columns={"area": "Area", "fte_year_before": f"FTE {mine['year_before']:%B %Y}",
                      "fte_latest": f"FTE {mine['latest']:%B %Y}", "growth_pct": "Growth (%)"},
             formats={"fte_year_before": "{:,.0f}", "fte_latest": "{:,.0f}", "growth_pct": "{:+.1f}"},
-            key="nhs_staff_growth_12m", suppress=False, provenance=prov)
-    nb.headline(f"NHS trust staff in post (FTE), growth in the {mine['period_label']}", float(mine["growth_pct"]), "%", "{:+.1f}",
-                provenance=prov)
+            key="nhs_staff_growth_12m", suppress=False, provenance=prov,
+            measures=None if data is None else {
+                "fte_latest": data.measure("nhs_trust_fte_monthly", code, period=mine["latest"]),
+                "fte_year_before": data.measure("nhs_trust_fte_monthly", code, period=mine["year_before"]),
+                "growth_pct": grown})
+    name = f"NHS trust staff in post (FTE), growth in the {mine['period_label']}"
+    nb.headline(name, float(mine["growth_pct"]), "%", "{:+.1f}", provenance=prov)
+    if grown is not None:
+        nb.emit_measures("headline", name, [nb.measure_row(grown, "", f"{grown.value:+.1f}")])
 
 
 def charts_section(ctx: GovernanceContext, kpi=lambda: ALL):
@@ -136,7 +171,7 @@ def charts_section(ctx: GovernanceContext, kpi=lambda: ALL):
                 continue
             rows = r.chart[r.chart["kpi_id"].isin(part["kpi_id"])]
             prov = provenance_of(rows, by="kpi_id", labels=part.set_index("kpi_id")["name"].to_dict())
-            fig = charts.xmr_grid(rows, part.reset_index(drop=True), geography.icb_name(icb), footer_text(prov), prov.synthetic,
+            fig = charts.xmr_grid(rows, part.reset_index(drop=True), icb_name(icb), footer_text(prov), prov.synthetic,
                                   ncols=1 if len(part) == 1 else 2)
             out.append(Figure(fig, prov))
         return out
@@ -159,14 +194,6 @@ def signals(ctx: GovernanceContext, icb: str) -> None:
 
 
 def caveats() -> list[str]:
-    return [
-        "SPC follows NHS England's Making Data Count rules as implemented by the NHS-R plot the dots package (docs/spc.md).",
-        f"A KPI with fewer than {kpi_framework.min_points()} points has no limits and no variation or assurance icon "
-        "(too few to judge): it is drawn as a run chart.",
-        "A 12-month rolling KPI (rolling in data/reference/kpis.yaml) is drawn as a run chart without limits or icons: "
-        "consecutive rolling values share 11 of their 12 months, so SPC would read their overlap as signal.",
-        f"A KPI whose latest point is more than {kpi_framework.stale_after_months()} months older than the newest month of "
-        "the data's KPIs is marked out of date (measured against the data, not today's date).",
-        "Synthetic KPIs are shown apart from real ones, with no variation or assurance reading and no special causes.",
-        "Limits are recalculated from the change points recorded for a KPI in data/reference/kpis.yaml (rebase).",
-    ]
+    """How the KPIs are read (A36, data/reference/caveats.yaml)."""
+    return [caveat("A36"), caveat("A36.few_points", min_points=kpi_framework.min_points()), caveat("A36.rolling"),
+            caveat("A36.stale", months=kpi_framework.stale_after_months()), caveat("A36.synthetic"), caveat("A36.rebase")]

@@ -5,91 +5,36 @@ Each ``*_section(ctx)`` returns a renderer ``icb_code -> list of items`` for
 :class:`iwt_helpers.present.explorer.Explorer`. An ICB's responses come from its saved rounds
 (``<data>/readiness/<ICB>.csv``, real) or, where nothing has been saved for it, from the demo set's
 synthetic rounds (``data/demo/readiness_responses.csv``, read through the datastore so that it is
-listed, labelled synthetic, among the data used). :class:`ReadinessForm` is the JupyterLab form
-partners fill in (not shown under the report runner).
+listed, labelled synthetic, among the data used; :mod:`iwt_helpers.analysis.readiness_rounds`).
+:class:`ReadinessForm` (:mod:`iwt_helpers.present.readiness_form`, named here for the notebook) is the
+JupyterLab form partners fill in (not shown under the report runner).
 """
 
 from __future__ import annotations
-
-import os
-from dataclasses import dataclass, field
-from datetime import date
 
 import numpy as np
 import pandas as pd
 
 from iwt_helpers.analysis import readiness as ra
-from iwt_helpers.data import geography
+from iwt_helpers.analysis.readiness_rounds import ReadinessRounds, Responses
 from iwt_helpers.data import readiness_store as store
-from iwt_helpers.data.datastore import Dataset
 from iwt_helpers.present import charts
-from iwt_helpers.present.explorer import BATCH_ENV, widgets_available
 from iwt_helpers.present.items import Figure, Headline, Provenance, Table, Text
+from iwt_helpers.present.provenance import footer_text, provenance_of
+from iwt_helpers.present.readiness_form import ReadinessForm as ReadinessForm
 
-from .params import ReportParams
-from .provenance import footer_text, provenance_of
+from .wording import caveat, icb_name, readiness_rounds_caveat
 
 RAG_TEXT = {"red": "Red", "amber": "Amber", "green": "Green", ra.NOT_ASSESSED: "Not assessed"}
 
 
-@dataclass
-class Responses:
-    """One ICB's responses with where they came from."""
-    df: pd.DataFrame
-    saved: bool                  # True: the ICB's saved rounds; False: the demo set's synthetic rounds
-    file: str
-
-    @property
-    def synthetic(self) -> bool:
-        return not self.saved
-
-
-@dataclass
-class ReadinessContext:
-    ds: Dataset
-    params: ReportParams
-    bank: store.ItemBank = field(default_factory=store.item_bank)
-    _cache: dict = field(default_factory=dict)
-    _demo: pd.DataFrame | None = None
-
-    @classmethod
-    def load(cls, ds: Dataset, params: ReportParams) -> ReadinessContext:
-        return cls(ds, params)
-
-    def demo(self) -> pd.DataFrame:
-        if self._demo is None:
-            self._demo = self.ds.table("readiness_responses")
-        return self._demo
-
-    def responses(self, icb: str) -> Responses:
-        icb = geography.resolve_icb(icb)
-        if icb not in self._cache:
-            saved = store.read_responses(icb, self.params.data_dir)
-            if saved is not None and len(saved):
-                self._cache[icb] = Responses(saved.assign(synthetic=False), True, str(store.responses_path(icb, self.params.data_dir)))
-            else:
-                demo = self.demo()
-                rows = demo[demo["icb_code"] == icb].assign(synthetic=True).reset_index(drop=True)
-                self._cache[icb] = Responses(rows, False, str(self.ds.info("readiness_responses").path))
-        return self._cache[icb]
-
-    def synthetic(self, icb: str) -> bool:
-        return self.responses(icb).synthetic
-
-    def forget(self, icb: str) -> None:
-        """Read the ICB's responses again next time (after a round has been saved)."""
-        self._cache.pop(geography.resolve_icb(icb), None)
+class ReadinessContext(ReadinessRounds):
+    """The readiness theme's view of an ICB's rounds (:class:`ReadinessRounds`): the same responses,
+    and their provenance."""
 
     def prov(self, resp: Responses, periods: list[pd.Period] | None = None) -> Provenance:
         """Provenance of the assessments of some periods (default every one); it names their dates."""
-        dates = ra.rounds(resp.df) if periods is None else [d for p in periods for d in ra.period_dates(resp.df, p, self.bank)]
-        period = f"assessments of {ra.dates_text(dates)}" if dates else ""
-        rows = resp.df if periods is None else resp.df[resp.df["assessment_date"].isin(dates)]
-        return provenance_of(rows, period)
-
-
-def _name(icb: str) -> str:
-    return geography.icb_name(icb)
+        return provenance_of(*self.assessed(resp, periods))
 
 
 def _when(p: pd.Period | pd.Timestamp | None, bank: store.ItemBank | None = None) -> str:
@@ -105,7 +50,7 @@ def _held(ctx: ReadinessContext, resp: Responses, p: pd.Period | None) -> str:
 
 
 def _none_saved(icb: str) -> list:
-    return [Text(f"No readiness responses for {_name(icb)}: nothing saved and no demonstration rounds.")]
+    return [Text(f"No readiness responses for {icb_name(icb)}: nothing saved and no demonstration rounds.")]
 
 
 def _rounds(ctx: ReadinessContext, icb: str, with_previous: bool = False):
@@ -136,7 +81,7 @@ def summary_section(ctx: ReadinessContext):
         worst = dom.loc[dom["score"].idxmin(), "domain_label"] if dom["score"].notna().any() else "none"
         change = "" if np.isnan(before) else f", {'up' if now > before else 'down' if now < before else 'no change'} " \
                                                f"{abs(now - before):.1f} since {_when(previous, ctx.bank)}"
-        title = (f"{_name(icb)}: system readiness {now:.1f} of {bank.target} in {_when(latest, ctx.bank)}{change}; "
+        title = (f"{icb_name(icb)}: system readiness {now:.1f} of {bank.target} in {_when(latest, ctx.bank)}{change}; "
                  f"strongest domain {best}, weakest {worst}")
         bars = pd.concat([dom.assign(round=_when(latest, ctx.bank), value=dom["score"])] +
                          ([dom.assign(round=_when(previous, ctx.bank), value=dom["previous_score"])] if previous is not None else []))
@@ -159,18 +104,18 @@ def summary_section(ctx: ReadinessContext):
                  f"latest assessment in it. Scale: {bank.scale_text()}. A domain's score is the mean of its items' scores; an "
                  "item's score is the mean of the partners who scored it."),
             Figure(fig, prov),
-            Table(dom, f"{_name(icb)}: readiness by domain, {_when(latest, ctx.bank)} against {_when(previous, ctx.bank)}",
+            Table(dom, f"{icb_name(icb)}: readiness by domain, {_when(latest, ctx.bank)} against {_when(previous, ctx.bank)}",
                   {"domain_label": "Domain", "items": "Items", "items_scored": "Items scored", "score": "Score",
                    "previous_score": "Previous period", "change": "Change"},
                   {"score": "{:.1f}", "previous_score": "{:.1f}", "change": "{:+.1f}"}, key="readiness_domains",
                   suppress=False, provenance=prov),
-            Table(mine, f"{_name(icb)}: each partner's latest assessment against its own previous one (score: the mean of "
+            Table(mine, f"{icb_name(icb)}: each partner's latest assessment against its own previous one (score: the mean of "
                   "its domain scores)",
                   {"partner": "Partner", "latest_date": "Latest assessment", "score": "Score", "items_scored": "Items scored",
                    "previous_date": "Previous assessment", "previous_score": "Previous score", "change": "Change"},
                   {"latest_date": "{:%d %b %Y}", "previous_date": "{:%d %b %Y}", "score": "{:.1f}", "previous_score": "{:.1f}",
                    "change": "{:+.1f}"}, key="readiness_partners", suppress=False, provenance=every),
-            Table(per, f"{_name(icb)}: the assessments each {bank.period} holds (the system view counts each partner's latest "
+            Table(per, f"{icb_name(icb)}: the assessments each {bank.period} holds (the system view counts each partner's latest "
                   f"in a {bank.period})",
                   {"period": bank.period.capitalize(), "dates": "Assessment dates", "partners": "Partners",
                    "partner_names": "Who"}, key="readiness_periods", suppress=False, provenance=every),
@@ -215,12 +160,12 @@ def heatmap_section(ctx: ReadinessContext):
         piv = ra.heatmap(resp.df, bank)
         st = ra.item_status(resp.df, bank)
         counts = st["rag"].value_counts()
-        title = (f"{_name(icb)}, {_when(latest, ctx.bank)}: {counts.get('green', 0)} items green, {counts.get('amber', 0)} amber and "
+        title = (f"{icb_name(icb)}, {_when(latest, ctx.bank)}: {counts.get('green', 0)} items green, {counts.get('amber', 0)} amber and "
                  f"{counts.get('red', 0)} red across {len(piv)} partners")
         st_shown = st.assign(rag=st["rag"].map(RAG_TEXT))
         return [
             Figure(heatmap_figure(piv, bank, title, footer_text(ctx.prov(resp, [latest])), prov.stamp), ctx.prov(resp, [latest])),
-            Table(st_shown, f"{_name(icb)}: RAG status of each item ({_held(ctx, resp, latest)}: red below {bank.red_below:g}, "
+            Table(st_shown, f"{icb_name(icb)}: RAG status of each item ({_held(ctx, resp, latest)}: red below {bank.red_below:g}, "
                   f"green from {bank.green_from:g}) and change since {_when(previous, ctx.bank)}",
                   {"item_id": "Item", "domain_label": "Domain", "text": "What ready looks like", "partners_scored": "Partners scoring",
                    "score": "Score", "lowest": "Lowest", "highest": "Highest", "previous_score": "Previous period",
@@ -245,7 +190,7 @@ def disagreement_section(ctx: ReadinessContext):
         if dis.empty:
             return items + [Text(f"No item has partners {bank.disagreement_levels} or more levels apart in "
                                  f"{_held(ctx, resp, latest)}.")]
-        return items + [Table(dis, f"{_name(icb)}: {len(dis)} items where partners' scores are {bank.disagreement_levels} or "
+        return items + [Table(dis, f"{icb_name(icb)}: {len(dis)} items where partners' scores are {bank.disagreement_levels} or "
                               f"more levels apart ({_held(ctx, resp, latest)}), widest first, with the evidence each side gave",
                               {"item_id": "Item", "domain_label": "Domain", "text": "What ready looks like", "spread": "Levels apart",
                                "lowest": "Lowest", "lowest_partners": "Scored lowest by", "lowest_evidence": "Evidence (lowest)",
@@ -272,7 +217,7 @@ def action_plan_section(ctx: ReadinessContext):
         if top is not None:
             out.append(Text(f"The largest weighted gap is **{top['item_id']}** ({top['domain_label']}): "
                             f"score {top['score']:.1f} of {bank.target}, weight {top['weight']:g}. What helps: {top['helps']}"))
-        out.append(Table(plan, f"{_name(icb)}: action plan, {_when(latest, ctx.bank)} - gaps to level {bank.target} "
+        out.append(Table(plan, f"{icb_name(icb)}: action plan, {_when(latest, ctx.bank)} - gaps to level {bank.target} "
                          f"({bank.scale[bank.target].lower()}) by weighted gap (weight x gap), largest first",
                          {"rank": "Rank", "item_id": "Item", "domain_label": "Domain", "text": "What ready looks like",
                           "score": "Score", "weight": "Weight", "weighted_gap": "Weighted gap", "helps": "Tip or resource that helps",
@@ -299,7 +244,7 @@ def answers_section(ctx: ReadinessContext):
                          lambda s: "not assessed" if pd.isna(s) else f"{s:.0f}"),
                      evidence=r["evidence"].fillna(""), owner=r["owner"].fillna(""),
                      due_date=pd.to_datetime(r["due_date"]).map(lambda d: "" if pd.isna(d) else f"{d:%Y-%m-%d}"))
-        return [Table(r, f"{_name(icb)}: every partner's answers in {_held(ctx, resp, latest)}", {
+        return [Table(r, f"{icb_name(icb)}: every partner's answers in {_held(ctx, resp, latest)}", {
             "partner": "Partner", "assessed": "Assessed on", "item_id": "Item", "score": "Score", "evidence": "Evidence", "owner": "Owner",
             "due_date": "Due date"}, key="readiness_answers", suppress=False, provenance=prov)]
     return render
@@ -310,145 +255,7 @@ def banner_parts(ctx: ReadinessContext, icb: str) -> list[str]:
 
 
 def caveats(ctx: ReadinessContext, icb: str) -> list[str]:
-    resp = ctx.responses(icb)
-    bank = ctx.bank
-    notes = [f"Self-assessment: each partner scores itself ({bank.scale_text()}); scores are judgements, not measurements, "
-             "and partners may read a level differently, which is why disagreements are shown with their evidence.",
-             f"A round is one partner's assessment on one date; partners need not share a date. The system view groups "
-             f"assessments by {bank.period} (a setting: period in data/reference/readiness_items.yaml), counting each "
-             f"partner once in a {bank.period} with its latest assessment in it; each partner's latest assessment is also "
-             "compared with its own previous one. Where a partner saved more than once for a date, its last save counts "
-             "(earlier saves stay in the file).",
-             f"Action plan: weighted gap = item weight x ({bank.target} - the item's score); weights are in "
-             "data/reference/readiness_items.yaml."]
-    if resp.saved:
-        notes.insert(0, f"Readiness responses: saved rounds for this ICB ({os.path.basename(resp.file)} in the readiness "
-                        "folder), real self-assessments.")
-    else:
-        notes.insert(0, "Readiness responses: no rounds saved for this ICB, so the demonstration set's synthetic rounds are "
-                        "shown; they are not any partner's real answers.")
-    return notes
-
-
-# --------------------------------------------------------------------------- the JupyterLab form
-
-
-class ReadinessForm:
-    """Pick the ICB and partner, score each item with its level descriptors in view, add evidence,
-    owner and due date, and save (a new round). Choosing a partner shows its latest saved answers.
-
-    Shown only in an interactive JupyterLab session (or the readiness app): under the report
-    runner (``IWT_BATCH=1``) or without ipywidgets, :meth:`show` does nothing. ``show_path``: say
-    where the round was saved (the notebook does; the app, for partners, does not)."""
-
-    def __init__(self, icb_code: str, data_dir=None, interactive: bool | None = None, show_path: bool = True):
-        self.icb_code = geography.resolve_icb(icb_code)
-        self.data_dir = data_dir
-        self.show_path = show_path
-        self._saved: list = []
-        self.bank = store.item_bank()
-        if interactive is None:
-            interactive = os.environ.get(BATCH_ENV, "") != "1" and widgets_available()
-        self.interactive = interactive
-        self.rows: dict[str, dict] = {}
-        self.widget = None
-
-    def build(self):
-        import ipywidgets as w
-
-        icbs = geography.icbs().sort_values("icb_short_name")
-        self.icb = w.Dropdown(options=[(f"{r.icb_short_name} ({r.icb_code})", r.icb_code) for r in icbs.itertuples()],
-                              value=self.icb_code, description="ICB:", layout=w.Layout(width="420px"))
-        self.partner = w.Combobox(options=store.partners(self.icb_code, self.data_dir), placeholder="partner organisation",
-                                  description="Partner:", ensure_option=False, layout=w.Layout(width="420px"))
-        self.when = w.DatePicker(value=date.today(), description="Assessed on:", style={"description_width": "initial"})
-        self.status = w.HTML()
-        save = w.Button(description="Save round", button_style="primary", icon="save")
-        save.on_click(lambda _b: self.save())
-        self.icb.observe(lambda ch: self._on_icb(ch["new"]), names="value")
-        self.partner.observe(lambda ch: self.load_latest(), names="value")
-        options = [("not assessed", None)] + [(f"{lv} {name}", lv) for lv, name in sorted(self.bank.scale.items())]
-        boxes = []
-        for _domain, items in self.bank.items.groupby("domain", sort=False):
-            boxes.append(w.HTML(f"<h4>{_esc(items['domain_label'].iloc[0])}</h4>"))
-            for it in items.itertuples(index=False):
-                levels = "".join(f"<li><b>{lv} {_esc(self.bank.scale[lv])}</b>: {_esc(getattr(it, f'level_{lv}'))}</li>"
-                                 for lv in self.bank.levels)
-                row = {"score": w.Dropdown(options=options, value=None, description="Score:"),
-                       "evidence": w.Textarea(placeholder="evidence for the score", layout=w.Layout(width="60%")),
-                       "owner": w.Text(placeholder="owner (a role)", description="Owner:"),
-                       "due_date": w.DatePicker(description="Due:")}
-                self.rows[it.id] = row
-                boxes.append(w.VBox([w.HTML(f"<b>{_esc(it.id)}</b> {_esc(it.text)}<ul style='margin:2px 0'>{levels}</ul>"
-                                            f"<i>Helps: {_esc(it.helps)}</i>"),
-                                     w.HBox([row["score"], row["owner"], row["due_date"]]), row["evidence"]],
-                                    layout=w.Layout(border="1px solid #E8EDEE", padding="4px", margin="2px 0")))
-        self.widget = w.VBox([w.HBox([self.icb, self.partner]), w.HBox([self.when, save, self.status]), *boxes])
-        return self.widget
-
-    def show(self, explorer=None, ctx: ReadinessContext | None = None) -> None:
-        """Display the form. With an ``explorer`` (and the notebook's ``ctx``), the form follows the
-        explorer's ICB picker, and a saved round redraws the report below for its ICB."""
-        if not self.interactive:
-            return
-        from IPython.display import display
-        display(self.build())
-        if explorer is not None:
-            explorer.observe(lambda name, value: self.set_icb(value) if name == "icb_code" else None)
-
-            def redraw(icb: str) -> None:
-                if ctx is not None:
-                    ctx.forget(icb)
-                if explorer.value("icb_code") == icb:
-                    explorer.redraw()
-            self.on_save(redraw)
-
-    def on_save(self, callback) -> None:
-        """Call ``callback(icb_code)`` after each round saved."""
-        self._saved.append(callback)
-
-    def set_icb(self, icb: str) -> None:
-        if self.widget is not None:
-            self.icb.value = geography.resolve_icb(icb)      # its observer loads the ICB's partners
-
-    def _on_icb(self, icb: str) -> None:
-        self.icb_code = icb
-        self.partner.options = store.partners(icb, self.data_dir)
-        self.load_latest()
-
-    def load_latest(self) -> None:
-        """Fill the form with the partner's latest saved answers (blank where none)."""
-        name = (self.partner.value or "").strip()
-        latest = store.latest_answers(self.icb_code, name, self.data_dir).set_index("item_id") if name else pd.DataFrame()
-        for item_id, row in self.rows.items():
-            prev = latest.loc[item_id] if item_id in latest.index else None
-            row["score"].value = None if prev is None or pd.isna(prev["score"]) else int(prev["score"])
-            row["evidence"].value = "" if prev is None or pd.isna(prev["evidence"]) else str(prev["evidence"])
-            row["owner"].value = "" if prev is None or pd.isna(prev["owner"]) else str(prev["owner"])
-            row["due_date"].value = None if prev is None or pd.isna(prev["due_date"]) else prev["due_date"].date()
-        self.status.value = (f"<span style='color:#425563'>latest saved answers of {_esc(name)} "
-                             f"({latest['assessment_date'].iloc[0]:%d %B %Y})</span>" if len(latest) else "")
-
-    def answers(self) -> list[dict]:
-        return [{"item_id": i, "score": r["score"].value, "evidence": r["evidence"].value, "owner": r["owner"].value,
-                 "due_date": r["due_date"].value} for i, r in self.rows.items()]
-
-    def save(self) -> None:
-        try:
-            path = store.save_round(self.icb_code, self.partner.value or "", self.when.value, self.answers(), self.data_dir,
-                                    origin="the form")
-        except (store.ResponsesError, OSError, RuntimeError) as err:
-            self.status.value = f"<span style='color:#DA291C'>Not saved: {_esc(str(err))}</span>"
-            return
-        where = f"to {path}" if self.show_path else f"for {geography.icb_name(self.icb_code)}"
-        self.status.value = (f"<span class='iwt-saved' style='color:#009639'>Saved: {_esc(self.partner.value)}'s round of "
-                             f"{self.when.value:%d %B %Y} {_esc(where)}</span>")
-        self.partner.options = store.partners(self.icb_code, self.data_dir)
-        for callback in self._saved:
-            callback(self.icb_code)
-
-
-def _esc(text) -> str:
-    import html
-    return html.escape(str(text))
+    resp, bank = ctx.responses(icb), ctx.bank
+    return [readiness_rounds_caveat(resp.saved, resp.file), caveat("A32", scale=bank.scale_text()),
+            caveat("A33", period=bank.period), caveat("A34", target=bank.target)]
 

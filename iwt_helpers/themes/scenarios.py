@@ -2,8 +2,9 @@
 ahead, per ICB, with Monte Carlo ranges, for the scenarios of ``data/reference/scenarios.yaml``.
 
 Each ``*_section(ctx)`` returns a renderer ``icb_code -> list of items`` for
-:class:`iwt_helpers.present.explorer.Explorer`. The base year comes from the data theme's context
-(the same snapshot of staff in post), so both themes start from the same figures. The scenario
+:class:`iwt_helpers.present.explorer.Explorer`. The base year comes from the model's inputs
+(``analysis.system_data``: the data theme's snapshot of staff in post), so both themes start from the
+same figures. The scenario
 shown and the centres of the main assumptions are read through callables, so that the notebook's
 controls can change them and every section redraws.
 """
@@ -18,21 +19,24 @@ import numpy as np
 import pandas as pd
 
 from iwt_helpers import vocab
+from iwt_helpers.analysis import measures
 from iwt_helpers.analysis import scenarios as sa
+from iwt_helpers.analysis.params import ReportParams
 from iwt_helpers.analysis.scenarios import config as sc_config
 from iwt_helpers.analysis.scenarios import summary
-from iwt_helpers.data import geography
+from iwt_helpers.analysis.system_data import SystemData
 from iwt_helpers.data.datastore import Dataset
 from iwt_helpers.present import charts
 from iwt_helpers.present.items import Figure, Headline, Provenance, Table, Text, compact_sources
+from iwt_helpers.present.provenance import footer_text, provenance_of
 
-from . import data as data_theme
-from .params import ReportParams
-from .provenance import footer_text, provenance_of
+from .wording import CARER_HOURS, caveat, icb_name, sector_words
 
 # The assumptions the interactive notebook offers as sliders: (key, label, min, max, step).
-SLIDERS = (("leaving_rate_scale", "Leaving rates (x base year)", 0.6, 1.4, 0.05),
-           ("international_growth", "International recruits, change a year", -0.3, 0.1, 0.01),
+SLIDERS = (("nhs_leaving_rate", "Leaving the NHS, rate a year", 0.05, 0.13, 0.005),
+           ("leaving_rate_scale", "Social care leaving rates (x base year)", 0.6, 1.4, 0.05),
+           ("health_international_growth", "NHS international recruits, change a year", -0.2, 0.1, 0.01),
+           ("international_growth", "Social care international recruits, change a year", -0.3, 0.1, 0.01),
            ("newly_qualified_growth", "Newly qualified joiners, growth a year", -0.02, 0.08, 0.005))
 FAMILY_LABELS = {"health": "Health (NHS trusts and general practice)", "social care": "Adult social care",
                  "all": "Whole system"}
@@ -41,18 +45,6 @@ INPUT_LABELS = {"workforce": "staff in post", "flows": "leavers and joiners", "v
                 "workforce_age": "staff ages", "pay": "pay", "population": "population"}
 POPULATION_SOURCE = "ONS 2022-based subnational population projections (every age, by sub-ICB location)"
 ENGLAND_RUNS = 200          # runs of the all-ICB baseline behind the validation and back-test sections
-
-
-def _name(icb: str) -> str:
-    return geography.icb_name(icb)
-
-
-SHORT_SECTORS = {"nhs_trust": "NHS trusts", "primary_care": "general practice", "asc_local_authority": "adult social care",
-                 "asc_independent": "adult social care", "asc_voluntary": "adult social care"}
-
-
-def _sector_words(sectors: pd.Series) -> str:
-    return ", ".join(dict.fromkeys(SHORT_SECTORS.get(s, s) for s in sectors))
 
 
 def _short_sources(rows: pd.DataFrame) -> str:
@@ -73,7 +65,7 @@ def slider_defaults(file: sc_config.ScenarioFile, scenario: str = "baseline") ->
 class ScenarioContext:
     ds: Dataset
     params: ReportParams
-    data: data_theme.DataContext
+    data: SystemData
     file: sc_config.ScenarioFile
     scenario: Callable[[], str]
     centres: Callable[[], dict[str, float]]
@@ -85,7 +77,7 @@ class ScenarioContext:
              centres: Callable[[], dict[str, float]] | None = None) -> ScenarioContext:
         file = sc_config.load()
         file.get(params.scenario)
-        return cls(ds, params, data_theme.DataContext.load(ds, params), file,
+        return cls(ds, params, SystemData.load(ds, params), file,
                    scenario or (lambda: params.scenario), centres or (lambda: {}))
 
     def inputs(self, icb: str) -> sa.inputs.Inputs:
@@ -130,8 +122,8 @@ class ScenarioContext:
             syn = rows["synthetic"].astype(bool) if "synthetic" in rows else pd.Series(False, index=rows.index)
             label = INPUT_LABELS[name]
             if syn.any() and not syn.all() and "sector" in rows:
-                real.append(f"{label} ({_sector_words(rows.loc[~syn, 'sector'])})")
-                synthetic.append(f"{label} ({_sector_words(rows.loc[syn, 'sector'])})")
+                real.append(f"{label} ({sector_words(rows.loc[~syn, 'sector'])})")
+                synthetic.append(f"{label} ({sector_words(rows.loc[syn, 'sector'])})")
             else:
                 (synthetic if syn.any() else real).append(label)
             if not syn.all():
@@ -166,7 +158,7 @@ def _finding(ctx: ScenarioContext, icb: str, run: sa.model.Run, h: int, series: 
     d = series[(series["measure"] == "demand") & (series["year"] == run.inputs.base_year + h)].iloc[0]
     p50 = g["p50"]
     what = "short of the posts it needs by" if p50 > 0 else "above the posts it needs by"
-    text = (f"In the <strong>{html.escape(ctx.label())}</strong> scenario, {html.escape(_name(icb))}'s workforce in "
+    text = (f"In the <strong>{html.escape(ctx.label())}</strong> scenario, {html.escape(icb_name(icb))}'s workforce in "
             f"{run.inputs.base_year + h} would be {what} <strong>{_fte(abs(p50))} FTE</strong> (median of {run.n_runs:,} runs; "
             f"10th to 90th percentile {_fte(g['p10'])} to {_fte(g['p90'])}), {100 * p50 / d['p50']:.1f}% of the "
             f"{_fte(d['p50'])} FTE of posts needed.")
@@ -207,15 +199,18 @@ def summary_section(ctx: ScenarioContext):
         h = max(ctx.horizons(icb))
         whole, fam = summary.icb_series(run, icb), summary.icb_series(run, icb, "family")
         text, p10, p50, p90 = _finding(ctx, icb, run, h, whole)
+        gaps = {yh: measures.gap(run, icb, yh, prov.status) for yh in ctx.horizons(icb)}   # the registry's gap: the median
         split = _real_and_synthetic_gap(ctx, icb, run, h)
         items: list = [Text(f'<p class="iwt-headline" data-gap="{p50:.0f}">{text}</p>'
                             + (f"<p>{split}</p>" if split else "")
                             + "<p><em>A projection, not a forecast: what follows if the assumptions in section 9 hold. The "
-                              "ranges come from those assumptions alone.</em></p>"),
+                              "ranges come from those assumptions alone. Supply without action recruits NHS staff at the "
+                              "pace of the three years before the base year, when posts were funded, not at the pace of the "
+                              "2025 hiring freeze (section 6 shows England's gap at that pace).</em></p>"),
                        # A gap resting partly on synthetic inputs is an illustration of the method, and says so.
                        Headline(f"{'Illustrative gap' if prov.synthetic else 'Gap'} in {inp.base_year + h}, FTE "
                                 f"({ctx.label()}, median{'; partly synthetic inputs' if prov.synthetic else ''})", p50, "FTE",
-                                provenance=prov),
+                                provenance=prov, measure=gaps[h]),
                        Headline(f"{'Illustrative gap' if prov.synthetic else 'Gap'} in {inp.base_year + h}, FTE, 10th to 90th "
                                 "percentile", f"{_fte(p10)} to {_fte(p90)}",
                                 provenance=prov)]
@@ -230,19 +225,19 @@ def summary_section(ctx: ScenarioContext):
                                  "gap_p90": q.at["gap", "p90"],
                                  "gap_pct": 100 * q.at["gap", "p50"] / q.at["demand", "p50"] if q.at["demand", "p50"] else np.nan})
         t = pd.DataFrame(rows)
-        items.append(Table(t, f"{_name(icb)}: posts needed, staff in post and the gap, {ctx.label()} scenario (FTE; "
+        items.append(Table(t, f"{icb_name(icb)}: posts needed, staff in post and the gap, {ctx.label()} scenario (FTE; "
                               f"{run.n_runs:,} runs)",
                            columns={"part": "Part of the system", "year": "Year", "demand_p50": "Posts needed (median)",
                                     "supply_p50": "Staff in post (median)", "gap_p10": "Gap, 10th percentile",
                                     "gap_p50": "Gap, median", "gap_p90": "Gap, 90th percentile", "gap_pct": "Gap, % of posts"},
                            formats={"year": "{:d}", "demand_p50": "{:,.0f}", "supply_p50": "{:,.0f}", "gap_p10": "{:,.0f}",
                                     "gap_p50": "{:,.0f}", "gap_p90": "{:,.0f}", "gap_pct": "{:.1f}"},
-                           key="gap", suppress=False, provenance=prov))
+                           key="gap", suppress=False, provenance=prov, measures={"gap_p50": list(gaps.values())}))
         trend = "widens" if p50 > whole[(whole["measure"] == "gap") & (whole["year"] == inp.base_year)]["p50"].iloc[0] else "narrows"
         items.append(Figure(charts.supply_demand_fan(
             whole, footer_text(prov), prov.stamp,
-            f"{_name(icb)}: the gap between posts needed and staff in post {trend} to {_fte(p50)} FTE by "
-            f"{inp.base_year + h} ({ctx.label()})"), prov))
+            f"{icb_name(icb)}: the gap between posts needed and staff in post {trend} to {_fte(p50)} FTE by "
+            f"{inp.base_year + h} ({ctx.label()})"), prov, [gaps[h]]))
         last = fam[(fam["measure"] == "gap") & (fam["year"] == inp.base_year + h)].set_index("group")["p50"]
         worst = last.idxmax() if len(last) else "all"
         items.append(Figure(charts.gap_bands(
@@ -281,15 +276,15 @@ def sector_section(ctx: ScenarioContext):
         cols = {"sector_label": "Sector", "group_label": "Staff group", "year": "Year",
                 "p10": "Gap, 10th percentile", "p50": "Gap, median", "p90": "Gap, 90th percentile"}
         fmts = {"year": "{:d}", "p10": "{:,.0f}", "p50": "{:,.0f}", "p90": "{:,.0f}"}
-        items.append(Table(sectors, f"{_name(icb)}: gap by sector, {ctx.label()} scenario (FTE)", columns=cols, formats=fmts,
+        items.append(Table(sectors, f"{icb_name(icb)}: gap by sector, {ctx.label()} scenario (FTE)", columns=cols, formats=fmts,
                            key="gap_by_sector", suppress=False, provenance=prov))
-        items.append(Table(_gap_parts(run, icb), f"{_name(icb)}, {inp.base_year + inp.horizon}: how much of each sector's gap is "
+        items.append(Table(_gap_parts(run, icb), f"{icb_name(icb)}, {inp.base_year + inp.horizon}: how much of each sector's gap is "
                            "the base year's share of posts vacant carried forward, and how much is too few recruits (medians, FTE)",
                            columns={"sector": "Sector", "gap": "Gap", "vacancy_floor": "Vacant at the base year's rate",
                                     "short_of_recruits": "Too few recruits", "spare": "Recruits the routes bring beyond the posts, over the period"},
                            formats={"gap": "{:,.0f}", "vacancy_floor": "{:,.0f}", "short_of_recruits": "{:,.0f}", "spare": "{:,.0f}"},
                            key="gap_parts", suppress=False, provenance=prov))
-        items.append(Table(groups, f"{_name(icb)}: gap by sector and staff group in {inp.base_year + h}, {ctx.label()} "
+        items.append(Table(groups, f"{icb_name(icb)}: gap by sector and staff group in {inp.base_year + h}, {ctx.label()} "
                                    "scenario (FTE)", columns=cols, formats=fmts,
                            key="gap_by_group", suppress=False, provenance=prov))
         return items
@@ -318,7 +313,10 @@ def drivers_section(ctx: ScenarioContext):
         run = ctx.run(icb)
         inp = run.inputs
         prov = ctx.prov(icb)
-        w = summary.waterfall(run, icb)
+        # the run(s) at the median gap: their parts add up to the median, the one gap every section quotes
+        mid, gapv = measures.median_runs(run, icb), measures.gap(run, icb, None, prov.status)
+        w = summary.waterfall(mid, icb)
+        w.loc[w["part"] == "horizon_gap", "fte"] = gapv.value        # the median itself (the parts: within float rounding)
         start, end = w["fte"].iloc[0], w["fte"].iloc[-1]
         pv = w.set_index("part")["fte"]
         net_flows = pv[["leavers", "leaving_avoided", "joiners", "joiners_new_roles", "moves"]].sum()
@@ -335,16 +333,17 @@ def drivers_section(ctx: ScenarioContext):
         shown = chart[(chart["fte"].abs() >= 0.5) | (chart.index.isin([0, len(chart) - 1]))]
         items: list = [Figure(charts.waterfall(
             shown, footer_text(prov), prov.stamp,
-            f"{_name(icb)}: the gap {'grows' if end > start else 'shrinks'} from {_fte(start)} to {_fte(end)} FTE by "
+            f"{icb_name(icb)}: the gap {'grows' if end > start else 'shrinks'} from {_fte(start)} to {_fte(end)} FTE by "
             f"{inp.base_year + inp.horizon}; population change adds {pv['demand_population']:+,.0f} and staff flows "
-            f"{net_flows:+,.0f} ({ctx.label()}; means of the runs)"), prov)]
-        fams = [summary.waterfall(run, icb, f).set_index("part")["fte"].rename(f) for f in ("health", "social care")]
+            f"{net_flows:+,.0f} ({ctx.label()}; the median run)"), prov, [gapv])]
+        fams = [summary.waterfall(mid, icb, f).set_index("part")["fte"].rename(f) for f in ("health", "social care")]
         t = pd.concat([w.set_index("part")[["label", "fte"]].rename(columns={"fte": "all"})] + fams, axis=1).reset_index(drop=True)
-        items.append(Table(t, f"{_name(icb)}: what moves the gap, {inp.base_year} to {inp.base_year + inp.horizon} "
-                              f"(FTE, mean of {run.n_runs:,} runs, so that the parts add up)",
+        items.append(Table(t, f"{icb_name(icb)}: what moves the gap, {inp.base_year} to {inp.base_year + inp.horizon} "
+                              f"(FTE; the run{'s' if mid.n_runs > 1 else ''} at the median whole-system gap of {run.n_runs:,} "
+                              "runs, so that the parts add up to the median)",
                            columns={"label": "Part", "all": "Whole system", "health": "Health", "social care": "Adult social care"},
                            formats={"all": "{:,.0f}", "health": "{:,.0f}", "social care": "{:,.0f}"},
-                           key="waterfall", suppress=False, provenance=prov))
+                           key="waterfall", suppress=False, provenance=prov, measures={"all": gapv}))
         return items
     return render
 
@@ -362,15 +361,20 @@ def tornado_section(ctx: ScenarioContext):
         year = inp.base_year + inp.horizon
         if t.empty:
             return [Text("No assumption of this scenario has a range.")]
+        # centred on the median of the runs, the one gap every section quotes; each bar the assumption's own change
+        gapv = measures.gap(ctx.run(icb), icb, None, prov.status)
+        t = measures.recentre_on_median(t, gapv.value)
         top = t.iloc[0]
         items: list = [Figure(charts.tornado(
             t, footer_text(prov), prov.stamp,
-            f"{_name(icb)}: {top['label'].split(',')[0].lower()} moves the gap in {year} most, from {_fte(top['gap_low'])} to "
+            f"{icb_name(icb)}: {top['label'].split(',')[0].lower()} moves the gap in {year} most, from {_fte(top['gap_low'])} to "
             f"{_fte(top['gap_high'])} FTE ({ctx.label()}; the others at the middle of their ranges)",
-            f"Gap in {year}, FTE (line: all at mid-range, {_fte(top['gap_mid'])})"), prov)]
+            f"Gap in {year}, FTE (line: median of {ctx.params.n_runs:,} runs, {_fte(gapv.value)}; each bar: the median plus the "
+            "change one assumption makes)"), prov, [gapv])]
         items.append(Table(t[["label", "low", "high", "gap_low", "gap_high", "swing"]],
-                           f"{_name(icb)}: the gap in {year} with each assumption at the low and the high end of its range, "
-                           f"the others at their middles ({ctx.label()} scenario; FTE; one run each)",
+                           f"{icb_name(icb)}: the gap in {year} with each assumption at the low and the high end of its range, "
+                           f"the others at their middles ({ctx.label()} scenario; FTE: the median gap of the runs, "
+                           f"{_fte(gapv.value)}, plus the change each end makes in one run)",
                            columns={"label": "Assumption", "low": "Low end", "high": "High end",
                                     "gap_low": "Gap at the low end", "gap_high": "Gap at the high end", "swing": "Swing"},
                            formats={"gap_low": "{:,.0f}", "gap_high": "{:,.0f}", "swing": "{:,.0f}"},
@@ -403,7 +407,10 @@ def validation_section(ctx: ScenarioContext):
         text = ("<p>iwt's England totals beside published national projections. Each differs in period and scope, "
                 "as the table says; iwt's side is computed from the baseline for all 42 ICBs "
                 f"({run.n_runs:,} runs) and iwt's need estimates, the published side is read from "
-                f"<code>data/reference/{validation.FILE}</code> with its source.</p>")
+                f"<code>data/reference/{validation.FILE}</code> with its source. The baseline's supply without action "
+                "recruits NHS staff at the pace of the three years before the base year, when posts were funded; the line "
+                "'with NHS hiring held at the base year's pace' runs the same baseline with NHS trusts recruiting at the "
+                "pace of the base year's own turnover files (in 2025, a hiring freeze).</p>")
         return [Text(text), Table(v[["measure", "value", "unit", "period", "iwt", "iwt_period", "difference_pct", "scope", "iwt_scope",
                                       "differs", "source"]],
                                   "England: iwt against published national projections (iwt: median, with the 10th to 90th "
@@ -427,7 +434,7 @@ def backtest_section(ctx: ScenarioContext):
         d = sc_config.draws(sc, run.n_runs, ctx.params.seed)
         tables = {n: ctx.ds.optional_table(n) for n in ("nhs_staff_monthly", "nhs_staff_monthly_icb", "gp_workforce")}
         items: list = []
-        rows = []
+        rows, by_icb = [], []
         for label, (table, meta) in (("NHS trusts, all HCHS staff", backtest.nhs(tables, run.inputs, sc, d)),
                                      ("General practice", backtest.gp(tables, run.inputs, sc, d))):
             if table.empty:
@@ -440,14 +447,16 @@ def backtest_section(ctx: ScenarioContext):
                 rates_syn = bool(t["rates_synthetic"].any())
                 stocks_syn = bool(meta.get("stocks_synthetic"))
                 mine = t[t["icb_code"] == icb]
-                rows.append({"part": label + suffix, "period": f"{meta['base']} to {meta['end']}",
+                base = t["base"].iloc[0] if "base" in t else meta["base"]
+                rows.append({"part": label + suffix, "period": f"{base} to {meta['end']}",
                              "base": t["base_fte"].sum(), "published": t["published_fte"].sum(),
                              "projected": t["projected_p50"].sum(), "mape": backtest.mape(t),
                              "within": 100 * t["within_range"].mean(),
                              "icb_error": float(mine["error_pct"].iloc[0]) if len(mine) else np.nan,
-                             "rates": "synthetic" if rates_syn else "real" + (
-                                 " (annualised from 2 months)" if (meta.get("rate_months") or 12) < 12 else ""),
-                             "staff": "synthetic" if stocks_syn else "real"})
+                             # synthetic: the ICBs' pattern of rates is the demo's (the level is published)
+                             "rates": "synthetic" if rates_syn else "published basis",
+                             "basis": t["rates_basis"].iloc[0], "staff": "synthetic" if stocks_syn else "real"})
+                by_icb.append(t.assign(part=label + suffix, rates=rows[-1]["rates"]))
         if rows:
             t = pd.DataFrame(rows)
             syn = t["rates"].eq("synthetic").any() or t["staff"].eq("synthetic").any()
@@ -459,35 +468,39 @@ def backtest_section(ctx: ScenarioContext):
                               "; ".join(t["period"].unique()), status,
                               "rates or staff marked synthetic in the table" if status == "mixed" else "")
             items.insert(0, Text(
-                "<p>The supply model run forward from a past base to the latest published staff in post, with the "
-                "projection's own rates (the latest year's, applied back in time) and the baseline's draws, and no posts "
-                "to cap recruitment. The error is the projected median against the published figure; MAPE is its median "
-                "absolute value across ICBs. NHS trust rates exclude resident doctors (the turnover files leave them out) "
-                "and are applied to all HCHS staff, resident doctors included. Rows whose rates are synthetic test the "
-                "method, not the rates.</p>"))
+                "<p>The supply model run forward from a past base to the latest published staff in post, with the rates "
+                "of its own base year, as a projection made then would have had them (the published basis of the "
+                "projection: leaving at the published rate of the period, joiners keeping up the growth of the years "
+                "before the base, routes on their published paths; GPs from training acceptances), the baseline's draws "
+                "and no posts to cap recruitment. The error is the projected median against the published figure; MAPE "
+                "is its median absolute value across ICBs. The ICBs' pattern of NHS leaving comes from the turnover "
+                "files, which exclude resident doctors; it is applied to all HCHS staff. Rows whose rates are marked "
+                "synthetic take that pattern from the demonstration data: they test the method, not the rates.</p>"))
             items.append(Table(t, f"Back-test by ICB: staff in post projected from a past base against published (England totals; "
-                                  f"MAPE across ICBs; {_name(icb)}'s own error)",
+                                  f"MAPE across ICBs; {icb_name(icb)}'s own error)",
                                columns={"part": "Part", "period": "Period", "base": "Base (FTE)", "published": "Published at the end (FTE)",
                                         "projected": "Projected, median (FTE)", "mape": "MAPE across ICBs, %",
-                                        "within": "ICBs within the 10th-90th percentile, %", "icb_error": f"{_name(icb)}: error, %",
-                                        "rates": "Rates", "staff": "Published staff"},
+                                        "within": "ICBs within the 10th-90th percentile, %", "icb_error": f"{icb_name(icb)}: error, %",
+                                        "rates": "Rates", "basis": "How the rates are set", "staff": "Published staff"},
                                formats={"base": "{:,.0f}", "published": "{:,.0f}", "projected": "{:,.0f}", "mape": "{:.1f}",
                                         "within": "{:.0f}", "icb_error": "{:+.1f}"},
                                key="backtest", suppress=False, provenance=prov))
+            every = pd.concat(by_icb, ignore_index=True)
+            every = every.assign(icb=every["icb_code"].map(icb_name),
+                                 range=[f"{a:,.0f} to {b:,.0f}" for a, b in zip(every["projected_p10"], every["projected_p90"])],
+                                 inside=np.where(every["within_range"], "yes", "no"))
+            items.append(Table(every[["part", "icb_code", "icb", "base_fte", "published_fte", "projected_p50", "range", "error_pct",
+                                      "inside", "rates"]],
+                               "Back-test for every ICB: staff in post projected from the past base against published (FTE)",
+                               columns={"part": "Part", "icb_code": "ICB code", "icb": "ICB", "base_fte": "Base (FTE)",
+                                        "published_fte": "Published at the end (FTE)", "projected_p50": "Projected, median",
+                                        "range": "Projected, 10th to 90th percentile", "error_pct": "Error, %",
+                                        "inside": "Published inside the range", "rates": "Rates"},
+                               formats={"base_fte": "{:,.0f}", "published_fte": "{:,.0f}", "projected_p50": "{:,.0f}",
+                                        "error_pct": "{:+.1f}"},
+                               key="backtest_by_icb", suppress=False, provenance=prov))
         return items
     return render
-
-
-LEVER_WORDS = {
-    "pay_parity": "Care workers' pay reaches that of NHS healthcare assistants new to their role over {phase_years} years; "
-                  "their leaving then falls by {leaving_reduction}",
-    "retention": "Leaving falls by {leaving_reduction} in every named group, reached over {phase_years} years",
-    "new_roles": "New roles take on {absorbed_share} of GP and practice nurse work by the horizon, {fte_per_absorbed} new-role FTE "
-                 "for each FTE taken on, {recruited_share} of the new posts filled",
-    "hospital_to_home": "{shifted_share} of NHS trust nursing, support and medical demand moves to care at home by the horizon, "
-                        "{social_care_fte_per_shifted} social care FTE for each NHS FTE moved",
-    "productivity": "NHS and general practice need {yearly_gain} fewer staff a year for the same care",
-}
 
 
 def _range_words(r) -> str:
@@ -498,11 +511,9 @@ def _range_words(r) -> str:
 def _definitions(ctx: ScenarioContext) -> pd.DataFrame:
     rows = []
     for sc in ctx.file.scenarios.values():
-        parts = []
-        for name, lever in sc.levers.items():
-            words = {k: _range_words(r) for k, r in lever.ranges.items()}
-            template = LEVER_WORDS.get(name)
-            parts.append(template.format(**words) if template else f"{name}: " + "; ".join(f"{k} {v}" for k, v in words.items()))
+        # each lever's sentence is declared with it (analysis.scenarios.levers), its ranges filled in
+        parts = [sa.levers.REGISTRY[name].description.format(**{k: _range_words(r) for k, r in lever.ranges.items()})
+                 for name, lever in sc.levers.items()]
         rows.append({"label": sc.label, "description": sc.description, "levers": ". ".join(parts) or "none"})
     return pd.DataFrame(rows)
 
@@ -513,6 +524,8 @@ def comparison_section(ctx: ScenarioContext):
         prov = ctx.prov(icb)
         runs = [ctx.run(icb, n) for n in ctx.file.scenarios]
         comp = summary.comparison(runs, icb, ctx.horizons(icb))
+        by_name = {r.scenario.name: r for r in runs}          # each scenario's median gap: the registry's (analysis.measures)
+        comp["gap_p50"] = [measures.gap(by_name[n], icb, y, prov.status).value for n, y in zip(comp["scenario"], comp["years_ahead"])]
         h = max(ctx.horizons(icb))
         at = comp[comp["years_ahead"] == h].rename(columns={"gap_p10": "p10", "gap_p50": "p50", "gap_p90": "p90"})
         best = at.sort_values("p50").iloc[0]
@@ -539,7 +552,7 @@ def comparison_section(ctx: ScenarioContext):
                            columns={"label": "Scenario", "description": "What it assumes", "levers": "Levers and their ranges"},
                            key="scenario_definitions", suppress=False,
                            provenance=Provenance(ctx.file.path.name, f"projection from {ctx.inputs(icb).base_year}", "assumption")))
-        items.append(Table(comp.drop(columns=["scenario"]), f"{_name(icb)}: scenarios compared (same {runs[0].n_runs:,} "
+        items.append(Table(comp.drop(columns=["scenario"]), f"{icb_name(icb)}: scenarios compared (same {runs[0].n_runs:,} "
                            "draws of the shared assumptions in each, so differences come from the levers)",
                            columns={"label": "Scenario", "years_ahead": "Years ahead", "year": "Year", "gap_p10": "Gap, 10th pct",
                                     "gap_p50": "Gap, median", "gap_p90": "Gap, 90th pct", "gap_pct_of_demand": "Gap, % of posts",
@@ -548,7 +561,9 @@ def comparison_section(ctx: ScenarioContext):
                            formats={"years_ahead": "{:d}", "year": "{:d}", "gap_p10": "{:,.0f}", "gap_p50": "{:,.0f}",
                                     "gap_p90": "{:,.0f}", "gap_pct_of_demand": "{:.1f}", "supply_change_pct": "{:+.1f}",
                                     "demand_change_pct": "{:+.1f}", "change_p50": "{:+,.0f}", "runs": "{:,d}"},
-                           key="comparison", suppress=False, provenance=prov))
+                           key="comparison", suppress=False, provenance=prov,
+                           measures={"gap_p50": [measures.gap(by_name[ctx.scenario()], icb, y, prov.status)
+                                                 for y in ctx.horizons(icb)] if ctx.scenario() in by_name else []}))
         return items
     return render
 
@@ -573,16 +588,15 @@ def carers_section(ctx: ScenarioContext):
         f = res["fte"]
         share = 100 * f["p50"] / care if care else np.nan
         syn = " (a synthetic demonstration figure)" if bool(c[c["family"].eq("social care")]["stock_synthetic"].any()) else ""
-        text = (f'<p class="iwt-headline">If the {res["carers"]:,.0f} unpaid carers in {html.escape(_name(icb))} '
+        text = (f'<p class="iwt-headline">If the {res["carers"]:,.0f} unpaid carers in {html.escape(icb_name(icb))} '
                 f"(Census {res['year']}) gave {100 * sens.fall:.0f}% fewer hours, paid care would need about "
                 f"<strong>{_fte(f['p50'])} more FTE</strong> of care workers (10th to 90th percentile {_fte(f['p10'])} to "
                 f"{_fte(f['p90'])}), {share:.1f}% of the {_fte(care)} FTE of care worker posts in {inp.base_year}{syn}.</p>")
-        from iwt_helpers.analysis.carers import BAND_LABELS
-        bands = pd.DataFrame([{"band": BAND_LABELS[b], "carers": res["carers_by_band"].get(b, np.nan),
+        bands = pd.DataFrame([{"band": CARER_HOURS[b], "carers": res["carers_by_band"].get(b, np.nan),
                                "hours": f"{r.low:g} to {r.high:g}"} for b, r in sens.hours_a_week.items()])
         items: list = [Text(text), Headline(f"Unpaid care {100 * sens.fall:.0f}% lower: paid care FTE needed (median)", f["p50"],
                                             "FTE", provenance=prov)]
-        items.append(Table(bands, f"{_name(icb)}: unpaid carers by hours a week (Census {res['year']}) and the hours "
+        items.append(Table(bands, f"{icb_name(icb)}: unpaid carers by hours a week (Census {res['year']}) and the hours "
                                   "assumed for each band",
                            columns={"band": "Hours of care a week (Census band)", "carers": "Carers",
                                     "hours": "Hours a week assumed (range)"},
@@ -590,7 +604,7 @@ def carers_section(ctx: ScenarioContext):
         out = pd.DataFrame([{"measure": "Unpaid care hours a year", **res["hours_a_year"]},
                             {"measure": f"Hours lost if {100 * sens.fall:.0f}% fewer", **res["hours_lost"]},
                             {"measure": "Paid care needed (FTE)", **res["fte"]}])
-        items.append(Table(out, f"{_name(icb)}: what a {100 * sens.fall:.0f}% fall in unpaid care would add to paid care "
+        items.append(Table(out, f"{icb_name(icb)}: what a {100 * sens.fall:.0f}% fall in unpaid care would add to paid care "
                                 f"({res['runs']:,} runs; {sens.replaced_share.low:.0%} to {sens.replaced_share.high:.0%} of "
                                 f"the hours lost become paid care, {sens.hours_per_fte.low:,.0f} to {sens.hours_per_fte.high:,.0f} "
                                 "hours a year per FTE)",
@@ -607,7 +621,8 @@ def assumptions_section(ctx: ScenarioContext):
         sc = ctx.file.get(ctx.scenario())
         moved = ctx._moved()
         a = pd.DataFrame(sc_config.assumptions_table(sc))
-        a["range"] = [("by age band, see the scenario file" if k == "profile" else f"{lo:g} to {hi:g}")
+        a["range"] = [("by age band, see the scenario file" if k == "profile" else
+                       f"growth over the last {lo:g} to {hi:g} years, from the data" if k == "growth_window" else f"{lo:g} to {hi:g}")
                       for k, lo, hi in zip(a["kind"], a["low"], a["high"])]
         a["note"] = a["key"].map(lambda k: f"moved: centred on {moved[k]:g}" if k in moved else "")
         file_prov = Provenance(f"{ctx.file.path.name} (each assumption's own source in the table)",
@@ -619,7 +634,9 @@ def assumptions_section(ctx: ScenarioContext):
                              key="assumptions", suppress=False, provenance=file_prov)]
         inp = ctx.inputs(icb)
         c = inp.cells
-        g = c.assign(leavers=c["fte0"] * c["leave_rate"], joiners=c["fte0"] * c["join_rate"], movers=c["fte0"] * c["leave_rate"] * c["move_share"],
+        central = sa.sensitivity.central_rates(inp, sc)      # NHS trusts and general practice: the published basis
+        g = c.assign(leavers=c["fte0"] * central["leave_rate"], joiners=c["fte0"] * central["join_rate"],
+                     movers=c["fte0"] * c["leave_rate"] * c["move_share"],
                      local=(c["rate_from"] == "ICB") * c["fte0"]).groupby("sector", as_index=False)[
             ["fte0", "demand0", "leavers", "joiners", "movers", "local"]].sum()
         g["vacancy_pct"] = 100 * (1 - g["fte0"] / g["demand0"].where(g["demand0"] > 0))
@@ -632,15 +649,18 @@ def assumptions_section(ctx: ScenarioContext):
                                             include_groups=False).rename(index=vocab.sector_labels()).items()}
         g["status"] = g["sector"].map(status)
         items.append(Table(g[["sector", "fte0", "demand0", "vacancy_pct", "leavers_pct", "joiners_pct", "movers_pct", "local_pct", "status"]],
-                           f"{_name(icb)}: the base year the projection starts from ({inp.base_year}); rates a year, from the ICB's "
-                           f"own counts where a group has at least {sa.inputs.MIN_STAFF_FOR_LOCAL_RATE} staff, otherwise England's",
+                           f"{icb_name(icb)}: the base year the projection starts from ({inp.base_year}); rates a year. NHS trusts "
+                           "and general practice: leaving the sector at the published rate, joining to keep up the growth of the "
+                           "years before the base year (GPs: training output), at the middle of each range; adult social care: "
+                           f"the ICB's own counts where a group has at least {sa.inputs.MIN_STAFF_FOR_LOCAL_RATE} staff, "
+                           "otherwise England's",
                            columns={"sector": "Sector", "fte0": "Staff in post (FTE)", "demand0": "Posts (FTE)",
-                                    "vacancy_pct": "Vacant, %", "leavers_pct": "Leaving, % a year", "joiners_pct": "Joining, % a year",
+                                    "vacancy_pct": "Vacant, %", "leavers_pct": "Leaving the sector, % a year", "joiners_pct": "Joining, % a year",
                                     "movers_pct": "Moving to the other sector, % a year", "local_pct": "FTE on the ICB's own rates, %",
                                     "status": "Real or synthetic"},
                            formats={"fte0": "{:,.0f}", "demand0": "{:,.0f}", "vacancy_pct": "{:.1f}", "leavers_pct": "{:.1f}",
                                     "joiners_pct": "{:.1f}", "movers_pct": "{:.2f}", "local_pct": "{:.0f}"},
-                           key="base_year", provenance=ctx.prov(icb)))
+                           key="base_year", provenance=ctx.prov(icb), measures=_base_year_measures(ctx, icb)))
         curve, source = sa.inputs.service_use_curve()
         labels = {b: b.replace("_plus", "+").replace("_", "-") for b in curve.index}
         items.append(Table(curve.rename("relative_use").rename(index=labels).reset_index(),
@@ -650,6 +670,15 @@ def assumptions_section(ctx: ScenarioContext):
                            suppress=False, provenance=Provenance(source, "OBR ratios as reported in 2017", "assumption")))
         return items
     return render
+
+
+def _base_year_measures(ctx: ScenarioContext, icb: str) -> dict:
+    """The registered figures the base-year table shows (analysis.measures): NHS trust staff in post and
+    vacancy rate, and the adult social care vacancy rate where it is the published one (the model's
+    posts are set to these rates)."""
+    asc = ctx.data.measure("asc_vacancy_rate", icb)
+    return {"fte0": ctx.data.measure("nhs_trust_fte", icb),
+            "vacancy_pct": [ctx.data.measure("nhs_vacancy_rate", icb)] + ([asc] if asc is not None and asc.status == "real" else [])}
 
 
 def export_by_year(ctx: ScenarioContext, icb: str) -> None:
@@ -663,39 +692,22 @@ def export_by_year(ctx: ScenarioContext, icb: str) -> None:
     p["staff_group"] = p["staff_group"].map({**vocab.staff_group_labels(), "all": "All staff groups"})
     p[["p10", "p50", "p90"]] = p[["p10", "p50", "p90"]].round(1)
     notebook.key_table("by_year", p.reset_index(drop=True),
-                       f"{_name(icb)}: supply, demand and gap (FTE) by year, sector and staff group, {ctx.label()} scenario, "
+                       f"{icb_name(icb)}: supply, demand and gap (FTE) by year, sector and staff group, {ctx.label()} scenario, "
                        f"{run.n_runs:,} runs", ctx.prov(icb))
 
 
 def caveats(ctx: ScenarioContext, icb: str) -> list[str]:
+    """The projection's caveats (data/reference/caveats.yaml), those of its inputs first."""
     inp = ctx.inputs(icb)
-    notes = list(inp.notes)
+    notes = [caveat(caveat_id, **values) for caveat_id, values in inp.notes]
     syn = [t for t in INPUT_TABLES if inp.synthetic.get(t)]
     if syn:
-        notes.append("The projection starts from synthetic demonstration figures for: " + ", ".join(syn)
-                     + ". Its gaps are then illustrations of the method, not figures for this ICB.")
+        notes.append(caveat("A8.scenarios", tables=", ".join(syn)))
     wf = ctx.data.snapshot
     if wf[(wf["icb_code"] == icb) & (wf["sector"] == "nhs_trust")]["source"].astype(str).str.contains("resident doctors excluded").any():
-        notes.append("NHS trust doctors exclude resident doctors, whom the NHS turnover files leave out: the doctors' projection "
-                     "and its gap cover consultants, specialty and other career-grade doctors only.")
-    notes += [
-        "Every year, sector and staff group of the projection, with supply, demand and the gap, is in tables.xlsx "
-        "(sheet scenarios-by_year); `iwt scenarios run` writes the same for any ICBs and scenarios.",
-        "A projection is not a forecast: it says what follows if the assumptions hold. Every assumption is a range "
-        "(data/reference/scenarios.yaml, with its source or reasoning) and the bands show the 10th to 90th percentile of "
-        f"{ctx.params.n_runs:,} runs (seed {ctx.params.seed}).",
-        "Joiners are what the routes of entry bring, up to the posts open: the model does not recruit beyond the posts "
-        "needed, so a gap below zero can only come from demand falling faster than staff leave.",
-        "Adult social care demand grows exactly as the ICB's population aged 65+ (Skills for Care's method); NHS and "
-        "general practice demand as the population weighted by use of services at each age, and by need beyond demography "
-        "(0.8% to 2.2% a year, from published activity growth). Leavers are those leaving the sector (job moves within it "
-        "are taken out of leavers and joiners alike), and each mover between sectors is counted once. Population: the ONS 2022-based "
-        "subnational projections for every age (docs/assumptions.md A2, A3).",
-        "Not in the data: NHS vacancy statistics by ICB, Skills for Care local-authority counts and the workforce's "
-        "leaving by age for this ICB; where they are missing the model uses the demonstration set or England's rates, "
-        "and the base-year table says which.",
-    ]
-    return notes
+        notes.append(caveat("A38"))
+    return notes + [caveat("A25.export"), caveat("A25", runs=ctx.params.n_runs, seed=ctx.params.seed), caveat("A23"),
+                    caveat("A22"), caveat("A23.not_in_data")]
 
 
 __all__ = ["ScenarioContext", "SLIDERS", "slider_defaults", "summary_section", "sector_section", "drivers_section",

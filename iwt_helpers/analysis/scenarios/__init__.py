@@ -1,8 +1,11 @@
 """Workforce scenarios: supply against demand 5 to 15 years ahead, with uncertainty.
 
-``config`` reads and checks ``data/reference/scenarios.yaml`` and draws the assumptions; ``inputs``
-builds the base year from the canonical tables; ``model`` runs the stock-and-flow and demand model
-for many draws at once; ``summary`` turns runs into percentiles, waterfalls and comparisons.
+``config`` reads and checks ``data/reference/scenarios.yaml`` and draws the assumptions; ``levers``
+declares each lever (its settings, its effect on the model, its words); ``inputs`` builds the base
+year from the canonical tables, with ``calibration`` setting NHS trusts' and general practice's rates
+on the published basis; ``model`` runs the stock-and-flow and demand model for many draws at once;
+``summary`` turns runs into percentiles, waterfalls and comparisons; ``figures`` prints the figures
+docs/scenarios.md gives for the published basis.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import config, inputs, model, summary
+from iwt_helpers.errors import UsageError
+
+from . import calibration, config, inputs, levers, model, sensitivity, summary  # noqa: F401 (levers: the registry the themes read)
 
 
 def run(inp: inputs.Inputs, scenario: config.Scenario, n_runs: int = 1000, seed: int = 2022,
@@ -32,7 +37,7 @@ def write(table: pd.DataFrame, out: Path) -> Path:
     out = Path(out)
     table = table.assign(**{c: table[c].astype(float).round(1) for c in ("p10", "p50", "p90")})   # FTE to 0.1
     if out.suffix.lower() not in (".csv", ".parquet"):
-        raise ValueError(f"--out {out}: expected a .csv or .parquet file")
+        raise UsageError(f"--out {out}: expected a .csv or .parquet file")
     if out.suffix.lower() == ".csv":
         atomic.write_bytes(out, table.to_csv(index=False, float_format="%.1f").encode())
     else:

@@ -5,7 +5,9 @@ period (the data theme's snapshot, so both themes start from the same figures), 
 the base year (posts, filled and vacant), yearly leaving and joining rates and the share of leavers
 who move to the other sector (each from the cell's own counts where it has at least
 ``MIN_STAFF_FOR_LOCAL_RATE`` staff, otherwise England's rate for the sector and staff group), and the
-age profile. Where every row a figure comes from is synthetic, the cell says so.
+age profile. Where every row a figure comes from is synthetic, the cell says so. NHS trusts and general
+practice then take their rates on the published basis (:mod:`.calibration`): a published level of
+leaving with the data's pattern, and joiners keeping up the growth of the years before the base year.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ import pandas as pd
 from iwt_helpers import paths, vocab
 from iwt_helpers.data import geography
 from iwt_helpers.data.population import BAND_EDGES, for_year
+from iwt_helpers.errors import ConfigError, MissingDataError
 
+from .. import measures
 from ..pressures import latest_flows, pay_gap
+from . import calibration
 from .config import AGE_BANDS
 
 MIN_STAFF_FOR_LOCAL_RATE = 50
@@ -46,7 +51,7 @@ class Inputs:
     pop_weighted: np.ndarray             # people weighted by use of services at each age
     pay_gap0: np.ndarray                 # (ICBs,) care worker against NHS HCA new to role, GBP per hour (NaN: none)
     use_curve_source: str
-    notes: list[str] = field(default_factory=list)
+    notes: list[tuple[str, dict]] = field(default_factory=list)   # (caveat id of data/reference/caveats.yaml, what it fills)
     synthetic: dict[str, bool] = field(default_factory=dict)   # per input table: any synthetic rows used
     sources: dict[str, str] = field(default_factory=dict)
 
@@ -64,8 +69,8 @@ def service_use_curve() -> tuple[pd.Series, str]:
     t = pd.read_csv(paths.reference("service_use_by_age.csv"), dtype={"age_band": str})
     bands = vocab.population_age_bands()
     if sorted(t["age_band"]) != sorted(bands):
-        raise ValueError(f"{paths.reference('service_use_by_age.csv')}: expected one row for each population age band "
-                         f"({', '.join(bands)})")
+        raise ConfigError(f"{paths.reference('service_use_by_age.csv')}: expected one row for each population age band "
+                          f"({', '.join(bands)})")
     return t.set_index("age_band")["relative_use"].reindex(bands), "; ".join(t["source"].dropna().unique())
 
 
@@ -173,15 +178,19 @@ def _pay_gaps(pay: pd.DataFrame, icbs: list[str]) -> np.ndarray:
 
 
 def build(tables: dict[str, pd.DataFrame], snapshot: pd.DataFrame, horizon: int, icbs: list[str] | None = None,
-          ensure: set[tuple[str, str]] | None = None, leaving_rates: pd.DataFrame | None = None) -> Inputs:
+          ensure: set[tuple[str, str]] | None = None, leaving_rates: pd.DataFrame | None = None,
+          history: pd.DataFrame | None = None) -> Inputs:
     """Inputs for ``icbs`` (default all 42) from the canonical tables (each with a ``synthetic``
     column where rows may be demo rows) and the whole-system ``snapshot`` (FTE by cell).
     ``ensure`` names (sector, staff group) cells every ICB needs even with nobody in post (where
     levers move demand to). ``leaving_rates`` (from a record-level extract) gives cells their own
-    leaving by age band instead of the national profile shape."""
+    leaving by age band instead of the national profile shape. ``history`` is NHS trust FTE by ICB and
+    month (period, icb_code, fte), whose growth before the base year sets NHS joiners; default: the
+    tables' monthly series, else the committed ICB totals (``nhs_staff_monthly_icb``). The growth is
+    read over every ICB, so one ICB's inputs match its part of all 42's."""
     icbs = [geography.resolve_icb(c) for c in icbs] if icbs else geography.icb_codes()
     keys = ["icb_code", "sector", "staff_group"]
-    notes: list[str] = []
+    notes: list[tuple[str, dict]] = []
     snap = snapshot[snapshot["icb_code"].isin(icbs)].copy()
     snap["synthetic"] = _syn(snap)
     cells = snap.groupby(keys, as_index=False).agg(fte0=("fte", lambda s: s.sum(min_count=1)), period=("period", "max"),
@@ -202,10 +211,10 @@ def build(tables: dict[str, pd.DataFrame], snapshot: pd.DataFrame, horizon: int,
     pop = tables["population"]
     last = int(pop["year"].max())
     if base_year + horizon > last:
-        notes.append(f"The population projections end in {last}, so the horizon is {last - base_year} years, not {horizon}.")
+        notes.append(("A2.horizon", {"last_year": last, "years": last - base_year, "asked": horizon}))
         horizon = last - base_year
     if base_year < int(pop["year"].min()):
-        raise ValueError(f"population: no figures for the base year {base_year}")
+        raise MissingDataError(f"population: no figures for the base year {base_year}")
 
     cells = cells.merge(_rates(tables["flows"]), on=keys, how="left")
     missing = cells["leave_rate"].isna()
@@ -219,15 +228,19 @@ def build(tables: dict[str, pd.DataFrame], snapshot: pd.DataFrame, horizon: int,
         cells.loc[missing, "rate_months"] = cells.loc[missing, "sector"].map(months)
         cells[["leave_rate", "join_rate"]] = cells[["leave_rate", "join_rate"]].fillna(0.0)
     cells["rate_months"] = cells["rate_months"].fillna(12).astype(int)
+    if history is None:
+        history, _ = calibration.nhs_stocks(tables)
+        history = history if len(history) else calibration.committed_nhs_stocks()
+    cells = calibration.calibrate(cells, tables["flows"], history, tables.get("gp_workforce"))
     age_rates = _age_rates(leaving_rates)
     if age_rates is not None:
         cells = cells.merge(age_rates, on=keys, how="left")
-        notes.append(f"Leaving by age band comes from the record-level extract for "
-                     f"{int(cells[f'age_rate_{AGE_BANDS[0]}'].notna().sum())} of {len(cells)} groups; the rest use the "
-                     "national profile shape.")
+        notes.append(("A24.extract", {"groups": int(cells[f"age_rate_{AGE_BANDS[0]}"].notna().sum()), "cells": len(cells)}))
     cells = cells.merge(_posts_ratio(tables["vacancies"]), on=keys, how="left")
     cells["posts_per_filled"] = cells["posts_per_filled"].fillna(1.0)
     cells["vacancies_synthetic"] = cells["vacancies_synthetic"].fillna(True).astype(bool)
+    # each sector's posts at the vacancy rate every report shows (analysis.measures: published first)
+    cells = measures.posts_at_vacancy_rates(cells, measures.sector_vacancy_rates(tables))
     cells["demand0"] = cells["fte0"] * cells["posts_per_filled"]
     cells = cells.merge(_age_shares(tables["workforce_age"]), on=keys, how="left")
     fallback = np.array([1 / len(AGE_BANDS)] * len(AGE_BANDS))

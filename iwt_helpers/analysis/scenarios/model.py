@@ -18,7 +18,9 @@ the base year's joiners are net of them too). Each band then ages by a tenth of 
 (the first band, 16-24, by a ninth). Leaving rates are the base-year rate shaped by age; joiners
 come by three routes from outside the two sectors (newly qualified, international, returners and
 the wider labour market), each supplying its share of the base year's joiners growing at its own
-rate: a pipeline, so a gap grows when need outruns it. Employers take on joiners up to the posts
+rate: a pipeline, so a gap grows when need outruns it. NHS trusts' and general practice's base-year
+rates are on the published basis (:mod:`.calibration`): leaving at a published level, and joiners
+that keep up the growth of the years before the base year (GPs: training output). Employers take on joiners up to the posts
 open less the base year's share of posts vacant. Moves from care work to the NHS follow the pay
 gap. Nobody is created or lost: every flow leaves one stock and enters another or the outside
 (``tests/test_scenarios.py`` checks it).
@@ -32,10 +34,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import AGE_BANDS, ROUTES, Scenario
+from . import calibration, levers
+from .config import AGE_BANDS, FAMILIES, ROUTES, Scenario
 from .inputs import SOCIAL_CARE, Inputs
 
-DTYPE = np.float32      # the age-band stocks (runs x cells x bands); totals and flows are float64
+DTYPE = levers.DTYPE    # the age-band stocks (runs x cells x bands); totals and flows are float64
 CARE_GROUPS = ("care_worker", "senior_care_worker")     # whose moves to the NHS follow the pay gap
 BAND_YEARS = np.array([9, 10, 10, 10, 10, 0], dtype=DTYPE)   # ages in each band (65+ does not age out)
 MAX_LEAVING_RATE = 0.95
@@ -51,6 +54,8 @@ WATERFALL = (("base_gap", "Gap in the base year (vacant posts)"),
              ("joiners_new_roles", "Joiners to new roles"),
              ("moves", "Movers in from the other sector"),
              ("horizon_gap", "Gap at the horizon"))
+FLOWS = ("leavers_base", "leaving_avoided", "moved_out", "moved_in", "joiners", "joiners_new_roles", "joiners_not_needed",
+         "within_sector_moves", *(f"joiners_{r}" for r in ROUTES))
 
 
 @dataclass
@@ -64,8 +69,8 @@ class Run:
     supply: np.ndarray
     demand: np.ndarray
     demand_population: np.ndarray       # (runs, cells, years): demand with no lever (demography and need beyond it)
-    flows: dict[str, np.ndarray]        # leavers_base, leaving_avoided, moved_out, moved_in, joiners, joiners_new_roles,
-                                        # joiners_<route> (new roles in theirs), joiners_not_needed, within_sector_moves
+    flows: dict[str, np.ndarray]        # FLOWS: joiners_new_roles are recruits levers bring beyond the routes,
+                                        # joiners_<route> the joiners of each route (those recruits in theirs)
     stock_by_age: np.ndarray            # (runs, cells, age bands): FTE in post at the horizon by age band
     demand_demography: np.ndarray | None = None   # (runs, cells): demand at the horizon from demography alone
 
@@ -74,36 +79,17 @@ class Run:
         return self.demand - self.supply
 
 
-def _mask(cells, sectors, groups) -> np.ndarray:
-    return (cells["sector"].isin(sectors) & cells["staff_group"].isin(groups)).to_numpy()
-
-
-def _ramp(t: int, years: np.ndarray) -> np.ndarray:
-    """Share of a lever's full effect reached in year t when it phases in over ``years``."""
-    return np.minimum(1.0, t / np.maximum(years, 1e-9))
-
-
-def _per_icb(values: np.ndarray, icb_of: np.ndarray, n_icbs: int) -> np.ndarray:
-    """Sum (runs, cells, years) over the cells of each ICB -> (runs, ICBs, years)."""
-    out = np.zeros((values.shape[0], n_icbs, values.shape[2]), dtype=DTYPE)
-    for i in np.unique(icb_of):
-        out[:, i, :] = values[:, icb_of == i, :].sum(axis=1)
-    return out
-
-
-def _demand(inp: Inputs, sc: Scenario, d: dict[str, np.ndarray], n_runs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    cells = inp.cells
-    icb = inp.icb_index()
-    n_icb = len(inp.icbs)
-    T = inp.horizon
-    t = np.arange(T + 1, dtype=DTYPE)
+def _demand(inp: Inputs, frame: levers.Frame, acting: list[levers.Acting], d: dict[str, np.ndarray],
+            n_runs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(demand with the levers, demand without them, demand at the horizon from demography alone)."""
+    cells, icb, t = inp.cells, frame.icb, frame.t
     health = (cells["family"] == "health").to_numpy()
-    d0 = cells["demand0"].to_numpy(dtype=DTYPE)
+    d0 = frame.d0
     head = inp.pop_all / inp.pop_all[:, :1]
     older = inp.pop_65 / inp.pop_65[:, :1]
     weighted = inp.pop_weighted / inp.pop_weighted[:, :1]
     w = d["nhs_age_weighting"][:, None, None]
-    growth = np.empty((n_runs, len(cells), T + 1), dtype=DTYPE)
+    growth = np.empty((n_runs, len(cells), len(t)), dtype=DTYPE)
     growth[:, health, :] = (1 - w) * head[icb[health]][None] + w * weighted[icb[health]][None]
     growth[:, ~health, :] = older[icb[~health]][None]
     demography = d0[None, :] * growth[:, :, -1]
@@ -111,38 +97,8 @@ def _demand(inp: Inputs, sc: Scenario, d: dict[str, np.ndarray], n_runs: int) ->
     growth *= ((1 + need[:, :, None]) ** t[None, None, :]).astype(DTYPE)
     population = d0[None, :, None] * growth
     demand = population.copy()
-
-    if "productivity" in sc.levers:
-        lv = sc.levers["productivity"]
-        m = _mask(cells, lv.lists["sectors"], lv.lists["staff_groups"])
-        demand[:, m, :] *= (1 - d["productivity.yearly_gain"])[:, None, None] ** t[None, None, :]
-    ramp = t / max(T, 1)
-    if "hospital_to_home" in sc.levers:
-        lv = sc.levers["hospital_to_home"]
-        src = _mask(cells, lv.lists["from_sectors"], lv.lists["from_staff_groups"])
-        dst = _mask(cells, lv.lists["to_sectors"], lv.lists["to_staff_groups"])
-        moved = demand[:, src, :] * d["hospital_to_home.shifted_share"][:, None, None] * ramp[None, None, :]
-        demand[:, src, :] -= moved
-        per_icb = _per_icb(moved, icb[src], n_icb) * d["hospital_to_home.social_care_fte_per_shifted"][:, None, None]
-        demand[:, dst, :] += per_icb[:, icb[dst], :] * _share_within_icb(d0, dst, icb)[None, :, None]
-    if "new_roles" in sc.levers:
-        lv = sc.levers["new_roles"]
-        src = _mask(cells, lv.lists["from_sectors"], lv.lists["from_staff_groups"])
-        dst = _mask(cells, [lv.lists["to_sector"][0]], [lv.lists["to_staff_group"][0]])
-        absorbed = demand[:, src, :] * d["new_roles.absorbed_share"][:, None, None] * ramp[None, None, :]
-        demand[:, src, :] -= absorbed
-        per_icb = _per_icb(absorbed, icb[src], n_icb) * d["new_roles.fte_per_absorbed"][:, None, None]
-        demand[:, dst, :] += per_icb[:, icb[dst], :]
+    levers.on_demand(acting, demand)
     return demand, population, demography
-
-
-def _share_within_icb(d0: np.ndarray, mask: np.ndarray, icb: np.ndarray) -> np.ndarray:
-    """Each masked cell's share of its ICB's base demand over the masked cells (equal shares where
-    the ICB's masked cells have no demand)."""
-    sub, icb_sub = d0[mask], icb[mask]
-    tot = np.bincount(icb_sub, weights=sub, minlength=icb.max() + 1)
-    cnt = np.bincount(icb_sub, minlength=icb.max() + 1)
-    return np.where(tot[icb_sub] > 0, sub / np.where(tot[icb_sub] > 0, tot[icb_sub], 1), 1 / cnt[icb_sub])
 
 
 def _move_batches(target: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -163,127 +119,166 @@ def _move_batches(target: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def within_share(cells, d: dict[str, np.ndarray]) -> np.ndarray:
-    """(runs, cells): share of each cell's leavers (as its source counts them: leaving a job or an
-    organisation) who take another job in the same sector, so leave no stock."""
+    """(runs, cells): share of each cell's leavers (as its source counts them: leaving a job) who take
+    another job in the same sector, so leave no stock: adult social care's. Health cells' rates are of
+    leaving the sector already (moves between NHS organisations are what the turnover files count beyond
+    the published rate of leaving the NHS)."""
     social = cells["sector"].isin(SOCIAL_CARE).to_numpy()
-    return np.where(social[None, :], d["social_care_leavers_staying_in_sector"][:, None], d["nhs_leavers_to_other_nhs"][:, None])
+    return np.where(social[None, :], d["social_care_leavers_staying_in_sector"][:, None], 0.0)
 
 
-def leaving_scale(cells, d: dict[str, np.ndarray]) -> np.ndarray:
-    """(runs, cells): the scale on each cell's observed leaving rate; rates annualised from fewer than
-    12 months carry the wider ``short_window_rate_scale`` on top of ``leaving_rate_scale``."""
-    months = cells["rate_months"].to_numpy() if "rate_months" in cells else np.full(len(cells), 12)
-    short = (months < 12)[None, :]
-    return d["leaving_rate_scale"][:, None] * np.where(short, d["short_window_rate_scale"][:, None], 1.0)
+def exit_rates(cells, d: dict[str, np.ndarray], within: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(runs, cells) twice: the yearly rate of leaving the sector in the projection, and in the base year
+    (as observed, which the base year's joiners balance). Data's own rates: the observed rate less moves
+    within the sector, the projection's scaled by ``leaving_rate_scale``; published basis: the drawn level
+    with the cell's pattern (:func:`calibration.leaving`), the base year's as the projection's."""
+    observed = cells["leave_rate"].to_numpy(dtype=np.float64)[None, :] * (1 - within)
+    projected = observed * d["leaving_rate_scale"][:, None]
+    m = calibration.published(cells)
+    if m.any():
+        cal = calibration.leaving(cells, d)
+        projected[:, m] = observed[:, m] = cal[:, m]
+    return projected, observed
 
 
-def simulate(inp: Inputs, sc: Scenario, d: dict[str, np.ndarray], seed: int = 0) -> Run:
-    """Run the model for every draw in ``d`` (see :func:`config.draws`)."""
-    cells = inp.cells
-    R = len(d["leaving_rate_scale"])
-    C, T = len(cells), inp.horizon
-    icb = inp.icb_index()
-    demand, population, demography = _demand(inp, sc, d, R)
-    demand, population = demand.astype(DTYPE), population.astype(DTYPE)
-
+def _leaving_rates(cells, d: dict[str, np.ndarray], exit_rate: np.ndarray) -> np.ndarray:
+    """(bands, runs, cells): the yearly rate of leaving the sector by age band, shaped by age so that the
+    base year's rate is ``exit_rate`` (or a record-level extract's own rates by age, where a cell has them,
+    scaled as the cell's rate is); capped."""
     shares = cells[list(AGE_BANDS)].to_numpy(dtype=DTYPE)                  # (C, A)
-    fte0 = cells["fte0"].to_numpy(dtype=DTYPE)
-    within = within_share(cells, d)                                          # (R, C)
-    scale = leaving_scale(cells, d)                                          # (R, C)
     m = d["leaving_by_age"]                                                  # (R, A)
-    norm = m @ shares.T                                                      # (R, C): base rate kept at the observed one
-    # Leaving the sector: the observed rate (leaving a job or an organisation) less moves within the sector.
-    exit_scale = scale * (1 - within)                                        # (R, C)
-    rate = (cells["leave_rate"].to_numpy(dtype=DTYPE)[None, :, None] * exit_scale[:, :, None]
-            * m[:, None, :] / np.where(norm > 0, norm, 1)[:, :, None])
+    norm = m @ shares.T                                                      # (R, C)
+    rate = exit_rate.astype(DTYPE)[:, :, None] * m[:, None, :] / np.where(norm > 0, norm, 1)[:, :, None]
     own = [f"age_rate_{b}" for b in AGE_BANDS]
-    if set(own) <= set(cells.columns):        # a record-level extract's leaving by age, where a cell has it
+    if set(own) <= set(cells.columns):
         local = cells[own].to_numpy(dtype=DTYPE)
         has = np.isfinite(local).all(axis=1)
-        rate[:, has, :] = local[None, has, :] * exit_scale[:, has, None]
+        observed = cells["leave_rate"].to_numpy(dtype=np.float64)
+        ratio = np.divide(exit_rate, observed[None, :], out=np.zeros_like(exit_rate), where=observed[None, :] > 0)
+        rate[:, has, :] = local[None, has, :] * ratio[:, has, None].astype(DTYPE)
     np.minimum(rate, MAX_LEAVING_RATE, out=rate)
-    jage = d["joiner_age_profile"] / d["joiner_age_profile"].sum(axis=1, keepdims=True)   # (R, A)
+    return np.ascontiguousarray(np.moveaxis(rate, 2, 0).astype(DTYPE))
 
-    routes = sc.assumptions["joiner_routes"]
+
+def route_index(cells, d: dict[str, np.ndarray], t: float) -> np.ndarray:
+    """(runs, cells, routes): what each route supplies in year t against the base year. Newly qualified
+    and the wider labour market grow at their yearly rates; international recruits to adult social care by
+    ``international_growth``, to NHS trusts and general practice by ``health_international_first_year`` in
+    the first year, then ``health_international_growth``."""
+    nq, wlm = (1 + d["newly_qualified_growth"]) ** t, (1 + d["wider_labour_market_growth"]) ** t
+    health = (1 + d["health_international_first_year"]) ** min(t, 1.0) * (1 + d["health_international_growth"]) ** max(t - 1.0, 0.0)
+    by_family = {"health": np.stack([nq, health, wlm], axis=1),
+                 "social care": np.stack([nq, (1 + d["international_growth"]) ** t, wlm], axis=1)}
     fam = cells["family"].to_numpy()
-    families = list(dict.fromkeys(fam))
-    fam_index = np.array([families.index(f) for f in fam])
-    route_share = np.array([[routes[f][r] for r in ROUTES] for f in families])               # (families, 3)
-    growth = np.stack([d["newly_qualified_growth"], d["international_growth"], d["wider_labour_market_growth"]], axis=1)
-    fillable = 1 / cells["posts_per_filled"].to_numpy(dtype=np.float64)     # share of posts employers fill
+    out = np.empty((len(nq), len(cells), len(ROUTES)))
+    for f in FAMILIES:
+        out[:, fam == f, :] = by_family[f][:, None, :]
+    return out
 
-    # Moves between sectors, as a share of those leaving the sector: from social care, the data's share
-    # of job leavers (scaled); from health, where no file records them, a ranged assumption, not zero.
+
+def _moves(inp: Inputs, d: dict[str, np.ndarray], within: np.ndarray) -> tuple[np.ndarray, np.ndarray, list]:
+    """Moves between sectors: (runs, cells) share of those leaving the sector who go to the other one, the
+    cells whose share follows the pay gap, and the (sources, targets) batches. From social care, the data's
+    share of job leavers (scaled); from health, where no file records them, a ranged assumption, not zero."""
+    cells, icb = inp.cells, inp.icb_index()
     health = (cells["family"] == "health").to_numpy()
     has_target = (cells["target"].to_numpy() >= 0)[None, :]
     from_social = cells["move_share"].to_numpy(dtype=np.float64)[None, :] * d["cross_sector_scale"][:, None] / np.maximum(1 - within, 1e-9)
     x0 = np.where(health[None, :], d["nhs_leavers_to_social_care"][:, None], from_social)
-    x0 = np.clip(np.where(has_target, x0, 0.0), 0.0, 1.0)                    # (R, C)
+    x0 = np.clip(np.where(has_target, x0, 0.0), 0.0, 1.0)
     care = (cells["sector"].isin(SOCIAL_CARE) & cells["staff_group"].isin(CARE_GROUPS)).to_numpy()
     care = care & np.isfinite(inp.pay_gap0[icb]) & (inp.pay_gap0[icb] > 0)
-    batches = _move_batches(cells["target"].to_numpy())
+    return x0, care, _move_batches(cells["target"].to_numpy())
 
-    # The base year's joiners, as the sources count them, include moves within the sector and movers from
-    # the other sector: both are modelled as flows, so the routes from outside supply the rest (each mover
-    # is counted once).
-    leave_obs = cells["leave_rate"].to_numpy(dtype=np.float64) * fte0                       # (C,)
-    within0 = leave_obs[None, :] * within
-    movers0 = leave_obs[None, :] * (1 - within) * x0                                         # (R, C) out of each cell
-    inflow0 = np.zeros((R, C))
+
+def join_rates(cells, d: dict[str, np.ndarray], sc: Scenario, base_year: int, within: np.ndarray,
+               observed_exit: np.ndarray) -> np.ndarray:
+    """(runs, cells) yearly joiners to the sector in the base year per FTE in post, movers from the other
+    sector included, moves within it not: the data's joiners less moves within the sector, or on the
+    published basis those leaving plus the growth before the base year (:func:`calibration.joining`)."""
+    leave = cells["leave_rate"].to_numpy(dtype=np.float64)[None, :]
+    out = cells["join_rate"].to_numpy(dtype=np.float64)[None, :] - leave * within
+    m = calibration.published(cells)
+    if m.any():
+        out[:, m] = calibration.joining(cells, d, sc, base_year, np.where(m[None, :], observed_exit, np.nan))[:, m]
+    return out
+
+
+def _base_joiners(fte0: np.ndarray, joined: np.ndarray, observed_exit: np.ndarray, x0: np.ndarray,
+                  batches: list) -> np.ndarray:
+    """(runs, cells) joiners from outside the two sectors in the base year. The base year's joiners to the
+    sector (``joined``, per FTE) include movers from the other sector: they are modelled as a flow, so the
+    routes from outside supply the rest (each mover is counted once)."""
+    movers0 = observed_exit * fte0[None, :] * x0                                             # out of each cell
+    inflow0 = np.zeros(x0.shape)
     for src, tgt in batches:
         inflow0[:, tgt] += movers0[:, src]
-    j0 = np.maximum(0.0, cells["join_rate"].to_numpy(dtype=np.float64)[None, :] * fte0[None, :] - within0 - inflow0)   # (R, C)
+    return np.maximum(0.0, joined * fte0[None, :] - inflow0)
 
-    parity = sc.levers.get("pay_parity")
-    parity_mask = _mask(cells, parity.lists["sectors"], parity.lists["staff_groups"]) if parity else None
-    retention = sc.levers.get("retention")
-    retention_mask = _mask(cells, retention.lists["sectors"], retention.lists["staff_groups"]) if retention else None
-    new_roles = sc.levers.get("new_roles")
-    if new_roles:
-        nr = new_roles.lists
-        nr_cell = _mask(cells, [nr["to_sector"][0]], [nr["to_staff_group"][0]])
-        nr_demand = demand[:, nr_cell, :] - population[:, nr_cell, :]          # new-role posts at each year
+
+def _age(S: np.ndarray, ageing_share: np.ndarray) -> None:
+    """A year of ageing: a share of each band moves to the next, oldest first, so each band ages once."""
+    for a in range(S.shape[0] - 2, -1, -1):
+        ageing = S[a] * ageing_share[a]
+        S[a] -= ageing
+        S[a + 1] += ageing
+
+
+def simulate(inp: Inputs, sc: Scenario, d: dict[str, np.ndarray], seed: int = 0) -> Run:
+    """Run the model for every draw in ``d`` (see :func:`config.draws`); the scenario's levers act
+    through the effects they declare (:mod:`.levers`)."""
+    cells = inp.cells
+    R, C, T = len(d["leaving_rate_scale"]), len(cells), inp.horizon
+    frame = levers.Frame(cells, inp.icb_index(), len(inp.icbs), cells["demand0"].to_numpy(dtype=DTYPE),
+                         np.arange(T + 1, dtype=DTYPE))
+    acting = levers.at_work(sc.levers, d, frame)
+    demand, population, demography = _demand(inp, frame, acting, d, R)
+    demand = frame.demand = demand.astype(DTYPE)
+    population = frame.population = population.astype(DTYPE)
+
+    fte0 = cells["fte0"].to_numpy(dtype=DTYPE)
+    within = within_share(cells, d)                                          # (R, C)
+    exit_rate, observed_exit = exit_rates(cells, d, within)                  # (R, C)
+    within_rate = cells["leave_rate"].to_numpy()[None, :] * d["leaving_rate_scale"][:, None] * within
+    rate = _leaving_rates(cells, d, exit_rate)                               # (A, R, C)
+    x0, care, batches = _moves(inp, d, within)
+    joined = join_rates(cells, d, sc, inp.base_year, within, observed_exit)
+    j0 = _base_joiners(fte0, joined, observed_exit, x0, batches)             # (R, C)
+    jage = d["joiner_age_profile"] / d["joiner_age_profile"].sum(axis=1, keepdims=True)   # (R, A)
+    jage32 = np.ascontiguousarray(jage.T.astype(DTYPE))[:, :, None]          # (A, R, 1)
+    routes = sc.assumptions["joiner_routes"]
+    route_share = np.array([[routes.of(f)[r] for r in ROUTES] for f in cells["family"]])[None]   # (1, C, routes)
+    fillable = 1 / cells["posts_per_filled"].to_numpy(dtype=np.float64)     # share of posts employers fill
     # Stocks by age band are held band-first, (bands, runs, cells), so that sums over bands and the
     # ageing of one band into the next work on whole contiguous planes.
-    S = np.ascontiguousarray((shares.T[:, None, :] * fte0[None, None, :] * np.ones((1, R, 1))).astype(DTYPE))
-    rate = np.ascontiguousarray(np.moveaxis(rate, 2, 0).astype(DTYPE))
-    jage32 = np.ascontiguousarray(jage.T.astype(DTYPE))[:, :, None]                 # (A, R, 1)
+    S = np.ascontiguousarray((cells[list(AGE_BANDS)].to_numpy(dtype=DTYPE).T[:, None, :] * fte0[None, None, :]
+                              * np.ones((1, R, 1))).astype(DTYPE))
     ageing_share = (1 / np.where(BAND_YEARS[:-1] > 0, BAND_YEARS[:-1], 1)).astype(DTYPE)
     total = np.broadcast_to(fte0[None, :], (R, C)).astype(np.float64)      # FTE in post, (R, C)
     supply = np.empty((R, C, T + 1), dtype=DTYPE)
     supply[:, :, 0] = total
-    acc = {k: np.zeros((R, C)) for k in
-           ("leavers_base", "leaving_avoided", "moved_out", "moved_in", "joiners", "joiners_new_roles", "joiners_not_needed",
-            "within_sector_moves", *(f"joiners_{r}" for r in ROUTES))}
-    nr_route = ROUTES.index("wider_labour_market")                           # new roles recruit from the wider labour market
+    acc = {k: np.zeros((R, C)) for k in FLOWS}
     lb = np.empty_like(S)
     for t in range(1, T + 1):
-        factor = np.ones((R, C))
-        if retention:
-            factor[:, retention_mask] *= (1 - d["retention.leaving_reduction"] * _ramp(t, d["retention.phase_years"]))[:, None]
-        gap_rel = (1 + d["pay_gap_drift"]) ** t                                   # gap(t) / gap(base), (R,)
-        if parity:
-            reached = _ramp(t, d["pay_parity.phase_years"])
-            factor[:, parity_mask] *= (1 - d["pay_parity.leaving_reduction"] * reached)[:, None]
-            gap_rel = gap_rel * (1 - reached)
+        factor = levers.leaving_factor(acting, t, (R, C))                    # None: no lever changes leaving
         x = x0.copy()
+        gap_rel = levers.pay_gap(acting, t, (1 + d["pay_gap_drift"]) ** t)   # gap(t) / gap(base), (R,)
         x[:, care] *= np.maximum(0.0, 1 + d["flow_response_to_pay"] * (gap_rel - 1))[:, None]
-        np.multiply(S, rate, out=lb)                                             # leavers at base-year rates
+        np.multiply(S, rate, out=lb)                                         # leavers at base-year rates
         leave_base = lb.sum(axis=0, dtype=np.float64)
-        if retention or parity:
-            np.multiply(lb, factor.astype(DTYPE), out=lb)                        # leavers after the levers
-        leave = leave_base * factor
+        if factor is not None:
+            np.multiply(lb, factor.astype(DTYPE), out=lb)                    # leavers after the levers
+        leave = leave_base if factor is None else leave_base * factor
         S -= lb
         moved = leave * x
         inflow = np.zeros((R, C))
         x32 = x.astype(DTYPE)
-        for src, tgt in batches:                                                 # movers keep their age band
+        for src, tgt in batches:                                             # movers keep their age band
             S[:, :, tgt] += lb[:, :, src] * x32[:, src]
             inflow[:, tgt] += moved[:, src]
         # Joiners: what the routes supply, up to the posts open once leavers and movers are counted,
         # less the base year's share of posts vacant (vacancies that persist however many apply).
-        by_route = ((1 + growth) ** t)[:, None, :] * route_share[fam_index][None, :, :]   # (R, C, routes)
-        pipeline_r = j0[:, :, None] * by_route
+        pipeline_r = j0[:, :, None] * levers.route_supply(acting, t, route_index(cells, d, t) * route_share)
         pipeline = pipeline_r.sum(axis=2)
         before = total - leave + inflow
         join = np.minimum(pipeline, np.maximum(0.0, demand[:, :, t] * fillable[None, :] - before))
@@ -292,24 +287,17 @@ def simulate(inp: Inputs, sc: Scenario, d: dict[str, np.ndarray], seed: int = 0)
             acc[f"joiners_{r}"] += pipeline_r[:, :, k] * taken
         S += jage32 * join.astype(DTYPE)[None]
         total = before + join
-        if new_roles:
-            step = np.maximum(0.0, nr_demand[:, :, t] - nr_demand[:, :, t - 1]) * d["new_roles.recruited_share"][:, None]
-            S[:, :, nr_cell] += jage32 * step.astype(DTYPE)[None]
-            total[:, nr_cell] += step
-            acc["joiners_new_roles"][:, nr_cell] += step
-            acc[f"joiners_{ROUTES[nr_route]}"][:, nr_cell] += step
-        for a in range(len(AGE_BANDS) - 2, -1, -1):                              # oldest first: each band ages once
-            ageing = S[a] * ageing_share[a]
-            S[a] -= ageing
-            S[a + 1] += ageing
+        for m, step, route in levers.recruits(acting, t):                   # e.g. new roles' posts filled
+            S[:, :, m] += jage32 * step.astype(DTYPE)[None]
+            total[:, m] += step
+            acc["joiners_new_roles"][:, m] += step
+            acc[f"joiners_{route}"][:, m] += step
+        _age(S, ageing_share)
         supply[:, :, t] = total
-        acc["leavers_base"] += leave_base
-        acc["leaving_avoided"] += leave_base - leave
-        acc["moved_out"] += moved
-        acc["moved_in"] += inflow
-        acc["joiners"] += join
-        acc["joiners_not_needed"] += pipeline - join
-        acc["within_sector_moves"] += supply[:, :, t - 1] * cells["leave_rate"].to_numpy()[None, :] * scale * within
+        for k, v in (("leavers_base", leave_base), ("leaving_avoided", leave_base - leave), ("moved_out", moved),
+                     ("moved_in", inflow), ("joiners", join), ("joiners_not_needed", pipeline - join),
+                     ("within_sector_moves", supply[:, :, t - 1] * within_rate)):
+            acc[k] += v
     return Run(inp, sc, R, seed, supply, demand, population, acc, np.moveaxis(S, 0, 2), demography)
 
 

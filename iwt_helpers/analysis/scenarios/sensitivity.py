@@ -4,8 +4,10 @@ A one-way sensitivity (a tornado): one run with every ranged assumption and leve
 middle of its range (the median of a uniform draw), then, for each in turn, one run at its low end
 and one at its high end, the others held at the middle. All runs are one call of
 :func:`model.simulate` (a run per row of the draws), so the whole tornado costs one short simulation.
-Profiles (by age band) swing between their low and high curves. The routes' shares of joiners are
-fixed shares, not ranges, so they have no bar.
+Profiles (by age band) swing between their low and high curves, growth windows between the growth over
+their shorter and their longer window. The routes' shares of joiners are fixed shares, not ranges, so
+they have no bar. Each ICB's own departure from England's growth is held at 0 (its median), so
+``local_net_growth_sd`` has no swing: it widens an ICB's range, not the middle.
 """
 
 from __future__ import annotations
@@ -13,19 +15,27 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .config import AGE_BANDS, Profile, Range, Scenario
+from . import calibration
+from .config import AGE_BANDS, GrowthWindow, Profile, Range, Scenario
 from .inputs import Inputs
 from .model import simulate
 
 # Words for the chart; a key not listed here is shown by its name.
 LABELS = {
-    "leaving_rate_scale": "Leaving rates (x base year)",
-    "short_window_rate_scale": "Leaving rates annualised from 2 months",
+    "leaving_rate_scale": "Social care leaving rates (x base year)",
     "leaving_by_age": "Leaving by age (shape)",
     "joiner_age_profile": "Joiners' ages",
     "newly_qualified_growth": "Newly qualified joiners, growth a year",
-    "international_growth": "International recruits, change a year",
+    "international_growth": "International recruits to social care, change a year",
+    "health_international_first_year": "International recruits to the NHS, change in the first year",
+    "health_international_growth": "International recruits to the NHS, change a year after",
     "wider_labour_market_growth": "Wider labour market joiners, change a year",
+    "nhs_leaving_rate": "Leaving the NHS, rate a year",
+    "recent_growth": "Recruitment pace: growth of the years before the base year",
+    "local_rate_weight": "Weight of the ICB's own pattern",
+    "local_net_growth_sd": "ICB's own departure from England's growth",
+    "gp_leaving_rate": "GPs leaving, rate a year",
+    "gp_training_conversion": "Qualified GP FTE per training acceptance",
     "cross_sector_scale": "Social care leavers moving to the NHS (x data)",
     "pay_gap_drift": "Pay gap drift a year",
     "flow_response_to_pay": "Moves' response to the pay gap",
@@ -33,7 +43,6 @@ LABELS = {
     "need_growth_health": "Health need beyond demography, a year",
     "need_growth_social_care": "Social care need beyond demography, a year",
     "social_care_leavers_staying_in_sector": "Social care leavers staying in the sector",
-    "nhs_leavers_to_other_nhs": "NHS leavers moving to another NHS body",
     "nhs_leavers_to_social_care": "NHS leavers moving to social care",
 }
 
@@ -48,10 +57,26 @@ def _ends(scenario: Scenario) -> dict[str, tuple[object, object, object]]:
             lo = np.array([a.low[b] for b in AGE_BANDS])
             hi = np.array([a.high[b] for b in AGE_BANDS])
             out[name] = (lo, (lo + hi) / 2, hi)
+        elif isinstance(a, GrowthWindow):
+            out[name] = (0.0, 0.5, 1.0)          # the position between the two windows' growth
     for lname, lever in scenario.levers.items():
         for p, r in lever.ranges.items():
             out[f"{lname}.{p}"] = (r.low, r.mid, r.high)
     return out
+
+
+def _years(n: int) -> str:
+    return f"last {n} year{'s' if n > 1 else ''}"
+
+
+def middle_draws(scenario: Scenario, n: int = 1) -> dict[str, np.ndarray]:
+    """``n`` rows of draws with every ranged assumption and lever setting at the middle of its range
+    (profiles half way between their curves, growth windows half way between their growths)."""
+    d: dict[str, np.ndarray] = {}
+    for k, (_, mid, _) in _ends(scenario).items():
+        mid = np.asarray(mid, dtype=float)
+        d[k] = np.repeat(mid[None, ...], n, axis=0) if mid.ndim else np.full(n, float(mid))
+    return d
 
 
 def tornado(inp: Inputs, scenario: Scenario, cell_mask: np.ndarray | None = None, seed: int = 0) -> pd.DataFrame:
@@ -62,10 +87,7 @@ def tornado(inp: Inputs, scenario: Scenario, cell_mask: np.ndarray | None = None
     ends = _ends(scenario)
     keys = [k for k, (lo, _, hi) in ends.items() if not np.array_equal(np.asarray(lo), np.asarray(hi))]
     n = 1 + 2 * len(keys)
-    d: dict[str, np.ndarray] = {}
-    for k, (_, mid, _) in ends.items():
-        mid = np.asarray(mid, dtype=float)
-        d[k] = np.repeat(mid[None, ...], n, axis=0) if mid.ndim else np.full(n, float(mid))
+    d = middle_draws(scenario, n)
     for i, k in enumerate(keys):
         lo, _, hi = ends[k]
         d[k][1 + 2 * i] = lo
@@ -77,9 +99,27 @@ def tornado(inp: Inputs, scenario: Scenario, cell_mask: np.ndarray | None = None
     for i, k in enumerate(keys):
         lo, _, hi = ends[k]
         prof = np.asarray(lo).ndim > 0
+        window = isinstance(scenario.assumptions.get(k), GrowthWindow)
+        w = scenario.assumptions[k] if window else None
         rows.append({"key": k, "label": LABELS.get(k, k.replace("_", " ").replace(".", ": ")),
-                     "low": "low curve" if prof else f"{lo:g}", "high": "high curve" if prof else f"{hi:g}",
+                     "low": "low curve" if prof else (_years(w.low) if window else f"{lo:g}"),
+                     "high": "high curve" if prof else (_years(w.high) if window else f"{hi:g}"),
                      "gap_low": float(gap[1 + 2 * i]), "gap_high": float(gap[2 + 2 * i]), "gap_mid": float(gap[0])})
     out = pd.DataFrame(rows, columns=["key", "label", "low", "high", "gap_low", "gap_high", "gap_mid"])
     out["swing"] = (out["gap_high"] - out["gap_low"]).abs()
     return out.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def central_rates(inp, sc: Scenario) -> pd.DataFrame:
+    """Each cell's base-year leaving and joining rates a year with every range at its middle (the
+    published basis where a cell has it, the data's own rates elsewhere): the report's base-year table."""
+    d = middle_draws(sc, 1)
+    cells = inp.cells
+    leave = cells["leave_rate"].to_numpy(dtype=float).copy()
+    join = cells["join_rate"].to_numpy(dtype=float).copy()
+    m = calibration.published(cells)
+    if m.any():
+        lv = calibration.leaving(cells, d)
+        jn = calibration.joining(cells, d, sc, inp.base_year, lv)
+        leave[m], join[m] = lv[0, m], jn[0, m]
+    return pd.DataFrame({"leave_rate": leave, "join_rate": join}, index=cells.index)

@@ -3,7 +3,9 @@
 The published figures live in ``data/reference/published_projections.csv`` (each with its source,
 period, scope and address); iwt's side of each comparison is computed here from the model's runs
 for all 42 ICBs and the population need code (``analysis.need``), never typed in. Each row says
-how the two differ in period and scope, so a reader can judge how close they should be.
+how the two differ in period and scope, so a reader can judge how close they should be. Beside the
+Long Term Workforce Plan's shortfall, a second line sets the same baseline with NHS trusts recruiting at
+the pace of the base year's own turnover files (the 2025 hiring freeze) instead of the years before.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import pandas as pd
 
 from iwt_helpers import paths
 from iwt_helpers.data import geography
+from iwt_helpers.errors import ConfigError
 
 from ..need import need_projection
-from .model import Run
+from . import calibration, config
+from .model import Run, simulate
 
 FILE = "published_projections.csv"
 COLUMNS = ["id", "measure", "value", "unit", "period", "scope", "source", "url"]
@@ -26,9 +30,9 @@ def published() -> pd.DataFrame:
     path = paths.reference(FILE)
     t = pd.read_csv(path)
     if list(t.columns) != COLUMNS:
-        raise ValueError(f"{path}: expected columns {', '.join(COLUMNS)}, found {', '.join(t.columns)}")
+        raise ConfigError(f"{path}: expected columns {', '.join(COLUMNS)}, found {', '.join(t.columns)}")
     if t["source"].isna().any() or t["url"].isna().any() or t["id"].duplicated().any():
-        raise ValueError(f"{path}: every row needs a unique id, a source and an address")
+        raise ConfigError(f"{path}: every row needs a unique id, a source and an address")
     return t.set_index("id")
 
 
@@ -42,6 +46,28 @@ def _gap(run: Run, mask: np.ndarray, year: int) -> tuple[float, float, float] | 
         return None
     j = years.index(year)
     return _q(run.demand[:, mask, j].sum(axis=1, dtype=np.float64) - run.supply[:, mask, j].sum(axis=1, dtype=np.float64))
+
+
+def _growth_words(run: Run, mask: np.ndarray, year: int) -> str:
+    """'; supply grows x% a year and demand y% to <year> (medians of the runs)', or '' outside the projection."""
+    years = run.inputs.years
+    if year not in years:
+        return ""
+    j, n = years.index(year), year - years[0]
+    s = run.supply[:, mask, :].sum(axis=1, dtype=np.float64)
+    d = run.demand[:, mask, :].sum(axis=1, dtype=np.float64)
+    g_s, g_d = (np.median((x[:, j] / x[:, 0]) ** (1 / n) - 1) for x in (s, d))
+    return f"; staff in post grow {100 * g_s:.1f}% a year and posts needed {100 * g_d:.1f}% a year, {years[0]} to {year} (medians)"
+
+
+def _gap_row(run: Run, mask: np.ndarray, pid: str, year: int, scope: str, note: str, id_: str | None = None) -> dict:
+    """A row comparing iwt's gap in ``year`` with the published figure ``pid`` (the row's own id ``id_``)."""
+    q = _gap(run, mask, year)
+    years = run.inputs.years
+    return {"id": id_ or pid, "published_id": pid, "iwt_p10": q[0] if q else np.nan, "iwt_p50": q[1] if q else np.nan,
+            "iwt_p90": q[2] if q else np.nan,
+            "iwt_period": str(year) if q else f"{year}: outside the projection ({years[0]}-{years[-1]})",
+            "iwt_scope": scope, "differs": note}
 
 
 def dementia_england(population: pd.DataFrame, prevalence: pd.DataFrame, year: int) -> float:
@@ -89,19 +115,25 @@ def compare(run: Run, population: pd.DataFrame, prevalence: pd.DataFrame) -> pd.
                          "differs": f"Base year {base} against 2024/25; iwt's base-year posts are the data set's (synthetic "
                                     "where the report says so), Skills for Care's its own estimate of 1.71 million posts."})
     # LTWP: shortfall without action, 2036/37; REAL Centre: gap in 2030/31.
+    scope = ("iwt baseline: gap (posts less staff in post) in NHS trusts and general practice, FTE, 10th to 90th "
+             "percentile of the runs; NHS staff recruited at the pace of the years before the base year (recent_growth)"
+             + _growth_words(run, health, 2036))
     for pid, year, note in (
             ("ltwp_shortfall_low", 2036, "iwt has no productivity gain in the baseline (the plan's counterfactual assumes some); "
                                          "NHS trusts' staff exclude resident doctors on the published turnover files"),
             ("ltwp_shortfall_high", 2036, "as above"),
             ("real_centre_gap_2030", 2030, "The REAL Centre's projection dates from 2022, starting from 2021/22 staff and "
                                            "vacancies; iwt starts from the latest data")):
-        q = _gap(run, health, year)
-        rows.append({"id": pid, "iwt_p10": q[0] if q else np.nan, "iwt_p50": q[1] if q else np.nan,
-                     "iwt_p90": q[2] if q else np.nan,
-                     "iwt_period": str(year) if q else f"{year}: outside the projection ({inp.years[0]}-{inp.years[-1]})",
-                     "iwt_scope": "iwt baseline: gap (posts less staff in post) in NHS trusts and general practice, FTE, "
-                                  "10th to 90th percentile of the runs",
-                     "differs": note})
+        rows.append(_gap_row(run, health, pid, year, scope, note))
+    # The same, with NHS trusts recruiting at the base year's pace (the turnover files' months: in 2025 a freeze).
+    held = simulate(calibration.at_base_year_hiring(inp), run.scenario, config.draws(run.scenario, run.n_runs, run.seed),
+                    run.seed)
+    rows.append(_gap_row(held, health, "ltwp_shortfall_high", 2036,
+                         "iwt baseline with NHS trusts recruiting at the pace of the base year's turnover files (their "
+                         "joiners less leavers over the files' months: the 2025 hiring freeze) instead of the years before; "
+                         "gap in NHS trusts and general practice, FTE, 10th to 90th percentile",
+                         "what supply without action means: hiring held at the 2025 freeze's pace measures a funding gap "
+                         "as well as a labour-supply one", id_="ltwp_shortfall_at_base_year_hiring"))
     # Dementia: iwt's own need estimate summed over ICBs.
     year = 2024
     if year in set(population["year"]) or (population["year"].min() <= year <= population["year"].max()):
@@ -110,7 +142,16 @@ def compare(run: Run, population: pd.DataFrame, prevalence: pd.DataFrame) -> pd.
                      "iwt_scope": "iwt need estimate: CFAS II rates by age and sex (data/reference/prevalence.csv) applied to "
                                   "each ICB's resident population, summed over the 42 ICBs",
                      "differs": "Resident population (ONS) against registered patients; mid-year against September."})
-    out = pd.DataFrame(rows).merge(pub.reset_index(), on="id", how="left")
+    out = pd.DataFrame(rows)
+    out["published_id"] = out.get("published_id", pd.Series(index=out.index, dtype=object)).fillna(out["id"])
+    out = out.merge(pub.reset_index().rename(columns={"id": "published_id"}), on="published_id", how="left")
+    held_row = out["id"] == "ltwp_shortfall_at_base_year_hiring"
+    out.loc[held_row, "measure"] = out.loc[held_row, "measure"] + "; iwt with NHS hiring held at the base year's pace"
+    order = list(out["id"])                       # the held line right after the plan's high end
+    if "ltwp_shortfall_high" in order:
+        order.remove("ltwp_shortfall_at_base_year_hiring")
+        order.insert(order.index("ltwp_shortfall_high") + 1, "ltwp_shortfall_at_base_year_hiring")
+        out = out.set_index("id").loc[order].reset_index()
     out["difference_pct"] = 100 * (out["iwt_p50"] / out["value"] - 1)
     return out[["id", "measure", "value", "unit", "period", "scope", "iwt_p10", "iwt_p50", "iwt_p90", "iwt_period",
                 "iwt_scope", "difference_pct", "differs", "source", "url"]]

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from iwt_helpers import atomic
+from iwt_helpers.errors import UsageError
 
 from .. import geography
 from . import mapping as mp
@@ -59,9 +60,12 @@ def write_demo(out: Path, records: int = 20_000, seed: int = 2024) -> dict[str, 
     """Write ``esr_<date>.csv`` for two snapshots (``records`` staff in post in the first) and
     ``mapping.yaml`` into ``out``; returns their paths."""
     if records < 1:
-        raise ValueError("--records must be at least 1")
+        raise UsageError("--records must be at least 1")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise atomic.write_error(exc, out) from None
     rng = np.random.default_rng(seed)
     icbs = geography.icb_codes()
     orgs = np.array([f"SYN{i:03d}" for i in range(len(icbs) * ORGS_PER_ICB)], dtype=object)

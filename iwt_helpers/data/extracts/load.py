@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from iwt_helpers import vocab
+from iwt_helpers.errors import IwtError
 
 from .. import disclosure, geography
 from . import mapping as mp
@@ -34,7 +35,7 @@ RECORD_COLUMNS = ["snapshot_date", "kind", "person_id", "organisation_id", "icb_
 AGE_EDGES = [AGE_MIN, 25, 35, 45, 55, 65, AGE_MAX + 1]
 
 
-class ExtractError(ValueError):
+class ExtractError(IwtError, ValueError):
     """An extract refused; the message names the file, the rows and the column."""
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import yaml
 
 from iwt_helpers import vocab
+from iwt_helpers.errors import IwtError
 
 KINDS = ("esr", "social_care")
 FIELDS = {
@@ -69,7 +70,7 @@ DESTINATION_WORDS = {"social care": "social care", "local authority": "social ca
                      "nhs": "health", "general practice": "health", "primary care": "health"}
 
 
-class MappingError(ValueError):
+class MappingError(IwtError, ValueError):
     """A mapping file that cannot be used; the message names the file and the key."""
 
 

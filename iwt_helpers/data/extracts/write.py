@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -81,8 +80,7 @@ def _controlled_counts(df: pd.DataFrame | None, keys: list[str], kind: str, cfg:
 
 def _write(out: Path, tables: dict[str, pd.DataFrame], records: pd.DataFrame, report: dict, synthetic: bool,
            cfg: dict) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.extract-", dir=out.parent))
+    tmp = atomic.temporary_folder(out, "extract")
     try:
         manifest = {"dataset": PROCESSED_MARK, "built_from": f"record-level extracts (see {REPORT})", "tables": {},
                     disclosure.RECORD_LEVEL_KEY: {"rule": disclosure.record_level_rule(cfg), "settings": cfg},
@@ -101,6 +99,8 @@ def _write(out: Path, tables: dict[str, pd.DataFrame], records: pd.DataFrame, re
             if (out / kept).is_dir():
                 shutil.copytree(out / kept, tmp / kept)
         atomic.swap_directory(tmp, out, made_by_build)
+    except OSError as exc:                      # a full disk, a folder made read-only meanwhile
+        raise atomic.write_error(exc, out) from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from iwt_helpers.errors import IwtError
+
 # python-calamine reads .xlsx and legacy .xls alike, faster than openpyxl/xlrd (xlrd support is
 # deprecated in pandas 3).
 ENGINE = "calamine"
@@ -26,7 +28,7 @@ SUPPRESSION_MARKERS = {"*", "-", "..", ".", "x", "c", "z", ":", "[c]", "[x]", "[
 HEAD_BYTES = 65536          # how much of a file is read to recognise it by its header
 
 
-class SourceError(ValueError):
+class SourceError(IwtError, ValueError):
     """A file that is not what a loader expects: the message names the file, the row or column,
     and what was expected."""
 

@@ -1,6 +1,7 @@
-"""Provenance of what a theme shows, computed from the rows a figure is built from: the sources
+"""Provenance of what a report shows, computed from the rows a figure is built from: the sources
 (publications, without file names), the period in words, and whether the rows are real,
-synthetic or both (and then which part is which)."""
+synthetic or both (and then which part is which). Beside :mod:`iwt_helpers.present.items`, whose
+:class:`~iwt_helpers.present.items.Provenance` it builds, so that every theme computes it one way."""
 
 from __future__ import annotations
 

@@ -1,0 +1,286 @@
+"""One truth per measure, real first (issue #25): every registered measure (analysis.measures) has one
+figure per ICB and period wherever a report shows it, the published one where the data have it and
+the synthetic one, said so, where they do not.
+
+The end-to-end tests run the real-data report set for three ICBs and read each ICB's measures.csv,
+pages and tables.xlsx; the unit tests hold the real-first rule on small tables built here."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from iwt_helpers.analysis import measures
+
+ICBS = ("QOP", "QE1", "QHM")          # Greater Manchester, Lancashire and South Cumbria, North East and North Cumbria
+THEMES = "data,governance_metrics,case_studies,scenarios"
+REL = 1e-6                            # one figure: the same number, whichever way a section adds it up
+
+
+# --------------------------------------------------------------------------- end to end, on the real data
+
+
+@pytest.fixture(scope="module")
+def report_set(built_real, tmp_path_factory):
+    """The real-data report set of the four themes that show measures, for ICBS (the processed folder
+    is conftest's ``built_real``, built once per session from ../shared/real-data)."""
+    from iwt_helpers.report import run_reports
+    processed, _, _ = built_real
+    out = tmp_path_factory.mktemp("one-truth")
+    s = run_reports(icb=",".join(ICBS), theme_spec=THEMES, data_dir=str(processed), out_dir=out, jobs=2, progress=False)
+    assert s.exit_code == 0, s.failed
+    shown = pd.concat([pd.read_csv(out / icb / "measures.csv", keep_default_na=False).assign(report=icb) for icb in ICBS],
+                      ignore_index=True)
+    shown["value"] = pd.to_numeric(shown["value"])
+    return out, shown, processed
+
+
+@pytest.mark.e2e
+@pytest.mark.realdata
+def test_each_measure_has_one_value_per_icb_and_period_across_every_output(report_set):
+    _, shown, _ = report_set
+    for (measure, icb, period), g in shown.groupby(["measure", "icb_code", "period"]):
+        v = g["value"].to_numpy()
+        assert np.allclose(v, v[0], rtol=REL, atol=0), (measure, icb, period, g[["theme", "shown_in", "value"]].to_dict("records"))
+        canonical = {measures.REGISTRY[measure].fmt.format(x) for x in v}
+        assert len(canonical) == 1, (measure, icb, period, canonical)
+
+
+@pytest.mark.e2e
+@pytest.mark.realdata
+@pytest.mark.parametrize("icb", ICBS)
+def test_the_conflicting_measures_are_shown_in_every_theme_that_shows_them(report_set, icb):
+    _, shown, _ = report_set
+    mine = shown[(shown["report"] == icb) & (shown["icb_code"] == icb)]
+    themes = mine.groupby("measure")["theme"].agg(set)
+    assert {"data", "scenarios"} <= themes["nhs_trust_fte"]
+    assert {"data", "governance_metrics"} <= themes["nhs_trust_fte_monthly"]
+    assert {"data", "scenarios"} <= themes["nhs_vacancy_rate"]
+    assert {"data", "governance_metrics"} <= themes["nhs_leaver_rate"]
+    assert {"data", "governance_metrics", "case_studies", "scenarios"} <= themes["asc_vacancy_rate"]
+    assert {"data", "case_studies"} <= themes["nhs_sickness_rate_12m"]
+    assert {"data", "governance_metrics"} <= themes["nhs_sickness_rate_month"]
+    assert "data" in themes["nhs_trust_headcount"]
+    gap = mine[mine["measure"] == "scenario_gap"]
+    horizon = gap["period"].max()                     # "2040, Baseline scenario": the furthest year
+    at = gap[gap["period"] == horizon]
+    assert {"headline", "table", "figure"} <= set(at["item"])
+    assert any("what moves the gap" in n for n in at["name"]), "the waterfall quotes the median"
+    assert any("line: median of" in t or "median" in n.lower() for t, n in zip(at["text"], at["name"]))
+
+
+@pytest.mark.e2e
+@pytest.mark.realdata
+@pytest.mark.parametrize("icb", ICBS)
+def test_each_figure_is_on_the_page_where_it_is_said_to_be_shown(report_set, icb):
+    out, shown, _ = report_set
+    pages: dict[str, str] = {}
+    in_table = 0
+    for r in shown[shown["report"] == icb].itertuples():
+        page = pages.setdefault(r.page, (out / icb / r.page).read_text(encoding="utf-8"))
+        text = html.escape(str(r.text))
+        caption = f"<caption>{html.escape(r.name)}</caption>"
+        if r.item == "table" and caption in page:       # the cell in that table
+            start = page.index(caption)
+            assert f">{text}</td>" in page[start:page.index("</table>", start)], (r.shown_in, r.text)
+            in_table += 1
+        else:                                           # a headline card, a chart's text, the KPI matrix
+            assert text in page, (r.shown_in, r.text)
+    assert in_table >= 20
+
+
+@pytest.mark.e2e
+@pytest.mark.realdata
+@pytest.mark.parametrize("icb", ICBS)
+def test_each_table_figure_is_in_its_tables_xlsx_sheet_and_the_measures_sheet_lists_them(report_set, icb):
+    from openpyxl import load_workbook
+    out, shown, _ = report_set
+    wb = load_workbook(out / icb / "tables.xlsx", read_only=True)
+    mine = shown[shown["report"] == icb]
+    for r in mine[mine["sheet"] != ""].itertuples():
+        rows = list(wb[r.sheet].iter_rows(values_only=True))
+        col = list(rows[0]).index(r.column)
+        values = [x[col] for x in rows[1:] if isinstance(x[col], int | float)]
+        assert any(np.isclose(x, r.value, rtol=REL) for x in values), (r.sheet, r.column, r.value)
+    listed = list(wb["measures"].iter_rows(min_row=2, values_only=True))
+    assert len(listed) == len(mine)
+    assert "measures" not in {row[0] for row in wb["contents"].iter_rows(min_row=2, values_only=True)}
+    wb.close()
+
+
+@pytest.mark.e2e
+@pytest.mark.realdata
+@pytest.mark.parametrize("icb", ICBS)
+def test_published_figures_come_first_and_headcounts_are_the_publishers_totals(report_set, icb):
+    _, shown, processed = report_set
+    mine = shown[(shown["report"] == icb) & (shown["icb_code"] == icb)].drop_duplicates("measure").set_index("measure")
+    for m in ("nhs_trust_fte", "nhs_trust_headcount", "nhs_leaver_rate", "asc_vacancy_rate", "nhs_sickness_rate_12m",
+              "nhs_sickness_rate_month", "nhs_trust_fte_monthly"):
+        assert mine.at[m, "status"] == "real", m
+    assert mine.at["nhs_vacancy_rate", "status"] == "synthetic"        # no NHS vacancies by ICB in the public files
+    kpi = pd.read_parquet(processed / "kpi_observations.parquet")
+    sfc = kpi[(kpi["kpi_id"] == "vacancy_rate_asc") & (kpi["icb_code"] == icb)].sort_values("period").iloc[-1]
+    assert mine.at["asc_vacancy_rate", "value"] == pytest.approx(sfc["value"])
+    wf = pd.read_parquet(processed / "workforce.parquet")
+    nhs = wf[(wf["icb_code"] == icb) & (wf["sector"] == "nhs_trust")]
+    nhs = nhs[nhs["period"] == nhs["period"].max()]
+    assert mine.at["nhs_trust_headcount", "value"] == nhs["headcount_total"].iloc[0]
+    assert mine.at["nhs_trust_headcount", "value"] < nhs["headcount"].sum()     # a person in two groups counted once
+    assert mine.at["nhs_trust_fte", "value"] == pytest.approx(nhs["fte"].sum())
+
+
+@pytest.mark.e2e
+@pytest.mark.realdata
+def test_the_data_page_reconciles_the_two_nhs_trust_fte_sources(report_set):
+    out, shown, _ = report_set
+    page = (out / "QOP" / "data.html").read_text(encoding="utf-8")
+    mine = shown[(shown["report"] == "QOP") & shown["name"].str.startswith("NHS trust staff in post (FTE) in Greater")]
+    assert set(mine["measure"]) >= {"nhs_trust_fte", "nhs_trust_fte_monthly"}
+    assert "resident doctors excluded" in page and "resident doctors included" in page
+    assert "not because staff numbers changed" in page
+
+
+# --------------------------------------------------------------------------- unit: the real-first rule
+
+
+@dataclass
+class Inputs:
+    """What a measure's function reads of SystemData, built from small tables."""
+    t: dict[str, pd.DataFrame]
+    snapshot: pd.DataFrame = field(default_factory=pd.DataFrame)
+    nhs_monthly: pd.DataFrame | None = None
+    nhs_attribution: object = None
+
+
+def _vacancies(synthetic: bool = True) -> pd.DataFrame:
+    rows = [("QOP", "asc_independent", "care_worker", 90.0, 910.0), ("QOP", "asc_local_authority", "care_worker", 10.0, 190.0),
+            ("QOP", "asc_voluntary", "care_worker", 20.0, 180.0), ("QOP", "nhs_trust", "registered_nurse", 60.0, 940.0),
+            ("QE1", "asc_independent", "care_worker", 30.0, 470.0)]
+    return pd.DataFrame([{"period": pd.Timestamp("2024-09-01"), "icb_code": i, "sector": s, "staff_group": g, "vacancies": v,
+                          "filled_posts": f, "source": "SYNTHETIC demo data (iwt)", "synthetic": synthetic}
+                         for i, s, g, v, f in rows])
+
+
+def _kpis(published: float | None) -> pd.DataFrame:
+    rows = [{"icb_code": "QOP", "kpi_id": "vacancy_rate_asc", "period": pd.Timestamp("2025-03-01"), "value": 9.9,
+             "source": "SYNTHETIC demo data (iwt)", "synthetic": True}]
+    if published is not None:
+        rows = [{"icb_code": "QOP", "kpi_id": "vacancy_rate_asc", "period": pd.Timestamp("2025-03-01"), "value": published,
+                 "source": "Skills for Care 2024/25", "synthetic": False}]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.unit
+def test_a_published_rate_is_the_figure_where_the_data_have_one():
+    data = Inputs({"vacancies": _vacancies(), "kpi_observations": _kpis(5.4)})
+    v = measures.figure(data, "asc_vacancy_rate", "QOP")
+    assert (v.value, v.status, v.period) == (5.4, "real", "March 2025")
+    r = measures.sector_vacancy_rates(data.t).set_index(["icb_code", "sector"])
+    for s in measures.ASC_SECTORS:                    # every adult social care sector takes the published rate
+        assert r.at[("QOP", s), "rate_pct"] == 5.4 and r.at[("QOP", s), "status"] == "real"
+    assert r.at[("QE1", "asc_independent"), "status"] == "synthetic"      # no published rate there
+
+
+@pytest.mark.unit
+def test_without_a_published_rate_the_figure_is_the_synthetic_one_and_says_so():
+    data = Inputs({"vacancies": _vacancies(), "kpi_observations": _kpis(None)})
+    v = measures.figure(data, "asc_vacancy_rate", "QOP")
+    assert v.status == "synthetic"
+    assert v.value == pytest.approx(100 * (90 + 10 + 20) / (90 + 10 + 20 + 910 + 190 + 180))
+    n = measures.figure(data, "nhs_vacancy_rate", "QOP")
+    assert (n.status, n.value) == ("synthetic", pytest.approx(6.0))
+
+
+@pytest.mark.unit
+def test_a_headcount_is_the_publishers_total_not_a_sum_of_staff_groups():
+    snap = pd.DataFrame({"icb_code": "QOP", "sector": "nhs_trust", "staff_group": ["registered_nurse", "doctor"],
+                         "period": pd.Timestamp("2025-11-01"), "period_label": "November 2025", "headcount": [600.0, 500.0],
+                         "headcount_total": 1050.0, "fte": [550.0, 450.0], "synthetic": False,
+                         "source": "NHS turnover benchmarking; resident doctors excluded by the publisher"})
+    data = Inputs({}, snap)
+    assert measures.figure(data, "nhs_trust_headcount", "QOP").value == 1050
+    assert measures.figure(data, "nhs_trust_fte", "QOP").value == 1000
+    assert "resident doctors excluded" in measures.figure(data, "nhs_trust_fte", "QOP").scope
+    assert measures.figure(Inputs({}, snap.drop(columns="headcount_total")), "nhs_trust_headcount", "QOP").value == 1100
+
+
+@pytest.mark.unit
+def test_sickness_over_12_months_is_days_lost_over_days_available_where_the_source_gives_them():
+    months = pd.date_range("2024-04-01", periods=12, freq="MS")
+    k = pd.DataFrame({"icb_code": "QOP", "kpi_id": "sickness_absence_nhs", "period": months, "value": 5.0,
+                      "numerator": [10.0] * 11 + [40.0], "denominator": [200.0] * 11 + [400.0], "source": "NHS",
+                      "synthetic": False})
+    data = Inputs({"kpi_observations": k})
+    assert measures.figure(data, "nhs_sickness_rate_12m", "QOP").value == pytest.approx(100 * 150 / 2600)
+    assert measures.figure(data, "nhs_sickness_rate_month", "QOP").value == 5.0
+    no_days = Inputs({"kpi_observations": k.drop(columns=["numerator", "denominator"])})
+    assert measures.figure(no_days, "nhs_sickness_rate_12m", "QOP").value == pytest.approx(5.0)
+
+
+@pytest.mark.unit
+def test_a_synthetic_kpi_series_gives_way_to_a_published_figure():
+    obs = pd.DataFrame({"icb_code": "QOP", "kpi_id": "vacancy_rate_asc", "period": pd.date_range("2024-04-01", periods=12, freq="MS"),
+                        "value": 9.0, "source": "SYNTHETIC demo data (iwt)", "synthetic": True})
+    data = Inputs({"vacancies": _vacancies(), "kpi_observations": _kpis(5.4)})
+    got, notes = measures.kpi_observations(data, obs, "QOP")
+    assert got[got["kpi_id"] == "vacancy_rate_asc"][["value", "synthetic"]].values.tolist() == [[5.4, False]]
+    assert "published" in notes["vacancy_rate_asc"]
+
+
+@pytest.mark.unit
+def test_the_models_posts_are_set_to_the_sectors_vacancy_rate():
+    cells = pd.DataFrame({"icb_code": "QOP", "sector": ["asc_independent", "asc_independent", "nhs_trust"],
+                          "staff_group": ["care_worker", "registered_manager", "registered_nurse"], "fte0": [800.0, 100.0, 1000.0],
+                          "posts_per_filled": [1.10, 1.02, 1.0], "vacancies_synthetic": True})
+    rates = pd.DataFrame({"icb_code": "QOP", "sector": ["asc_independent", "nhs_trust"], "rate_pct": [5.4, 6.0],
+                          "status": ["real", "synthetic"]})
+    out = measures.posts_at_vacancy_rates(cells, rates)
+    for sector, rate in (("asc_independent", 5.4), ("nhs_trust", 6.0)):
+        c = out[out["sector"] == sector]
+        assert 100 * (1 - c["fte0"].sum() / (c["fte0"] * c["posts_per_filled"]).sum()) == pytest.approx(rate)
+    assert out["vacancies_synthetic"].tolist() == [False, False, True]
+
+
+@dataclass
+class _Scenario:
+    label: str = "Baseline"
+
+
+@dataclass
+class _Inputs:
+    cells: pd.DataFrame
+    base_year: int = 2025
+    horizon: int = 1
+
+
+@dataclass
+class _Run:
+    inputs: _Inputs
+    scenario: _Scenario
+    n_runs: int
+    supply: np.ndarray
+    demand: np.ndarray
+    flows: dict
+
+
+@pytest.mark.unit
+def test_the_gap_is_the_median_of_the_runs_and_the_median_runs_add_up_to_it():
+    rng = np.random.default_rng(1)
+    n = 10
+    supply = rng.uniform(90, 110, (n, 2, 2))
+    demand = rng.uniform(100, 130, (n, 2, 2))
+    run = _Run(_Inputs(pd.DataFrame({"icb_code": ["QOP", "QE1"]})), _Scenario(), n, supply, demand,
+               {"leavers_base": rng.uniform(0, 5, (n, 2))})
+    g = measures.gap(run, "QOP")
+    per_run = demand[:, 0, 1] - supply[:, 0, 1]
+    assert g.value == pytest.approx(np.median(per_run)) and g.period == "2026, Baseline scenario"
+    mid = measures.median_runs(run, "QOP")
+    assert mid.n_runs == 2 and mid.flows["leavers_base"].shape == (2, 2)
+    assert (mid.demand[:, 0, 1] - mid.supply[:, 0, 1]).mean() == pytest.approx(g.value)
+    t = pd.DataFrame({"gap_low": [10.0], "gap_high": [30.0], "gap_mid": [18.0]})
+    c = measures.recentre_on_median(t, 20.0)
+    assert c.iloc[0].tolist() == [12.0, 32.0, 20.0]
