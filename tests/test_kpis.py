@@ -176,6 +176,18 @@ def test_a_synthetic_kpi_has_no_reading_and_sits_apart_from_real_ones_in_the_mat
     assert real.count("<svg") == 2                                        # variation and assurance of the real KPI
 
 
+def test_beside_measured_kpis_a_synthetic_kpi_is_a_run_chart_and_a_wholly_synthetic_run_keeps_spc():
+    real = series(rising(24), kpi="nhs_trust_staff_mom_pct").assign(synthetic=False)
+    made_up = series(rising(24), kpi="integrated_roles_in_post").assign(synthetic=True)
+    chart, s = kpis.read(pd.concat([made_up, real], ignore_index=True), "QOP")
+    kind = s.set_index("kpi_id")["chart"]
+    assert kind["nhs_trust_staff_mom_pct"] == "xmr" and kind["integrated_roles_in_post"] == "run"
+    drawn = chart[chart["kpi_id"] == "integrated_roles_in_post"]
+    assert drawn[SPC_COLUMNS].isna().all().all() and not drawn["special_cause"].any()   # no limits, no coloured points
+    chart, s = kpis.read(pd.concat([made_up, real.assign(synthetic=True)], ignore_index=True), "QOP")
+    assert (s["chart"] == "xmr").all()                  # the demo: every KPI synthetic, SPC shown to show the method
+
+
 def spc_icons():
     from iwt_helpers.present import charts
     return set(charts.VARIATION_ICON)

@@ -63,7 +63,8 @@ def read(observations: pd.DataFrame, icb_code: str, kpi_ids: list[str] | tuple[s
     Targets come from the observations where given, otherwise from the framework (with ICB
     overrides). Only a KPI that is not rolling and has at least ``min_points`` observations is read
     with SPC (``chart == "xmr"``); the others are run charts (``chart == "run"``): no mean, limits,
-    special causes or icons. A synthetic KPI gets no variation or assurance reading. Each KPI's
+    special causes or icons. A synthetic KPI gets no variation or assurance reading, and beside measured
+    KPIs it is a run chart too. Each KPI's
     latest point is dated against ``newest`` (default: :func:`newest_period` of ``observations``,
     every ICB's): ``months_behind`` and ``stale``. Returns (chart rows, summary joined to the KPI
     definitions). ``framework`` defaults to ``kpis.yaml``.
@@ -87,7 +88,11 @@ def read(observations: pd.DataFrame, icb_code: str, kpi_ids: list[str] | tuple[s
     n = min_points(framework)
     points = obs[obs["value"].notna()].groupby("kpi_id").size()
     rolling = defs["rolling"]
-    spc_ids = [k for k in points.index if points[k] >= n and not rolling.get(k, 0)]
+    # Beside measured KPIs, a synthetic one is a run chart: limits and coloured points on made-up
+    # figures would read as signals. A wholly synthetic run (the demo) keeps SPC to show the method.
+    syn = obs.groupby("kpi_id")["synthetic"].any() if "synthetic" in obs else pd.Series(dtype=bool)
+    apart = set(syn[syn].index) if len(syn) and not syn.all() else set()
+    spc_ids = [k for k in points.index if points[k] >= n and not rolling.get(k, 0) and k not in apart]
     chart = spc.xmr(obs[obs["kpi_id"].isin(spc_ids)], by=["kpi_id"], improvement=improvement, rebase=rebase or None)
     run = _run_rows(obs[~obs["kpi_id"].isin(spc_ids)])
     summ = spc.summary(pd.concat([chart, run], ignore_index=True), ["kpi_id"], improvement, min_points=n)

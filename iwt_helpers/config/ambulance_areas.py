@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, StrictInt, StringConstraints, field_validator, model_validator
+from pydantic import BeforeValidator, Field, StrictInt, StringConstraints, model_validator
 
-from .base import ConfigModel, Invalid, Text, get, register, unique
+from .base import ConfigModel, Invalid, Text, get, register, unique_field
 from .icbs import IcbCode
 
 PlaceCode = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v),
@@ -42,11 +42,7 @@ class AmbulanceTrusts(ConfigModel):
     source: Text
     trusts: list[Trust] = Field(min_length=1)
 
-    @field_validator("trusts")
-    @classmethod
-    def _org_codes_unique(cls, v: list[Trust]) -> list[Trust]:
-        unique([t.org_code for t in v], "trust", "org_code")
-        return v
+    _org_codes_unique = unique_field("trusts", "trust", "org_code")
 
     @model_validator(mode="after")
     def _one_way_to_name_a_part(self) -> AmbulanceTrusts:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, StringConstraints, ValidationError, field_validator
 
 from iwt_helpers import paths
 from iwt_helpers.errors import ConfigError
@@ -95,6 +95,15 @@ def unique(values, what: str, at_key: str | None = None, at: tuple = ()) -> None
         if v in seen:
             raise Invalid(f"{what} {v!r} is used twice", at=(*at, i, at_key) if at_key else (*at, i), value=v)
         seen.add(v)
+
+
+def unique_field(field: str, what: str, key: str):
+    """A field validator for a model: each entry of the list ``field`` has its own ``key`` (e.g. ``id``);
+    the second use of a value is refused at its place (``unique_field("kpis", "KPI id", "id")``)."""
+    def check(cls, v: list) -> list:
+        unique([getattr(x, key) for x in v], what, key)
+        return v
+    return field_validator(field)(classmethod(check))
 
 
 def context(info) -> dict:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, Strict, StringConstraints, field_validator, model_validator
 
-from .base import ConfigModel, Invalid, Text, get, register, unique
+from .base import ConfigModel, Invalid, Text, get, register, unique_field
 
 # What the ICB view can group assessments by; data.readiness_store maps each to a pandas frequency.
 PERIODS = ("month", "quarter", "year", "financial year")
@@ -76,17 +76,9 @@ class ReadinessItems(ConfigModel):
             raise Invalid("the levels must be numbered 0, 1, 2, ...", value=sorted(v))
         return dict(sorted(v.items()))
 
-    @field_validator("domains")
-    @classmethod
-    def _domains_unique(cls, v: list[Domain]) -> list[Domain]:
-        unique([d.id for d in v], "domain id", "id")
-        return v
+    _domains_unique = unique_field("domains", "domain id", "id")
 
-    @field_validator("items")
-    @classmethod
-    def _items_unique(cls, v: list[Item]) -> list[Item]:
-        unique([i.id for i in v], "item id", "id")
-        return v
+    _items_unique = unique_field("items", "item id", "id")
 
     @model_validator(mode="after")
     def _fits_the_scale(self) -> ReadinessItems:

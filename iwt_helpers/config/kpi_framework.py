@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from .base import Code, ConfigModel, ConfigRoot, Invalid, NonNegative, Number, Text, context, get, register, unique
+from .base import Code, ConfigModel, ConfigRoot, Invalid, NonNegative, Number, Text, context, get, register, unique_field
 from .icbs import ods_code
 
 IMPROVEMENT = ("increase", "decrease", "neutral")      # as analysis.spc.DIRECTIONS reads them
@@ -63,11 +63,7 @@ class KpiFramework(ConfigModel):
                                                           "in the data before it is flagged as stale")
     kpis: list[Kpi] = Field(min_length=1)
 
-    @field_validator("kpis")
-    @classmethod
-    def _ids_unique(cls, v: list[Kpi]) -> list[Kpi]:
-        unique([k.id for k in v], "KPI id", "id")
-        return v
+    _ids_unique = unique_field("kpis", "KPI id", "id")
 
     @property
     def ids(self) -> list[str]:

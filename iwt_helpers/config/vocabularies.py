@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .base import Code, ConfigModel, Invalid, Text, get, register, unique
+from .base import Code, ConfigModel, Invalid, Text, get, register, unique, unique_field
 
 
 class Sector(ConfigModel):
@@ -40,11 +40,8 @@ class Vocabulary(ConfigModel):
     population_age_bands: list[Code] = Field(min_length=1)
     ethnic_groups: list[Code] = Field(min_length=1)
 
-    @field_validator("sectors", "staff_groups")
-    @classmethod
-    def _codes_unique(cls, v: list) -> list:
-        unique([x.code for x in v], "code", "code")
-        return v
+    _sector_codes_unique = unique_field("sectors", "code", "code")
+    _staff_group_codes_unique = unique_field("staff_groups", "code", "code")
 
     @field_validator("workforce_age_bands", "population_age_bands", "ethnic_groups")
     @classmethod

@@ -985,19 +985,22 @@ def tornado(df: pd.DataFrame, source: str, synthetic: bool | str, title: str, va
     (``gap_low``) to the result at its high end (``gap_high``), drawn from the central result
     (``gap_mid``, a vertical line); the largest swing on top, at most ``max_bars`` rows."""
     d = df.head(max_bars).iloc[::-1].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(9, 0.9 + 0.4 * len(d) + 0.9))
+    # long assumption names wrap onto lines of their own, so the bars keep most of the width at 1280 px
+    labels = ["\n".join(textwrap.wrap(f"{lab} ({lo} to {hi})", 46)) for lab, lo, hi in zip(d["label"], d["low"], d["high"])]
+    lines = sum(max(1, lab.count("\n") + 1) for lab in labels)
+    fig, ax = plt.subplots(figsize=(10, 1.9 + 0.22 * lines + 0.18 * len(d)))
     mid = float(d["gap_mid"].iloc[0]) if len(d) else 0.0
     for i, r in d.iterrows():
         for end, colour in (("gap_low", NHS["light_blue"]), ("gap_high", NHS["dark_blue"])):
             ax.barh(i, r[end] - mid, left=mid, color=colour, height=0.6)
     ax.set_yticks(range(len(d)))
-    ax.set_yticklabels([f"{lab} ({lo} to {hi})" for lab, lo, hi in zip(d["label"], d["low"], d["high"])], fontsize=8.5)
+    ax.set_yticklabels(labels, fontsize=8)
     ax.axvline(mid, color=NHS["dark_grey"], lw=1)
-    ax.set_xlabel(value_label)
+    ax.set_xlabel("\n".join(textwrap.wrap(value_label, 80)))
     ax.xaxis.set_major_locator(mticker.MaxNLocator(nbins=5))
     thousands(ax, "x")
     import matplotlib.patches as mpatches
     ax.legend(handles=[mpatches.Patch(color=NHS["light_blue"], label="assumption at its low end"),
                        mpatches.Patch(color=NHS["dark_blue"], label="at its high end")],
-              fontsize=8, frameon=False, loc="lower right")
+              fontsize=8, frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, borderaxespad=0.2)
     return finish(fig, title, source, synthetic)

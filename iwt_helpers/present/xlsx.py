@@ -116,20 +116,9 @@ def _wrapped_lines(text: str, width: int) -> int:
     return sum(max(1, len(textwrap.wrap(part, width) or [""])) for part in str(text).split("\n"))
 
 
-def write_tables(dest: Path, icb_label: str, per_theme: dict[str, dict], run: dict | None = None,
-                 measures: list[dict] | None = None) -> Path:
-    """One sheet per key table of each theme, its header in the first row as an Excel table with
-    filters (so ``pandas.read_excel(path, sheet_name=None)`` gives every table as it is), its title
-    and source in the printed page header and footer and on the contents sheet; a notes sheet with the
-    run (date, iwt version, git commit, data folder), the suppression rule and the caveats. Every sheet
-    prints landscape, one page wide, its header row repeated. ``run``: what the runner knows of the
-    run (``generated`` ISO time, ``version``, ``commit``, ``data``); the workbook's own created and
-    modified times are the run's, so two runs differ only where the run does. ``measures`` (the rows of
-    ``measures.csv``, one per registered figure shown): a sheet after the contents listing each figure
-    with where it is shown."""
+def _notes(icb_label: str, per_theme: dict[str, dict], tables: list, run: dict) -> list[tuple[str, str]]:
+    """The notes sheet's rows: the run, whether any table is synthetic, the suppression rule, the caveats."""
     cfg = disclosure.settings()
-    run = run or {}
-    tables = [(theme, t) for theme, found in per_theme.items() for t in found.get("tables", [])]
     synthetic = [t["name"] for _, t in tables if (t.get("provenance") or {}).get("status") in ("synthetic", "mixed")]
     notes = [("Report", f"iwt key tables for {icb_label}")]
     for key, label in (("generated", "Run date"), ("version", "iwt version"), ("commit", "Git commit"), ("data", "Data folder")):
@@ -144,12 +133,112 @@ def write_tables(dest: Path, icb_label: str, per_theme: dict[str, dict], run: di
     for theme, found in per_theme.items():
         for n in dict.fromkeys(found.get("caveats", [])):
             notes.append((f"Caveat ({theme})", re.sub(r"\*\*", "", n)))
+    return notes
+
+
+def _fit_rows(ws, header: list[str], widths: list[float], wrap_cols: tuple[int, ...]) -> None:
+    """Header and body rows tall enough for their wrapped text (LibreOffice Calc does not grow them)."""
+    from openpyxl.styles import Alignment
+    hdr_lines = max(_wrapped_lines(h, max(1, int(w) - 1)) for h, w in zip(header, widths))
+    ws.row_dimensions[1].height = 15 * hdr_lines + 2
+    if not wrap_cols:
+        return
+    top = Alignment(vertical="top")
+    for r in range(2, ws.max_row + 1):
+        lines = 1
+        for j in range(len(header)):
+            c = ws.cell(row=r, column=j + 1)
+            if j in wrap_cols:
+                c.alignment = Alignment(wrap_text=True, vertical="top")
+                lines = max(lines, _wrapped_lines(c.value or "", max(1, int(widths[j]) - 2)))
+            else:
+                c.alignment = top
+        ws.row_dimensions[r].height = 15 * lines + 2
+
+
+def _page_setup(ws, page_title: str, page_foot: str, red: bool) -> None:
+    """Landscape A4, one page wide, header row repeated, title and source in the page header and footer."""
+    ws.freeze_panes = "A2"
+    ws.print_title_rows = "1:1"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.gridLines = False
+    ws.oddHeader.left.text = _escape_hf(page_title)
+    ws.oddHeader.left.size, ws.oddHeader.left.font = 10, "Arial,Bold"
+    ws.oddFooter.left.text = _escape_hf(page_foot)
+    ws.oddFooter.left.size = 8
+    if red:
+        ws.oddFooter.left.color = RED
+    ws.oddFooter.right.text = "Page &P of &N"
+
+
+def _add_sheet(wb, title: str, header: list[str], rows: list[list], widths: list[float], page_title: str,
+               page_foot: str, red: bool = False, wrap_cols: tuple[int, ...] = ()):
+    """A sheet holding one Excel table (header in row 1, filters), its text stored as text, never formula."""
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.table import Table, TableStyleInfo
+
+    ws = wb.create_sheet(title)
+    ws.append([str(h) for h in header])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for r in rows:
+        ws.append(r)
+        for c in ws[ws.max_row]:
+            if isinstance(c.value, str):
+                c.data_type = "s"            # text stays text: a value starting with = is not a formula
+    for i, w in enumerate(widths):
+        ws.column_dimensions[get_column_letter(i + 1)].width = w
+    _fit_rows(ws, header, widths, wrap_cols)
+    ref = f"A1:{get_column_letter(len(header))}{max(ws.max_row, 2)}"
+    if ws.max_row == 1:
+        ws.append([None] * len(header))
+    display = re.sub(r"[^A-Za-z0-9_]", "_", title)
+    table = Table(displayName=f"t_{display}"[:250], ref=ref)
+    table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
+    ws.add_table(table)
+    _page_setup(ws, page_title, page_foot, red)
+    return ws
+
+
+def _add_table_sheet(wb, name: str, t: dict, line: str, partly_synthetic: bool) -> None:
+    """One key table as its own sheet, each column typed and number-formatted."""
+    columns, rows = t["table"]["columns"], t["table"]["data"]
+    cols = [typed_column([cell_value(r[i]) for r in rows], str(c)) for i, c in enumerate(columns)]
+    values = [list(r) for r in zip(*cols)] if cols and rows else []
+    longest = [max([len(str(c)) // 2] + [len(str(r[i])) for r in values[:200]]) for i, c in enumerate(columns)]
+    widths = [min(WRAP_WIDTH, max(10, n + 2)) for n in longest]
+    wrap = tuple(i for i, n in enumerate(longest) if n + 2 > WRAP_WIDTH)
+    ws = _add_sheet(wb, name, [str(c) for c in columns], values, widths, t.get("caption") or t["name"], line,
+                    red=partly_synthetic, wrap_cols=wrap)
+    for i in range(len(columns)):
+        fmt = number_format([r[i] for r in values])
+        if fmt != "@":
+            for r in range(2, len(values) + 2):
+                ws.cell(row=r, column=i + 1).number_format = fmt
+
+
+def write_tables(dest: Path, icb_label: str, per_theme: dict[str, dict], run: dict | None = None,
+                 measures: list[dict] | None = None) -> Path:
+    """One sheet per key table of each theme, its header in the first row as an Excel table with
+    filters (so ``pandas.read_excel(path, sheet_name=None)`` gives every table as it is), its title
+    and source in the printed page header and footer and on the contents sheet; a notes sheet with the
+    run (date, iwt version, git commit, data folder), the suppression rule and the caveats. Every sheet
+    prints landscape, one page wide, its header row repeated. ``run``: what the runner knows of the
+    run (``generated`` ISO time, ``version``, ``commit``, ``data``); the workbook's own created and
+    modified times are the run's, so two runs differ only where the run does. ``measures`` (the rows of
+    ``measures.csv``, one per registered figure shown): a sheet after the contents listing each figure
+    with where it is shown."""
+    run = run or {}
+    tables = [(theme, t) for theme, found in per_theme.items() for t in found.get("tables", [])]
+    notes = _notes(icb_label, per_theme, tables, run)
 
     def write(tmp: Path) -> None:
         from openpyxl import Workbook
-        from openpyxl.styles import Alignment, Font
-        from openpyxl.utils import get_column_letter
-        from openpyxl.worksheet.table import Table, TableStyleInfo
 
         wb = Workbook()
         wb.remove(wb.active)
@@ -159,58 +248,6 @@ def write_tables(dest: Path, icb_label: str, per_theme: dict[str, dict], run: di
         wb.properties.creator = wb.properties.lastModifiedBy = "iwt"
         wb.properties.title = f"iwt key tables: {icb_label}"
         names: set[str] = {MEASURE_SHEET} if measures else set()
-
-        def sheet(title: str, header: list[str], rows: list[list], widths: list[float], page_title: str,
-                  page_foot: str, red: bool = False, wrap_cols: tuple[int, ...] = ()):
-            ws = wb.create_sheet(title)
-            ws.append([str(h) for h in header])
-            for cell in ws[1]:
-                cell.font = Font(bold=True)
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-            for r in rows:
-                ws.append(r)
-                for c in ws[ws.max_row]:
-                    if isinstance(c.value, str):
-                        c.data_type = "s"            # text stays text: a value starting with = is not a formula
-            for i, w in enumerate(widths):
-                ws.column_dimensions[get_column_letter(i + 1)].width = w
-            hdr_lines = max(_wrapped_lines(h, max(1, int(w) - 1)) for h, w in zip(header, widths))
-            ws.row_dimensions[1].height = 15 * hdr_lines + 2
-            if wrap_cols:                        # rows tall enough for their wrapped text (Calc does not grow them)
-                top = Alignment(vertical="top")
-                for r in range(2, ws.max_row + 1):
-                    lines = 1
-                    for j in range(len(header)):
-                        c = ws.cell(row=r, column=j + 1)
-                        if j in wrap_cols:
-                            c.alignment = Alignment(wrap_text=True, vertical="top")
-                            lines = max(lines, _wrapped_lines(c.value or "", max(1, int(widths[j]) - 2)))
-                        else:
-                            c.alignment = top
-                    ws.row_dimensions[r].height = 15 * lines + 2
-            ref = f"A1:{get_column_letter(len(header))}{max(ws.max_row, 2)}"
-            if ws.max_row == 1:
-                ws.append([None] * len(header))
-            display = re.sub(r"[^A-Za-z0-9_]", "_", title)
-            table = Table(displayName=f"t_{display}"[:250], ref=ref)
-            table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
-            ws.add_table(table)
-            ws.freeze_panes = "A2"
-            ws.print_title_rows = "1:1"
-            ws.page_setup.orientation = "landscape"
-            ws.page_setup.paperSize = ws.PAPERSIZE_A4
-            ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-            ws.sheet_properties.pageSetUpPr.fitToPage = True
-            ws.print_options.gridLines = False
-            ws.oddHeader.left.text = _escape_hf(page_title)
-            ws.oddHeader.left.size, ws.oddHeader.left.font = 10, "Arial,Bold"
-            ws.oddFooter.left.text = _escape_hf(page_foot)
-            ws.oddFooter.left.size = 8
-            if red:
-                ws.oddFooter.left.color = RED
-            ws.oddFooter.right.text = "Page &P of &N"
-            return ws
-
         contents, prepared = [], []
         for theme, t in tables:
             name = sheet_name(theme, t["name"], names)
@@ -220,33 +257,22 @@ def write_tables(dest: Path, icb_label: str, per_theme: dict[str, dict], run: di
                              prov.get("period") or "", STATUS_TEXT.get(prov.get("status"), prov.get("status") or "")
                              + (f" ({prov['detail']})" if prov.get("detail") else "")])
             prepared.append((name, t, line, partly_synthetic))
-        sheet("notes", ["Item", "Note"], [[i, n] for i, n in notes], [22, 110], f"iwt key tables: {icb_label}",
-              "Notes: the run, the suppression rule and the caveats", wrap_cols=(1,))
-        sheet("contents", ["Sheet", "Theme", "Table", "Source", "Period", "Status"], contents,
-              [24, 14, 50, 60, 22, 40], f"iwt key tables: {icb_label}: contents",
-              "Each sheet's table, source, period and status (real, synthetic or both)", wrap_cols=(2, 3, 4, 5))
+        _add_sheet(wb, "notes", ["Item", "Note"], [[i, n] for i, n in notes], [22, 110], f"iwt key tables: {icb_label}",
+                   "Notes: the run, the suppression rule and the caveats", wrap_cols=(1,))
+        _add_sheet(wb, "contents", ["Sheet", "Theme", "Table", "Source", "Period", "Status"], contents,
+                   [24, 14, 50, 60, 22, 40], f"iwt key tables: {icb_label}: contents",
+                   "Each sheet's table, source, period and status (real, synthetic or both)", wrap_cols=(2, 3, 4, 5))
         if measures:
-            ws = sheet(MEASURE_SHEET, list(MEASURE_HEADERS.values()),
-                       [[cell_value(STATUS_TEXT.get(r.get(k), r.get(k)) if k == "status" else r.get(k)) for k in MEASURE_HEADERS]
-                        for r in measures], [24, 50, 8, 24, 12, 24, 12, 60, 40, 40], f"iwt key tables: {icb_label}: measures",
-                       "Each registered measure's figure for the ICB and period, and every place it is shown (measures.csv)",
-                       wrap_cols=(1, 7, 8, 9))
+            ws = _add_sheet(wb, MEASURE_SHEET, list(MEASURE_HEADERS.values()),
+                            [[cell_value(STATUS_TEXT.get(r.get(k), r.get(k)) if k == "status" else r.get(k))
+                              for k in MEASURE_HEADERS] for r in measures],
+                            [24, 50, 8, 24, 12, 24, 12, 60, 40, 40], f"iwt key tables: {icb_label}: measures",
+                            "Each registered measure's figure for the ICB and period, and every place it is shown "
+                            "(measures.csv)", wrap_cols=(1, 7, 8, 9))
             for r in range(2, len(measures) + 2):
                 ws.cell(row=r, column=5).number_format = "#,##0.00"
         for name, t, line, partly_synthetic in prepared:
-            columns, rows = t["table"]["columns"], t["table"]["data"]
-            cols = [typed_column([cell_value(r[i]) for r in rows], str(c)) for i, c in enumerate(columns)]
-            values = [list(r) for r in zip(*cols)] if cols and rows else []
-            longest = [max([len(str(c)) // 2] + [len(str(r[i])) for r in values[:200]]) for i, c in enumerate(columns)]
-            widths = [min(WRAP_WIDTH, max(10, n + 2)) for n in longest]
-            wrap = tuple(i for i, n in enumerate(longest) if n + 2 > WRAP_WIDTH)
-            ws = sheet(name, [str(c) for c in columns], values, widths, t.get("caption") or t["name"], line,
-                       red=partly_synthetic, wrap_cols=wrap)
-            for i in range(len(columns)):
-                fmt = number_format([r[i] for r in values])
-                if fmt != "@":
-                    for r in range(2, len(values) + 2):
-                        ws.cell(row=r, column=i + 1).number_format = fmt
+            _add_table_sheet(wb, name, t, line, partly_synthetic)
         # openpyxl's save() stamps the workbook "modified" now; its ExcelWriter keeps the run's time.
         from zipfile import ZIP_DEFLATED, ZipFile
 
