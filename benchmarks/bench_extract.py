@@ -2,7 +2,11 @@
 ``iwt extract demo``) loaded, checked, pseudonymised (HMAC-SHA256) and aggregated to ICB x staff
 group x age band under disclosure control; prints the wall time and the peak memory of a fresh
 process that does only that. Also times the full two-snapshot load (flows included) into a data
-folder.
+folder (what ``iwt extract load`` does), with the time of each stage of it (read the CSV, checksum
+the file, check and derive the fields, pseudonymise, aggregate under disclosure control, validate,
+write), the CPU time and the peak memory. With ``--repeat N`` every figure is the median of N fresh
+processes (the range beside it); the load average of the machine is printed, as the figures depend
+on it.
 
 ``--engines`` also runs the same core steps (read the mapped columns as text, parse dates of
 birth and snapshot dates, check ages 16-100, pseudonymise the identifiers, look up ICB and staff
@@ -14,13 +18,14 @@ Peak memory is the high-water mark of the measured process's resident set (``VmH
 Not ``ru_maxrss``: a child started from a big parent inherits the parent's high-water mark in
 ``ru_maxrss``, which is why the synthetic files are also written by a child process.
 
-    .venv/bin/python benchmarks/bench_extract.py [--records 1500000] [--work DIR] [--engines] [--hmac]
+    .venv/bin/python benchmarks/bench_extract.py [--records 1500000] [--work DIR] [--repeat 5] [--engines] [--hmac]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -57,11 +62,17 @@ elapsed = time.perf_counter() - t0
 print(f"{len(loaded.records)} {elapsed:.2f} {t1 - t0:.2f} {peak_mb():.0f} {len(tables['workforce_age'])}")
 """
 FULL = PEAK + r"""
-import sys
+import shutil, sys, time
 from pathlib import Path
-from iwt_helpers.data.extracts import write
-report = write.load_to_folder([Path(p) for p in sys.argv[3:]], Path(sys.argv[1]), Path(sys.argv[2]))
-print(f"peak memory {peak_mb():,.0f} MB; tables {report['tables']}")
+t0 = time.perf_counter()
+from iwt_helpers.data.extracts import load, write
+stages = load.Stages()
+t1 = time.perf_counter()
+report = write.load_to_folder([Path(p) for p in sys.argv[3:]], Path(sys.argv[1]), Path(sys.argv[2]), stages=stages)
+shutil.rmtree(sys.argv[2])
+rows = sum(f["rows"] for f in report["files"])
+print(f"{t1 - t0:.3f} {time.process_time():.3f} {peak_mb():.0f} {rows} "
+      + " ".join(f"{k}={v:.3f}" for k, v in stages.items()))
 """
 # The core steps, the same for each engine. Identifiers are hashed by the same Python HMAC in every
 # engine (none of them has a keyed HMAC of its own), once per distinct identifier.
@@ -202,6 +213,16 @@ for name, f in (("iwt pseudonymiser (hmac.new + .copy per value)", lambda: discl
 """
 
 
+def _median(values: list[float], fmt: str = "{:.2f}") -> str:
+    """The median, and the range when there is more than one value."""
+    med = fmt.format(statistics.median(values))
+    return med if len(values) == 1 else f"{med} ({fmt.format(min(values))}-{fmt.format(max(values))})"
+
+
+def _load() -> str:
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def _run(code: str, *args, env: dict) -> str:
     res = subprocess.run([sys.executable, "-c", code, *map(str, args)], env=env, capture_output=True, text=True)
     if res.returncode:
@@ -216,7 +237,7 @@ def main() -> int:
                     "there for the same --records are reused")
     ap.add_argument("--engines", action="store_true", help="also compare pandas, DuckDB and Polars on the core steps")
     ap.add_argument("--hmac", action="store_true", help="also compare HMAC-SHA256 implementations")
-    ap.add_argument("--repeat", type=int, default=1, help="runs of each measurement (the best is printed)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each measurement (the median is printed)")
     args = ap.parse_args()
     env = {**os.environ, "IWT_PSEUDONYM_KEY": os.environ.get("IWT_PSEUDONYM_KEY", "benchmark-key-not-secret-0123")}
     with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as out_tmp:
@@ -233,27 +254,40 @@ def main() -> int:
                   f"{time.perf_counter() - t:.1f} s")
         mapping = work / "mapping.yaml"
         first = paths[f"esr_{demo.SNAPSHOTS[0]}"]
+        print(f"{os.cpu_count()} CPUs; load average (1 / 5 / 15 min) {_load()}")
         runs = [_run(MEASURE, mapping, first, env=env).split() for _ in range(args.repeat)]
-        n, secs, load_secs, peak, cells = min(runs, key=lambda r: float(r[1]))
+        n, cells = runs[0][0], runs[0][4]
         print(f"load + pseudonymise + aggregate (ICB x staff group x age band), {int(n):,} records: "
-              f"{float(secs):.2f} s (load {float(load_secs):.2f} s), peak memory {float(peak):,.0f} MB "
-              f"(interpreter and imports included; {int(cells):,} controlled cells)")
+              f"{_median([float(r[1]) for r in runs])} s (load {_median([float(r[2]) for r in runs])} s), "
+              f"peak memory {_median([float(r[3]) for r in runs], '{:,.0f}')} MB "
+              f"(imports included; {int(cells):,} controlled cells)")
         if args.engines:
             print("core steps by engine (read mapped columns, parse dates, check ages, pseudonymise, look up ICB "
                   "and staff group, count ICB x staff group x age band, find duplicate identifiers):")
             for name, code in ENGINES.items():
                 runs = [_run(code + ENGINE_END, mapping, first, env=env).split() for _ in range(args.repeat)]
-                secs, peak, groups, bad_dates, bad_age, dups = min(runs, key=lambda r: float(r[0]))
-                print(f"  {name:7s} {float(secs):5.2f} s, peak memory {float(peak):6,.0f} MB "
+                _, _, groups, bad_dates, bad_age, dups = runs[0]
+                print(f"  {name:7s} {_median([float(r[0]) for r in runs])} s, "
+                      f"peak memory {_median([float(r[1]) for r in runs], '{:,.0f}')} MB "
                       f"({int(groups):,} groups; {bad_dates} bad dates, {bad_age} ages outside 16-100, "
                       f"{dups} duplicates)")
         if args.hmac:
             print("HMAC-SHA256 of 1,500,000 identifiers (best of 3):")
             print(_run(HMAC, env=env))
-        t = time.perf_counter()
-        out = _run(FULL, mapping, Path(out_tmp) / "data", *paths.values(), env=env)
-        print(f"full two-snapshot load into a data folder (flows, moves, leaving rates): "
-              f"{time.perf_counter() - t:.1f} s; {out}")
+        walls, runs = [], []
+        for _ in range(args.repeat):
+            t = time.perf_counter()
+            runs.append(_run(FULL, mapping, Path(out_tmp) / "data", *paths.values(), env=env).split())
+            walls.append(time.perf_counter() - t)
+        stages = {k: [float(dict(x.split("=") for x in r[4:])[k]) for r in runs]
+                  for k in (x.split("=")[0] for x in runs[0][4:])}
+        print(f"full two-snapshot load into a data folder ({int(runs[0][3]):,} records; flows, moves, leaving "
+              f"rates), {len(runs)} run(s), median (range):")
+        print(f"  process {_median(walls)} s wall (imports "
+              f"{_median([float(r[0]) for r in runs])} s), {_median([float(r[1]) for r in runs])} s CPU, "
+              f"peak memory {_median([float(r[2]) for r in runs], '{:,.0f}')} MB")
+        print("  stages (s wall): " + ", ".join(f"{k} {_median(v)}" for k, v in stages.items()))
+        print(f"load average (1 / 5 / 15 min) after: {_load()}")
     return 0
 
 

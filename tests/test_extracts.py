@@ -281,3 +281,53 @@ def test_staff_in_post_is_published_once_so_no_table_shows_what_another_suppress
     row = out_rates[(out_rates["icb_code"] == hit["icb_code"]) & (out_rates["sector"] == hit["sector"])
                     & (out_rates["staff_group"] == hit["staff_group"]) & (out_rates["age_band"] == hit["age_band"])]
     assert len(row) == 1 and pd.isna(row["staff_in_post"].iloc[0]) and pd.isna(row["leaving_rate_pct"].iloc[0])
+
+
+# --------------------------------------------------------------------------- pseudonyms over several files
+
+def _pseudonym(raw_id: str) -> str:
+    import hashlib
+    import hmac
+    return "P" + hmac.new(KEY.encode(), raw_id.strip().encode(), hashlib.sha256).hexdigest()[:16]
+
+
+@pytest.mark.integration
+def test_a_person_in_both_snapshots_has_one_pseudonym_whatever_the_spaces_around_the_identifier(extract):
+    from iwt_helpers.data.extracts import mapping
+    first, second = extract["esr_2024-03-31"], extract["esr_2025-03-31"]
+    raw2 = pd.read_csv(second, dtype=str, keep_default_na=False)
+    padded = raw2.loc[0, "Staff Number"]                   # in post in both snapshots
+    raw2.loc[0, "Staff Number"] = f"  {padded} "
+    raw2.to_csv(second, index=False)
+    raw = pd.concat([pd.read_csv(f, dtype=str, keep_default_na=False) for f in (first, second)], ignore_index=True)
+    rec = load.load_extracts([first, second], mapping.load_mapping(extract["mapping"]), KEY.encode()).records
+    # every record's pseudonym is the keyed hash of its own identifier, computed here independently
+    assert rec["person_id"].tolist() == [_pseudonym(i) for i in raw["Staff Number"]]
+    both = rec[rec["person_id"] == _pseudonym(padded)]
+    assert len(both) == 2 and both["snapshot_date"].nunique() == 2
+    # records share a person number exactly when they share a pseudonym
+    assert (rec.groupby("person_id")["_person"].nunique() == 1).all()
+    assert (rec.groupby("_person")["person_id"].nunique() == 1).all()
+
+
+@pytest.mark.integration
+def test_an_identifier_repeated_with_spaces_around_it_is_a_duplicate(extract, tmp_path):
+    f = extract["esr_2024-03-31"]
+    df = pd.read_csv(f, dtype=str, keep_default_na=False)
+    df.loc[9, "Staff Number"] = f" {df.loc[2, 'Staff Number']}  "
+    df.to_csv(f, index=False)
+    with pytest.raises(load.ExtractError, match=r"column 'Staff Number' \(staff_id\).*2 row\(s\): row 4, 11 "):
+        write.load_to_folder([f, extract["esr_2025-03-31"]], extract["mapping"], tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.integration
+def test_a_load_reports_the_time_of_each_stage(extract, tmp_path):
+    import time
+    t = time.perf_counter()
+    stages = load.Stages()
+    write.load_to_folder([extract["esr_2024-03-31"], extract["esr_2025-03-31"]], extract["mapping"],
+                         tmp_path / "out", stages=stages)
+    elapsed = time.perf_counter() - t
+    assert list(stages) == ["read", "check", "checksum", "pseudonymise", "aggregate", "validate", "write"]
+    assert all(v >= 0 for v in stages.values()) and sum(stages.values()) <= elapsed

@@ -24,6 +24,7 @@ from iwt_helpers import vocab
 from .. import disclosure
 
 MOVES = ["other_organisation", "other_sector_same_family", "other_family", "left"]
+CELL = ["icb_code", "sector"]                     # each (ICB, sector) is controlled as its own grids
 
 
 def _in_post(rec: pd.DataFrame, snap: pd.Timestamp) -> pd.DataFrame:
@@ -31,14 +32,38 @@ def _in_post(rec: pd.DataFrame, snap: pd.Timestamp) -> pd.DataFrame:
     return r[r["_leaving_date"].isna() | (r["_leaving_date"] > snap)]
 
 
-def _grid(df: pd.DataFrame, rows: list, cols: list, col: str | None, value: str | None = None) -> np.ndarray:
-    """Counts (or sums of ``value``) of df by staff_group x ``col`` on the given labels."""
-    keys = ["staff_group"] + ([col] if col else [])
-    s = (df.groupby(keys, observed=True).size() if value is None
-         else df.groupby(keys, observed=True)[value].sum())
-    if col:
-        return s.unstack(fill_value=0).reindex(index=rows, columns=cols, fill_value=0).to_numpy(float)
-    return s.reindex(rows, fill_value=0).to_numpy(float)[:, None]
+Cell = dict[tuple, tuple]       # one (ICB, sector)'s figures: labels of the keys -> (records, sum, count)
+
+
+def _per_cell(df: pd.DataFrame, keys: list[str], value: str | None = None) -> dict[tuple[str, str], Cell]:
+    """Records of df by ICB x sector x ``keys``, in one pass over the records: for each cell (ICB,
+    sector as text; records without either are left out, as when grouping by cell), the labels of
+    ``keys`` it has records for, with how many records and, with ``value``, its sum and how many
+    records have one. Missing values of ``keys`` are kept as labels (NaN), so every label a cell has
+    records for is there. A cell's records are summed in the same order as on their own, so sums
+    agree to the last bit."""
+    grouped = df.groupby(CELL + keys, observed=True, dropna=False)
+    figures = pd.DataFrame({"n": grouped.size()} if value is None else
+                           {"n": grouped.size(), "sum": grouped[value].sum(), "count": grouped[value].count()})
+    cells: dict[tuple[str, str], Cell] = {}
+    for (icb, sector, *labels), *values in zip(figures.index, *(figures[c].to_numpy() for c in figures)):
+        if pd.notna(icb) and pd.notna(sector):
+            cells.setdefault((str(icb), str(sector)), {})[tuple(labels)] = tuple(values)
+    return cells
+
+
+def _grid(cell: Cell | None, rows: list, cols: list | None, figure: int = 0) -> np.ndarray:
+    """One cell's ``figure`` (0 records, 1 sum) by staff group (the first key of :func:`_per_cell`)
+    and ``cols`` (the second), on the given labels, zero where there are none; ``cols`` None: a
+    single column."""
+    grid = np.zeros((len(rows), 1 if cols is None else len(cols)))
+    at_row = {r: i for i, r in enumerate(rows)}
+    at_col = {c: j for j, c in enumerate(cols or [])}
+    for labels, values in (cell or {}).items():
+        i, j = at_row.get(labels[0]), 0 if cols is None else at_col.get(labels[1])
+        if i is not None and j is not None:
+            grid[i, j] = values[figure]
+    return grid
 
 
 def _shared(nrows: int, ncols: int) -> list[tuple[int, int]]:
@@ -59,24 +84,26 @@ def _split(grid: np.ndarray, nrows: int, ncols: int) -> tuple[np.ndarray, np.nda
     return grid[:-1, :-1], grid[:-1, -1]
 
 
-def _labels(values: pd.Series, order: list[str]) -> list[str]:
-    """The labels of ``order`` that occur in ``values`` (distinct values only: no Python object
-    per record)."""
-    present = {str(v) for v in pd.unique(values.dropna())}
-    return [v for v in order if v in present]
+def _labels(*cells: Cell | None, key: int, order: list[str]) -> list[str]:
+    """The labels of ``order`` that any of ``cells`` has records for, as its ``key``-th key."""
+    seen = {str(labels[key]) for cell in cells for labels in (cell or {}) if pd.notna(labels[key])}
+    return [v for v in order if v in seen]
 
 
 def snapshot_tables(rec: pd.DataFrame, snap: pd.Timestamp, source: str, cfg: dict) -> dict[str, pd.DataFrame]:
     """workforce, workforce_age and ethnicity of one snapshot, controlled."""
-    now = _in_post(rec, snap).dropna(subset=["icb_code"])
+    cols_used = ["snapshot_date", "_leaving_date", *CELL, "staff_group", "age_band", "ethnic_group", "fte"]
+    now = _in_post(rec[cols_used], snap).dropna(subset=["icb_code"])
     sg_order, ages, eths = vocab.staff_group_codes(), vocab.workforce_age_bands(), vocab.ethnic_groups()
+    staff, ethnic = _per_cell(now, ["staff_group", "age_band"], "fte"), _per_cell(now, ["ethnic_group"])
     wf, wa, eth = [], [], []
-    for (icb, sector), g in now.groupby(["icb_code", "sector"], observed=True, sort=True):
-        rows, cols = _labels(g["staff_group"], sg_order), _labels(g["age_band"], ages)
-        erows = _labels(g["ethnic_group"], eths)
-        s_grid = _grid(g, rows, cols, "age_band")
-        fte = _grid(g, rows, cols, "age_band", "fte") if g["fte"].notna().any() else None
-        e_grid = g.groupby("ethnic_group", observed=True).size().reindex(erows, fill_value=0).to_numpy(float)[:, None]
+    for icb, sector in now.groupby(CELL, observed=True, sort=True).size().index:
+        st, et = staff[(str(icb), str(sector))], ethnic[(str(icb), str(sector))]
+        rows, cols = _labels(st, key=0, order=sg_order), _labels(st, key=1, order=ages)
+        erows = _labels(et, key=0, order=eths)
+        s_grid = _grid(st, rows, cols)
+        fte = _grid(st, rows, cols, figure=1) if sum(count for _, _, count in st.values()) > 0 else None
+        e_grid = _grid(et, erows, None)
         out_s, out_e = disclosure.control_linked(
             [s_grid, e_grid], [_shared(len(rows), len(cols))[-1:], _shared(len(erows), 1)[-1:]], cfg,
             [{"fte": fte} if fte is not None else {}, {}])
@@ -110,19 +137,28 @@ def financial_year(a: pd.Timestamp, b: pd.Timestamp) -> int:
     return mid.year if mid.month >= 4 else mid.year - 1
 
 
+def _same(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """a == b value by value, a missing value equal to nothing (two categoricals of one column are
+    compared on their codes rather than as Python objects)."""
+    if isinstance(a.dtype, pd.CategoricalDtype) and a.dtype == b.dtype:
+        ca, cb = a.cat.codes.to_numpy(), b.cat.codes.to_numpy()
+        return (ca == cb) & (ca >= 0)
+    return (a.astype(object) == b.astype(object)).to_numpy()
+
+
 def person_moves(rec: pd.DataFrame, a: pd.Timestamp, b: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(leavers from their cell at ``a`` with where they went, joiners to their cell at ``b``)."""
     family = dict(zip(vocab.sectors()["code"], vocab.sectors()["family"]))
-    rec = rec[["snapshot_date", "_leaving_date", "person_id", "organisation_id", "icb_code", "sector", "staff_group",
-               "age_band", "destination_family"]].assign(_pid=pd.factorize(rec["person_id"])[0])  # join on integers
+    pid = rec["_person"] if "_person" in rec else pd.factorize(rec["person_id"])[0]   # join on integers
+    rec = rec[["snapshot_date", "_leaving_date", "organisation_id", "icb_code", "sector", "staff_group",
+               "age_band", "destination_family"]].assign(_pid=pid)
     was, now = _in_post(rec, a), _in_post(rec, b)
     gone = rec[(rec["snapshot_date"] == b) & rec["_leaving_date"].notna() & (rec["_leaving_date"] > a)
                & (rec["_leaving_date"] <= b)]
     keep = ["_pid", "organisation_id", "icb_code", "sector", "staff_group", "age_band"]
     m = was[keep].merge(now[["_pid", "organisation_id", "sector"]], on="_pid", how="left", suffixes=("", "_b"))
     m = m.merge(gone[["_pid", "destination_family"]].drop_duplicates("_pid"), on="_pid", how="left")
-    stayed = m["organisation_id_b"].astype(object) == m["organisation_id"].astype(object)
-    leavers = m[~stayed].copy()
+    leavers = m[~_same(m["organisation_id_b"], m["organisation_id"])].copy()
     fam_a = leavers["sector"].astype(str).map(family)
     fam_b = leavers["sector_b"].astype(object).map(family)
     traced = leavers["organisation_id_b"].notna()
@@ -132,7 +168,7 @@ def person_moves(rec: pd.DataFrame, a: pd.Timestamp, b: pd.Timestamp) -> tuple[p
     leavers["move"] = np.select([same_sector, traced & ~other_family, other_family],
                                 ["other_organisation", "other_sector_same_family", "other_family"], "left")
     j = now[keep].merge(was[["_pid", "organisation_id"]], on="_pid", how="left", suffixes=("", "_a"))
-    joiners = j[j["organisation_id_a"].astype(object) != j["organisation_id"].astype(object)]
+    joiners = j[~_same(j["organisation_id_a"], j["organisation_id"])]
     return leavers.dropna(subset=["icb_code"]), joiners.dropna(subset=["icb_code"])
 
 
@@ -147,30 +183,29 @@ def flow_tables(rec: pd.DataFrame, a: pd.Timestamp, b: pd.Timestamp, source: str
                          "snapshots 1 to 12 months apart")
     year = financial_year(a, b)
     leavers, joiners = person_moves(rec, a, b)
-    was = _in_post(rec, a).dropna(subset=["icb_code"])
+    was = _in_post(rec[["snapshot_date", "_leaving_date", *CELL, "staff_group", "age_band"]], a).dropna(
+        subset=["icb_code"])
     sg_order, ages = vocab.staff_group_codes(), vocab.workforce_age_bands()
     fl, lr, mv = [], [], []
-    def cells(df: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
-        return {(str(i), str(s)): g for (i, s), g in df.groupby(["icb_code", "sector"], observed=True, sort=False)}
-
-    was_g, lv_g, jn_g = cells(was), cells(leavers), cells(joiners)
-    keys = sorted(set(was_g) | set(jn_g))
-    empty = leavers.iloc[:0]
-    for icb, sector in keys:
-        g, lv, jn = was_g.get((icb, sector), empty), lv_g.get((icb, sector), empty), jn_g.get((icb, sector), empty)
-        rows = _labels(pd.concat([g["staff_group"].astype(str), jn["staff_group"].astype(str)]), sg_order)
-        cols = _labels(g["age_band"].astype(str), ages) or ages[:1]
-        s_grid = _grid(g, rows, cols, "age_band")
-        l_grid = _grid(lv, rows, cols, "age_band")
-        m_grid = _grid(lv, rows, MOVES, "move")
-        j_grid = _grid(jn, rows, [], None)
+    was_n = _per_cell(was, ["staff_group", "age_band"])
+    left_n, moved_n = _per_cell(leavers, ["staff_group", "age_band"]), _per_cell(leavers, ["staff_group", "move"])
+    joined_n = _per_cell(joiners, ["staff_group"])
+    published = _published_staff(staff) if staff is not None else {}
+    for icb, sector in sorted(set(was_n) | set(joined_n)):
+        key = (icb, sector)
+        rows = _labels(was_n.get(key), joined_n.get(key), key=0, order=sg_order)
+        cols = _labels(was_n.get(key), key=1, order=ages) or ages[:1]
+        s_grid = _grid(was_n.get(key), rows, cols)
+        l_grid = _grid(left_n.get(key), rows, cols)
+        m_grid = _grid(moved_n.get(key), rows, MOVES)
+        j_grid = _grid(joined_n.get(key), rows, None)
         out_s = disclosure.control_grid(s_grid, cfg=cfg)
         out_l, out_m = disclosure.control_linked(
             [l_grid, m_grid], [_shared(len(rows), len(cols)), _shared(len(rows), len(MOVES))], cfg)
         out_j = disclosure.control_grid(j_grid, cfg=cfg)
         s_cells, s_tot = _split(out_s["counts"], len(rows), len(cols))
         if staff is not None:           # the published staff in post of snapshot a, cell for cell
-            s_cells, s_tot = _published_staff(staff, icb, sector, rows, cols)
+            s_cells, s_tot = _published_cells(*published.get((icb, sector), ({}, {})), rows, cols)
         l_cells, l_tot = _split(out_l["counts"], len(rows), len(cols))
         m_cells, _ = _split(out_m["counts"], len(rows), len(MOVES))
         j_cells, _ = _split(out_j["counts"], len(rows), 1)
@@ -199,11 +234,21 @@ def flow_tables(rec: pd.DataFrame, a: pd.Timestamp, b: pd.Timestamp, source: str
     }
 
 
-def _published_staff(staff: dict[str, pd.DataFrame], icb: str, sector: str, rows: list, cols: list) -> tuple[np.ndarray, np.ndarray]:
-    """Snapshot a's published (controlled) headcount by staff group x age band and by staff group."""
+def _published_staff(staff: dict[str, pd.DataFrame]) -> dict[tuple[str, str], tuple[dict, dict]]:
+    """Snapshot a's published (controlled) headcount by staff group x age band and by staff group,
+    per (ICB, sector)."""
     wa, wf = staff["workforce_age"], staff["workforce"]
-    wa = wa[(wa["icb_code"] == icb) & (wa["sector"] == sector)].set_index(["staff_group", "age_band"])["headcount"]
-    wf = wf[(wf["icb_code"] == icb) & (wf["sector"] == sector)].set_index("staff_group")["headcount"]
+    cells: dict[tuple[str, str], tuple[dict, dict]] = {}
+    for icb, sector, group, band, n in zip(wa["icb_code"], wa["sector"], wa["staff_group"], wa["age_band"],
+                                           wa["headcount"]):
+        cells.setdefault((icb, sector), ({}, {}))[0][(group, band)] = n
+    for icb, sector, group, n in zip(wf["icb_code"], wf["sector"], wf["staff_group"], wf["headcount"]):
+        cells.setdefault((icb, sector), ({}, {}))[1][group] = n
+    return cells
+
+
+def _published_cells(wa: dict, wf: dict, rows: list, cols: list) -> tuple[np.ndarray, np.ndarray]:
+    """One cell's published headcount on the given staff groups x age bands, and by staff group."""
     cells = np.array([[wa.get((r, c), np.nan) for c in cols] for r in rows], dtype=float).reshape(len(rows), len(cols))
     totals = np.array([wf.get(r, np.nan) for r in rows], dtype=float)
     return cells, totals

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from iwt_helpers import vocab
@@ -46,6 +50,46 @@ class Loaded:
     notes: list[str] = field(default_factory=list)
     unplaced: pd.DataFrame | None = None          # organisation, sector, records (true counts)
     unmapped_values: pd.DataFrame | None = None   # field, value, records (true counts)
+
+
+class Stages(dict):
+    """Seconds spent in each stage of a load (``read``, ``checksum``, ``check``, ``pseudonymise``,
+    then in ``write.load_to_folder`` ``aggregate``, ``validate``, ``write``), added up over the
+    files; pass one to :func:`load_extracts` or ``write.load_to_folder`` to have it filled
+    (``benchmarks/bench_extract.py`` prints it). Each :meth:`lap` books the time since the previous
+    one (or since the object was made), so the stages add up to the whole."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._mark = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self[stage] = self.get(stage, 0.0) + now - self._mark
+        self._mark = now
+
+
+CHUNK = 100_000             # identifiers hashed at a time (bounds the Python strings held at once)
+
+
+def _pseudonymise_people(ids: list[pa.Array], key: bytes) -> tuple[np.ndarray, pd.Series]:
+    """(person numbers, pseudonyms) of the records of all files, from their identifiers (stripped
+    of surrounding spaces), file after file. Each distinct identifier is hashed once over the whole
+    load, so a person in two snapshots costs one HMAC, not two; its number (0, 1, ... in order of
+    first appearance) says who a record is, for the duplicate check and the joins between snapshots
+    (numbers follow identifiers: two identifiers stay two people even if, against odds of about one
+    in ten million for 1.7 million identifiers, their 64-bit pseudonyms coincided)."""
+    enc = pc.dictionary_encode(pa.chunked_array(ids, type=pa.string()))
+    person = pa.chunked_array([c.indices for c in enc.chunks], pa.int32()).to_numpy()
+    distinct = enc.chunk(enc.num_chunks - 1).dictionary if enc.num_chunks else pa.array([], pa.string())
+    del enc
+    many = disclosure.pseudonymiser(key)
+    hashed = pa.chunked_array([pa.array(many(distinct.slice(i, CHUNK).to_pylist()), pa.string())
+                               for i in range(0, len(distinct), CHUNK)], pa.string())
+    ends = np.cumsum([0] + [len(i) for i in ids])
+    pseudonyms = pa.chunked_array([chunk for a, b in zip(ends[:-1], ends[1:])           # one piece per file
+                                   for chunk in hashed.take(pa.array(person[a:b])).chunks], pa.string())
+    return person, pd.Series(pd.array(pseudonyms, dtype="string[pyarrow]"))
 
 
 def _rows(mask: pd.Series | np.ndarray) -> str:
@@ -103,17 +147,24 @@ def _parse_dates(s: pd.Series, fmt: str | None) -> pd.Series:
     return _each(s, lambda v: pd.to_datetime(v.str.strip(), format=fmt or "%Y-%m-%d", errors="coerce"))
 
 
+def _months(s: pd.Series, fmt: str | None) -> pd.Series:
+    """The month (as its first day) of each date."""
+    return _each(s, lambda v: pd.to_datetime(v.str.strip(), format=fmt or "%Y-%m-%d", errors="coerce")
+                 .dt.to_period("M").dt.to_timestamp())
+
+
 def _numbers(s: pd.Series) -> pd.Series:
     return _each(s, lambda v: pd.to_numeric(v.str.strip().replace("", None), errors="coerce").astype(float))
 
 
 def _read_columns(path: Path, heads: list[str], id_head: str) -> tuple[dict[str, pd.Series], int]:
     """The mapped columns of a CSV as text exactly as written (blank stays blank): the identifier
-    as an Arrow string column, every other column dictionary-encoded (a pandas categorical), one
-    column at a time so the file's text is never held twice."""
+    as an Arrow string column, every other column dictionary-encoded by the reader as it parses
+    (a pandas categorical), so the file's text is never held as one string per record."""
+    types = {h: pa.string() if h == id_head else pa.dictionary(pa.int32(), pa.string()) for h in heads}
     try:
         table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-            include_columns=heads, column_types={h: pa.string() for h in heads}, strings_can_be_null=False))
+            include_columns=heads, column_types=types, strings_can_be_null=False))
     except (pa.ArrowInvalid, OSError) as exc:
         what = re.sub(r"(got \d+)\b.*", r"\1", str(exc).splitlines()[0])   # never echo a row's values
         raise ExtractError(f"{path}: cannot be read as a CSV extract ({what})") from None
@@ -122,9 +173,9 @@ def _read_columns(path: Path, heads: list[str], id_head: str) -> tuple[dict[str,
     del table
     cols = {}
     for h in heads:
-        arr = arrays.pop(h).combine_chunks()
-        cols[h] = (pd.Series(pd.array(arr, dtype="string[pyarrow]")) if h == id_head
-                   else pd.Series(arr.dictionary_encode().to_pandas()))
+        arr = arrays.pop(h)
+        cols[h] = (pd.Series(pd.array(arr.combine_chunks(), dtype="string[pyarrow]")) if h == id_head
+                   else pd.Series(arr.to_pandas()))
         del arr
     return cols, n
 
@@ -152,8 +203,12 @@ def _map_values(s: pd.Series, table: dict[str, str], default: str) -> tuple[pd.S
     mapped = cats.str.strip().str.lower().map(table)
     unmapped = cats[mapped.isna()]
     codes = cat.cat.codes.to_numpy()
-    values = np.append(mapped.fillna(default).to_numpy(dtype=object), default)
-    return pd.Series(values[codes], index=s.index, dtype="category"), unmapped
+    values = np.append(mapped.fillna(default).to_numpy(dtype=object), default)   # code -1 (missing): default
+    # the categorical pandas would make of values[codes] (its categories: the values present, sorted),
+    # built from the distinct codes instead of a Python string per record
+    present = pd.Categorical(values[np.unique(codes)])
+    lookup = present.categories.get_indexer(values)
+    return pd.Series(pd.Categorical.from_codes(lookup[codes], dtype=present.dtype), index=s.index), unmapped
 
 
 def _ethnic_group(s: pd.Series) -> pd.Series:
@@ -192,10 +247,20 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def read_extract(path: Path, m: mp.Mapping, key: bytes) -> tuple[pd.DataFrame, dict, list[str]]:
-    """One extract file as pseudonymised records (plus the file's rows for duplicate checks:
-    column ``_row``), its file record, and the problems found (empty when it can be used)."""
+def read_extract(path: Path, m: mp.Mapping, key: bytes,
+                 stages: Stages | None = None) -> tuple[pd.DataFrame, dict, list[str]]:
+    """One extract file as checked records (plus the file's rows for duplicate checks: column
+    ``_row``), its file record, and the problems found (empty when it can be used). The staff or
+    worker identifiers, stripped of surrounding spaces, are in the file record (``_ids``, an Arrow
+    array): :func:`load_extracts` pseudonymises those of all files together, then drops them."""
     path = Path(path)
+    with ThreadPoolExecutor(max_workers=1) as side:    # the file's SHA-256, worked out beside the parsing
+        return _read_extract(path, m, key, side.submit(_sha256, path),
+                             (stages if stages is not None else Stages()).lap)
+
+
+def _read_extract(path: Path, m: mp.Mapping, key: bytes, sha256: Future,
+                  lap: Callable[[str], None]) -> tuple[pd.DataFrame, dict, list[str]]:
     try:
         header = list(pd.read_csv(path, nrows=0, dtype=str).columns)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
@@ -208,6 +273,7 @@ def read_extract(path: Path, m: mp.Mapping, key: bytes) -> tuple[pd.DataFrame, d
     raw, n = _read_columns(path, heads, m.columns[m.id_field])
     col = {f: raw[h] for f, h in m.columns.items()}
     del raw
+    lap("read")
     index = pd.RangeIndex(n)
     problems: list[str] = []
     out = pd.DataFrame(index=index)
@@ -271,15 +337,16 @@ def read_extract(path: Path, m: mp.Mapping, key: bytes) -> tuple[pd.DataFrame, d
             out[name] = np.nan
     # identifiers
     idf = m.id_field
-    no_id = col[idf].isna() | (col[idf].str.strip() == "")
+    ids = pc.utf8_trim_whitespace(pa.array(col.pop(idf).astype("string[pyarrow]"), type=pa.string()))
+    no_id = pc.fill_null(pc.equal(ids, ""), True).to_numpy(zero_copy_only=False)
     if no_id.any():
         bad(idf, "no identifier", no_id)
     org_field = mp.ORG_FIELD[m.kind]
     if _blank(col[org_field]).any():
         bad(org_field, "no organisation", _blank(col[org_field]))
     if problems:
+        lap("check")
         return pd.DataFrame(), {}, problems
-    out["person_id"] = disclosure.pseudonymise(col.pop(idf), key=key)
     orgs = _clean(col[org_field], "upper")
     out["organisation_id"] = orgs if m.kind == "esr" else _each_cat(
         orgs, lambda v: disclosure.pseudonymise(v, key=key).astype(object))
@@ -307,24 +374,27 @@ def read_extract(path: Path, m: mp.Mapping, key: bytes) -> tuple[pd.DataFrame, d
     for fld in ("occupation_code", "band", "leaving_reason", "contract_type"):
         out[fld] = _clean(col[fld]) if fld in col else None
     out["destination_family"] = _destination_family(col["destination"]) if "destination" in col else None
-    out["start_month"] = dates["start_date"].dt.to_period("M").dt.to_timestamp() if "start_date" in dates else pd.NaT
-    out["leaving_month"] = dates["leaving_date"].dt.to_period("M").dt.to_timestamp() if "leaving_date" in dates else pd.NaT
+    out["start_month"] = _months(col["start_date"], m.date_format) if "start_date" in dates else pd.NaT
+    out["leaving_month"] = _months(col["leaving_date"], m.date_format) if "leaving_date" in dates else pd.NaT
     out["_leaving_date"] = dates.get("leaving_date", pd.Series(pd.NaT, index=index))
     out["_icb_given"] = _clean(col["icb_code"], "upper") if "icb_code" in col else None
     out["_lad"] = _clean(col["local_authority"], "upper") if "local_authority" in col else None
     out["_row"] = np.arange(n, dtype=np.int32) + 2
     out["_file"] = _constant(str(path), n)
+    lap("check")
     if problems:
         return pd.DataFrame(), {}, problems
     info = {"file": path.name, "kind": m.kind, "rows": int(len(out)),
-            "sha256": _sha256(path),
+            "sha256": sha256.result(),
             "snapshots": sorted({f"{d:%Y-%m-%d}" for d in out["snapshot_date"].unique()})}
+    lap("checksum")
     unmapped_counts = None
     if len(unmapped):
         vc = col[group_field][col[group_field].isin(list(unmapped))].value_counts()
         vc = vc[vc > 0]
         unmapped_counts = pd.DataFrame({"field": group_field, "value": vc.index.astype(str), "records": vc.to_numpy()})
     info["_unmapped"] = unmapped_counts
+    info["_ids"] = ids
     return out, info, problems
 
 
@@ -361,45 +431,56 @@ def place(records: pd.DataFrame, m: mp.Mapping, lookup_dir: Path | None = None) 
 
 def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """Files' records one under another, categoricals kept categorical (pandas would turn a
-    categorical whose categories differ between files into Python objects)."""
+    categorical whose categories differ between files into Python objects). The files' frames are
+    emptied column by column as they are joined, so the records are never held twice."""
     if len(parts) == 1:
         return parts[0]
-    for c in parts[0].columns:
-        if all(isinstance(p[c].dtype, pd.CategoricalDtype) for p in parts):
-            cats = pd.Index(pd.unique(np.concatenate([p[c].cat.categories.to_numpy(dtype=object) for p in parts])))
-            for p in parts:
-                p[c] = p[c].cat.set_categories(cats)
-    return pd.concat(parts, ignore_index=True)
+    cols = {}
+    for c in list(parts[0].columns):
+        pieces = [p.pop(c) for p in parts]
+        if all(isinstance(x.dtype, pd.CategoricalDtype) for x in pieces):
+            cats = pd.Index(pd.unique(np.concatenate([x.cat.categories.to_numpy(dtype=object) for x in pieces])))
+            pieces = [x.cat.set_categories(cats) for x in pieces]
+        cols[c] = pd.concat(pieces, ignore_index=True)
+    return pd.DataFrame(cols, copy=False)
 
 
 def _duplicated(rec: pd.DataFrame) -> pd.Series:
-    """Records whose pseudonym appears more than once in their snapshot (on integer codes: hashing
-    the pseudonym strings row by row would hold a Python object per record)."""
-    person, _ = pd.factorize(rec["person_id"])
-    snap, snaps = pd.factorize(rec["snapshot_date"])
-    key = person.astype(np.int64) * max(len(snaps), 1) + snap
-    return pd.Series(key, index=rec.index).duplicated(keep=False)
+    """Records whose identifier appears more than once in their snapshot: person number x snapshot,
+    counted (the numbers are 0, 1, ..., so a count per possible pair is a small array, and no
+    hashing is needed)."""
+    snap, snaps = pd.factorize(rec["snapshot_date"], use_na_sentinel=False)
+    key = rec["_person"].to_numpy().astype(np.int64) * max(len(snaps), 1) + snap
+    return pd.Series(np.bincount(key)[key] > 1, index=rec.index)
 
 
 def load_extracts(files: list[Path], m: mp.Mapping, key: bytes | None = None,
-                  lookup_dir: Path | None = None) -> Loaded:
+                  lookup_dir: Path | None = None, stages: Stages | None = None) -> Loaded:
     """Read, check and pseudonymise every file (all problems of all files are collected, then the
-    load is refused if there are any)."""
+    load is refused if there are any). The records carry, besides :data:`RECORD_COLUMNS`, the
+    leaving date and a person number (``_leaving_date``, ``_person``) for the flows; columns whose
+    name starts with ``_`` are never written."""
     key = key or disclosure.require_key()
     if not files:
         raise ExtractError("no extract files given")
-    parts, infos, problems, unmapped = [], [], [], []
+    stages = stages if stages is not None else Stages()
+    parts, infos, problems, unmapped, ids = [], [], [], [], []
     for f in files:
-        df, info, probs = read_extract(Path(f), m, key)
+        df, info, probs = read_extract(Path(f), m, key, stages)
         problems.extend(probs)
         if not probs:
             unmapped.append(info.pop("_unmapped"))
+            ids.append(info.pop("_ids"))
             parts.append(df)
             infos.append(info)
     if problems:
         raise ExtractError("extract refused, nothing written:\n  " + "\n  ".join(problems))
     rec = _concat(parts)
     del parts
+    stages.lap("check")
+    rec["_person"], rec["person_id"] = _pseudonymise_people(ids, key)
+    del ids
+    stages.lap("pseudonymise")
     dup = _duplicated(rec)
     if dup.any():
         lines = []
@@ -419,10 +500,10 @@ def load_extracts(files: list[Path], m: mp.Mapping, key: bytes | None = None,
                      "and are left out of the tables (see unplaced in extract_report.json; map them under "
                      "`organisations` in the mapping file or give --lookup a folder with the ODS trust list)")
     rec["icb_code"] = rec["icb_code"].astype("category")
-    records = rec.drop(columns=[c for c in rec.columns if c not in RECORD_COLUMNS + ["_leaving_date"]])[
-        RECORD_COLUMNS + ["_leaving_date"]]
+    records = rec[RECORD_COLUMNS + ["_leaving_date", "_person"]]
     del rec
     um = [u for u in unmapped if u is not None]
+    stages.lap("check")
     return Loaded(records, infos, notes, unplaced_t,
                   pd.concat(um, ignore_index=True).groupby(["field", "value"], as_index=False)["records"].sum()
                   if um else None)

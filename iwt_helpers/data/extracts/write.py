@@ -34,8 +34,11 @@ def _source(m: mp.Mapping, synthetic: bool, snaps: list[str]) -> str:
     return f"Local record-level {what}, pseudonymised (snapshots {', '.join(snaps)})"
 
 
-def load_to_folder(files: list[Path], mapping_file: Path, out: Path, lookup_dir: Path | None = None) -> dict:
-    """Everything ``iwt extract load`` does; returns the report written beside the tables."""
+def load_to_folder(files: list[Path], mapping_file: Path, out: Path, lookup_dir: Path | None = None,
+                   stages: load.Stages | None = None) -> dict:
+    """Everything ``iwt extract load`` does; returns the report written beside the tables. ``stages``,
+    if given, is filled with the seconds each stage took (see :class:`load.Stages`)."""
+    stages = stages if stages is not None else load.Stages()
     out = Path(out).resolve()
     m = mp.load_mapping(mapping_file)
     key = disclosure.require_key()                  # stop before reading anything if there is no key
@@ -45,7 +48,7 @@ def load_to_folder(files: list[Path], mapping_file: Path, out: Path, lookup_dir:
             check_output(Path(f).resolve().parent, out)
         except BuildError as exc:
             raise load.ExtractError(str(exc).replace("raw folder", "folder of the extract")) from None
-    loaded = load.load_extracts([Path(f) for f in files], m, key, lookup_dir)
+    loaded = load.load_extracts([Path(f) for f in files], m, key, lookup_dir, stages)
     synthetic = bool(mp.yaml.safe_load(Path(mapping_file).read_text(encoding="utf-8")).get("synthetic", False))
     snaps = sorted(f"{pd.Timestamp(s):%Y-%m-%d}" for s in loaded.records["snapshot_date"].unique())
     cfg = disclosure.record_level_settings()
@@ -53,16 +56,19 @@ def load_to_folder(files: list[Path], mapping_file: Path, out: Path, lookup_dir:
         tables = aggregate.aggregate(loaded.records, _source(m, synthetic, snaps), cfg)
     except ValueError as exc:
         raise load.ExtractError(f"{', '.join(str(f) for f in files)}: {exc}") from None
+    stages.lap("aggregate")
     for name in list(tables):
         keys = [k for k in SORTS.get(name, []) if k in tables[name]]
         df = tables[name].sort_values(keys, kind="mergesort").reset_index(drop=True)
         tables[name] = schemas.validate(name, df, file=f"built from {mapping_file}")
+    stages.lap("validate")
     report = {"mapping": str(mapping_file), "kind": m.kind, "files": loaded.files, "snapshots": snaps,
               "notes": loaded.notes, "disclosure": disclosure.record_level_rule(cfg),
               "tables": {k: len(v) for k, v in tables.items()},
               "unplaced": _controlled_counts(loaded.unplaced, ["organisation_id", "sector"], m.kind, cfg),
               "unmapped_values": _controlled_counts(loaded.unmapped_values, ["field", "value"], "", cfg)}
     _write(out, tables, loaded.records, report, synthetic, cfg)
+    stages.lap("write")
     return report
 
 
