@@ -17,7 +17,8 @@ pytestmark = pytest.mark.unit
 PKG = paths.ROOT / "iwt_helpers"
 # Exceptions that are not a user's to fix: a signal stopping a run (its own exit code) and the config
 # package's validator signal, which pydantic turns into a ValidationError and the loader into a ConfigError.
-NOT_USER_ERRORS = {"iwt_helpers.atomic.Interrupted", "iwt_helpers.config.base.Invalid"}
+NOT_USER_ERRORS = {"iwt_helpers.atomic.Interrupted", "iwt_helpers.config.base.Invalid",
+                   "iwt_helpers.present.charts._Unkeyable"}    # a chart's inputs not compared by content: drawn, never raised to a user
 # error class -> the builtin class callers caught before it was an IwtError (still caught)
 SECOND_BASE = {
     "iwt_helpers.errors.ConfigError": ValueError,

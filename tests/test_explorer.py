@@ -1,11 +1,13 @@
-"""The explorer: static render once from the parameters; interactive redraws of every block for any control."""
+"""The explorer: static render once from the parameters; interactive redraws of the blocks a control moves, with
+what a redraw would repeat (outputs of a state shown before, charts of the same inputs) kept."""
 
+import pandas as pd
 import pytest
 
 from iwt_helpers import IWT_MIME
 from iwt_helpers.data import geography
 from iwt_helpers.data.datastore import open_dataset
-from iwt_helpers.present import explorer, notebook
+from iwt_helpers.present import charts, explorer, notebook
 from iwt_helpers.present.items import Headline, Text
 from iwt_helpers.themes import data as data_theme
 from iwt_helpers.themes.params import ReportParams
@@ -30,7 +32,7 @@ def _texts(part) -> str:
     return " ".join(str(v) for o in part.out.outputs for v in o.get("data", {}).values())
 
 
-def test_any_control_redraws_every_block_for_the_current_values(shown, ctx):
+def test_a_control_redraws_the_blocks_that_depend_on_it_for_the_current_values(shown, ctx):
     pytest.importorskip("ipywidgets")
     ex = explorer.Explorer("QOP", interactive=True)
     ex.add_control("scale", "int_slider", value=1, min=1, max=3, description="Scale:")
@@ -111,3 +113,165 @@ def test_dropdown_lists_all_42_icbs_and_sliders_wait_for_release(shown):
     assert len(picker.options) == 42 and picker.value == "QOP"
     assert {v for _, v in picker.options} == set(geography.icb_codes())
     assert ex.widget("r").continuous_update is False
+
+
+# ---------------------------------------------------------------------------- what a control redraws
+
+
+def _counted(ex, name: str, depends_on=None):
+    """A section that counts its renders and shows the ICB and the slider's value."""
+    calls = []
+
+    def render(icb):
+        calls.append(icb)
+        return [Text(f"{name} {icb} {ex.value('scale') if ex.has('scale') else ''}")]
+    ex.section(render, depends_on=depends_on)
+    return calls
+
+
+def test_a_control_redraws_only_the_blocks_that_depend_on_it(shown):
+    pytest.importorskip("ipywidgets")
+    ex = explorer.Explorer("QOP", interactive=True)
+    ex.add_control("scale", "int_slider", value=1, min=1, max=3, description="Scale:")
+    ex.controls()
+    icb_only = _counted(ex, "icb only", depends_on=["icb_code"])
+    every = _counted(ex, "every control")                       # not marked: depends on every control
+    ex.widget("scale").value = 2
+    assert len(icb_only) == 1 and len(every) == 2
+    ex.widget("icb_code").value = "QE1"
+    assert len(icb_only) == 2 and len(every) == 3
+
+
+def test_a_renderer_marked_with_depends_on_is_redrawn_for_its_controls_only(shown):
+    pytest.importorskip("ipywidgets")
+    ex = explorer.Explorer("QOP", interactive=True)
+    ex.add_control("scale", "int_slider", value=1, min=1, max=3, description="Scale:")
+    ex.controls()
+    calls = []
+    ex.section(explorer.depends_on("icb_code", "place")(lambda icb: calls.append(icb) or [Text(icb)]))
+    ex.widget("scale").value = 3
+    assert calls == ["QOP"]                                     # "place" need not exist
+
+
+def test_going_back_to_a_state_shows_its_outputs_without_rendering_again(shown):
+    pytest.importorskip("ipywidgets")
+    ex = explorer.Explorer("QOP", interactive=True)
+    ex.add_control("scale", "int_slider", value=1, min=1, max=3, description="Scale:")
+    ex.controls()
+    calls = _counted(ex, "section", depends_on=["icb_code", "scale"])
+    ex.widget("scale").value = 2
+    ex.widget("scale").value = 1
+    assert len(calls) == 2 and "section QOP 1" in _texts(ex.parts[0])
+
+
+def test_after_data_changed_no_kept_outputs_are_shown_again(shown):
+    pytest.importorskip("ipywidgets")
+    ex = explorer.Explorer("QOP", interactive=True)
+    ex.controls()
+    calls = _counted(ex, "section", depends_on=["icb_code"])
+    ex.widget("icb_code").value = "QE1"
+    explorer.data_changed()                          # e.g. a readiness round saved for QOP
+    ex.widget("icb_code").value = "QOP"
+    assert calls == ["QOP", "QE1", "QOP"]
+
+
+def test_outputs_that_come_out_the_same_are_not_sent_to_the_page_again(shown):
+    pytest.importorskip("ipywidgets")
+    ex = explorer.Explorer("QOP", interactive=True)
+    ex.add_control("scale", "int_slider", value=1, min=1, max=3, description="Scale:")
+    ex.controls()
+    ex.section(lambda icb: [Text(f"always the same for {icb}")])      # depends on every control
+    sent = []
+    ex.parts[0].out.observe(lambda change: sent.append(change["new"]), names="outputs")
+    ex.widget("scale").value = 2
+    assert sent == []
+    ex.widget("icb_code").value = "QE1"
+    assert len(sent) == 1
+
+
+def test_redraw_called_directly_renders_every_block_afresh(shown):
+    pytest.importorskip("ipywidgets")
+    ex = explorer.Explorer("QOP", interactive=True)
+    ex.add_control("scale", "int_slider", value=1, min=1, max=3, description="Scale:")
+    ex.controls()
+    calls = _counted(ex, "section", depends_on=["icb_code"])
+    ex.redraw()                                                 # e.g. after a readiness round was saved
+    assert calls == ["QOP", "QOP"] and ex.redraws == 1
+
+
+def test_collection_resumes_once_the_kernel_has_replied_to_a_change(shown):
+    import asyncio
+    import gc
+
+    pytest.importorskip("ipywidgets")
+    ex = explorer.Explorer("QOP", interactive=True)
+    ex.controls()
+    ex.section(lambda icb: [Text(icb)])
+
+    async def change() -> tuple[bool, bool]:
+        ex.widget("icb_code").value = "QE1"          # as a widget's message handler runs, inside the event loop
+        during = gc.isenabled()
+        await asyncio.sleep(0)                       # the loop's next turn: the reply has been sent
+        return during, gc.isenabled()
+
+    assert gc.isenabled()
+    assert asyncio.run(change()) == (False, True)
+
+
+# ---------------------------------------------------------------------------- charts drawn once per inputs
+
+
+def _bars(value: float) -> pd.DataFrame:
+    return pd.DataFrame({"category": ["a", "b", "a", "b"], "group": ["x", "x", "y", "y"],
+                         "value": [1.0, value, 3.0, 4.0]})
+
+
+def _grouped(df):
+    return charts.grouped_bars(df, "category", "group", "value", "Value", "a source", False, "A finding")
+
+
+def test_a_chart_of_the_same_inputs_is_shown_as_first_drawn_without_being_built_again():
+    with charts.reuse_drawings():
+        first = notebook.figure_bundle(_grouped(_bars(2.0)))
+        again = _grouped(_bars(2.0))
+    assert isinstance(again, charts.DrawnChart)
+    assert notebook.figure_bundle(again).svg == first.svg
+    assert notebook.figure_bundle(_grouped(_bars(2.0))).svg == first.svg     # drawn afresh: the same bytes
+
+
+def test_a_chart_of_other_inputs_is_built_and_drawn_anew():
+    with charts.reuse_drawings():
+        first = notebook.figure_bundle(_grouped(_bars(2.0)))
+        other = _grouped(_bars(2.5))
+    assert not isinstance(other, charts.DrawnChart)
+    assert notebook.figure_bundle(other).svg != first.svg
+
+
+def test_a_figure_changed_after_its_chart_function_returned_it_is_not_reused():
+    with charts.reuse_drawings():
+        changed = _grouped(_bars(7.0))
+        changed.axes[0].set_ylim(0, 10)
+        notebook.figure_bundle(changed)
+        again = _grouped(_bars(7.0))
+    assert not isinstance(again, charts.DrawnChart)
+    notebook.close(again)
+
+
+def test_outside_an_explorer_redraw_a_chart_function_always_builds_its_figure():
+    import matplotlib.figure
+
+    with charts.reuse_drawings():
+        notebook.figure_bundle(_grouped(_bars(2.0)))
+    fig = _grouped(_bars(2.0))
+    assert isinstance(fig, matplotlib.figure.Figure)
+    notebook.close(fig)
+
+
+# ---------------------------------------------------------------------------- work done once per ICB
+
+
+def test_an_icbs_rows_split_once_are_the_rows_a_filter_gives(ctx):
+    for table in ("workforce", "kpi_observations", "snapshot"):
+        df = ctx.snapshot if table == "snapshot" else ctx.t[table]
+        for icb in ("QOP", "QE1"):
+            pd.testing.assert_frame_equal(ctx.icb_rows(table, icb), df[df["icb_code"] == icb], check_exact=True)

@@ -108,6 +108,19 @@ def status_of(rows: pd.DataFrame) -> str:
     return SYNTHETIC if syn.all() else (MIXED if syn.any() else REAL)
 
 
+def _once(data: SystemData, key: tuple, compute: Callable[[], Any]) -> Any:
+    """``compute()`` once per model's inputs where they keep what they worked out
+    (:meth:`SystemData.memo <iwt_helpers.analysis.system_data.SystemData.memo>`), else every time. What it
+    returns is shared: never change it."""
+    memo = getattr(data, "memo", None)
+    return compute() if memo is None else memo(key, compute)
+
+
+def vacancy_rates(data: SystemData) -> pd.DataFrame:
+    """:func:`sector_vacancy_rates` of the model's inputs, worked out once for them (never change it)."""
+    return _once(data, ("sector_vacancy_rates",), lambda: sector_vacancy_rates(data.t))
+
+
 def _sources(rows: pd.DataFrame) -> str:
     return "; ".join(dict.fromkeys(rows["source"].dropna().astype(str))) if "source" in rows else ""
 
@@ -151,11 +164,14 @@ def nhs_trust_headcount(data: SystemData, icb: str) -> Value | None:
 
 
 def _monthly_areas(data: SystemData, icb: str) -> pd.DataFrame | None:
-    monthly = data.nhs_monthly
-    if monthly is None:
-        return None
-    areas = nhs_trend.by_area(monthly, icb, nhs_trend.series_start())
-    return areas[areas["area_type"] == "icb"]
+    def compute() -> pd.DataFrame | None:
+        monthly = data.nhs_monthly
+        if monthly is None:
+            return None
+        own = getattr(data, "monthly_areas", None)
+        areas = own(icb) if own is not None else nhs_trend.by_area(monthly, icb, nhs_trend.series_start())
+        return areas[areas["area_type"] == "icb"]
+    return _once(data, ("monthly_icb", icb), compute)
 
 
 def nhs_trust_fte_monthly(data: SystemData, icb: str, period: pd.Timestamp | None = None) -> Value | None:
@@ -189,7 +205,8 @@ def nhs_trust_fte_per_head_basis(data: SystemData, icb: str) -> Value | None:
     if own.empty:
         return None
     att = data.nhs_attribution
-    moved = trust_catchment.apportion(data.snapshot[data.snapshot["sector"] == "nhs_trust"], att.shares)
+    moved = _once(data, ("nhs_trust_apportioned",),
+                  lambda: trust_catchment.apportion(data.snapshot[data.snapshot["sector"] == "nhs_trust"], att.shares))
     value = float(moved.loc[moved["icb_code"] == icb, "fte"].sum())
     return Value("nhs_trust_fte_per_head_basis", icb, value, str(own["period_label"].iloc[0]), status_of(own),
                  _sources(own), f"{_nhs_scope(own)}; {att.text}", pd.Timestamp(own["period"].max()))
@@ -266,7 +283,7 @@ def posts_at_vacancy_rates(cells: pd.DataFrame, rates: pd.DataFrame) -> pd.DataF
 
 def nhs_vacancy_rate(data: SystemData, icb: str) -> Value | None:
     """NHS trust vacancy rate (% of FTE posts): the vacancies table's (no publisher gives it by ICB)."""
-    r = sector_vacancy_rates(data.t)
+    r = vacancy_rates(data)
     r = r[(r["icb_code"] == icb) & (r["sector"] == "nhs_trust")]
     if r.empty:
         return None
@@ -278,13 +295,13 @@ def nhs_vacancy_rate(data: SystemData, icb: str) -> Value | None:
 def asc_vacancy_rate(data: SystemData, icb: str) -> Value | None:
     """Adult social care vacancy rate (% of posts, all employers): Skills for Care's published rate where
     the data have it, else the vacancies table's, adding the three adult social care sectors."""
-    pub = published_asc_vacancy(data.t["kpi_observations"])
+    pub = _once(data, ("published_asc_vacancy",), lambda: published_asc_vacancy(data.t["kpi_observations"]))
     pub = pub[pub["icb_code"] == icb]
     if len(pub):
         x = pub.iloc[0]
         return Value("asc_vacancy_rate", icb, float(x["value"]), f"{pd.Timestamp(x['period']):%B %Y}", REAL, str(x["source"]),
                      "all adult social care employers (Skills for Care)", pd.Timestamp(x["period"]))
-    v = _latest_vacancies(data.t["vacancies"])
+    v = _once(data, ("latest_vacancies",), lambda: _latest_vacancies(data.t["vacancies"]))
     v = v[(v["icb_code"] == icb) & v["sector"].isin(ASC_SECTORS)]
     if v.empty:
         return None
@@ -335,7 +352,7 @@ def sector_leaver_rates(flows: pd.DataFrame, icb: str) -> pd.DataFrame:
 
 def nhs_leaver_rate(data: SystemData, icb: str) -> Value | None:
     """NHS trust leaver rate, % a year (leavers over staff in post, headcount, all staff groups)."""
-    fl = pressures.latest_flows(data.t["flows"])
+    fl = _once(data, ("latest_flows",), lambda: pressures.latest_flows(data.t["flows"]))
     rows = fl[(fl["icb_code"] == icb) & (fl["sector"] == "nhs_trust")]
     if rows.empty:
         return None
@@ -382,7 +399,7 @@ def sickness_12m(kpi_observations: pd.DataFrame, fte: pd.Series | None = None) -
 def nhs_sickness_12m(data: SystemData, icb: str) -> Value | None:
     """NHS sickness absence rate (% of FTE days) over the last 12 months: the data and case-study
     tables' and the funnel plot's figure."""
-    t = sickness_12m(data.t["kpi_observations"])
+    t = _once(data, ("sickness_12m",), lambda: sickness_12m(data.t["kpi_observations"]))
     if icb not in t.index:
         return None
     r = t.loc[icb]
@@ -532,7 +549,7 @@ def kpi_observations(data: SystemData, observations: pd.DataFrame, icb: str) -> 
         rows = obs[(obs["kpi_id"] == kpi_id) & (obs["icb_code"] == icb)]
         if rows.empty or not rows["synthetic"].astype(bool).all():
             continue                                     # real observations: the registry's own source
-        v = figure(data, measure, icb)
+        v = data.measure(measure, icb) if hasattr(data, "measure") else figure(data, measure, icb)   # kept once per ICB
         if v is None or not v.available or v.as_of is None:
             continue
         if v.status == REAL:

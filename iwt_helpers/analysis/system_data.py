@@ -50,6 +50,7 @@ class SystemData:
     params: ReportParams
     t: dict[str, pd.DataFrame] = field(default_factory=dict)
     _figures: dict = field(default_factory=dict, repr=False)
+    _memo: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, ds: Dataset, params: ReportParams) -> SystemData:
@@ -93,9 +94,34 @@ class SystemData:
         gp = self.gp if not self.gp["synthetic"].any() else None
         return workforce.snapshot(self.t["workforce"], gp)
 
+    def memo(self, key: tuple, compute):
+        """``compute()`` once for these tables (they are not changed once loaded): what every redraw of an
+        interactive notebook would otherwise work out again, the figures of all ICBs or one ICB's rows.
+        ``key`` names it, with the ICB where it is one ICB's. What it returns is shared: never change it."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    def icb_rows(self, name: str, icb: str) -> pd.DataFrame:
+        """One ICB's rows of a table (``"snapshot"``: of the snapshot), as ``df[df["icb_code"] == icb]``
+        gives them (same rows, order and index), the table split by ICB once. Never change them."""
+        def split() -> tuple[dict, pd.DataFrame]:
+            df = self.snapshot if name == "snapshot" else self.t[name]
+            return dict(tuple(df.groupby("icb_code", sort=False))), df.iloc[0:0]
+        groups, empty = self.memo(("by_icb", name), split)
+        return groups.get(icb, empty)
+
     def sector_rows(self, icb: str) -> pd.DataFrame:
         """The ICB's rows of the snapshot."""
-        return self.snapshot[self.snapshot["icb_code"] == icb]
+        return self.icb_rows("snapshot", icb)
+
+    def monthly_areas(self, icb: str) -> pd.DataFrame | None:
+        """NHS trust staff in post by month for the ICB, its region and England from the KPI's first month
+        (:func:`nhs_trend.by_area`); None when the data have no monthly series."""
+        monthly = self.nhs_monthly
+        if monthly is None:
+            return None
+        return self.memo(("monthly_areas", icb), lambda: nhs_trend.by_area(monthly, icb, nhs_trend.series_start()))
 
     @property
     def base_year(self) -> int:
@@ -178,7 +204,11 @@ class SystemData:
 
     def place_frame(self, icb: str) -> pd.DataFrame:
         """The ICB's places beside the ICB and England (:func:`places.place_table`), from the base
-        year to the furthest projection year, with people with dementia per 1,000 aged 65+."""
+        year to the furthest projection year, with people with dementia per 1,000 aged 65+ (worked out
+        once per ICB: never change it)."""
+        return self.memo(("place_frame", icb), lambda: self._place_frame(icb))
+
+    def _place_frame(self, icb: str) -> pd.DataFrame:
         inputs = self.place_inputs
         base = self.base_year
         end = base + max(self.params.projection_years)

@@ -2,16 +2,30 @@
 
 Each chart function takes a tidy table and returns a matplotlib Figure with a title that states
 the finding, labelled axes with units, a source line and, for synthetic data, a visible label.
+
+A chart's figure is final: what it shows is decided by the function's arguments (pass an option,
+never change the figure afterwards). Under :func:`reuse_drawings` (the interactive explorer's
+redraws) a chart function called with the same inputs as a chart drawn before returns that drawing
+(:class:`DrawnChart`, which has no axes to change) instead of building the figure again; a figure
+changed after its function returned it (axes, artists, limits, labels, titles) is drawn as it is and
+its drawing is not kept.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import html
 import textwrap
+import weakref
+from collections import OrderedDict
+from contextlib import contextmanager
 
+import matplotlib as mpl
 import matplotlib.category as mcategory
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
+import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.font_manager import FontProperties
@@ -58,6 +72,156 @@ def use_style() -> None:
                       # readers should see the numbers themselves anyway).
                       "axes.titley": 1.0, "axes.formatter.useoffset": False,
                       "axes.formatter.limits": (-9, 12)})
+
+
+# --------------------------------------------------------------------------- drawings reused by their inputs
+
+
+class DrawnChart:
+    """A chart drawn before from the same inputs: its SVG (``notebook.figure_bundle`` shows it as it is)
+    and its title. What a chart function returns, in place of a figure, for inputs already drawn under
+    :func:`reuse_drawings`."""
+
+    def __init__(self, svg: str, title: str, suptitle: str):
+        self.svg, self.title, self._suptitle = svg, title, suptitle
+
+    def get_suptitle(self) -> str:
+        return self._suptitle
+
+
+class _Drawings:
+    """SVG drawings by the inputs of the chart function that built them (the last ``size``), and the
+    inputs of the figures built but not drawn yet."""
+
+    def __init__(self, size: int = 160):
+        self.size = size
+        self.svgs: OrderedDict[bytes, tuple[str, str, str]] = OrderedDict()
+        self.pending: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self.active = 0
+        self.style = b""
+
+
+_DRAWINGS = _Drawings()
+
+
+@contextmanager
+def reuse_drawings():
+    """Within the block, a chart function called with the same inputs (tables by their contents) and
+    the same matplotlib settings as a chart drawn before returns its drawing (:class:`DrawnChart`)
+    rather than a new figure; figures built are remembered by their inputs when
+    ``notebook.figure_bundle`` draws them."""
+    if not _DRAWINGS.active:
+        _DRAWINGS.style = hashlib.blake2b(repr(sorted(mpl.rcParams.items())).encode(), digest_size=16).digest()
+    _DRAWINGS.active += 1
+    try:
+        yield
+    finally:
+        _DRAWINGS.active -= 1
+
+
+def forget_drawings() -> None:
+    """Forget every drawing kept (they are drawn again the next time)."""
+    _DRAWINGS.svgs.clear()
+
+
+def drawn_key(fig) -> bytes | None:
+    """The inputs a figure was built from, when it was built under :func:`reuse_drawings` and not
+    changed since the chart function returned it (once); None otherwise."""
+    try:
+        built = _DRAWINGS.pending.pop(fig, None)
+    except TypeError:                      # not weakly referenceable: never registered
+        return None
+    if built is None:
+        return None
+    key, outline = built
+    return key if _outline(fig) == outline else None
+
+
+def _outline(fig) -> tuple:
+    """What a change to a figure after its chart function returned it would most likely touch (its axes,
+    their artists, limits, labels and titles, the figure's texts and legends): a figure whose outline
+    changed is drawn but its drawing is not kept for reuse."""
+    return (fig.get_size_inches().tolist(), len(fig.texts), len(fig.legends), fig.get_suptitle(),
+            [(len(ax.get_children()), ax.get_xlim(), ax.get_ylim(), ax.get_xlabel(), ax.get_ylabel(),
+              ax.get_title(), ax.get_title(loc="left"), ax.get_visible()) for ax in fig.axes])
+
+
+def remember_drawing(key: bytes, svg: str, title: str, suptitle: str) -> None:
+    """Keep the SVG drawn of a figure built from the inputs ``key``."""
+    _DRAWINGS.svgs[key] = (svg, title, suptitle)
+    _DRAWINGS.svgs.move_to_end(key)
+    while len(_DRAWINGS.svgs) > _DRAWINGS.size:
+        _DRAWINGS.svgs.popitem(last=False)
+
+
+class _Unkeyable(Exception):
+    pass
+
+
+_PLAIN = (str, int, float, bool, type(None), np.generic, pd.Timestamp, pd.Timedelta, pd.Period)
+
+
+def _feed(h, x) -> None:
+    """Add ``x`` to the hash ``h`` by content (tables by their values, index, columns, types and attrs)."""
+    if isinstance(x, _PLAIN):
+        h.update(f"{type(x).__name__}:{x!r};".encode())
+    elif isinstance(x, pd.DataFrame | pd.Series):
+        h.update(f"{type(x).__name__}{list(x.columns) if isinstance(x, pd.DataFrame) else x.name!r}"
+                 f"{list(x.dtypes) if isinstance(x, pd.DataFrame) else x.dtype}{x.index.names!r}{len(x)};".encode())
+        try:
+            h.update(pd.util.hash_pandas_object(x, index=True).to_numpy().tobytes())
+        except TypeError as err:           # unhashable cells (lists)
+            raise _Unkeyable from err
+        _feed(h, x.attrs)
+    elif isinstance(x, np.ndarray) and x.dtype != object:
+        h.update(f"nd{x.dtype}{x.shape};".encode())
+        h.update(np.ascontiguousarray(x).tobytes())
+    elif isinstance(x, list | tuple):
+        h.update(f"{type(x).__name__}{len(x)}(".encode())
+        for v in x:
+            _feed(h, v)
+        h.update(b")")
+    elif isinstance(x, dict):
+        h.update(f"dict{len(x)}(".encode())
+        for k, v in x.items():
+            _feed(h, k)
+            _feed(h, v)
+        h.update(b")")
+    elif isinstance(x, set | frozenset):
+        try:
+            _feed(h, sorted(x))
+        except TypeError as err:
+            raise _Unkeyable from err
+    else:
+        raise _Unkeyable(type(x).__name__)
+
+
+def _inputs_key(fn, args: tuple, kwargs: dict) -> bytes | None:
+    h = hashlib.blake2b(fn.__qualname__.encode(), digest_size=20)
+    h.update(_DRAWINGS.style)
+    try:
+        _feed(h, args)
+        _feed(h, sorted(kwargs.items()))
+    except (_Unkeyable, TypeError, ValueError):       # inputs not compared by content: built and drawn each time
+        return None
+    return h.digest()
+
+
+def reusable(fn):
+    """A chart function whose drawing is reused for the same inputs under :func:`reuse_drawings`."""
+    @functools.wraps(fn)
+    def chart(*args, **kwargs):
+        if not _DRAWINGS.active:
+            return fn(*args, **kwargs)
+        key = _inputs_key(fn, args, kwargs)
+        if key is not None and key in _DRAWINGS.svgs:
+            _DRAWINGS.svgs.move_to_end(key)
+            return DrawnChart(*_DRAWINGS.svgs[key])
+        fig = fn(*args, **kwargs)
+        if key is not None:
+            _DRAWINGS.pending[fig] = (key, _outline(fig))
+        return fig
+    return chart
 
 
 MAX_FOOT_LINES = 4        # a longer source list is cut, so that it never squashes the chart
@@ -246,6 +410,7 @@ def thousands(ax, axis: str = "x") -> None:
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
 
 
+@reusable
 def fte_by_sector(by_sector: pd.DataFrame, icb_name: str, source: str, synthetic: bool, title: str | None = None) -> plt.Figure:
     """Horizontal bars of FTE by sector (whole-system row excluded), labelled with values."""
     d = by_sector[by_sector["sector"] != "whole_system"]
@@ -267,6 +432,7 @@ def fte_by_sector(by_sector: pd.DataFrame, icb_name: str, source: str, synthetic
     return finish(fig, title, source, synthetic)
 
 
+@reusable
 def staff_groups_by_sector(profile: pd.DataFrame, icb_name: str, source: str, synthetic: bool) -> plt.Figure:
     """Stacked horizontal bars: FTE in each harmonised staff group, split by sector."""
     piv = profile.pivot_table(index="staff_group_label", columns="sector", values="fte", aggfunc="sum", fill_value=0)
@@ -292,6 +458,7 @@ def staff_groups_by_sector(profile: pd.DataFrame, icb_name: str, source: str, sy
     return finish(fig, title, source, synthetic, legend_below=True)
 
 
+@reusable
 def per_capita_bars(comp: pd.DataFrame, measure_col: str, unit_label: str, source: str,
                     synthetic: bool, title: str) -> plt.Figure:
     """Grouped bars comparing the ICB with its region and England, one group per sector family."""
@@ -457,6 +624,7 @@ def _panel_subtitle(r) -> tuple[str, str]:
     return textwrap.fill("; ".join(bits), 70), colour
 
 
+@reusable
 def xmr_grid(chart: pd.DataFrame, summary: pd.DataFrame, icb_name: str, source: str, synthetic: bool | str,
              ncols: int = 2, title: str | None = None) -> plt.Figure:
     """Small-multiple charts, one panel per KPI. A KPI read with SPC (``chart == "xmr"``) is an XmR
@@ -574,6 +742,7 @@ def _family_colour(family: str) -> str:
     return FAMILY_COLOURS.get(family, NHS["mid_grey"])
 
 
+@reusable
 def rates_by_group(pg: pd.DataFrame, icb_name: str, source: str, synthetic: bool) -> plt.Figure:
     """Vacancy and turnover rates by staff group, health and social care side by side."""
     d = pg.dropna(subset=["vacancy_rate_pct", "turnover_rate_pct"], how="all").copy()
@@ -596,6 +765,7 @@ def rates_by_group(pg: pd.DataFrame, icb_name: str, source: str, synthetic: bool
     return finish(fig, title, source, synthetic, note="blue: health; pink: social care")
 
 
+@reusable
 def pay_gap_chart(trend: pd.DataFrame, icb_name: str, source: str, synthetic: bool) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(9, 3.6))
     ax.plot(trend["year"], trend["nhs_hca_new_gbp"], marker="o", color=NHS["blue"],
@@ -617,6 +787,7 @@ def pay_gap_chart(trend: pd.DataFrame, icb_name: str, source: str, synthetic: bo
     return finish(fig, title, source, synthetic, legend_below=True)
 
 
+@reusable
 def retirement_risk(age: pd.DataFrame, icb_name: str, source: str, synthetic: bool) -> plt.Figure:
     d = age.sort_values("share_55_plus_pct")
     fig, ax = plt.subplots(figsize=(9, 0.42 * len(d) + 2.0))
@@ -635,6 +806,7 @@ def retirement_risk(age: pd.DataFrame, icb_name: str, source: str, synthetic: bo
     return finish(fig, title, source, synthetic)
 
 
+@reusable
 def ethnicity_chart(eth: pd.DataFrame, icb_name: str, source: str, synthetic: bool) -> plt.Figure:
     known = eth[eth["ethnic_group"] != "unknown"]
     groups = ["white", "asian", "black", "mixed", "other"]
@@ -661,6 +833,7 @@ def ethnicity_chart(eth: pd.DataFrame, icb_name: str, source: str, synthetic: bo
     return finish(fig, title, source, synthetic, legend_below=True)
 
 
+@reusable
 def population_growth(older: pd.DataFrame, icb_name: str, source: str, synthetic: bool) -> plt.Figure:
     base = older["year"].min()
     d = older[older["year"] > base]
@@ -687,6 +860,7 @@ def population_growth(older: pd.DataFrame, icb_name: str, source: str, synthetic
     return finish(fig, title, source, synthetic, legend_below=True)
 
 
+@reusable
 def funnel_panels(panels: list[tuple[str, pd.DataFrame, pd.DataFrame, str]], icb_code: str, icb_name: str,
                   source: str, synthetic: bool, synthetic_panels: frozenset | set = frozenset()) -> plt.Figure:
     """One funnel plot per rate: every ICB's rate against its size, the selected ICB highlighted. The
@@ -786,6 +960,7 @@ def label_points(ax, points: list[tuple[float, float, str]], others: list[tuple[
     return texts
 
 
+@reusable
 def trend_lines(df: pd.DataFrame, x: str, y: str, y_label: str, x_label: str, icb_name: str, source: str,
                 synthetic: bool, title: str) -> plt.Figure:
     """One line per area (the ICB highlighted, then its region and England) over ``x``."""
@@ -804,6 +979,7 @@ def trend_lines(df: pd.DataFrame, x: str, y: str, y_label: str, x_label: str, ic
     return finish(fig, title, source, synthetic, bottom_extra_in=extra_in, legend_below=True)
 
 
+@reusable
 def monthly_lines(df: pd.DataFrame, y: str, y_label: str, icb_name: str, source: str, synthetic: bool | str,
                   title: str, baseline: float | None = None) -> plt.Figure:
     """One line per area by month (the ICB highlighted, then its region and England) on a date axis,
@@ -825,9 +1001,11 @@ def monthly_lines(df: pd.DataFrame, y: str, y_label: str, icb_name: str, source:
     return finish(fig, title, source, synthetic, right_in=0.8 + _text_width_in(areas, 8))
 
 
+@reusable
 def grouped_bars(df: pd.DataFrame, category: str, group: str, value: str, value_label: str, source: str,
-                 synthetic: bool, title: str) -> plt.Figure:
-    """Bars of ``value`` by ``category``, one bar per ``group`` (first group highlighted)."""
+                 synthetic: bool, title: str, ylim: tuple[float, float] | None = None) -> plt.Figure:
+    """Bars of ``value`` by ``category``, one bar per ``group`` (first group highlighted); ``ylim``: the
+    value axis's limits (default from zero to above the largest bar)."""
     fig, ax = plt.subplots(figsize=(9, 4.2))
     cats = list(dict.fromkeys(df[category]))
     groups = list(dict.fromkeys(df[group]))
@@ -842,7 +1020,10 @@ def grouped_bars(df: pd.DataFrame, category: str, group: str, value: str, value_
     ax.set_xlabel("")
     ax.set_ylabel(value_label)
     ax.set_ylim(0, df[value].max() * 1.18)
-    return finish(fig, title, source, synthetic, bottom_extra_in=extra_in, legend_below=True)
+    finish(fig, title, source, synthetic, bottom_extra_in=extra_in, legend_below=True)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    return fig
 
 
 def _band(ax, years, d: pd.DataFrame, colour: str, label: str) -> None:
@@ -850,6 +1031,7 @@ def _band(ax, years, d: pd.DataFrame, colour: str, label: str) -> None:
     ax.plot(years, d["p50"], color=colour, lw=2.2, label=f"{label} (median; band: 10th to 90th percentile)")
 
 
+@reusable
 def supply_demand_fan(series: pd.DataFrame, source: str, synthetic: bool | str, title: str) -> plt.Figure:
     """Demand and supply (FTE) by year, each a median line in a 10th-90th percentile band."""
     fig, ax = plt.subplots(figsize=(9, 5.2))       # tall enough to read the gap on an axis from zero
@@ -869,6 +1051,7 @@ def supply_demand_fan(series: pd.DataFrame, source: str, synthetic: bool | str, 
     return finish(fig, title, source, synthetic, legend_below=True)
 
 
+@reusable
 def gap_bands(series: pd.DataFrame, group_labels: dict, source: str, synthetic: bool | str, title: str) -> plt.Figure:
     """The gap (FTE) by year for each group (e.g. health and social care), median and band."""
     fig, ax = plt.subplots(figsize=(9, 4.6))
@@ -886,6 +1069,7 @@ def gap_bands(series: pd.DataFrame, group_labels: dict, source: str, synthetic: 
     return finish(fig, title, source, synthetic, legend_below=True)
 
 
+@reusable
 def waterfall(parts: pd.DataFrame, source: str, synthetic: bool | str, title: str) -> plt.Figure:
     """A waterfall: the first and last rows are totals, the rows between are changes (FTE added to
     the gap above zero, taken from it below)."""
@@ -917,6 +1101,7 @@ def waterfall(parts: pd.DataFrame, source: str, synthetic: bool | str, title: st
     return finish(fig, title, source, synthetic, bottom_extra_in=0.45, right_in=1.5)
 
 
+@reusable
 def range_bars(df: pd.DataFrame, label: str, source: str, synthetic: bool | str, title: str, value_label: str,
                highlight: str | None = None) -> plt.Figure:
     """Horizontal bars of the median (``p50``) with whiskers from ``p10`` to ``p90``, largest first; each
@@ -937,6 +1122,7 @@ def range_bars(df: pd.DataFrame, label: str, source: str, synthetic: bool | str,
     return finish(fig, title, source, synthetic)
 
 
+@reusable
 def place_panels(table: pd.DataFrame, indicators: list[tuple[str, str]], icb_label: str, source: str,
                  synthetic: bool | str, title: str) -> plt.Figure:
     """Where each place sits on each indicator: one panel per indicator, places as dots (one row
@@ -979,6 +1165,7 @@ def place_panels(table: pd.DataFrame, indicators: list[tuple[str, str]], icb_lab
     return fig
 
 
+@reusable
 def tornado(df: pd.DataFrame, source: str, synthetic: bool | str, title: str, value_label: str,
             max_bars: int = 12) -> plt.Figure:
     """A tornado: for each row (``label``), a bar from the result at its assumption's low end

@@ -8,10 +8,19 @@ returns a list of items (tables, figures, text, headlines), or ``explorer.live(f
 the other controls through ``explorer.value(name)``.
 
 In JupyterLab each section, heading and live block is an ipywidgets ``Output`` whose outputs are
-replaced as a whole on every change of any control, so a section may show a different number of
-items for another ICB. Headlines, invisible in reports (they go to the index pages), are shown as
-``<div class="iwt-headline">`` blocks so that an analyst sees them change. Key tables and headline
-payloads for the report runner are emitted on the first render only, never on redraws.
+replaced as a whole when a control it depends on changes, so a section may show a different number
+of items for another ICB. A block depends on every control unless it says otherwise
+(``explorer.section(render, depends_on=["icb_code"])``, or a renderer marked with
+:func:`depends_on`): moving a control redraws only the blocks that depend on it, and a block whose
+outputs come out the same is not sent to the page again. Each block keeps the outputs of its last
+few states (ICB and the values of the controls it depends on), so that going back to one is not
+rendered again, and a chart drawn from the same inputs as before is not drawn again
+(:func:`iwt_helpers.present.charts.reuse_drawings`). :meth:`Explorer.redraw` called directly renders
+everything afresh; after :func:`data_changed` (data shown changed under the explorer, e.g. a
+readiness round saved) no output kept from before is shown again. Headlines, invisible in reports
+(they go to the index pages), are shown as ``<div class="iwt-headline">`` blocks so that an analyst
+sees them change. Key tables and headline payloads for the report runner are emitted on the first
+render only, never on redraws.
 
 Under the report runner (``IWT_BATCH=1`` in the kernel's environment), or without a live kernel
 and ipywidgets, no control is shown: everything renders once, statically, from the notebook's
@@ -20,11 +29,13 @@ parameters, and ``value(name)`` is the control's default.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import html
 import os
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,12 +44,33 @@ from IPython.display import HTML, Markdown, display
 from iwt_helpers import IWT_MIME
 from iwt_helpers.data import geography
 
-from . import notebook
+from . import charts, notebook
 from .items import Figure, Headline, Item, Table
 
 BATCH_ENV = "IWT_BATCH"
 KINDS = ("dropdown", "slider", "int_slider")
 ICB = "icb_code"
+STATES_KEPT = 6            # outputs of a block's last few states kept, to go back to one without rendering it
+
+
+_DATA_CHANGES = [0]          # data_changed() calls so far: part of every kept state's key
+
+
+def data_changed() -> None:
+    """Say that data an explorer shows changed under it (a readiness round was saved): outputs kept
+    from before are not shown again, every block is rendered afresh for its next state."""
+    _DATA_CHANGES[0] += 1
+
+
+def depends_on(*names: str) -> Callable:
+    """Mark a renderer with the controls it depends on (``"icb_code"`` for the ICB picker), so that an
+    :class:`Explorer` redraws it only when one of them changes: ``@depends_on("icb_code", "place")``.
+    A renderer not marked depends on every control. Names of controls a notebook does not add are
+    allowed (the control may exist for one ICB and not another)."""
+    def mark(render: Callable) -> Callable:
+        render.depends_on = frozenset(names)
+        return render
+    return mark
 
 
 @dataclass
@@ -59,8 +91,12 @@ class _Part:
     """A block that redraws: a section (``render`` returns items) or a live function (it displays)."""
     render: Callable[[str], Any]
     items: bool
+    depends: frozenset | None = None       # the controls it depends on; None: every control
     out: Any = None                        # the ipywidgets Output (interactive use only)
-    shown: list = field(default_factory=list)
+    states: OrderedDict = field(default_factory=OrderedDict)     # _state() -> outputs, the last few
+
+    def depends_on(self, name: str) -> bool:
+        return self.depends is None or name in self.depends
 
 
 def _widget_bundle(widget) -> dict:
@@ -170,17 +206,20 @@ class Explorer:
 
     # ------------------------------------------------------------------ what redraws
 
-    def header(self, render: Callable[[str], Any]) -> None:
+    def header(self, render: Callable[[str], Any], depends_on: Iterable[str] | None = None) -> None:
         """The report's heading and banner, ``render(icb_code)`` displaying them (e.g. ``notebook.header``)."""
-        self.live(render)
+        self.live(render, depends_on)
 
-    def live(self, render: Callable[[str], Any]) -> None:
-        """A block that ``render(icb_code)`` displays itself, redrawn as a whole on every change."""
-        self._add(_Part(render, items=False))
+    def live(self, render: Callable[[str], Any], depends_on: Iterable[str] | None = None) -> None:
+        """A block that ``render(icb_code)`` displays itself, redrawn as a whole when a control it
+        depends on changes (``depends_on``: their names, default the renderer's mark, see
+        :func:`depends_on`, else every control)."""
+        self._add(_Part(render, items=False, depends=_depends(render, depends_on)))
 
-    def section(self, render: Callable[[str], list[Item]]) -> list[Item]:
-        """Render a section for the current ICB and remember how to redraw it; the items shown."""
-        return self._add(_Part(render, items=True))
+    def section(self, render: Callable[[str], list[Item]], depends_on: Iterable[str] | None = None) -> list[Item]:
+        """Render a section for the current ICB and remember how to redraw it (when a control in
+        ``depends_on`` changes, as for :meth:`live`); the items shown."""
+        return self._add(_Part(render, items=True, depends=_depends(render, depends_on)))
 
     def _add(self, part: _Part):
         if not self.interactive:
@@ -201,22 +240,25 @@ class Explorer:
             return items
         import ipywidgets as w
 
-        outputs, payloads, result = self._render(part)
+        with charts.reuse_drawings():
+            outputs, payloads, result = self._render(part)
         part.out = w.Output()
-        part.out.outputs = tuple(outputs)
+        part.out.outputs = outputs
+        part.states[self._state(part)] = outputs
         self.parts.append(part)
         display(_widget_bundle(part.out), raw=True)
         for payload in payloads:                       # for the runner; first render only
             display({IWT_MIME: payload, "text/plain": ""}, raw=True)
         return result
 
-    def _render(self, part: _Part) -> tuple[list[dict], list[dict], Any]:
-        """The outputs of a part for the current ICB, and the runner's payloads it emitted."""
+    def _render(self, part: _Part, payloads_too: bool = True) -> tuple[tuple[dict, ...], list[dict], Any]:
+        """The outputs of a part for the current ICB, and the runner's payloads it emitted (for a
+        section, only with ``payloads_too``: a redraw does not emit them)."""
         if part.items:
             items = part.render(self.icb_code)
             outputs, payloads = [], []
             for item in items:
-                tags = _measures_payload(item)
+                tags = _measures_payload(item) if payloads_too else None
                 if isinstance(item, Headline):
                     payload = notebook.headline_payload(item.name, item.value, item.unit, item.fmt, item.provenance)
                     payloads.append(payload)
@@ -225,11 +267,11 @@ class Explorer:
                 else:
                     bundle, shown = _bundle(item)
                     outputs.append(_display_data(_data_of(bundle)))
-                    if isinstance(item, Table) and item.key:
+                    if isinstance(item, Table) and item.key and payloads_too:
                         payloads.append(notebook.key_table_payload(item.key, shown, item.caption, item.provenance))
                 if tags:
                     payloads.append(tags)
-            return outputs, payloads, items
+            return tuple(outputs), payloads, items
         from IPython.utils.capture import capture_output
 
         with capture_output() as cap:
@@ -247,11 +289,26 @@ class Explorer:
                                                   "text/plain": f"{payload['name']}: {payload['text']}"}))
                 continue
             outputs.append(_display_data(dict(o.data), dict(o.metadata or {})))
-        return outputs, payloads, result
+        return tuple(outputs), payloads, result
+
+    def _state(self, part: _Part) -> tuple:
+        """What a block's outputs depend on: the ICB and the values of the controls it depends on."""
+        names = self._controls if part.depends is None else sorted(n for n in part.depends if n in self._controls)
+        return (_DATA_CHANGES[0], self.icb_code, *((n, self.value(n)) for n in names))
 
     def redraw(self, icb_code: str | None = None) -> float:
         """Re-render everything for the ICB (default: the current one) and the controls' current
-        values, replacing each block's outputs at once; seconds taken."""
+        values, afresh (after the data changed: nothing kept from earlier renders is reused),
+        replacing each block's outputs at once; seconds taken."""
+        charts.forget_drawings()
+        for part in self.parts:
+            part.states.clear()
+        return self._redraw(None, icb_code)
+
+    def _redraw(self, changed: str | None, icb_code: str | None = None) -> float:
+        """Redraw the blocks that depend on the control ``changed`` (None: every block): each from its
+        kept outputs for this state, else rendered; a block whose outputs did not change is left as it
+        is on the page."""
         t0 = time.perf_counter()
         if icb_code is not None:
             self.icb_code = geography.resolve_icb(icb_code)
@@ -260,9 +317,21 @@ class Explorer:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            for part in self.parts:
-                outputs, _, _ = self._render(part)
-                part.out.outputs = tuple(outputs)
+            with charts.reuse_drawings():
+                for part in self.parts:
+                    if changed is not None and not part.depends_on(changed):
+                        continue
+                    state = self._state(part)
+                    outputs = part.states.get(state)
+                    if outputs is None:
+                        outputs, _, _ = self._render(part, payloads_too=False)
+                        part.states[state] = outputs
+                        while len(part.states) > STATES_KEPT:
+                            part.states.popitem(last=False)
+                    else:
+                        part.states.move_to_end(state)
+                    if outputs != part.out.outputs:
+                        part.out.outputs = outputs
         finally:
             if collecting:
                 gc.enable()
@@ -271,20 +340,45 @@ class Explorer:
         return self.last_redraw_s
 
     def _on_change(self, name: str, value: Any) -> None:
-        if self._status is not None:
-            self._status.value = "<em>redrawing…</em>"
+        # Collection stays paused until the kernel has replied to the change, so that the redraw's
+        # garbage is collected while the page shows it rather than before.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
-            seconds = self.redraw(value if name == ICB else None)
-        except Exception as err:      # a callback's error would otherwise vanish into the kernel log
             if self._status is not None:
-                self._status.value = (f"<span style='color:#DA291C'>could not redraw: "
-                                      f"{html.escape(type(err).__name__)}: {html.escape(str(err))}</span>")
-            raise
-        if self._status is not None:
-            self._status.value = (f"<span class='iwt-redrawn' data-redraws='{self.redraws}' style='color:#425563'>"
-                                  f"redrawn in {seconds:.2f} s</span>")
-        for callback in self._observers:
-            callback(name, value)
+                self._status.value = "<em>redrawing…</em>"
+            try:
+                seconds = self._redraw(name, value if name == ICB else None)
+            except Exception as err:      # a callback's error would otherwise vanish into the kernel log
+                if self._status is not None:
+                    self._status.value = (f"<span style='color:#DA291C'>could not redraw: "
+                                          f"{html.escape(type(err).__name__)}: {html.escape(str(err))}</span>")
+                raise
+            if self._status is not None:
+                self._status.value = (f"<span class='iwt-redrawn' data-redraws='{self.redraws}' style='color:#425563'>"
+                                      f"redrawn in {seconds:.2f} s</span>")
+            for callback in self._observers:
+                callback(name, value)
+        finally:
+            if collecting:
+                _after_reply(gc.enable)
+
+
+def _after_reply(callback: Callable[[], Any]) -> None:
+    """Call ``callback`` once the kernel has finished the message it is handling (the next turn of its
+    event loop, after its reply and "idle"), or at once outside an event loop."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        callback()
+        return
+    loop.call_soon(callback)
+
+
+def _depends(render: Callable, names: Iterable[str] | None) -> frozenset | None:
+    if names is None:
+        names = getattr(render, "depends_on", None)
+    return None if names is None else frozenset([names] if isinstance(names, str) else names)
 
 
 def _measures_payload(item: Item) -> dict | None:

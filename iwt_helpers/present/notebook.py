@@ -160,22 +160,32 @@ class SVGChart:
 
 def figure_bundle(fig) -> SVGChart:
     """Render a matplotlib figure as SVG (crisp at any size, text kept as text, about twice as
-    fast as PNG), titled with the chart's finding for screen readers, and free the figure."""
+    fast as PNG), titled with the chart's finding for screen readers, and free the figure. A chart
+    drawn before from the same inputs (``charts.DrawnChart``) is shown as it was drawn."""
+    if isinstance(fig, charts.DrawnChart):
+        return SVGChart(fig.svg, fig.title)
     import io
     import re
 
     import matplotlib.pyplot as plt
 
     buf = io.StringIO()
-    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "iwt"}):   # stable ids: same input, same bytes
+    with plt.rc_context(SVG_RC):
         fig.savefig(buf, format="svg", metadata={"Date": None})
     plt.close(fig)
-    title = fig.get_suptitle().replace("\n", " ") or "Chart"
+    suptitle = fig.get_suptitle()
+    title = suptitle.replace("\n", " ") or "Chart"
     svg = buf.getvalue()
     svg = svg[svg.index("<svg"):]                               # drop the XML prolog and DOCTYPE
     svg = re.sub(r"<svg ", f'<svg role="img" aria-label="{html.escape(title)}" ', svg, count=1)
     svg = re.sub(r"(<svg[^>]*>)", lambda m: m.group(1) + f"<title>{html.escape(title)}</title>", svg, count=1)
+    key = charts.drawn_key(fig)
+    if key is not None:
+        charts.remember_drawing(key, svg, title, suptitle)
     return SVGChart(svg, title)
+
+
+SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "iwt"}     # text as text; stable ids: same input, same bytes
 
 
 def figure(fig) -> None:

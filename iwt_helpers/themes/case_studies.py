@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,7 @@ from iwt_helpers.analysis.readiness_rounds import ReadinessRounds
 from iwt_helpers.analysis.system_data import SystemData
 from iwt_helpers.data.datastore import Dataset
 from iwt_helpers.present import charts
+from iwt_helpers.present.explorer import depends_on
 from iwt_helpers.present.items import Figure, Headline, Provenance, Table, Text, compact_sources
 from iwt_helpers.present.provenance import footer_text, provenance_of
 
@@ -53,6 +54,7 @@ class CaseStudyContext:
     data: SystemData
     readiness: ReadinessRounds
     peer_count: Callable[[], int] = lambda: K     # how many neighbours to show (an Explorer control's value)
+    _neighbours: dict = field(default_factory=dict, repr=False)     # (ICB, count) -> nearest peers
 
     @classmethod
     def load(cls, ds: Dataset, params: ReportParams, peer_count: Callable[[], int] | None = None) -> CaseStudyContext:
@@ -67,7 +69,16 @@ class CaseStudyContext:
         return peers.distance_matrix(self.ind, self.settings.weights)
 
     def neighbours(self, icb: str) -> pd.DataFrame:
-        return peers.nearest_peers(icb, int(self.peer_count()), ind=self.ind, weights=self.settings.weights)
+        """The ICB's ``peer_count()`` nearest peers (worked out once for each ICB and count: never change it)."""
+        key = (icb, int(self.peer_count()))
+        if key not in self._neighbours:
+            self._neighbours[key] = peers.nearest_peers(icb, key[1], ind=self.ind, weights=self.settings.weights)
+        return self._neighbours[key]
+
+    @functools.cached_property
+    def projection(self) -> tuple[pd.DataFrame, np.ndarray]:
+        """The 42 ICBs on the first two components of the standardised indicators (:func:`peers.projection_2d`)."""
+        return peers.projection_2d(self.ind, self.settings.weights)
 
     @functools.cached_property
     def indicator_prov(self) -> Provenance:
@@ -95,6 +106,7 @@ class CaseStudyContext:
 
 def peers_section(ctx: CaseStudyContext):
     """The method, and each neighbour's distance and biggest differences."""
+    @depends_on("icb_code", "peer_count")
     def render(icb: str) -> list:
         nb = ctx.neighbours(icb)
         prov = ctx.indicator_prov
@@ -159,6 +171,7 @@ def comparison_section(ctx: CaseStudyContext):
                             "gp_fte_per_10k": float(ge["fte_per_10k_patients"].iloc[0]) if len(ge) else np.nan})
         return known[code]
 
+    @depends_on("icb_code", "peer_count")
     def render(icb: str) -> list:
         areas = _areas(ctx, icb)
         s = ctx.settings
@@ -240,6 +253,7 @@ def vac_rate(table: pd.DataFrame, icb: str) -> float:
 
 def adopt_section(ctx: CaseStudyContext):
     """Library initiatives ranked by how well they address the ICB's weakest readiness items."""
+    @depends_on("icb_code")
     def render(icb: str) -> list:
         resp = ctx.readiness.responses(icb)
         if resp.df.empty:
@@ -284,7 +298,7 @@ def adopt_section(ctx: CaseStudyContext):
 def similarity_figure(ctx: CaseStudyContext, icb: str):
     import matplotlib.pyplot as plt
 
-    pts, share = peers.projection_2d(ctx.ind, ctx.settings.weights)
+    pts, share = ctx.projection
     load = pts.attrs["loadings"]
     nb = ctx.neighbours(icb)
     case = [c for c in ctx.systems["icb_code"] if c != icb]
@@ -323,6 +337,7 @@ def similarity_figure(ctx: CaseStudyContext, icb: str):
 def similarity_section(ctx: CaseStudyContext):
     """A scatter of the 42 ICBs on the first two components of the standardised indicators (not a map),
     with the ICB, its peers and the case studies named."""
+    @depends_on("icb_code", "peer_count")
     def render(icb: str) -> list:
         fig, prov = similarity_figure(ctx, icb)
         return [Figure(fig, prov),
@@ -337,6 +352,7 @@ def similarity_section(ctx: CaseStudyContext):
 
 def library_section(ctx: CaseStudyContext):
     """The four case-study systems: what they did, the facts the guide gives, and how far each is from the ICB."""
+    @depends_on("icb_code")
     def render(icb: str) -> list:
         d = ctx.distances[icb]
         s = ctx.systems.assign(distance=ctx.systems["icb_code"].map(d), area=ctx.systems["icb_code"].map(icb_name),

@@ -18,6 +18,7 @@ from iwt_helpers.analysis import primary_care as gp_analysis
 from iwt_helpers.analysis.system_data import TABLES, PlaceInputs, SystemData
 from iwt_helpers.data import disclosure, geography, places, population
 from iwt_helpers.present import charts
+from iwt_helpers.present.explorer import depends_on
 from iwt_helpers.present.items import STATUS_WORD, Figure, Headline, Provenance, Table, Text, compact_sources
 from iwt_helpers.present.provenance import footer_text, provenance_of
 
@@ -77,17 +78,18 @@ def _cell(ctx: DataContext, rows: pd.DataFrame) -> str:
 def coverage_section(ctx: DataContext):
     """What the report stands on: for each sector and measure, real (with its period), synthetic
     or not available; then unpaid carers, residents and population."""
+    @depends_on("icb_code")
     def render(icb: str) -> list:
         rows = []
         for sector, label in SECTOR_ROWS.items():
             row = {"sector": label}
             for measure, (table, _) in MEASURES.items():
-                df = ctx.snapshot if table == "snapshot" else ctx.t[table]
+                df = ctx.icb_rows(table, icb)          # the ICB's rows: all latest_for reads
                 if table == "ethnicity":
                     df = df[df["group"] == "workforce"]
                 row[measure] = _cell(ctx, quality.latest_for(df, icb, sector))
             rows.append(row)
-        kpi = ctx.t["kpi_observations"]
+        kpi = ctx.icb_rows("kpi_observations", icb)   # the ICB's rows: all kpi_last_12_months reads
         for sector, kpi_id in (("nhs_trust", "sickness_absence_nhs"), ("asc_local_authority", "sickness_days_asc")):
             k = quality.kpi_last_12_months(kpi, icb, kpi_id)
             for r in rows:
@@ -108,7 +110,7 @@ def coverage_section(ctx: DataContext):
                   "(with its period), synthetic demonstration data, or not available",
                   {"sector": "Sector", **{m: m for m in MEASURES}, "Sickness absence": "Sickness absence"},
                   key="coverage_matrix", suppress=False,
-                  provenance=Provenance.combine([ctx.prov(ctx.snapshot[ctx.snapshot["icb_code"] == icb], by="sector")])),
+                  provenance=Provenance.combine([ctx.prov(ctx.sector_rows(icb), by="sector")])),
             Table(context, "Carers, residents and population", {"what": "Figure", "status": "Status (period)"},
                   key="coverage_context", suppress=False),
             Text("Not in the data behind this report, and so never shown as figures: " + "; ".join(NOT_IN_DATA) + "."),
@@ -132,9 +134,10 @@ def whole_system_section(ctx: DataContext):
     pop = ctx.t["population"]
     nhs = ctx.nhs_attribution
 
+    @depends_on("icb_code")
     def render(icb: str) -> list:
         snap = ctx.sector_rows(icb)
-        sectors = workforce.by_sector(ctx.snapshot, icb)
+        sectors = workforce.by_sector(snap, icb)              # these read the ICB's rows only
         per = snap.drop_duplicates("sector").set_index("sector")
         status = {s: ("synthetic" if per.at[s, "synthetic"] else "real") for s in per.index}
         sectors["period"] = sectors["sector"].map(per["period_label"])
@@ -151,10 +154,10 @@ def whole_system_section(ctx: DataContext):
         if len(fake):
             name = "Whole-system workforce" if real.empty else f"Not included above: {_sectors_named(fake)}"
             heads.append(Headline(name + " (synthetic demonstration data)", fake["fte"].sum(), "FTE", provenance=ctx.prov(fake)))
-        profile = workforce.profile(ctx.snapshot, icb)
-        reg = workforce.by_dimension(ctx.snapshot, icb, "registered")
+        profile = workforce.profile(snap, icb)
+        reg = workforce.by_dimension(snap, icb, "registered")
         reg["registered"] = reg["registered"].map({True: "Registered professionals", False: "Not professionally registered"})
-        own = workforce.by_dimension(ctx.snapshot, icb, "ownership")
+        own = workforce.by_dimension(snap, icb, "ownership")
         own["ownership"] = own["ownership"].map(lambda t: t[:1].upper() + t[1:])
         profile_shown = profile.assign(registered=profile["registered"].map({True: "Yes", False: "No"}))
         # Per head of population, a report on real data compares only the real sectors.
@@ -224,6 +227,7 @@ def nhs_organisations_section(ctx: DataContext):
     ICB's FTE and how much of it is attributed to this ICB under ``regional_trusts``."""
     nhs = ctx.nhs_attribution
 
+    @depends_on("icb_code")
     def render(icb: str) -> list:
         if nhs.weights is None:
             return [Text(f"Organisations behind the NHS trust figures: not available. {nhs.text}.")]
@@ -254,12 +258,12 @@ def nhs_trend_section(ctx: DataContext):
     against its NHS England region and England as an index, and the growth over the last 12 months.
     From the data folder's ``nhs_staff_monthly``, else the committed ICB totals (real, both)."""
     monthly = ctx.nhs_monthly
-    since = nhs_trend.series_start()
 
+    @depends_on("icb_code")
     def render(icb: str) -> list:
         if monthly is None:
             return [Text("NHS trust staff in post by month: not available in this data folder.")]
-        areas = nhs_trend.indexed(nhs_trend.by_area(monthly, icb, since))
+        areas = nhs_trend.indexed(ctx.monthly_areas(icb))
         growth = nhs_trend.growth_12m(areas)
         mine = growth.iloc[0]
         months = areas[areas["period"].isin([mine["latest"], mine["year_before"]])]
@@ -345,6 +349,7 @@ def places_section(ctx: DataContext, focus=None):
     JupyterLab picker through ``focus()``), its own figures with general practice by PCN."""
     inputs = ctx.place_inputs
 
+    @depends_on("icb_code", "place")
     def render(icb: str) -> list:
         mine = places.places_of(icb)
         if len(mine) < 2:
@@ -450,6 +455,7 @@ def primary_care_section(ctx: DataContext):
     gp = ctx.gp
     unplaced = gp_analysis.unplaced_gp_fte(ctx.ds.optional_table("unmapped_organisations"))
 
+    @depends_on("icb_code")
     def render(icb: str) -> list:
         if gp.empty:
             return [Text("General practice by practice: not available in the data used.")]
@@ -490,6 +496,7 @@ def primary_care_section(ctx: DataContext):
 def unpaid_care_section(ctx: DataContext):
     uc = ctx.t["unpaid_care"]
 
+    @depends_on("icb_code")
     def render(icb: str) -> list:
         c = carers.carers_per_100(uc, icb)
         c["hours"] = c["hours_band"].map(CARER_HOURS)
@@ -531,6 +538,7 @@ def unpaid_care_section(ctx: DataContext):
 def pressure_section(ctx: DataContext):
     vac, flows, pay, kpi = ctx.t["vacancies"], ctx.t["flows"], ctx.t["pay"], ctx.t["kpi_observations"]
 
+    @depends_on("icb_code")
     def render(icb: str) -> list:
         both = _vacancy_table(ctx, icb)
         left_out, published, staff_shown = both.attrs["left_out"], both.attrs["published"], both.attrs["staff_in_post"]
@@ -647,7 +655,7 @@ def _vacancy_table(ctx: DataContext, icb: str) -> pd.DataFrame:
     a sector's staff in post are published and its vacancies are not, the filled FTE is the published
     staff in post and the synthetic vacancy count is left out (it would contradict it)."""
     both = pressures.vacancy_and_turnover(ctx.t["vacancies"], ctx.t["flows"], icb)
-    rates = measures.sector_vacancy_rates(ctx.t)
+    rates = measures.vacancy_rates(ctx)
     rates = rates[rates["icb_code"] == icb].set_index("sector")
     both["vacancy_rate_pct"] = both["sector"].map(rates["rate_pct"]).fillna(both["vacancy_rate_pct"])
     published = both["sector"].map(rates["published"]).fillna(False).astype(bool)
@@ -709,7 +717,7 @@ def _nhs_by_group(ctx: DataContext, icb: str) -> Table | None:
     nhs = snap[snap["sector"] == "nhs_trust"]
     if nhs.empty:
         return None
-    fl = pressures.latest_flows(ctx.t["flows"])
+    fl = ctx.memo(("latest_flows",), lambda: pressures.latest_flows(ctx.t["flows"]))
     fl = fl[(fl["icb_code"] == icb) & (fl["sector"] == "nhs_trust")]
     nhs = nhs[nhs["staff_group"] != "unknown"]          # unclassified records, not a staff group
     out = pressures.nhs_staff_groups(nhs, fl, disclosure.settings()["min_count"])
@@ -729,6 +737,7 @@ def _nhs_by_group(ctx: DataContext, icb: str) -> Table | None:
 def retirement_section(ctx: DataContext):
     age = ctx.t["workforce_age"]
 
+    @depends_on("icb_code")
     def render(icb: str) -> list:
         a = workforce.age_profile(age, icb)
         share = workforce.share_aged_55_plus(a)
@@ -752,6 +761,7 @@ def ethnicity_section(ctx: DataContext):
     residents = ctx.residents
     combined = pd.concat([staff, residents], ignore_index=True)
 
+    @depends_on("icb_code")
     def render(icb: str) -> list:
         s, r = staff[staff["icb_code"] == icb], residents[residents["icb_code"] == icb]
         # Synthetic workforce ethnicity is generated from the residents' own shares: comparing the two
@@ -785,6 +795,7 @@ def need_section(ctx: DataContext):
     pop, prev = ctx.t["population"], ctx.t["prevalence"]
     base, horizons = ctx.base_year, ctx.params.projection_years
 
+    @depends_on("icb_code")
     def render(icb: str) -> list:
         older = need.older_people(pop, icb, base, horizons)
         needs = need.need_projection(pop, prev, icb, [base] + [base + h for h in horizons])
@@ -822,6 +833,7 @@ def need_section(ctx: DataContext):
 
 
 def benchmark_section(ctx: DataContext):
+    @depends_on("icb_code")
     def render(icb: str) -> list:
         panels = ctx.funnels
         pos = benchmarking.positions(panels, icb)
@@ -847,6 +859,7 @@ def quality_section(ctx: DataContext):
     unmapped = ctx.ds.optional_table("unmapped_organisations")
     report = ctx.ds.build_report()
 
+    @depends_on("icb_code")
     def render(icb: str) -> list:
         icov = quality.icb_coverage(ctx.ds, tables, icb)
         split = quality.split_authorities(icb)

@@ -22,6 +22,7 @@ from iwt_helpers.data import geography
 from iwt_helpers.data.datastore import Dataset
 from iwt_helpers.present import charts
 from iwt_helpers.present import notebook as nb
+from iwt_helpers.present.explorer import depends_on
 from iwt_helpers.present.items import Figure, Provenance
 from iwt_helpers.present.provenance import footer_text, provenance_of
 
@@ -66,14 +67,22 @@ class GovernanceContext:
         icb = geography.resolve_icb(icb)
         key = (icb, kpi)
         if key not in self._cache:
-            obs, changed = (measures.kpi_observations(self.data, self.observations, icb) if self.data is not None
-                            else (self.observations, {}))
+            obs, changed = self.once(("observations", icb), lambda: (
+                measures.kpi_observations(self.data, self.observations, icb) if self.data is not None
+                else (self.observations, {})))
             chart, summary = kpi_framework.read(obs, icb, (kpi,) if kpi else self.params.kpis, newest=self.newest)
             for kpi_id, note in changed.items():
                 hit = summary["kpi_id"] == kpi_id
                 summary.loc[hit, "note"] = [f"{note}; {n}" if n else note for n in summary.loc[hit, "note"]]
             prov = provenance_of(chart, by="kpi_id", labels=summary.set_index("kpi_id")["name"].to_dict())
             self._cache[key] = Reading(chart, summary, prov)
+        return self._cache[key]
+
+    def once(self, key: tuple, compute):
+        """``compute()`` once per key (an ICB's figures do not change while the notebook is open); what it
+        returns is shared: never change it."""
+        if key not in self._cache:
+            self._cache[key] = compute()
         return self._cache[key]
 
     def figures(self, icb: str) -> dict[str, measures.Value]:
@@ -111,7 +120,8 @@ def matrix(ctx: GovernanceContext, icb: str) -> None:
     display(HTML(charts.kpi_matrix_html(summary, kpi_framework.VARIATION_TEXT, kpi_framework.ASSURANCE_TEXT,
                                         kpi_framework.CHART_TEXT)))
     caption = "KPI summary: latest value, target, variation and assurance"
-    nb.key_table("kpi_summary", kpi_framework.board_summary(summary), caption, prov)
+    board = ctx.once(("board_summary", geography.resolve_icb(icb)), lambda: kpi_framework.board_summary(summary))
+    nb.key_table("kpi_summary", board, caption, prov)
     units = summary.set_index("kpi_id")["unit"]
     nb.emit_measures("table", caption, [nb.measure_row(v, kpi_framework.SUMMARY_COLUMNS["latest_value"],
                                                        charts.kpi_value_text(v.value, units[k]))
@@ -137,12 +147,9 @@ def year_on_year(ctx: GovernanceContext, icb: str) -> None:
     ICB, its region and England."""
     if ctx.monthly is None or (ctx.params.kpis and nhs_trend.KPI_ID not in ctx.params.kpis):
         return
-    areas = nhs_trend.by_area(ctx.monthly, icb, nhs_trend.series_start())
-    growth = nhs_trend.growth_12m(areas)
-    mine = growth.iloc[0]
-    prov = provenance_of(areas[areas["period"].isin([mine["latest"], mine["year_before"]])],
-                         f"{mine['period_label']} ({mine['year_before']:%B %Y} and {mine['latest']:%B %Y})")
     data, code = ctx.data, geography.resolve_icb(icb)
+    growth, prov = ctx.once(("year_on_year", code), lambda: _growth_12m(ctx, code))
+    mine = growth.iloc[0]
     grown = data.measure("nhs_trust_fte_growth_12m", code) if data is not None else None
     nb.show(growth, f"Beside the month-on-month KPI: NHS trust staff in post (FTE; monthly NHS Workforce Statistics, all "
             f"HCHS staff, resident doctors included), growth in the {mine['period_label']}",
@@ -160,8 +167,21 @@ def year_on_year(ctx: GovernanceContext, icb: str) -> None:
         nb.emit_measures("headline", name, [nb.measure_row(grown, "", f"{grown.value:+.1f}")])
 
 
+def _growth_12m(ctx: GovernanceContext, icb: str) -> tuple[pd.DataFrame, Provenance]:
+    """NHS trust staff in post over the 12 months to the latest month, for the ICB, its region and
+    England, and its provenance."""
+    # the model's inputs read the same monthly table and keep its areas for the registry's figures
+    areas = ctx.data.monthly_areas(icb) if ctx.data is not None else nhs_trend.by_area(ctx.monthly, icb, nhs_trend.series_start())
+    growth = nhs_trend.growth_12m(areas)
+    mine = growth.iloc[0]
+    prov = provenance_of(areas[areas["period"].isin([mine["latest"], mine["year_before"]])],
+                         f"{mine['period_label']} ({mine['year_before']:%B %Y} and {mine['latest']:%B %Y})")
+    return growth, prov
+
+
 def charts_section(ctx: GovernanceContext, kpi=lambda: ALL):
     """The XmR charts of the report's KPIs, or of the KPI ``kpi()`` names (the KPI picker's value)."""
+    @depends_on("icb_code", "kpi")
     def render(icb: str) -> list:
         r = ctx.read(icb, kpi())
         real = _real(r.summary)
@@ -183,14 +203,16 @@ def signals(ctx: GovernanceContext, icb: str) -> None:
     r = ctx.read(icb)
     real = _real(r.summary)                    # a synthetic KPI's special cause is no finding
     chart = r.chart[r.chart["kpi_id"].isin(real["kpi_id"])]
-    recent = kpi_framework.recent_signals(chart, real, months=12, latest_only=True)
+    recent, every = ctx.once(("signals", geography.resolve_icb(icb)), lambda: (
+        kpi_framework.recent_signals(chart, real, months=12, latest_only=True),
+        kpi_framework.recent_signals(chart, real, months=12)))
     nb.show(recent, "Latest special cause of each real KPI in the last 12 months (every one is in tables.xlsx; "
             "synthetic KPIs are left out)",
             columns={"name": "KPI", "period": "Month", "value": "Value", "rule": "Rule", "point_type": "Reading",
                      "signals": "Special-cause months in the last 12"},
             formats={"period": "{:%b %Y}", "value": "{:,.2f}"}, key="recent_signals", suppress=False, provenance=r.prov)
-    nb.key_table("all_signals", kpi_framework.recent_signals(chart, real, months=12),
-                 "Every special-cause point of a real KPI in the last 12 months", provenance_of(chart))
+    nb.key_table("all_signals", every, "Every special-cause point of a real KPI in the last 12 months",
+                 provenance_of(chart))
 
 
 def caveats() -> list[str]:

@@ -19,6 +19,7 @@ from iwt_helpers.analysis import readiness as ra
 from iwt_helpers.analysis.readiness_rounds import ReadinessRounds, Responses
 from iwt_helpers.data import readiness_store as store
 from iwt_helpers.present import charts
+from iwt_helpers.present.explorer import data_changed, depends_on
 from iwt_helpers.present.items import Figure, Headline, Provenance, Table, Text
 from iwt_helpers.present.provenance import footer_text, provenance_of
 from iwt_helpers.present.readiness_form import ReadinessForm as ReadinessForm
@@ -31,6 +32,12 @@ RAG_TEXT = {"red": "Red", "amber": "Amber", "green": "Green", ra.NOT_ASSESSED: "
 class ReadinessContext(ReadinessRounds):
     """The readiness theme's view of an ICB's rounds (:class:`ReadinessRounds`): the same responses,
     and their provenance."""
+
+    def forget(self, icb: str) -> None:
+        """Read the ICB's responses again next time (after a round has been saved), and tell the
+        explorers that what they kept of any ICB is out of date."""
+        super().forget(icb)
+        data_changed()
 
     def prov(self, resp: Responses, periods: list[pd.Period] | None = None) -> Provenance:
         """Provenance of the assessments of some periods (default every one); it names their dates."""
@@ -68,6 +75,7 @@ def _rounds(ctx: ReadinessContext, icb: str, with_previous: bool = False):
 def summary_section(ctx: ReadinessContext):
     """System readiness by domain in the latest period against the previous one, each partner's
     latest assessment against its previous one, and the dates each period holds."""
+    @depends_on("icb_code")
     def render(icb: str) -> list:
         got = _rounds(ctx, icb, with_previous=True)
         if got is None:
@@ -86,8 +94,8 @@ def summary_section(ctx: ReadinessContext):
         bars = pd.concat([dom.assign(round=_when(latest, ctx.bank), value=dom["score"])] +
                          ([dom.assign(round=_when(previous, ctx.bank), value=dom["previous_score"])] if previous is not None else []))
         fig = charts.grouped_bars(bars, "domain_label", "round", "value", f"Score (0 {bank.scale[0].lower()} to "
-                                  f"{bank.target} {bank.scale[bank.target].lower()})", footer_text(prov), prov.stamp, title)
-        fig.axes[0].set_ylim(0, bank.target + 0.4)
+                                  f"{bank.target} {bank.scale[bank.target].lower()})", footer_text(prov), prov.stamp, title,
+                                  ylim=(0, bank.target + 0.4))
         heads = [Headline(f"Readiness self-assessment: system score ({_when(latest, ctx.bank)}, {n_partners} partners)", now,
                           f"of {bank.target}", "{:.1f}", provenance=prov)]
         if not np.isnan(before):
@@ -151,6 +159,7 @@ def heatmap_figure(piv: pd.DataFrame, bank: store.ItemBank, title: str, source: 
 
 def heatmap_section(ctx: ReadinessContext):
     """Each partner's score on each item in the latest period, and each item's RAG status and change."""
+    @depends_on("icb_code")
     def render(icb: str) -> list:
         got = _rounds(ctx, icb, with_previous=True)
         if got is None:
@@ -178,6 +187,7 @@ def heatmap_section(ctx: ReadinessContext):
 
 def disagreement_section(ctx: ReadinessContext):
     """Items where partners' scores are the bank's disagreement_levels or more apart."""
+    @depends_on("icb_code")
     def render(icb: str) -> list:
         got = _rounds(ctx, icb)
         if got is None:
@@ -201,6 +211,7 @@ def disagreement_section(ctx: ReadinessContext):
 
 def action_plan_section(ctx: ReadinessContext):
     """Gaps to the target level, largest weighted gap first, with the tip, owner and due date."""
+    @depends_on("icb_code")
     def render(icb: str) -> list:
         got = _rounds(ctx, icb)
         if got is None:
@@ -234,6 +245,7 @@ def action_plan_section(ctx: ReadinessContext):
 def answers_section(ctx: ReadinessContext):
     """Every partner's answers in the latest period (its latest assessment in it), with the date,
     evidence, owner and due date."""
+    @depends_on("icb_code")
     def render(icb: str) -> list:
         got = _rounds(ctx, icb)
         if got is None:
