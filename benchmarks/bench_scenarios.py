@@ -1,14 +1,21 @@
 """Benchmark of the scenario model: 1,000 Monte Carlo runs for all 42 ICBs x every sector and
 staff group x 15 years, on the embedded demo data (the issue's target: under 5 seconds).
 
-Prints, for each of several repeats: the simulation alone, and the simulation with the p10/p50/p90
-table the CLI writes (cells, sector totals and whole-system totals). Then times the whole CLI job
-(issue #29, goal 5 s), as a user runs it, in a new process each time:
+Times the whole CLI job (issue #29, goal 5 s), as a user runs it, in a new process each time:
     iwt scenarios run --icb all --scenario all --runs 1000 --out <temporary>.csv
-with its wall time and peak resident memory (the job's process, from os.wait4), median and range of
-``--cli-repeats`` runs. Run:
+with its wall time, CPU time and peak resident memory (the job's process, from os.wait4), median and range
+of ``--cli-repeats`` runs; then prints, for each of several repeats, the simulation alone and the simulation
+with the p10/p50/p90 table the CLI writes (cells, sector totals and whole-system totals), in this process.
+The CLI job runs first: a process started from this one once it holds a model run would report this one's
+memory as its peak (Linux counts the parent's resident memory at the start in the child's peak). Run:
     .venv/bin/python benchmarks/bench_scenarios.py [--runs 1000] [--repeats 3] [--scenario baseline]
-        [--cli-repeats 3] [--cli-format csv|parquet] [--cli-only]
+        [--cli-repeats 3] [--cli-format csv|parquet] [--cli-only] [--controls] [--moves 6]
+``--controls`` times instead the in-kernel redraw of every control of the scenarios notebook
+(notebooks/05_scenarios.ipynb, demo data, its default ICB), through the notebook's own render path: its
+code cells run in this process with the explorer interactive (ipywidgets without a browser), then each
+control (the ICB picker, the scenario picker, each slider) is moved ``--moves`` times, each move to
+another value, the last back to its starting value; each move's wall and CPU seconds of
+``Explorer.redraw`` are printed, and their medians (issue #29: goal 0.5 s end to end).
 Asserts nothing; exits non-zero only when the CLI job fails.
 """
 
@@ -38,11 +45,15 @@ def main() -> None:
     ap.add_argument("--cli-repeats", type=int, default=3, help="runs of the whole CLI job (0: none)")
     ap.add_argument("--cli-format", choices=("csv", "parquet"), default="csv", help="the CLI job's --out format")
     ap.add_argument("--cli-only", action="store_true", help="time the CLI job only")
+    ap.add_argument("--controls", action="store_true", help="time the scenarios notebook's controls instead")
+    ap.add_argument("--moves", type=int, default=6, help="--controls: moves of each control (default 6)")
     args = ap.parse_args()
+    if args.controls:
+        sys.exit(controls(args.moves))
+    rc = cli_job(args.runs, args.cli_repeats, args.cli_format) if args.cli_repeats > 0 else 0   # first: see above
     if not args.cli_only:
         model(args)
-    if args.cli_repeats > 0:
-        sys.exit(cli_job(args.runs, args.cli_repeats, args.cli_format))
+    sys.exit(rc)
 
 
 def model(args: argparse.Namespace) -> None:
@@ -98,6 +109,60 @@ def cli_job(runs: int, repeats: int, fmt: str) -> int:
     print(f"median of {repeats}: iwt scenarios run --icb all --scenario all --runs {runs:,}: wall "
           f"{statistics.median(walls):.2f} s (range {min(walls):.2f}-{max(walls):.2f}; goal 5 s), peak memory "
           f"{statistics.median(peaks):.2f} GB (range {min(peaks):.2f}-{max(peaks):.2f}); {os.cpu_count()} cores")
+    return 0
+
+
+ICB_MOVES = ("QE1", "QHM", "QOC", "QT1", "QWE", "QKK", "QJK", "QHG", "QT6")     # as bench_controls.py
+
+
+def _values(widget, n: int, prefer: tuple = ()) -> list:
+    """``n`` values for a control, each unlike the one before, the last its starting value."""
+    start = widget.value
+    if hasattr(widget, "options") and not hasattr(widget, "min"):
+        values = [v for _, v in widget.options]
+        others = [v for v in prefer if v in values and v != start] + [v for v in values if v != start and v not in prefer]
+    else:
+        lo, hi, step = widget.min, widget.max, widget.step or 1
+        spots = (lo, hi, lo + (hi - lo) / 2, lo + (hi - lo) / 4, hi - (hi - lo) / 4, lo + (hi - lo) / 8, hi - (hi - lo) / 8)
+        others = list(dict.fromkeys(v for v in (round(lo + round((x - lo) / step) * step, 10) for x in spots) if v != start))
+    return [*(others[i % len(others)] for i in range(n - 1)), start] if others else []
+
+
+def controls(moves: int) -> int:
+    """Run the scenarios notebook's code cells here with an interactive explorer, then move each control."""
+    import contextlib
+    import io
+    import json as json_
+
+    from iwt_helpers import paths
+    nb = json_.loads((paths.NOTEBOOKS / "05_scenarios.ipynb").read_text())
+    cells = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    ns: dict = {}
+    t0 = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        for src in cells:
+            exec(compile(src.replace("Explorer(params.icb_code)", "Explorer(params.icb_code, interactive=True)"),
+                      "05_scenarios", "exec"), ns)
+    explorer = ns["explorer"]
+    print(f"scenarios notebook, demo data, {ns['params'].icb_code}, {ns['params'].n_runs:,} runs: cells run in "
+          f"{time.perf_counter() - t0:.1f} s; {moves} moves of each control; load average {os.getloadavg()[0]:.2f}, "
+          f"{os.cpu_count()} cores")
+    names = [n for n in explorer.control_names() if n != "icb_code"] + ["icb_code"]      # the ICB last, as bench_controls
+    rows = []
+    for name in names:
+        w = explorer.widget(name)
+        walls, cpus = [], []
+        for v in _values(w, moves, ICB_MOVES if name == "icb_code" else ()):
+            c0 = time.process_time()
+            with contextlib.redirect_stdout(io.StringIO()):
+                w.value = v
+            cpus.append(time.process_time() - c0)
+            walls.append(explorer.last_redraw_s)
+        rows.append((name, walls, cpus))
+        print(f"  {name:28s} " + " ".join(f"{t:.2f}" for t in walls) + " s", flush=True)
+    print(f"{'control':28s} {'redraw s (median)':>18s} {'range':>11s} {'CPU s (median)':>15s}")
+    for name, walls, cpus in rows:
+        print(f"{name:28s} {statistics.median(walls):>18.2f} {min(walls):.2f}-{max(walls):.2f} {statistics.median(cpus):>15.2f}")
     return 0
 
 

@@ -151,11 +151,17 @@ def _scenarios_run(args: argparse.Namespace) -> int:
     data = SystemData.load(ds, ReportParams.parse(icb_code=icbs[0], data_dir=args.data))
     inp = scenarios.inputs.build(data.t, data.snapshot, file.horizon_years, icbs, ensure=file.receiving_cells(),
                                  leaving_rates=ds.optional_table("leaving_rates"))
-    table = scenarios.projections(inp, [file.get(n) for n in names], args.runs, args.seed)
-    scenarios.write(table, out)
+    rows = 0
+
+    def counted(tables):                           # each scenario's table, written as soon as it is made
+        nonlocal rows
+        for t in tables:
+            rows += len(t)
+            yield t
+    scenarios.write(counted(scenarios.percentile_tables(inp, [file.get(n) for n in names], args.runs, args.seed)), out)
     status = "real and synthetic inputs" if any(inp.synthetic.values()) and not all(inp.synthetic.values()) else (
         "SYNTHETIC demonstration inputs" if any(inp.synthetic.values()) else "real inputs")
-    print(f"wrote {out}: {len(table):,} rows; {len(icbs)} ICB(s) x {len(names)} scenario(s) x {args.runs:,} runs, "
+    print(f"wrote {out}: {rows:,} rows; {len(icbs)} ICB(s) x {len(names)} scenario(s) x {args.runs:,} runs, "
           f"base year {inp.base_year} to {inp.base_year + inp.horizon}, seed {args.seed}, {status} "
           f"({', '.join(t for t, syn in inp.synthetic.items() if syn) or 'none synthetic'}); {time.perf_counter() - t0:.1f} s")
     for caveat_id, values in inp.notes:
@@ -163,7 +169,7 @@ def _scenarios_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(without_app: bool = False) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="iwt", description="Integrated workforce thinking workbook for England's 42 ICSs.")
     p.add_argument("--version", action="version", version=f"iwt {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
@@ -222,10 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--file", help="scenario file (default data/reference/scenarios.yaml)")
     s.set_defaults(func=_scenarios_run)
 
-    from iwt_helpers.app import cli as app_cli  # `iwt app readiness`
     from iwt_helpers.data.extracts import cli as extract_cli  # `iwt extract load | demo | key`
     extract_cli.add_parser(sub)
-    app_cli.add_parser(sub)
+    if not without_app:     # `iwt app readiness`: its parser imports the app's server and notebook machinery (seconds)
+        from iwt_helpers.app import cli as app_cli
+        app_cli.add_parser(sub)
 
     s = sub.add_parser("report", help="run theme notebooks and write the report set")
     s.add_argument("--icb", default="QOP", help="ICB code (ODS or E54), comma-separated codes, or 'all'")
@@ -244,10 +251,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+OWN_COMMANDS = {"list-icbs", "data", "reference", "readiness", "peers", "scenarios", "report"}   # need no app parser
+
+
+def _command(argv: list[str] | None) -> str | None:
+    """The command asked for (the first argument that is not an option), if any."""
+    return next((a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")), None)
+
+
 def main(argv: list[str] | None = None) -> int:
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)   # `iwt list-icbs | head` ends quietly
-    args = build_parser().parse_args(argv)
+    args = build_parser(without_app=_command(argv) in OWN_COMMANDS).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except IwtError as exc:      # a user error (BuildError, UnknownICBError, a folder in use...): one line, no traceback

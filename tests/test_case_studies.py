@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-import nbformat
 import pandas as pd
 import pytest
 import yaml
@@ -95,7 +94,7 @@ def reports(tmp_path_factory):
 
 
 def _collected(reports, icb) -> dict:
-    return outputs.collect(nbformat.read(reports / icb / "case_studies.ipynb", as_version=4))
+    return outputs.collect(outputs.read_notebook(reports / icb / "case_studies.ipynb"))
 
 
 def _df(table: dict) -> pd.DataFrame:

@@ -1,6 +1,5 @@
 """The data theme report, produced by the report command for ICBs of different sizes."""
 
-import nbformat
 import pandas as pd
 import pytest
 
@@ -32,7 +31,7 @@ def reports(tmp_path_factory):
     assert summary.exit_code == 0, summary.failed
     found = {}
     for icb in ICBS:
-        nb = nbformat.read(out / icb / "data.ipynb", as_version=4)
+        nb = outputs.read_notebook(out / icb / "data.ipynb")
         got = outputs.collect(nb)
         found[icb] = {t["name"]: pd.DataFrame(t["table"]["data"], columns=t["table"]["columns"]) for t in got["tables"]}
         found[icb]["_html"] = (out / icb / "data.html").read_text()

@@ -6,7 +6,6 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
-import nbformat  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
@@ -35,7 +34,7 @@ def test_matrix_charts_and_signals_are_present(reports, icb):
     html = (reports / icb / "governance_metrics.html").read_text()
     assert "Summary matrix" in html and "XmR charts" in html and "Special causes in the last 12 months" in html
     n_kpis = len(kpis.definitions())                     # however many KPIs kpis.yaml defines
-    nb = nbformat.read(reports / icb / "governance_metrics.ipynb", as_version=4)
+    nb = outputs.read_notebook(reports / icb / "governance_metrics.ipynb")
     summary = next(t for t in outputs.collect(nb)["tables"] if t["name"] == "kpi_summary")
     df = pd.DataFrame(summary["table"]["data"], columns=summary["table"]["columns"])
     assert len(df) == n_kpis and df["Variation"].notna().all() and df["Assurance"].notna().all()
@@ -50,7 +49,7 @@ def test_matrix_charts_and_signals_are_present(reports, icb):
 @pytest.mark.parametrize("icb", ICBS)
 def test_synthetic_kpis_sit_apart_with_no_reading_and_rolling_ones_are_run_charts(reports, icb):
     html = (reports / icb / "governance_metrics.html").read_text()
-    nb = nbformat.read(reports / icb / "governance_metrics.ipynb", as_version=4)
+    nb = outputs.read_notebook(reports / icb / "governance_metrics.ipynb")
     summary = next(t for t in outputs.collect(nb)["tables"] if t["name"] == "kpi_summary")
     df = pd.DataFrame(summary["table"]["data"], columns=summary["table"]["columns"]).set_index("KPI id")
     synthetic = df[df["Synthetic"]]
@@ -67,7 +66,7 @@ def test_synthetic_kpis_sit_apart_with_no_reading_and_rolling_ones_are_run_chart
 
 
 def test_icb_target_override_is_used(reports):
-    nb = nbformat.read(reports / "QK1" / "governance_metrics.ipynb", as_version=4)
+    nb = outputs.read_notebook(reports / "QK1" / "governance_metrics.ipynb")
     summary = next(t for t in outputs.collect(nb)["tables"] if t["name"] == "kpi_summary")
     df = pd.DataFrame(summary["table"]["data"], columns=summary["table"]["columns"]).set_index("KPI id")
     assert df.at["virtual_ward_capacity_pct", "Target"] == 100

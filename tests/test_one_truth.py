@@ -284,3 +284,77 @@ def test_the_gap_is_the_median_of_the_runs_and_the_median_runs_add_up_to_it():
     t = pd.DataFrame({"gap_low": [10.0], "gap_high": [30.0], "gap_mid": [18.0]})
     c = measures.recentre_on_median(t, 20.0)
     assert c.iloc[0].tolist() == [12.0, 32.0, 20.0]
+
+
+# --------------------------------------------------------------------------- board review 2 (#25): regressions
+
+
+def _flows(synthetic: bool = True) -> pd.DataFrame:
+    rows = [("asc_independent", 1000.0, 300.0), ("asc_local_authority", 200.0, 50.0), ("asc_voluntary", 300.0, 90.0)]
+    return pd.DataFrame([{"year": 2024, "icb_code": "QOP", "sector": s, "staff_group": "care_worker", "staff_in_post": n,
+                          "leavers": lv, "joiners": lv, "leavers_to_other_sector": np.nan, "months": 12.0,
+                          "source": "SYNTHETIC demo data (iwt)", "synthetic": synthetic} for s, n, lv in rows])
+
+
+@pytest.mark.unit
+def test_adult_social_care_turnover_is_the_published_rate_with_its_own_period_and_basis():
+    kpi = pd.DataFrame([{"icb_code": "QOP", "kpi_id": "turnover_asc", "period": pd.Timestamp("2020-03-01"), "value": 19.8,
+                         "source": "Skills for Care (2019/20); rates are means of role-level rates by local authority",
+                         "synthetic": False}])
+    v = measures.figure(Inputs({"flows": _flows(), "kpi_observations": kpi}), "asc_turnover_rate", "QOP")
+    assert (v.value, v.status, v.period) == (19.8, "real", "March 2020")
+    assert "not a whole-workforce rate" in v.scope
+    assert measures.KPI_MEASURES["turnover_asc"] == "asc_turnover_rate"
+
+
+@pytest.mark.unit
+def test_without_a_published_turnover_the_figure_is_the_synthetic_sectors_added():
+    v = measures.figure(Inputs({"flows": _flows(), "kpi_observations": _kpis(None)}), "asc_turnover_rate", "QOP")
+    assert v.status == "synthetic"
+    assert v.value == pytest.approx(100 * (300 + 50 + 90) / (1000 + 200 + 300))
+
+
+@pytest.mark.unit
+def test_the_governance_nhs_vacancy_kpis_latest_month_is_its_own_registered_measure():
+    kpi = pd.DataFrame([{"icb_code": "QOP", "kpi_id": "vacancy_rate_nhs", "period": pd.Timestamp(p), "value": x,
+                         "source": "SYNTHETIC demo data (iwt)", "synthetic": True}
+                        for p, x in (("2024-09-01", 7.0), ("2025-03-01", 7.5))])
+    data = Inputs({"vacancies": _vacancies(), "kpi_observations": kpi})
+    rate, latest = measures.figure(data, "nhs_vacancy_rate", "QOP"), measures.figure(data, "nhs_vacancy_rate_kpi_month", "QOP")
+    assert rate.period == "September 2024" and latest.period == "March 2025"
+    assert latest.value == pytest.approx(rate.value + 0.5)          # the series set to the figure at its month, then as drawn
+    assert measures.KPI_LATEST_MEASURES["vacancy_rate_nhs"] == "nhs_vacancy_rate_kpi_month"
+
+
+@pytest.mark.unit
+def test_the_nhs_fte_bridge_adds_up_from_the_file_with_resident_doctors_to_the_one_without():
+    def rows(period, doctor, other, source):
+        return [{"period": pd.Timestamp(period), "icb_code": "QOP", "sector": "nhs_trust", "staff_group": g, "fte": f,
+                 "source": source, "synthetic": False} for g, f in (("doctor", doctor), ("registered_nurse", other))]
+    w = pd.DataFrame(rows("2025-03-01", 900.0, 8000.0, "NHS Workforce Statistics, resident doctors included")
+                     + rows("2025-11-01", 500.0, 8200.0, "turnover benchmarking; resident doctors excluded by the publisher"))
+    b = measures.nhs_fte_bridge(Inputs({"workforce": w}), "QOP")
+    assert b["fte"].iloc[0] == 8900 and b["fte"].iloc[-1] == 8700
+    assert b["fte"].iloc[0] + b["fte"].iloc[1:-1].sum() == pytest.approx(b["fte"].iloc[-1])
+    assert b.attrs["resident_doctors_est"] == 400 and b.attrs["like_for_like_pct"] == pytest.approx(2.5)
+
+
+@pytest.mark.unit
+def test_a_rate_within_half_a_percent_of_a_limit_is_said_to_be_at_it():
+    from iwt_helpers.themes import data as data_theme
+    at = data_theme._limit_words({"rate_pct": 6.16, "lo95": 4.21, "hi95": 6.18})
+    assert at == "at the upper 95% limit (6.16% against 6.18%)"
+    assert data_theme._limit_words({"rate_pct": 5.0, "lo95": 4.21, "hi95": 6.18}).startswith("within the range expected")
+    assert data_theme._limit_words({"rate_pct": 6.5, "lo95": 4.21, "hi95": 6.18}).startswith("above the upper 95% limit")
+
+
+@pytest.mark.unit
+def test_the_index_lists_synthetic_headlines_apart_without_headline_cards(tmp_path):
+    from iwt_helpers.report import outputs
+    heads = [{"name": "Qualified GPs", "text": "4.30", "provenance": {"status": "real", "period": "2024/25"}},
+             {"name": "Care worker pay gap", "text": "£0.35 an hour", "provenance": {"status": "synthetic"}}]
+    page = outputs.icb_index(tmp_path / "index.html", "Greater Manchester (QOP)",
+                             [{"theme": "data", "title": "Data", "status": "ok", "headlines": heads}], True).read_text()
+    cards, demo = page.split("Demonstration figures")
+    assert "Qualified GPs" in cards and "Care worker pay gap" not in cards
+    assert "Care worker pay gap: £0.35 an hour (SYNTHETIC)" in html.unescape(demo) and 'class="headline"' not in demo

@@ -3,7 +3,6 @@ from saved rounds (real, with HTML and formula text in its answers), two from th
 
 from __future__ import annotations
 
-import nbformat
 import openpyxl
 import pandas as pd
 import pytest
@@ -33,7 +32,7 @@ def reports(tmp_path_factory):
 
 
 def _tables(reports, icb) -> dict[str, pd.DataFrame]:
-    nb = nbformat.read(reports / icb / "readiness.ipynb", as_version=4)
+    nb = outputs.read_notebook(reports / icb / "readiness.ipynb")
     return {t["name"]: pd.DataFrame(t["table"]["data"], columns=t["table"]["columns"]) for t in outputs.collect(nb)["tables"]}
 
 

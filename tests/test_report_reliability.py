@@ -14,12 +14,11 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from iwt_helpers import atomic, paths
 from iwt_helpers.data import datastore
-from iwt_helpers.report import engine, run_reports
+from iwt_helpers.report import engine, outputs, run_reports
 
 e2e, integration, unit = pytest.mark.e2e, pytest.mark.integration, pytest.mark.unit
 MANY = "QOP,QE1,QHG,QKS,QM7,QMF,QMJ,QNC"          # eight ICBs: a run long enough to stop in the middle
@@ -103,7 +102,7 @@ def test_a_run_killed_over_another_runs_reports_does_not_leave_them_served_as_fr
     assert again.exit_code == 0
     assert not again.records[0]["cached"], "a report the killed run rewrote was reused"
     for icb in ("QOP", "QE1", "QHG", "QKS"):
-        nb = nbformat.read(out / icb / "data.ipynb", as_version=4)
+        nb = outputs.read_notebook(out / icb / "data.ipynb")
         assert nb.metadata.papermill["parameters"]["data_dir"] == "", f"{icb}/data.ipynb is the other run's"
     m = json.loads((out / "manifest.json").read_text())
     assert {k: r["parameters"]["data_dir"] for k, r in m["reports"].items()} == {
@@ -183,7 +182,7 @@ def test_kernels_run_the_interpreter_of_iwt_not_the_first_python_on_the_path(tmp
     r = subprocess.run([Path(sys.executable).parent / "iwt", "report", "--themes", "data", "--no-progress",
                         "--out", tmp_path / "out"], capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr
-    nb = nbformat.read(tmp_path / "out" / "QOP" / "data.ipynb", as_version=4)
+    nb = outputs.read_notebook(tmp_path / "out" / "QOP" / "data.ipynb")
     assert nb.metadata.language_info.version == ".".join(map(str, sys.version_info[:3]))
 
 

@@ -9,12 +9,11 @@ import shutil
 import sys
 from pathlib import Path
 
-import nbformat
 import openpyxl
 import pytest
 
 from iwt_helpers import paths
-from iwt_helpers.report import engine, export, kernel_setup, run_reports, runner, themes
+from iwt_helpers.report import engine, export, kernel_setup, outputs, run_reports, runner, themes
 from tests import source_trees
 
 e2e, unit = pytest.mark.e2e, pytest.mark.unit
@@ -34,7 +33,7 @@ def test_every_theme_is_written_for_the_icb(one_run):
     assert summary.exit_code == 0
     for theme in themes.discover():
         assert (out / "QOP" / f"{theme}.html").stat().st_size > 10_000
-        nb = nbformat.read(out / "QOP" / f"{theme}.ipynb", as_version=4)
+        nb = outputs.read_notebook(out / "QOP" / f"{theme}.ipynb")
         assert nb.metadata.papermill["parameters"]["icb_code"] == "QOP"
     assert (out / "QOP" / "index.html").exists() and (out / "index.html").exists()
 
@@ -129,8 +128,8 @@ def test_warm_kernels_give_the_same_outputs_and_pages_as_fresh_kernels(tmp_path)
     assert not any(r["kernel_reused"] for r in fresh.records)
     for icb in ("QOP", "QE1", "QHG"):
         for theme in themes.discover():
-            a = nbformat.read(tmp_path / "warm" / icb / f"{theme}.ipynb", as_version=4)
-            b = nbformat.read(tmp_path / "fresh" / icb / f"{theme}.ipynb", as_version=4)
+            a = outputs.read_notebook(tmp_path / "warm" / icb / f"{theme}.ipynb")
+            b = outputs.read_notebook(tmp_path / "fresh" / icb / f"{theme}.ipynb")
             assert _text_outputs(a) == _text_outputs(b), f"{icb}/{theme}"
             assert [c.get("execution_count") for c in a.cells] == [c.get("execution_count") for c in b.cells]
             assert _page(tmp_path / "warm" / icb / f"{theme}.html") == _page(tmp_path / "fresh" / icb / f"{theme}.html"), \
@@ -206,7 +205,7 @@ def test_one_failing_report_leaves_the_others_complete_and_exits_non_zero(tmp_pa
     assert all("deliberate failure" in r["error"] for r in s.failed)
     for icb in ("QOP", "QE1"):
         assert (out / icb / "data.html").exists()
-        kept = nbformat.read(out / icb / "broken.ipynb", as_version=4)
+        kept = outputs.read_notebook(out / icb / "broken.ipynb")
         assert any(o.output_type == "error" for c in kept.cells for o in c.get("outputs", []))
         assert "FAILED" in (out / icb / "index.html").read_text()
         assert "This report failed" in (out / icb / "broken.html").read_text()
@@ -241,7 +240,7 @@ def test_every_chart_has_its_finding_as_accessible_title(one_run):
     assert len(svgs) >= len(labels)
 
 
-@unit
+@pytest.mark.integration        # against papermill itself, whose import (nbformat, jsonschema) takes 1-4 s
 @pytest.mark.parametrize("params", [
     {"icb_code": "QOP", "data_dir": ""},
     {"icb_code": "QE1", "data_dir": "/tmp/a \"quoted\" path\\x", "kpis": ["vacancy_rate_nhs", "turnover_asc"]},
@@ -266,10 +265,10 @@ def test_warm_imports_cover_every_iwt_module_the_theme_notebooks_import():
 
     wanted = set()
     for nb_path in themes.discover().values():
-        for cell in nbformat.read(nb_path, as_version=4).cells:
-            if cell.cell_type != "code":
+        for cell in json.loads(nb_path.read_text())["cells"]:     # as JSON: nbformat is slow to import
+            if cell["cell_type"] != "code":
                 continue
-            for node in ast.walk(ast.parse(cell.source)):
+            for node in ast.walk(ast.parse("".join(cell["source"]))):
                 if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("iwt_helpers"):
                     for alias in node.names:        # from iwt_helpers.x import module, or a name of module x
                         sub = f"{node.module}.{alias.name}"

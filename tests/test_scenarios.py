@@ -327,8 +327,8 @@ def test_every_registered_lever_is_used_in_the_shipped_file_and_its_sentence_sho
 
 def _more_trainees(x: levers.Acting, t: int) -> np.ndarray:
     """A routes effect: the newly qualified route supplies ``extra`` more in the lever's cells by the horizon."""
-    out = np.ones((len(x.p["extra"]), len(x.frame.cells), len(config.ROUTES)))
-    out[:, x.cells(), config.ROUTES.index("newly_qualified")] += (x.p["extra"] * x.frame.ramp[t])[:, None]
+    out = np.ones((len(config.ROUTES), len(x.frame.cells), len(x.p["extra"])))        # (routes, cells, runs)
+    out[config.ROUTES.index("newly_qualified"), x.cells(), :] += (x.p["extra"] * x.frame.ramp[t])[None, :]
     return out
 
 
@@ -673,6 +673,7 @@ def test_nhs_joiners_keep_up_the_growth_of_the_years_before_the_base_drawn_betwe
         d[k][:] = 0.0
     d["nhs_leavers_to_social_care"][:] = 0.0
     d["local_net_growth_sd"][:] = 0.0
+    d["national_net_growth"][:] = 0.0
     run = model.simulate(inp, sc, d)
     qop = history[history["icb_code"] == "QOP"].set_index("period")["fte"]
     end = qop.index.max()
@@ -752,6 +753,7 @@ def test_the_nhs_back_test_takes_its_joiners_from_the_years_before_its_base_not_
     d = config.draws(sc, 50, 3)
     d["wider_labour_market_growth"][:] = 0.0
     d["local_net_growth_sd"][:] = 0.0
+    d["national_net_growth"][:] = 0.0
     t, meta = backtest.nhs(tables, inp, sc, d)
     assert meta["base"] == "March 2018" and "out of sample" in meta["rates_basis"]
     # stock' = (leave + 3%) x base - leave x stock, in monthly steps, at the median draw of leaving
@@ -798,3 +800,84 @@ def test_each_icb_departs_from_englands_growth_by_its_own_draw_which_the_tornado
     t = sensitivity.tornado(inp, sc).set_index("key")
     assert t.loc["local_net_growth_sd", "swing"] == pytest.approx(0.0, abs=1e-6)
     assert t.loc["nhs_leaving_rate", "swing"] > 0 and t.loc["recent_growth", "swing"] > 0
+
+
+# --------------------------------------------------------------------------- scenarios projected together, fast percentiles
+
+def _arrays(run: model.Run) -> dict[str, np.ndarray]:
+    return {"supply": run.supply, "demand": run.demand, "demand_population": run.demand_population,
+            "stock_by_age": run.stock_by_age, "demand_demography": run.demand_demography,
+            **{f"flow {k}": v for k, v in run.flows.items()}}
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("basis", ["files", "published"])
+def test_a_scenario_sharing_the_baselines_common_part_and_cells_gives_exactly_what_it_gives_alone(basis):
+    inp = tiny(leave=0.2, join=0.25, move=0.1, pop_growth=0.02)
+    if basis == "published":
+        on_published_basis(inp, monthly_series({"QOP": 0.03, "QE1": 0.01}))
+    f = config.load()
+    base_sc = f.get("baseline")
+    common = model.Common.build(inp, base_sc, config.draws(base_sc, 80, 6))
+    base = model.simulate(inp, base_sc, config.draws(base_sc, 80, 6), 6, common)
+    reached = []
+    for sc in f.scenarios.values():
+        d = config.draws(sc, 80, 6)
+        alone, shared = model.simulate(inp, sc, d, 6), model.simulate(inp, sc, d, 6, common, base)
+        for k, v in _arrays(alone).items():
+            assert np.array_equal(v, _arrays(shared)[k]), (sc.name, k)
+        x = levers.at_work(sc.levers, d, levers.Frame(inp.cells, common.icb, 2, common.d0, common.t))
+        reached.append(common.affected(levers.touched(x, common.care)))
+    # pay parity reaches care workers and the NHS support staff they move to, not the GPs: those are the baseline's
+    doctors = inp.cells["staff_group"].eq("doctor").to_numpy()
+    assert not reached[list(f.scenarios).index("pay_parity")][doctors].any()
+    with pytest.raises(ValueError, match="not those of the common part"):
+        model.simulate(inp, base_sc, config.draws(base_sc, 80, 7), 7, common)
+
+
+@pytest.mark.unit
+def test_projections_of_every_scenario_together_are_each_scenarios_percentiles_alone():
+    inp = tiny(leave=0.2, join=0.25, move=0.1, pop_growth=0.02)
+    f = config.load()
+    scenarios = [f.get(n) for n in reversed(list(f.scenarios))]          # the baseline last: it is still run first
+    together = sa.projections(inp, scenarios, n_runs=60, seed=3)
+    alone = pd.concat([summary.percentiles(sa.run(inp, sc, 60, 3)) for sc in scenarios], ignore_index=True)
+    pd.testing.assert_frame_equal(together, alone, check_exact=True)
+    assert list(together["scenario"].unique()) == [sc.name for sc in scenarios]
+
+
+@pytest.mark.unit
+def test_percentiles_are_numpys_own_quantiles_of_the_runs():
+    rng = np.random.default_rng(5)
+    x = (rng.random((5, 6, 1000)) * 1000).astype(np.float32)
+    x[0] = 5.5                                  # a base year: every run the same
+    x[1, 2], x[1, 3], x[2, 1, ::3], x[3, 4] = 0.0, -0.0, np.nan, np.float32(1e-3)
+    expected = np.quantile(np.moveaxis(x, -1, 0), summary.QUANTILES, axis=0)
+    for scratch in (False, True):
+        got = summary.quantiles(x.copy(), scratch)
+        assert got.dtype == expected.dtype and np.array_equal(got, expected, equal_nan=True)
+        assert np.array_equal(np.signbit(got), np.signbit(expected))
+    assert np.array_equal(summary.quantiles(x[:1].copy()), np.full((3, 1, 6), 5.5))
+
+
+@pytest.mark.unit
+def test_the_csv_is_the_text_pandas_writes():
+    v = [-0.04, -0.05, 0.05, 0.15, 0.25, 1234567.85, np.nan, -12.35, 2.5e6 + 0.05, 0.0, -0.0, 1e9 + 0.45, np.inf]
+    t = pd.DataFrame({"icb_code": ["QOP", "Q,E1", 'say "hi"', None, "", "QOP", "QOP", "QOP", "QOP", "x", "y", "z", "w"],
+                      "year": np.arange(2024, 2024 + len(v)), "p10": v, "p50": v[::-1], "p90": np.array(v) * 3})
+    t = sa._rounded(t)
+    assert sa.csv_text(t).decode() == t.to_csv(index=False, float_format="%.1f")
+    assert sa.csv_text(t, header=False).decode() == t.to_csv(index=False, header=False, float_format="%.1f")
+
+
+@pytest.mark.integration
+def test_an_icbs_inputs_taken_from_all_42s_are_those_built_for_it_alone(demo):
+    ctx, f, inp = demo
+    for icb in ("QOP", "QE1", "QOC"):
+        alone = inputs.build(ctx.t, ctx.snapshot, f.horizon_years, [icb], ensure=f.receiving_cells())
+        part = inputs.part(inp, [icb], ctx.snapshot)
+        pd.testing.assert_frame_equal(part.cells, alone.cells, check_exact=True)
+        for k in ("pop_all", "pop_65", "pop_weighted", "pay_gap0"):
+            assert np.array_equal(getattr(part, k), getattr(alone, k), equal_nan=True)
+        assert (part.base_year, part.horizon, part.icbs, part.notes, part.synthetic, part.sources) == (
+            alone.base_year, alone.horizon, alone.icbs, alone.notes, alone.synthetic, alone.sources)

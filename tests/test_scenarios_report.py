@@ -7,7 +7,6 @@ import re
 import subprocess
 import sys
 
-import nbformat
 import pandas as pd
 import pytest
 
@@ -30,7 +29,7 @@ def reports(tmp_path_factory):
     out = tmp_path_factory.mktemp("scenario-reports")
     s = run_reports(icb=",".join(ICBS), theme_spec="scenarios", out_dir=out, jobs=2, progress=False)
     assert s.exit_code == 0, s.failed
-    found = {icb: outputs.collect(nbformat.read(out / icb / "scenarios.ipynb", as_version=4)) for icb in ICBS}
+    found = {icb: outputs.collect(outputs.read_notebook(out / icb / "scenarios.ipynb")) for icb in ICBS}
     return out, found
 
 
@@ -111,7 +110,7 @@ def test_papermill_parameters_choose_the_scenario_and_the_runs(tmp_path):
     s = run_reports(icb="QOP", theme_spec="scenarios", out_dir=tmp_path, jobs=1, progress=False,
                     parameters={"scenarios.scenario": "retention", "scenarios.n_runs": 200})
     assert s.exit_code == 0, s.failed
-    found = outputs.collect(nbformat.read(tmp_path / "QOP" / "scenarios.ipynb", as_version=4))
+    found = outputs.collect(outputs.read_notebook(tmp_path / "QOP" / "scenarios.ipynb"))
     assert "Illustrative gap in 2039, FTE (Improved retention, median; partly synthetic inputs)" in {
         h["name"] for h in found["headlines"]}
     assert "median of 200 runs" in (tmp_path / "QOP" / "scenarios.html").read_text()
@@ -137,3 +136,15 @@ def test_the_unpaid_care_sensitivity_is_real_census_data_and_matches_the_model(r
     res = summary.carers_sensitivity(open_dataset(None).table("unpaid_care"), "QE1", config.load().carers, 1000, 2022)
     assert rows.loc["Paid care needed (FTE)", "Median"] == pytest.approx(res["fte"]["p50"], abs=1.0)
     assert res["fte"]["p50"] > 100
+
+
+@pytest.mark.integration
+def test_the_cli_job_loads_neither_the_app_nor_the_notebook_machinery(tmp_path):
+    out = tmp_path / "p.csv"
+    code = ("import sys; from iwt_helpers import cli; "
+            f"rc = cli.main(['scenarios', 'run', '--icb', 'QOP', '--scenario', 'baseline,pay_parity', '--runs', '20', '--out', {str(out)!r}]); "
+            "heavy = ('iwt_helpers.app.server', 'iwt_helpers.present.explorer', 'ipywidgets', 'matplotlib', 'nbformat', 'jupyter_client'); "
+            "print(rc, sorted(m for m in heavy if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.stdout.strip().splitlines()[-1] == "0 []", r.stdout + r.stderr
+    assert list(pd.read_csv(out)["scenario"].unique()) == ["baseline", "pay_parity"]

@@ -365,6 +365,100 @@ def nhs_leaver_rate(data: SystemData, icb: str) -> Value | None:
                  scope, end)
 
 
+ROLE_LEVEL_MEAN = "means of role-level rates"
+
+
+def published_asc_turnover(kpi_observations: pd.DataFrame | None) -> pd.DataFrame:
+    """The latest published (not synthetic) adult social care turnover rate of each ICB (Skills for Care):
+    icb_code, period, value, source; empty on the demonstration set (or without KPI observations)."""
+    if kpi_observations is None:
+        return pd.DataFrame(columns=["icb_code", "period", "value", "source"])
+    k = kpi_observations
+    syn = k["synthetic"].astype(bool) if "synthetic" in k else pd.Series(False, index=k.index)
+    k = k[(k["kpi_id"] == "turnover_asc") & k["value"].notna() & ~syn]
+    return k.sort_values("period").groupby("icb_code").tail(1)[["icb_code", "period", "value", "source"]]
+
+
+def asc_turnover_rate(data: SystemData, icb: str) -> Value | None:
+    """Adult social care turnover, % a year: Skills for Care's published rate where the data have it (with
+    its own period; where the publisher's figure is a mean of role-level rates by local authority the scope
+    says so: it is not a whole-workforce rate), else the flows table's, adding the three adult social care
+    sectors (leavers over staff in post)."""
+    pub = _once(data, ("published_asc_turnover",), lambda: published_asc_turnover(data.t["kpi_observations"]))
+    pub = pub[pub["icb_code"] == icb]
+    if len(pub):
+        x = pub.iloc[0]
+        scope = ("mean of role-level turnover rates by local authority (Skills for Care), apportioned to the ICB: "
+                 "not a whole-workforce rate" if ROLE_LEVEL_MEAN in str(x["source"])
+                 else "all adult social care employers (Skills for Care)")
+        return Value("asc_turnover_rate", icb, float(x["value"]), f"{pd.Timestamp(x['period']):%B %Y}", REAL,
+                     str(x["source"]), scope, pd.Timestamp(x["period"]))
+    fl = _once(data, ("latest_flows",), lambda: pressures.latest_flows(data.t["flows"]))
+    rows = fl[(fl["icb_code"] == icb) & fl["sector"].isin(ASC_SECTORS)]
+    if rows.empty or not rows["staff_in_post"].sum() > 0:
+        return None
+    rate = indicators.turnover_rate_pct(rows["leavers"].sum(), rows["staff_in_post"].sum())
+    period, end = flows_period(rows)
+    return Value("asc_turnover_rate", icb, float(rate), period, status_of(rows), _sources(rows),
+                 "leavers over staff in post, the three adult social care sectors added", end)
+
+
+NHS_VACANCY_KPI = "vacancy_rate_nhs"
+
+
+def nhs_vacancy_rate_kpi_month(data: SystemData, icb: str) -> Value | None:
+    """NHS trust vacancy rate in the latest month of the governance KPI's series, as the governance report
+    shows it (:func:`kpi_observations`: a synthetic series set to :func:`nhs_vacancy_rate` at that figure's
+    month). Another month than :func:`nhs_vacancy_rate`'s where the series runs on, so another measure."""
+    obs, _ = kpi_observations(data, data.t["kpi_observations"], icb, only=(NHS_VACANCY_KPI,))
+    k = obs[(obs["kpi_id"] == NHS_VACANCY_KPI) & (obs["icb_code"] == icb) & obs["value"].notna()]
+    if k.empty:
+        return None
+    x = k.sort_values("period").iloc[-1]
+    syn = bool(x["synthetic"]) if "synthetic" in k else False
+    return Value("nhs_vacancy_rate_kpi_month", icb, float(x["value"]), f"{pd.Timestamp(x['period']):%B %Y}",
+                 SYNTHETIC if syn else REAL, str(x["source"]),
+                 "vacant FTE over filled plus vacant FTE, all staff groups; latest month of the governance KPI series",
+                 pd.Timestamp(x["period"]))
+
+
+def nhs_fte_bridge(data: SystemData, icb: str) -> pd.DataFrame | None:
+    """The bridge, in FTE, from NHS trust staff in post with resident doctors (the latest file that
+    includes them) to the latest turnover-benchmarking month (which excludes them): all doctors out, the
+    doctors of the later file (resident doctors excluded) in, and the like-for-like change of the other staff
+    groups. Columns step, fte; None where the data lack either file."""
+    w = data.t["workforce"]
+    w = w[(w["icb_code"] == icb) & (w["sector"] == "nhs_trust")]
+    if w.empty or "source" not in w:
+        return None
+    excl = w["source"].astype(str).str.contains(RESIDENT_DOCTORS_EXCLUDED)
+    if "synthetic" in w:
+        real = ~w["synthetic"].astype(bool)
+        w, excl = w[real], excl[real]
+    if not excl.any() or excl.all():
+        return None
+    late = w[excl & (w["period"] == w.loc[excl, "period"].max())]
+    early = w[~excl & (w["period"] == w.loc[~excl, "period"].max())]
+    if early["period"].max() >= late["period"].max():
+        return None
+    a, b = pd.Timestamp(early["period"].max()), pd.Timestamp(late["period"].max())
+    doc_a = float(early.loc[early["staff_group"] == "doctor", "fte"].sum())
+    doc_b = float(late.loc[late["staff_group"] == "doctor", "fte"].sum())
+    other_a = float(early["fte"].sum()) - doc_a
+    other_b = float(late["fte"].sum()) - doc_b
+    out = pd.DataFrame([
+        {"step": f"Staff in post, {a:%B %Y} (all staff groups, resident doctors included)", "fte": other_a + doc_a},
+        {"step": f"less all doctors, {a:%B %Y} (resident doctors included)", "fte": -doc_a},
+        {"step": f"plus doctors, {b:%B %Y} (resident doctors excluded by the publisher)", "fte": doc_b},
+        {"step": f"plus the change in the other staff groups, {a:%B %Y} to {b:%B %Y} (like for like)",
+         "fte": other_b - other_a},
+        {"step": f"Staff in post, {b:%B %Y} (resident doctors excluded)", "fte": other_b + doc_b},
+    ])
+    out.attrs.update({"from": a, "to": b, "resident_doctors_est": doc_a - doc_b, "other_from": other_a, "other_to": other_b,
+                      "like_for_like_pct": 100 * (other_b - other_a) / other_a if other_a else float("nan")})
+    return out
+
+
 # --------------------------------------------------------------------------- NHS sickness absence
 
 
@@ -517,6 +611,11 @@ REGISTRY: dict[str, Measure] = {m.id: m for m in (
             "not the scenarios' rate of leaving the NHS (analysis.scenarios.calibration), which is another measure"),
     Measure("asc_vacancy_rate", "Adult social care vacancy rate, % of posts (all adult social care employers)", "%", "{:.1f}",
             asc_vacancy_rate),
+    Measure("nhs_vacancy_rate_kpi_month", "NHS trust vacancy rate, % of FTE posts (all staff groups), latest month of the "
+            "governance KPI series", "%", "{:.1f}", nhs_vacancy_rate_kpi_month,
+            "the governance report's latest value; synthetic series are set to nhs_vacancy_rate at its month"),
+    Measure("asc_turnover_rate", "Adult social care turnover, % a year (Skills for Care's published rate where the data "
+            "have it, with its period and basis)", "%", "{:.1f}", asc_turnover_rate),
     Measure("nhs_sickness_rate_12m", "NHS sickness absence rate, % of FTE days, last 12 months", "%", "{:.2f}",
             nhs_sickness_12m),
     Measure("nhs_sickness_rate_month", "NHS sickness absence rate, % of FTE days, latest month", "%", "{:.2f}",
@@ -527,7 +626,10 @@ REGISTRY: dict[str, Measure] = {m.id: m for m in (
 
 # Governance KPIs (kpis.yaml) that are registry measures: the KPI's latest value is the measure's figure.
 KPI_MEASURES = {"vacancy_rate_nhs": "nhs_vacancy_rate", "leaver_rate_nhs": "nhs_leaver_rate",
-                "vacancy_rate_asc": "asc_vacancy_rate", "sickness_absence_nhs": "nhs_sickness_rate_month"}
+                "vacancy_rate_asc": "asc_vacancy_rate", "sickness_absence_nhs": "nhs_sickness_rate_month",
+                "turnover_asc": "asc_turnover_rate"}
+# A KPI whose series runs on past its measure's month: its latest value is this other registered measure.
+KPI_LATEST_MEASURES = {"vacancy_rate_nhs": "nhs_vacancy_rate_kpi_month"}
 
 
 def figure(data: SystemData, measure: str, icb: str, **options) -> Value | None:
@@ -537,15 +639,18 @@ def figure(data: SystemData, measure: str, icb: str, **options) -> Value | None:
     return REGISTRY[measure].decide(data, icb, **options)
 
 
-def kpi_observations(data: SystemData, observations: pd.DataFrame, icb: str) -> tuple[pd.DataFrame, dict[str, str]]:
+def kpi_observations(data: SystemData, observations: pd.DataFrame, icb: str,
+                     only: tuple[str, ...] = ()) -> tuple[pd.DataFrame, dict[str, str]]:
     """The KPI observations with each KPI that is a registry measure brought to the registry's figure
     for ``icb``: a synthetic series where the registry has a published figure is replaced by that one
     observation (a KPI is never shown synthetic while a real figure exists); a synthetic series beside a
-    synthetic figure is shifted so that its value at the figure's month is the figure. Returns the
-    observations and a note per KPI changed."""
+    synthetic figure is shifted so that its value at the figure's month is the figure (``only``: these
+    KPIs only). Returns the observations and a note per KPI changed."""
     obs = observations
     notes: dict[str, str] = {}
     for kpi_id, measure in KPI_MEASURES.items():
+        if only and kpi_id not in only:
+            continue
         rows = obs[(obs["kpi_id"] == kpi_id) & (obs["icb_code"] == icb)]
         if rows.empty or not rows["synthetic"].astype(bool).all():
             continue                                     # real observations: the registry's own source
@@ -564,7 +669,8 @@ def kpi_observations(data: SystemData, observations: pd.DataFrame, icb: str) -> 
             shift = v.value - float(at["value"].iloc[0])
             obs = obs.copy()
             obs.loc[rows.index, "value"] = rows["value"] + shift
-            notes[kpi_id] = f"synthetic series set to the report's synthetic figure for {v.period}"
+            notes[kpi_id] = (f"synthetic series set to the report's synthetic figure for {v.period} ({v.text()}{v.unit}); "
+                             "its latest month is another registered measure where the series runs on")
     return obs, notes
 
 

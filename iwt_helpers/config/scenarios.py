@@ -230,6 +230,7 @@ class Assumptions(_Named):
     recent_growth: GrowthWindow
     local_rate_weight: Rate
     local_net_growth_sd: Rate
+    national_net_growth: Change
     gp_leaving_rate: Rate
     gp_training_conversion: Factor
     nhs_leavers_to_social_care: Rate

@@ -657,7 +657,18 @@ def xmr_grid(chart: pd.DataFrame, summary: pd.DataFrame, icb_name: str, source: 
             ax.scatter(obs["period"], obs["value"], s=14, zorder=3,
                        c=[SPC_COLOURS.get(p, RUN_COLOUR) for p in obs["point_type"]], edgecolors="none")
         else:
-            ax.plot(d["period"], d["value"], color=RUN_COLOUR, lw=1.2, zorder=2)
+            # a new definition (``new_definition`` on its first point) starts a new line, marked where it starts
+            new = d["new_definition"].astype(bool) if "new_definition" in d else pd.Series(False, index=d.index)
+            starts = new & ~new.shift(fill_value=False) & (np.arange(len(d)) > 0)
+            for _part, seg in d.groupby(starts.cumsum().to_numpy()):
+                ax.plot(seg["period"], seg["value"], color=RUN_COLOUR, lw=1.2, zorder=2)
+            periods = d["period"].reset_index(drop=True)
+            for i in np.flatnonzero(starts.to_numpy()):
+                mid = mdates.date2num(periods[i - 1] + (periods[i] - periods[i - 1]) / 2)
+                ax.axvline(mid, color=NHS["mid_grey"], lw=0.8, ls=":", zorder=1)
+                ax.annotate("definition changes", (mid, 0.03), xycoords=("data", "axes fraction"), xytext=(3, 0),
+                            textcoords="offset points", ha="left", va="bottom", fontsize=7, color=NHS["dark_grey"],
+                            style="italic")
             ax.scatter(obs["period"], obs["value"], s=22 if len(obs) <= FEW_LABELLED else 12, color=RUN_COLOUR,
                        zorder=3, edgecolors="none")
         if not pd.isna(r.target):
@@ -862,9 +873,12 @@ def population_growth(older: pd.DataFrame, icb_name: str, source: str, synthetic
 
 @reusable
 def funnel_panels(panels: list[tuple[str, pd.DataFrame, pd.DataFrame, str]], icb_code: str, icb_name: str,
-                  source: str, synthetic: bool, synthetic_panels: frozenset | set = frozenset()) -> plt.Figure:
+                  source: str, synthetic: bool, synthetic_panels: frozenset | set = frozenset(),
+                  title: str | None = None, panel_notes: dict | None = None) -> plt.Figure:
     """One funnel plot per rate: every ICB's rate against its size, the selected ICB highlighted. The
-    title's finding covers only the panels not in ``synthetic_panels`` (those are labelled, no finding)."""
+    title's finding covers only the panels not in ``synthetic_panels`` (those are labelled, no finding);
+    ``title`` replaces it; ``panel_notes`` (label -> words) says what a panel is in place of "synthetic"."""
+    panel_notes = panel_notes or {}
     fig, axes = plt.subplots(1, len(panels), figsize=(11, 3.9))
     axes = list(axes) if len(panels) > 1 else [axes]
     findings = []
@@ -885,7 +899,8 @@ def funnel_panels(panels: list[tuple[str, pd.DataFrame, pd.DataFrame, str]], icb
         ax.set_xscale("log")
         ax.xaxis.set_major_locator(mticker.LogLocator(subs=(1.0, 2.0, 5.0)))
         ax.xaxis.set_minor_formatter(mticker.NullFormatter())
-        ax.set_title(label + (" (synthetic)" if label in synthetic_panels else ""), fontsize=10, loc="left")
+        note = panel_notes.get(label, "synthetic" if label in synthetic_panels else "")
+        ax.set_title(label + (f"\n({note})" if label in panel_notes else f" ({note})" if note else ""), fontsize=10, loc="left")
         ax.set_xlabel(xlabel)
         ax.set_ylabel("Rate (%)")
         ax.xaxis.set_major_formatter(mticker.FuncFormatter(_short_number))
@@ -896,7 +911,9 @@ def funnel_panels(panels: list[tuple[str, pd.DataFrame, pd.DataFrame, str]], icb
                bbox_to_anchor=(0.5, (footer_height(source, note, synthetic) + 0.05) / fig.get_size_inches()[1]))
     outside = [f for f in findings if not f[1].startswith("within")]
     unjudged = f" ({_plural(len(synthetic_panels), 'synthetic measure')}: no finding)" if synthetic_panels else ""
-    if not findings:
+    if title:
+        pass
+    elif not findings:
         title = f"{icb_name} against all 42 ICBs" + unjudged
     elif not outside:
         title = (f"{icb_name} is within the range expected by chance on "

@@ -15,11 +15,10 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import nbformat
-
 from iwt_helpers import IWT_MIME
 
 if TYPE_CHECKING:
+    import nbformat
     from nbconvert import HTMLExporter
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

@@ -6,10 +6,20 @@ import html
 import json
 import string
 from pathlib import Path
-
-import nbformat
+from typing import TYPE_CHECKING
 
 from iwt_helpers import IWT_MIME, SYNTHETIC_LABEL, atomic
+
+if TYPE_CHECKING:
+    import nbformat
+
+
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    """A run notebook, as version 4. nbformat is imported here, not at the top: with jsonschema's format
+    checkers it takes one to three seconds, which only what reads a notebook should pay."""
+    import nbformat
+
+    return nbformat.read(path, as_version=4)
 
 
 def collect(nb: nbformat.NotebookNode) -> dict:
@@ -54,13 +64,27 @@ def icb_index(dest: Path, icb_label: str, entries: list[dict], synthetic: bool, 
         parts.append(f'<h2><a href="{html.escape(e["theme"])}.html">{html.escape(e["title"])}</a> ({status})</h2>')
         if e["status"] != "ok":
             parts.append(f"<p>Error: <code>{html.escape(e.get('error') or '')}</code></p>")
-        for h in e.get("headlines", []):
+        heads = e.get("headlines", [])
+        made_up = [h for h in heads if (h.get("provenance") or {}).get("status") == "synthetic"]
+        for h in heads:
+            if any(h is m for m in made_up):
+                continue
             prov = h.get("provenance") or {}
             tag = {"real": f"measured, {prov.get('period', '')}", "projection": f"projection, {prov.get('period', '')}",
                    "modelled": f"modelled by iwt, {prov.get('period', '')}", "synthetic": "SYNTHETIC",
                    "mixed": "partly SYNTHETIC: real and synthetic parts"}.get(prov.get("status"), "source not recorded")
             parts.append(f'<div class="headline"><div>{html.escape(h["name"])}</div><div class="v">{html.escape(h["text"])}</div>'
                          f'<div class="p{" syn" if prov.get("status") in ("synthetic", "mixed") else ""}">{html.escape(tag)}</div></div>')
+        if made_up and len(made_up) < len(heads):
+            # beside real headlines, a synthetic figure is no headline: listed plainly under its own heading
+            parts.append('<h3 class="demo">Demonstration figures (synthetic: not figures for this ICB, no finding drawn)</h3>'
+                         '<ul class="demo">' + "".join(
+                             f'<li>{html.escape(h["name"])}: {html.escape(h["text"])} (SYNTHETIC)</li>' for h in made_up)
+                         + "</ul>")
+        elif made_up:                       # every headline synthetic (the demonstration set): shown as before, tagged
+            for h in made_up:
+                parts.append(f'<div class="headline"><div>{html.escape(h["name"])}</div><div class="v">'
+                             f'{html.escape(h["text"])}</div><div class="p syn">SYNTHETIC</div></div>')
     if places:
         parts.append("<h2>Places</h2><ul>" + "".join(
             f'<li><a href="{html.escape(link)}">{html.escape(name)}</a>'

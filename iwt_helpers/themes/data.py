@@ -13,6 +13,7 @@ import pandas as pd
 
 from iwt_helpers import vocab
 from iwt_helpers.analysis import benchmarking, carers, measures, need, nhs_trend, pressures, quality, trust_catchment, workforce
+from iwt_helpers.analysis import kpis as kpi_framework
 from iwt_helpers.analysis import places as place_analysis
 from iwt_helpers.analysis import primary_care as gp_analysis
 from iwt_helpers.analysis.system_data import TABLES, PlaceInputs, SystemData
@@ -63,7 +64,7 @@ def _sectors_named(rows: pd.DataFrame) -> str:
 # Coverage matrix: sector x measure -> the table (and, for KPIs, the KPI) that holds it.
 MEASURES = {"Staff in post": ("snapshot", None), "Vacancies": ("vacancies", None), "Joiners and leavers": ("flows", None),
             "Pay": ("pay", None), "Age": ("workforce_age", None), "Ethnicity": ("ethnicity", None)}
-SECTOR_ROWS = {"nhs_trust": "NHS trusts", "primary_care": "General practice", "asc_local_authority": "Adult social care: councils",
+SECTOR_ROWS = {"nhs_trust": "NHS trusts", "primary_care": "General practice", "asc_local_authority": "Adult social care: local authority",
                "asc_independent": "Adult social care: independent", "asc_voluntary": "Adult social care: voluntary"}
 
 
@@ -154,7 +155,7 @@ def whole_system_section(ctx: DataContext):
         if len(fake):
             name = "Whole-system workforce" if real.empty else f"Not included above: {_sectors_named(fake)}"
             heads.append(Headline(name + " (synthetic demonstration data)", fake["fte"].sum(), "FTE", provenance=ctx.prov(fake)))
-        profile = workforce.profile(snap, icb)
+        profile = _doctors_named(workforce.profile(snap, icb), snap)
         reg = workforce.by_dimension(snap, icb, "registered")
         reg["registered"] = reg["registered"].map({True: "Registered professionals", False: "Not professionally registered"})
         own = workforce.by_dimension(snap, icb, "ownership")
@@ -174,10 +175,13 @@ def whole_system_section(ctx: DataContext):
             comp.attrs["population_year"] = year
         fmt = {"headcount": "{:,.0f}", "fte": "{:,.0f}", "share_of_fte_pct": "{:.1f}"}
         pop_label = f"population: {population.describe(pop, comp.attrs['population_year'])}"
-        prov_pc = Provenance.combine([ctx.prov(basis, by="sector"),
-                                      Provenance("ONS population estimates and projections", str(comp.attrs["population_year"]), "real"),
-                                      *_nhs_attribution_prov(nhs)])
+        prov_pc = _per_head_prov(ctx, basis, pop, comp.attrs["population_year"], nhs)
         rule = REGIONAL_TRUST_RULE[nhs.applied]
+        region_note = _region_above(comp)
+        older = comp["measure"] == "social care"          # per 1,000 aged 65+ only for adult social care, not all-age staff
+        comp["fte_per_1000_aged_65_plus"] = comp["fte_per_1000_aged_65_plus"].astype(object).where(older, "")
+        comp["measure"] = comp["measure"].map(lambda m: m[:1].upper() + m[1:])
+        per_65 = {"fte_per_1000_aged_65_plus": "FTE per 1,000 aged 65+ (adult social care)"} if older.any() else {}
         return [
             *heads,
             Table(sectors, f"Workforce by sector in {icb_name(icb)}: {_sectors_named(snap)}",
@@ -199,14 +203,15 @@ def whole_system_section(ctx: DataContext):
             Table(own, "Statutory, independent and voluntary employers", {"ownership": "Employer type",
                   "headcount": "Headcount", "fte": "FTE", "share_of_fte_pct": "Share of FTE (%)"}, fmt, key="ownership",
                   provenance=prov),
-            Table(comp, f"FTE per 1,000 population and per 1,000 aged 65+, {across} ({pop_label}; {rule})",
+            Table(comp, f"FTE per 1,000 population{' and, for adult social care, per 1,000 aged 65+' if per_65 else ''}, "
+                  f"{across} ({pop_label}; {rule})",
                   {"area": "Area", "measure": "Sector family", "fte": "FTE", "fte_per_1000_population": "FTE per 1,000 population",
-                   "fte_per_1000_aged_65_plus": "FTE per 1,000 aged 65+"},
+                   **per_65},
                   {"fte": "{:,.0f}", "fte_per_1000_population": "{:.1f}", "fte_per_1000_aged_65_plus": "{:.1f}"}, key="per_capita",
                   provenance=prov_pc),
             Figure(charts.per_capita_bars(comp, "fte_per_1000_population", "FTE per 1,000 population", footer_text(prov_pc),
                    prov_pc.stamp, f"{icb_name(icb)} has {abs(diff):.1f} FTE per 1,000 residents {'more' if diff > 0 else 'fewer'} "
-                   f"than England {across} ({rule})"), prov_pc),
+                   f"than England {across}{region_note} ({rule})"), prov_pc),
             Text(f"Per head: {comp.attrs['nhs_rule']}. Report parameter `regional_trusts`: {nhs.rule} (apportion, exclude "
                  "or host; default apportion); the staff in post tables above count each trust in the ICB it sits in, as "
                  "published."),
@@ -220,6 +225,59 @@ def _nhs_attribution_prov(nhs: trust_catchment.Attribution) -> list[Provenance]:
     return [Provenance("NHS England, NHS Workforce Statistics by organisation; OHID acute trust catchment populations "
                        "(2022); ambulance trusts' areas (data/reference/ambulance_trusts.yaml)",
                        f"organisation shares {nhs.period:%B %Y}", "real")]
+
+
+def _doctors_named(profile: pd.DataFrame, snap: pd.DataFrame) -> pd.DataFrame:
+    """The staff-group profile with NHS trust doctors named for what they count where the publisher leaves
+    resident doctors out (the turnover benchmarking files)."""
+    nhs = snap[snap["sector"] == "nhs_trust"]
+    if nhs.empty or "source" not in nhs or not nhs["source"].astype(str).str.contains(measures.RESIDENT_DOCTORS_EXCLUDED).any():
+        return profile
+    out = profile.copy()
+    hit = (out["sector"] == "nhs_trust") & (out["staff_group"] == "doctor")
+    out.loc[hit, "staff_group_label"] = DOCTORS_EXCLUDING_RESIDENTS
+    return out
+
+
+DOCTORS_EXCLUDING_RESIDENTS = "Doctors (excluding resident doctors)"
+
+
+def _per_head_prov(ctx: DataContext, basis: pd.DataFrame, pop: pd.DataFrame, year: int,
+                   nhs: trust_catchment.Attribution) -> Provenance:
+    """The per-head figures' provenance, naming each part: the staff counted (measured; NHS trusts
+    apportioned by modelled shares where the rule apportions them) over the population (an ONS
+    projection where the year is projected). Synthetic staff keep the synthetic status."""
+    staff = ctx.prov(basis, by="sector")
+    kinds = pop.loc[pop["year"] == year, "kind"].unique() if "kind" in pop else []
+    projected = len(kinds) and all(k == "projection" for k in kinds)
+    denom = Provenance("ONS population estimates and projections", str(year), "projection" if projected else "real")
+    parts = Provenance.combine([staff, denom, *_nhs_attribution_prov(nhs)])
+    if staff.synthetic:
+        return parts
+    apportioned = nhs.applied == "apportion"
+    numerator = ("numerator: staff in post, measured" + (", with NHS trusts apportioned to the ICBs they serve by "
+                 "modelled shares (admissions to each acute trust, OHID catchments; ambulance trusts by population "
+                 "served)" if apportioned else ""))
+    denominator = f"denominator: ONS {'projection' if projected else 'estimate'} of the population in {year}"
+    status = "modelled" if apportioned else ("projection" if projected else "real")
+    return Provenance(parts.source, parts.period, status, f"{numerator}; {denominator}")
+
+
+def _region_above(comp: pd.DataFrame) -> str:
+    """Words for the per-head headline where the ICB's region has more FTE per 1,000 than the ICB
+    (whole system, or the one sector family shown)."""
+    m = "whole system" if (comp["measure"] == "whole system").any() else comp["measure"].iloc[0]
+    rows = comp[comp["measure"] == m].set_index("area")["fte_per_1000_population"]
+    areas = list(rows.index)
+    if len(areas) < 3:
+        return ""
+    me, region = areas[0], next((a for a in areas[1:] if a != "England"), None)
+    if region is None or not rows[region] > rows[me]:
+        return ""
+    return f", though fewer than its region ({region.removesuffix(' region')} {rows[region]:.1f} against {rows[me]:.1f})"
+
+
+ORG_MIN_FTE = 10          # organisations attributing fewer FTE to the ICB are summed in one row
 
 
 def nhs_organisations_section(ctx: DataContext):
@@ -241,6 +299,10 @@ def nhs_organisations_section(ctx: DataContext):
                    f"Statistics: all HCHS staff, resident doctors included); under the "
                    f"`{nhs.applied}` rule {tot['kept_fte']:,.0f} FTE of them count here, and {tot['from_elsewhere_fte']:,.0f} "
                    f"FTE of {tot['from_elsewhere']} trusts hosted in other ICBs are attributed to it. {nhs.text}.")
+        t, others = _organisations_shown(t)
+        if others:
+            summary += (f" The table lists the trusts {icb_name(icb)} hosts and every other trust attributing at least "
+                        f"{ORG_MIN_FTE} FTE to it; the other {others} are summed in one row.")
         return [
             Text(summary),
             Table(t, f"Organisations behind {icb_name(icb)}'s NHS trust figures ({month}, rule: {nhs.applied})",
@@ -251,6 +313,20 @@ def nhs_organisations_section(ctx: DataContext):
                   key="nhs_organisations", suppress=False, provenance=prov),
         ]
     return render
+
+
+def _organisations_shown(t: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The hosted trusts and every other trust attributing at least ORG_MIN_FTE FTE, the rest summed in one
+    row; and how many were summed."""
+    small = ~t["hosted_here"] & (t["fte_to_icb"] < ORG_MIN_FTE)
+    if small.sum() < 2:
+        return t, 0
+    rest = t[small]
+    row = {"org_name": f"Others ({len(rest)} organisations, each under {ORG_MIN_FTE} FTE attributed)", "org_code": "",
+           "host": "", "kind": "", "fte": "", "share_of_host_pct": "", "share_to_icb_pct": "",
+           "fte_to_icb": rest["fte_to_icb"].sum(), "hosted_here": False}
+    shown = t[~small].astype({"fte": object, "share_of_host_pct": object, "share_to_icb_pct": object})
+    return pd.concat([shown, pd.DataFrame([row])], ignore_index=True), len(rest)
 
 
 def nhs_trend_section(ctx: DataContext):
@@ -329,12 +405,34 @@ def nhs_fte_reconciliation(ctx: DataContext, icb: str) -> list:
             Table(t, f"NHS trust staff in post (FTE) in {icb_name(icb)}: the figures this report shows, and where",
                   {"what": "Measure", "period": "Period", "fte": "FTE", "status": "Status", "scope": "Scope",
                    "shown": "Shown in"}, {"fte": "{:,.0f}"}, key="nhs_fte_reconciliation", suppress=False, provenance=prov,
-                  measures={"fte": figs})]
+                  measures={"fte": figs}),
+            *_nhs_fte_bridge(ctx, icb)]
+
+
+def _nhs_fte_bridge(ctx: DataContext, icb: str) -> list:
+    """The bridge in FTE between the staff-group file with resident doctors and the latest turnover month
+    without them (:func:`measures.nhs_fte_bridge`), and what it says in one line."""
+    b = measures.nhs_fte_bridge(ctx, icb)
+    if b is None:
+        return []
+    a = b.attrs
+    w = ctx.t["workforce"]
+    rows = w[(w["icb_code"] == icb) & (w["sector"] == "nhs_trust") & w["period"].isin([a["from"], a["to"]])]
+    prov = ctx.prov(rows, period=f"{a['from']:%B %Y} and {a['to']:%B %Y}")
+    line = (f"From {a['from']:%B %Y} to {a['to']:%B %Y}: about {a['resident_doctors_est']:,.0f} FTE of the difference is "
+            f"resident doctors (all doctors {a['from']:%B %Y} less doctors {a['to']:%B %Y} without them, if the other doctors "
+            f"did not change); like for like, the other staff groups went from {a['other_from']:,.0f} to {a['other_to']:,.0f} "
+            f"FTE ({a['like_for_like_pct']:+.1f}%).")
+    return [Table(b, f"NHS trust staff in post (FTE) in {icb_name(icb)}, {a['from']:%B %Y} to {a['to']:%B %Y}: the bridge "
+                  "between the file with resident doctors and the file without them (staff-group files)",
+                  {"step": "Step", "fte": "FTE"}, {"fte": "{:,.0f}"}, key="nhs_fte_bridge", suppress=False, provenance=prov),
+            Text(line)]
 
 
 PLACE_INDICATORS = [("population", "Population {base}"), ("growth_65_plus_pct", "Growth aged 65+ to {end} (%)"),
                     ("growth_85_plus_pct", "Growth aged 85+ to {end} (%)"),
-                    ("dementia_per_1000_65", "People with dementia per 1,000 aged 65+ ({base}, CFAS II rates)"),
+                    ("dementia_per_1000_65", "People with dementia per 1,000 aged 65+ ({base}, CFAS II rates: age and sex "
+                                             "structure only, not a diagnosis register)"),
                     ("gp_gp_qualified_per_10k", "Qualified GPs (FTE) per 10,000 patients ({gp})"),
                     ("gp_nurse_per_10k", "Practice nurses (FTE) per 10,000 patients ({gp})"),
                     ("carers_per_100", "Unpaid carers per 100 residents aged 5+ (Census 2021)"),
@@ -360,13 +458,18 @@ def places_section(ctx: DataContext, focus=None):
         gp_synth = inputs.gp_synthetic
         pop_src = compact_sources([inputs.pop_place["source"].iloc[0]])
         fact_src = compact_sources(places.place_facts()["source"].unique().tolist())
-        parts = [Provenance(pop_src, f"{base} to {end}", "projection", "population: ONS projection"),
-                 Provenance(fact_src, "Census 2021; IoD 2025; RUC 2011", "real")]
+        parts = [Provenance(pop_src, f"{base} to {end}", "projection", "projection: population and its growth (ONS)"),
+                 Provenance(fact_src, "Census 2021; IoD 2025; RUC 2011", "real",
+                            "measured: unpaid carers (Census 2021), deprivation (IoD 2025), rurality (RUC 2011)"),
+                 Provenance("CFAS II prevalence rates by age and sex", str(base), "modelled",
+                            "modelled: dementia (CFAS II rates by age and sex on the projected population: age and sex "
+                            "structure only, not a diagnosis register)")]
         if inputs.gp_area is not None:
             gsrc = compact_sources(inputs.gp_area["source"].dropna().unique().tolist()[:2]) if "source" in inputs.gp_area \
                 else "demonstration general practice figures split by place population"
             parts.append(Provenance(gsrc, str(fy), "synthetic" if gp_synth else "real",
-                                    "general practice by place" if not gp_synth else "general practice split by population"))
+                                    "measured: general practice by place" if not gp_synth
+                                    else "general practice split by population"))
         prov = Provenance.combine(parts)
         labels = {c: lab.format(base=base, end=end, gp=fy) for c, lab in PLACE_INDICATORS}
         shown = t[["area_name", "ods", *[c for c, _ in PLACE_INDICATORS]]]
@@ -384,7 +487,7 @@ def places_section(ctx: DataContext, focus=None):
         if gp_synth:
             labels.update({c: labels[c] + " (synthetic)" for c in GP_PLACE_COLUMNS})
         chart_inds = real_inds          # a synthetic split by population would put every place on its ICB's line
-        chart_prov = prov if not gp_synth else Provenance.combine(parts[:2])
+        chart_prov = prov if not gp_synth else Provenance.combine(parts[:3])
         items = [
             Table(shown, f"{icb_name(icb)}: its {len(pl)} places (sub-ICB locations) beside the ICB and England",
                   {"area_name": "Place", "ods": "ODS code", **labels}, fmt, key="places", suppress=False, provenance=prov),
@@ -561,15 +664,11 @@ def pressure_section(ctx: DataContext):
         both["turnover_basis"] = both["sector"].map(lambda s: "12 months" if pd.isna(months.get(s, 12)) or months.get(s, 12) == 12
                                                     else f"{int(months[s])} month(s), x 12 / {int(months[s])}")
         pub = pressures.latest_published(kpi, icb, ASC_PUBLISHED)
+        asc_turnover = ctx.measure("asc_turnover_rate", icb)
         if len(pub):                          # the published rates beside the demo's counts, never mixed with them
-            row = {"sector": "asc_published", "sector_label": "Adult social care: published rates (Skills for Care)",
-                   "turnover_basis": "published 12-month rate, " + ", ".join(f"{p:%b %Y}" for p in sorted(pub["period"].unique()))}
-            for kpi_id, col in ASC_PUBLISHED.items():
-                hit = pub[pub["kpi_id"] == kpi_id]
-                row[col] = float(hit["value"].iloc[0]) if len(hit) else float("nan")
-                row["vacancy_status" if col.startswith("vacancy") else "turnover_status"] = "real" if len(hit) else "not available"
-            both = pd.concat([both, pd.DataFrame([row])], ignore_index=True)
-            for c in ("vacancies_fte", "filled_posts_fte", "vacancies_posts", "filled_posts_posts"):
+            both = pd.concat([both, pd.DataFrame(_published_rows(pub, kpi, asc_turnover))], ignore_index=True)
+            for c in ("vacancies_fte", "filled_posts_fte", "vacancies_posts", "filled_posts_posts", "vacancy_status",
+                      "turnover_status", "turnover_basis"):
                 both[c] = both[c].fillna("")
         asc_rate = ctx.measure("asc_vacancy_rate", icb)
         pg = measures.group_vacancies_at_family_rate(pressures.pressure_by_group(vac, flows, icb), "social care", asc_rate)
@@ -578,11 +677,13 @@ def pressure_section(ctx: DataContext):
         k, sick12, sick1 = _sickness_and_agency(ctx, icb)
         kr = pressures.kpi_latest_year_rows(kpi, icb, KPI_PRESSURE)
         last_gap = gap.iloc[-1]
-        prov_vt = Provenance.combine([ctx.prov(vl, by="sector"), ctx.prov(fl, by="sector"), ctx.prov(pub)])
+        prov_vt = _status_by_column(Provenance.combine([ctx.prov(vl, by="sector"), ctx.prov(fl, by="sector"), ctx.prov(pub)]),
+                                    both)
         # the registered figures this table shows: NHS rates, the adult social care rate where it is the published one
         # (every adult social care row then shows it) and the NHS staff in post where they stand in for filled FTE
         tags = {"vacancy_rate_pct": [ctx.measure("nhs_vacancy_rate", icb)] + ([asc_rate] if published else []),
-                "turnover_rate_pct": ctx.measure("nhs_leaver_rate", icb),
+                "turnover_rate_pct": [ctx.measure("nhs_leaver_rate", icb)] + (
+                    [asc_turnover] if asc_turnover is not None and asc_turnover.status == "real" and len(pub) else []),
                 "filled_posts_fte": [ctx.measure("nhs_trust_fte", icb)] if "nhs_trust" in staff_shown else []}
         prov_pay = ctx.prov(pay[pay["icb_code"] == icb])
         prov_x = ctx.prov(fl[fl["leavers_to_other_sector"].notna()], by="sector")
@@ -632,6 +733,63 @@ def pressure_section(ctx: DataContext):
 
 
 ASC_PUBLISHED = {"vacancy_rate_asc": "vacancy_rate_pct", "turnover_asc": "turnover_rate_pct"}
+
+
+def _out_of_date(period: pd.Timestamp, kpi: pd.DataFrame) -> str:
+    """' (OUT OF DATE: ...)' where a published figure's month is further behind the newest month of the data's
+    KPIs than kpis.yaml allows (the governance report's rule), else ''."""
+    newest = kpi_framework.newest_period(kpi)
+    if newest is None:
+        return ""
+    behind = kpi_framework.months_between(pd.Timestamp(period), newest)
+    if behind <= kpi_framework.stale_after_months():
+        return ""
+    age = f"{behind / 12:.0f} years" if behind >= 24 else f"{behind} months"
+    return f" (OUT OF DATE: {age} older than the newest data, {newest:%b %Y})"
+
+
+def _published_rows(pub: pd.DataFrame, kpi: pd.DataFrame, turnover: measures.Value | None) -> list[dict]:
+    """One row per published adult social care rate (Skills for Care), each with its own period, flagged
+    out of date where it is; turnover says its basis (the registry's figure)."""
+    rows = []
+    for kpi_id, col in ASC_PUBLISHED.items():
+        hit = pub[pub["kpi_id"] == kpi_id]
+        if hit.empty:
+            continue
+        when = pd.Timestamp(hit["period"].iloc[0])
+        stale = _out_of_date(when, kpi)
+        if col.startswith("vacancy"):
+            rows.append({"sector": "asc_published_vacancy", "vacancy_rate_pct": float(hit["value"].iloc[0]),
+                         "leavers": "", "turnover_rate_pct": "",
+                         "sector_label": f"Adult social care: published vacancy rate (Skills for Care, {when:%B %Y})",
+                         "vacancy_status": "real" + stale})
+        else:
+            value = turnover.value if turnover is not None and turnover.status == "real" else float(hit["value"].iloc[0])
+            basis = f"12 months to {when:%B %Y}"
+            if turnover is not None and "not a whole-workforce rate" in turnover.scope:
+                basis += "; a mean of role-level rates by local authority, not a whole-workforce rate"
+            rows.append({"sector": "asc_published_turnover", "turnover_rate_pct": value, "turnover_basis": basis,
+                         "leavers": "", "vacancy_rate_pct": "",
+                         "sector_label": f"Adult social care: published turnover (Skills for Care, {when:%B %Y})",
+                         "turnover_status": "real" + stale})
+    return rows
+
+
+def _status_by_column(prov: Provenance, both: pd.DataFrame) -> Provenance:
+    """The vacancy and turnover table's provenance with its parts named by column: which sectors' vacancy
+    rates and which sectors' turnover are real and which synthetic (a mix of the two differs by column)."""
+    if prov.status != "mixed":
+        return prov
+    bits = []
+    for col, what in (("vacancy_status", "vacancy rates"), ("turnover_status", "turnover")):
+        groups: dict[str, list[str]] = {}
+        for label, st in zip(both["sector_label"], both[col]):
+            if not isinstance(st, str) or not st or st == "not available":
+                continue
+            groups.setdefault("real" if st.startswith("real") else st.split(" ")[0], []).append(str(label))
+        if groups:
+            bits.append(f"{what}: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in groups.items()))
+    return Provenance(prov.source, prov.period, prov.status, " | ".join(bits))
 
 
 def _asc_vacancy_headline(ctx: DataContext, icb: str, rate: measures.Value | None) -> list:
@@ -693,6 +851,8 @@ def _sickness_and_agency(ctx: DataContext, icb: str) -> tuple[pd.DataFrame, meas
     k["measure"] = k["kpi_id"].map(KPI_PRESSURE)
     kr = pressures.kpi_latest_year_rows(kpi, icb, KPI_PRESSURE)
     k["status"] = k["kpi_id"].map(lambda i: _status(kr[kr["kpi_id"] == i]))
+    real = k["status"] == "real"                     # a published figure long behind the newest data says so
+    k.loc[real, "status"] = [st + _out_of_date(to, kpi) for st, to in zip(k.loc[real, "status"], k.loc[real, "to"])]
     latest = kr.sort_values("period").groupby("kpi_id")["value"].last()
     k["latest_value"] = k["kpi_id"].map(latest)
     sick12, sick1 = ctx.measure("nhs_sickness_rate_12m", icb), ctx.measure("nhs_sickness_rate_month", icb)
@@ -840,8 +1000,16 @@ def benchmark_section(ctx: DataContext):
         parts = {label: ctx.prov(rows) for label, rows in ctx.funnel_rows.items()}
         prov = Provenance.combine(list(parts.values()))
         synthetic = {label for label, p in parts.items() if p.synthetic}
+        rate = ctx.measure("asc_vacancy_rate", icb)
+        notes = {}
+        if ASC_VACANCY_PANEL in synthetic and rate is not None and rate.status == "real":
+            synthetic.discard(ASC_VACANCY_PANEL)          # a published rate on synthetic sizes: the rate is a finding
+            notes[ASC_VACANCY_PANEL] = "real rate, synthetic size"
+        title, position = _funnel_title(ctx, icb, pos, synthetic, notes)
+        pos["position"] = [position.get(m, x) for m, x in zip(pos["measure"], pos["position"])]
         return [
-            Figure(charts.funnel_panels(panels, icb, icb_name(icb), footer_text(prov), prov.stamp, synthetic), prov),
+            Figure(charts.funnel_panels(panels, icb, icb_name(icb), footer_text(prov), prov.stamp, synthetic, title, notes),
+                   prov),
             Table(pos, "Position against all 42 ICBs (funnel limits; each ICB's rate as the rest of the report gives it: "
                   "the published social care vacancy rate where the data have it, sized by the vacancies table's posts)",
                   {"measure": "Measure", "rate_pct": "Rate (%)",
@@ -851,6 +1019,58 @@ def benchmark_section(ctx: DataContext):
                   measures={"rate_pct": [ctx.measure(m, icb) for m in ("asc_vacancy_rate", "nhs_sickness_rate_12m")]}),
         ]
     return render
+
+
+ASC_VACANCY_PANEL = "Social care vacancy rate"
+NEAR_LIMIT = 0.005            # a rate within 0.5% (relative) of a 95% limit is "at" that limit
+
+
+def _limit_words(r) -> str:
+    """Where a rate sits against its funnel's 95% limits, in words with the figures: at, above or below a limit, or
+    within them."""
+    rate, lo, hi = float(r["rate_pct"]), float(r["lo95"]), float(r["hi95"])
+    for side, limit in (("upper", hi), ("lower", lo)):
+        if limit and abs(rate - limit) <= NEAR_LIMIT * abs(limit):
+            return f"at the {side} 95% limit ({rate:.2f}% against {limit:.2f}%)"
+    if rate > hi:
+        return f"above the upper 95% limit ({rate:.2f}% against {hi:.2f}%)"
+    if rate < lo:
+        return f"below the lower 95% limit ({rate:.2f}% against {lo:.2f}%)"
+    return f"within the range expected by chance ({rate:.2f}%; 95% limits {lo:.2f}% to {hi:.2f}%)"
+
+
+def _funnel_title(ctx: DataContext, icb: str, pos: pd.DataFrame, synthetic: set, notes: dict) -> tuple[str | None, dict]:
+    """The funnel plot's title and, per measure, the position the table shows where it says more than
+    the funnel table does. ``None`` (the chart's own title) where no panel is at a limit or a published rate
+    on synthetic sizes; otherwise each judged panel's place against its limits in figures, the published
+    rate's rank among the ICBs' published rates (its limits stand on synthetic sizes, so it is not placed
+    on them) and the synthetic panels unjudged."""
+    judged = pos[~pos["measure"].isin(synthetic)]
+    near = {r["measure"]: _limit_words(r) for _, r in judged.iterrows() if r["measure"] not in notes}
+    at_limit = {m: w for m, w in near.items() if w.startswith("at the ")}
+    if not notes and not at_limit:
+        return None, {}
+    position, bits = {}, []
+    for m, words in near.items():
+        bits.append(f"{m} {words}")
+        if m in at_limit:
+            position[m] = f"within, {words.split(' (')[0]}"
+    if ASC_VACANCY_PANEL in notes:
+        pub = measures.published_asc_vacancy(ctx.t["kpi_observations"])
+        mine = pub.loc[pub["icb_code"] == icb, "value"]
+        if len(mine):
+            rank = int((pub["value"] < float(mine.iloc[0])).sum()) + 1
+            bits.append(f"social care vacancy rate {float(mine.iloc[0]):.1f}% (published), the {_ordinal(rank)} lowest of "
+                        f"{len(pub)} ICBs (not placed on the funnel: its sizes are synthetic)")
+        position[ASC_VACANCY_PANEL] = "not judged: published rate, synthetic size"
+    title = f"{icb_name(icb)} against all 42 ICBs: " + "; ".join(bits)
+    if synthetic:
+        title += f" ({len(synthetic)} synthetic measure{'s' if len(synthetic) != 1 else ''}: no finding)"
+    return title, position
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
 def quality_section(ctx: DataContext):
@@ -893,6 +1113,7 @@ def quality_section(ctx: DataContext):
                                "fte": "FTE", "share_pct": "Share of the file's FTE (%)", "largest": "Largest (FTE)"},
                                {"organisations": "{:,.0f}", "fte": "{:,.0f}", "share_pct": "{:.1f}"}, key="unplaced_organisations",
                                suppress=False))
+            items += _unplaced_feed_nothing(ctx, icb, report["unplaced"])
         elif unmapped is not None and len(unmapped):
             items.append(Text(f"{unmapped['org_code'].nunique()} organisations could not be placed in an ICB (see the build report)."))
         quarantined = [n for n in (report or {}).get("notes", []) if "quarantined" in n]
@@ -920,6 +1141,25 @@ def quality_section(ctx: DataContext):
                            provenance=ctx.prov(ctx.t["ethnicity"][ctx.t["ethnicity"]["group"] == "workforce"])))
         return items
     return render
+
+
+def _unplaced_feed_nothing(ctx: DataContext, icb: str, unplaced: list[dict]) -> list:
+    """A line for the NHS staff-group files whose unplaced predecessor trusts feed no figure of this ICB: files
+    older than the staff in post every table shows (each sector at its latest file), while growth over time and
+    the back-test come from the monthly series, which places every trust."""
+    w = ctx.t["workforce"]
+    nhs = w[(w["sector"] == "nhs_trust") & (w["icb_code"] == icb)]
+    if nhs.empty:
+        return []
+    latest = pd.Timestamp(nhs["period"].max())
+    old = [u for u in unplaced if u.get("source") == "nhs_hchs_workforce" and pd.Timestamp(str(u["period"])) < latest]
+    if not old:
+        return []
+    files = " and ".join(f"{pd.Timestamp(str(u['period'])):%B %Y}" for u in old)
+    monthly = " (the monthly NHS Workforce Statistics, which place every trust in an ICB)" if ctx.nhs_monthly is not None else ""
+    return [Text(f"The predecessor trusts left unplaced in the {files} staff-group files feed no figure of "
+                 f"{icb_name(icb)} in this report: its NHS trust staff in post are from {latest:%B %Y}, and growth over time "
+                 f"and the back-test come from the monthly series{monthly}.")]
 
 
 def caveats(ctx: DataContext) -> list[str]:

@@ -9,6 +9,7 @@ finding is only ever stated about real data.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -29,6 +30,9 @@ from iwt_helpers.present.provenance import footer_text, provenance_of
 from .wording import caveat, icb_name
 
 ALL = ""                   # the KPI picker's value for every KPI of the report
+ROLLING_NAME = re.compile(r"\s*\(\d+-month rolling\)")
+# A publisher's source that says its series changes definition at this observation: the line breaks there.
+DEFINITION_CHANGE = "changes definition"
 
 
 @dataclass
@@ -74,9 +78,30 @@ class GovernanceContext:
             for kpi_id, note in changed.items():
                 hit = summary["kpi_id"] == kpi_id
                 summary.loc[hit, "note"] = [f"{note}; {n}" if n else note for n in summary.loc[hit, "note"]]
+            summary = self._named_for_figures(summary, icb, changed)
             prov = provenance_of(chart, by="kpi_id", labels=summary.set_index("kpi_id")["name"].to_dict())
             self._cache[key] = Reading(chart, summary, prov)
         return self._cache[key]
+
+    def _named_for_figures(self, summary: pd.DataFrame, icb: str, changed: dict) -> pd.DataFrame:
+        """A KPI shown by a published figure is named for what that figure is: a rolling KPI whose figure
+        is annualised from a few months says so in its name, not "12-month rolling"; and a published
+        figure's basis (a mean of role-level rates, not a whole-workforce rate) goes into its note."""
+        if self.data is None:
+            return summary
+        summary = summary.copy()
+        for kpi_id, measure in measures.KPI_MEASURES.items():
+            hit = summary["kpi_id"] == kpi_id
+            v = self.data.measure(measure, icb)
+            if not hit.any() or v is None or v.status != measures.REAL or v.as_of is None:
+                continue
+            if pd.Timestamp(summary.loc[hit, "latest_period"].iloc[0]) != v.as_of:
+                continue
+            if "annualised from" in v.period:
+                summary.loc[hit, "name"] = [ROLLING_NAME.sub("", n) + f" ({v.period})" for n in summary.loc[hit, "name"]]
+            if kpi_id not in changed and "not a whole-workforce rate" in v.scope:
+                summary.loc[hit, "note"] = [f"{v.scope}; {n}" if n else v.scope for n in summary.loc[hit, "note"]]
+        return summary
 
     def once(self, key: tuple, compute):
         """``compute()`` once per key (an ICB's figures do not change while the notebook is open); what it
@@ -93,9 +118,12 @@ class GovernanceContext:
         s = self.read(icb).summary.set_index("kpi_id")
         out = {}
         for kpi_id, measure in measures.KPI_MEASURES.items():
-            v = self.data.measure(measure, geography.resolve_icb(icb))
-            if kpi_id in s.index and v is not None and v.as_of is not None and pd.Timestamp(s.at[kpi_id, "latest_period"]) == v.as_of:
-                out[kpi_id] = v
+            for m in (measure, measures.KPI_LATEST_MEASURES.get(kpi_id)):   # the KPI's measure, else its latest month's
+                v = self.data.measure(m, geography.resolve_icb(icb)) if m else None
+                if kpi_id in s.index and v is not None and v.as_of is not None and \
+                        pd.Timestamp(s.at[kpi_id, "latest_period"]) == v.as_of:
+                    out[kpi_id] = v
+                    break
         return out
 
     def synthetic(self, icb: str) -> bool:
@@ -131,7 +159,7 @@ def matrix(ctx: GovernanceContext, icb: str) -> None:
     if len(judged):
         jprov = provenance_of(r.chart[r.chart["kpi_id"].isin(judged["kpi_id"])])
         of = f"of {len(judged)} real KPI{'s' if len(judged) != 1 else ''} read with SPC"
-        nb.headline("KPIs with special-cause concern", int(judged["variation"].str.startswith("concern").sum()), of,
+        nb.headline("KPIs with special-cause concern in the latest month", int(judged["variation"].str.startswith("concern").sum()), of,
                     provenance=jprov)
         nb.headline("KPIs that will consistently miss target", int((judged["assurance"] == "consistent_fail").sum()), of,
                     provenance=jprov)
@@ -191,6 +219,8 @@ def charts_section(ctx: GovernanceContext, kpi=lambda: ALL):
                 continue
             rows = r.chart[r.chart["kpi_id"].isin(part["kpi_id"])]
             prov = provenance_of(rows, by="kpi_id", labels=part.set_index("kpi_id")["name"].to_dict())
+            if "source" in rows:                   # the line breaks where a publisher says the series changes definition
+                rows = rows.assign(new_definition=rows["source"].astype(str).str.contains(DEFINITION_CHANGE, regex=False))
             fig = charts.xmr_grid(rows, part.reset_index(drop=True), icb_name(icb), footer_text(prov), prov.synthetic,
                                   ncols=1 if len(part) == 1 else 2)
             out.append(Figure(fig, prov))

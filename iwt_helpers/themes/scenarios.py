@@ -12,6 +12,7 @@ controls can change them and every section redraws.
 from __future__ import annotations
 
 import html
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -63,6 +64,13 @@ def slider_defaults(file: sc_config.ScenarioFile, scenario: str = "baseline") ->
 
 @dataclass
 class ScenarioContext:
+    """What the scenarios notebook reads, and what it works out once. Everything that does not depend on a
+    control is kept for the life of the context (one data folder and scenario file): the inputs of all 42
+    ICBs (each ICB's are its part of them), the England baseline, the validation and back-test tables, each
+    ICB's provenance, tornado (per scenario) and unpaid-care sensitivity. Runs are kept per ICB and slider
+    position, every scenario of one projection sharing what they have in common (``analysis.scenarios``:
+    the baseline runs first, a scenario projects again only the cells its levers reach), and every section
+    of one redraw reads the same run; the last few projections are kept, not every one ever made."""
     ds: Dataset
     params: ReportParams
     data: SystemData
@@ -71,6 +79,10 @@ class ScenarioContext:
     centres: Callable[[], dict[str, float]]
     _inputs: dict = field(default_factory=dict)
     _runs: dict = field(default_factory=dict)
+    _memo: dict = field(default_factory=dict)
+    _projections: OrderedDict = field(default_factory=OrderedDict)
+
+    KEPT = 6        # projections (ICB x slider position) kept, the most recently used
 
     @classmethod
     def load(cls, ds: Dataset, params: ReportParams, scenario: Callable[[], str] | None = None,
@@ -80,11 +92,27 @@ class ScenarioContext:
         return cls(ds, params, SystemData.load(ds, params), file,
                    scenario or (lambda: params.scenario), centres or (lambda: {}))
 
+    def once(self, key: tuple, compute: Callable[[], object]):
+        """``compute()`` once for this context (what does not depend on the controls, or depends on them
+        only through ``key``). What it returns is shared: never change it."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    def england_inputs(self) -> sa.inputs.Inputs:
+        """The inputs of all 42 ICBs, built once."""
+        return self.once(("inputs", "england"), lambda: sa.inputs.build(
+            self.data.t, self.data.snapshot, self.file.horizon_years, ensure=self.file.receiving_cells(),
+            leaving_rates=self.ds.optional_table("leaving_rates")))
+
     def inputs(self, icb: str) -> sa.inputs.Inputs:
+        """The ICB's inputs: its part of all 42's (the same as building them alone), or built alone where its
+        base year differs from England's."""
         if icb not in self._inputs:
-            self._inputs[icb] = sa.inputs.build(self.data.t, self.data.snapshot, self.file.horizon_years, [icb],
-                                                ensure=self.file.receiving_cells(),
-                                                leaving_rates=self.ds.optional_table("leaving_rates"))
+            one = sa.inputs.part(self.england_inputs(), [icb], self.data.snapshot)
+            self._inputs[icb] = one if one is not None else sa.inputs.build(
+                self.data.t, self.data.snapshot, self.file.horizon_years, [icb], ensure=self.file.receiving_cells(),
+                leaving_rates=self.ds.optional_table("leaving_rates"))
         return self._inputs[icb]
 
     def _moved(self) -> dict[str, float]:
@@ -95,25 +123,52 @@ class ScenarioContext:
     def england(self) -> sa.model.Run:
         """The baseline for all 42 ICBs (ENGLAND_RUNS runs), for the validation and the back-test."""
         if "england" not in self._runs:
-            inp = sa.inputs.build(self.data.t, self.data.snapshot, self.file.horizon_years, ensure=self.file.receiving_cells(),
-                                  leaving_rates=self.ds.optional_table("leaving_rates"))
-            self._runs["england"] = sa.run(inp, self.file.get("baseline"), min(ENGLAND_RUNS, self.params.n_runs), self.params.seed)
+            self._runs["england"] = sa.run(self.england_inputs(), self.file.get("baseline"),
+                                           min(ENGLAND_RUNS, self.params.n_runs), self.params.seed)
         return self._runs["england"]
 
-    def run(self, icb: str, name: str | None = None) -> sa.model.Run:
+    def run(self, icb: str, name: str | None = None, flows: bool = True) -> sa.model.Run:
+        """A scenario's runs for the ICB at the sliders' current positions (projected once, then kept);
+        ``flows=False``: without the flows (the comparison of scenarios needs supply and demand only)."""
         name = name or self.scenario()
         centres = self._moved()
-        key = (icb, name, tuple(sorted(centres.items())))
-        if key not in self._runs:
-            self._runs[key] = sa.run(self.inputs(icb), self.file.get(name), self.params.n_runs, self.params.seed, centres)
-        return self._runs[key]
+        key = (icb, tuple(sorted(centres.items())))
+        if key not in self._projections:
+            self._projections[key] = {}
+            while len(self._projections) > self.KEPT:
+                self._projections.popitem(last=False)
+        self._projections.move_to_end(key)
+        runs = self._projections[key]
+        if name not in runs or (flows and not runs[name].flows):
+            inp, sc = self.inputs(icb), self.file.get(name)
+            base_name = next((n for n, s in self.file.scenarios.items() if not s.levers), None)
+            if None not in runs:           # what the scenarios of this projection share, from the baseline's draws
+                ref = self.file.get(base_name) if base_name else sc
+                runs[None] = sa.model.Common.build(inp, ref, sc_config.draws(ref, self.params.n_runs, self.params.seed, centres))
+            base = self.run(icb, base_name, flows) if base_name not in (None, name) and sc.levers else None
+            runs[name] = sa.run(inp, sc, self.params.n_runs, self.params.seed, centres, common=runs[None], base=base,
+                                flows=flows)
+        return runs[name]
 
     def horizons(self, icb: str) -> tuple[int, ...]:
         h = self.inputs(icb).horizon
         return tuple(y for y in self.params.projection_years if y <= h) or (h,)
 
+    def of_run(self, icb: str, what: str, compute: Callable[[sa.model.Run], object], name: str | None = None):
+        """``compute(run)`` of the scenario's run at the sliders' current positions, once: every section and
+        redraw reading it shares it (kept with the run). Never change what it returns."""
+        run = self.run(icb, name)
+        runs = self._projections[(icb, tuple(sorted(self._moved().items())))]
+        key = (name or self.scenario(), what)
+        if key not in runs:
+            runs[key] = compute(run)
+        return runs[key]
+
     def prov(self, icb: str) -> Provenance:
-        """Provenance of a projection: each input table named with its status, and the scenario file."""
+        """Provenance of a projection: each input table named with its status, and the scenario file (once per ICB)."""
+        return self.once(("prov", icb), lambda: self._prov(icb))
+
+    def _prov(self, icb: str) -> Provenance:
         inp = self.inputs(icb)
         real, synthetic, sources = [], [], []
         for name in INPUT_TABLES:
@@ -179,7 +234,7 @@ def _real_and_synthetic_gap(ctx: ScenarioContext, icb: str, run: sa.model.Run, h
     flags = _synthetic_sectors(ctx, icb)
     if all(flags.values()) or not any(flags.values()):
         return ""
-    by = summary.icb_series(run, icb, "sector")
+    by = ctx.of_run(icb, "series_sector", lambda r: summary.icb_series(r, icb, "sector"), run.scenario.name)
     g = by[(by["measure"] == "gap") & (by["year"] == run.inputs.base_year + h)].set_index("group")["p50"]
     labels = vocab.sector_labels()
     syn = [s for s, f in flags.items() if f]
@@ -197,7 +252,8 @@ def summary_section(ctx: ScenarioContext):
         inp = run.inputs
         prov = ctx.prov(icb)
         h = max(ctx.horizons(icb))
-        whole, fam = summary.icb_series(run, icb), summary.icb_series(run, icb, "family")
+        whole = ctx.of_run(icb, "series", lambda r: summary.icb_series(r, icb))
+        fam = ctx.of_run(icb, "series_family", lambda r: summary.icb_series(r, icb, "family"))
         text, p10, p50, p90 = _finding(ctx, icb, run, h, whole)
         gaps = {yh: measures.gap(run, icb, yh, prov.status) for yh in ctx.horizons(icb)}   # the registry's gap: the median
         split = _real_and_synthetic_gap(ctx, icb, run, h)
@@ -254,7 +310,7 @@ def sector_section(ctx: ScenarioContext):
         run = ctx.run(icb)
         inp = run.inputs
         prov = ctx.prov(icb)
-        p = summary.percentiles(run, levels=("staff_group", "sector"))
+        p = ctx.of_run(icb, "percentiles_by_sector", lambda r: summary.percentiles(r, levels=("staff_group", "sector")))
         p = p[(p["icb_code"] == icb) & (p["measure"] == "gap") & p["year"].isin([inp.base_year + h for h in ctx.horizons(icb)])]
         p = p.assign(sector_label=p["sector"].map(vocab.sector_labels()),
                      group_label=p["staff_group"].map({**vocab.staff_group_labels(), "all": "All staff groups"}))
@@ -357,7 +413,8 @@ def tornado_section(ctx: ScenarioContext):
         inp = ctx.inputs(icb)
         sc = ctx.file.get(ctx.scenario())
         prov = ctx.prov(icb)
-        t = sensitivity.tornado(inp, sc, (inp.cells["icb_code"] == icb).to_numpy(), ctx.params.seed)
+        t = ctx.once(("tornado", icb, sc.name),          # the file's ranges: the sliders do not move it
+                     lambda: sensitivity.tornado(inp, sc, (inp.cells["icb_code"] == icb).to_numpy(), ctx.params.seed))
         year = inp.base_year + inp.horizon
         if t.empty:
             return [Text("No assumption of this scenario has a range.")]
@@ -399,7 +456,7 @@ def validation_section(ctx: ScenarioContext):
 
     def render(icb: str) -> list:
         run = ctx.england()
-        v = validation.compare(run, ctx.data.t["population"], ctx.ds.table("prevalence"))
+        v = ctx.once(("validation",), lambda: validation.compare(run, ctx.data.t["population"], ctx.ds.table("prevalence")))
         pub = "; ".join(dict.fromkeys(v["source"]))
         prov = _england_prov(ctx, f"published figures: {pub} (data/reference/{validation.FILE})")
         v = v.assign(iwt=[(f"{a:,.0f}" if abs(a - c) < 0.5 else f"{b:,.0f} ({a:,.0f} to {c:,.0f})") if pd.notna(b) else "not available"
@@ -429,14 +486,9 @@ def backtest_section(ctx: ScenarioContext):
     from iwt_helpers.analysis.scenarios import backtest
 
     def render(icb: str) -> list:
-        run = ctx.england()
-        sc = ctx.file.get("baseline")
-        d = sc_config.draws(sc, run.n_runs, ctx.params.seed)
-        tables = {n: ctx.ds.optional_table(n) for n in ("nhs_staff_monthly", "nhs_staff_monthly_icb", "gp_workforce")}
         items: list = []
         rows, by_icb = [], []
-        for label, (table, meta) in (("NHS trusts, all HCHS staff", backtest.nhs(tables, run.inputs, sc, d)),
-                                     ("General practice", backtest.gp(tables, run.inputs, sc, d))):
+        for label, (table, meta) in ctx.once(("backtest",), lambda: _backtests(ctx, backtest)):
             if table.empty:
                 items.append(Text(f"<p>{label}: {meta['note']}; needs a data folder built from published files.</p>"))
                 continue
@@ -503,6 +555,16 @@ def backtest_section(ctx: ScenarioContext):
     return render
 
 
+def _backtests(ctx: ScenarioContext, backtest) -> list[tuple[str, tuple[pd.DataFrame, dict]]]:
+    """The back-test of NHS trusts and of general practice (the same for every ICB: worked out once)."""
+    run = ctx.england()
+    sc = ctx.file.get("baseline")
+    d = sc_config.draws(sc, run.n_runs, ctx.params.seed)
+    tables = {n: ctx.ds.optional_table(n) for n in ("nhs_staff_monthly", "nhs_staff_monthly_icb", "gp_workforce")}
+    return [("NHS trusts, all HCHS staff", backtest.nhs(tables, run.inputs, sc, d)),
+            ("General practice", backtest.gp(tables, run.inputs, sc, d))]
+
+
 def _range_words(r) -> str:
     fmt = (lambda v: f"{100 * v:g}%") if r.kind == "rate" else (lambda v: f"{v:g}")
     return f"{fmt(r.low)} to {fmt(r.high)}"
@@ -522,7 +584,7 @@ def comparison_section(ctx: ScenarioContext):
     """Every scenario of the file on the same headline measures, for a board."""
     def render(icb: str) -> list:
         prov = ctx.prov(icb)
-        runs = [ctx.run(icb, n) for n in ctx.file.scenarios]
+        runs = [ctx.run(icb, n, flows=False) for n in ctx.file.scenarios]    # supply and demand are what it compares
         comp = summary.comparison(runs, icb, ctx.horizons(icb))
         by_name = {r.scenario.name: r for r in runs}          # each scenario's median gap: the registry's (analysis.measures)
         comp["gap_p50"] = [measures.gap(by_name[n], icb, y, prov.status).value for n, y in zip(comp["scenario"], comp["years_ahead"])]
@@ -577,7 +639,7 @@ def carers_section(ctx: ScenarioContext):
         if sens is None or rows.empty:
             return [Text("No unpaid-care sensitivity: the scenario file has none, or the data have no Census unpaid care "
                          "for this ICB.")]
-        res = summary.carers_sensitivity(uc, icb, sens, ctx.params.n_runs, ctx.params.seed)
+        res = ctx.once(("carers", icb), lambda: summary.carers_sensitivity(uc, icb, sens, ctx.params.n_runs, ctx.params.seed))
         census = provenance_of(rows)
         prov = Provenance(f"{census.source}; iwt unpaid-care sensitivity (scenarios.yaml)", f"Census {res['year']}",
                           "modelled" if census.status == "real" else census.status,
@@ -634,7 +696,8 @@ def assumptions_section(ctx: ScenarioContext):
                              key="assumptions", suppress=False, provenance=file_prov)]
         inp = ctx.inputs(icb)
         c = inp.cells
-        central = sa.sensitivity.central_rates(inp, sc)      # NHS trusts and general practice: the published basis
+        central = ctx.once(("central_rates", icb, sc.name),   # NHS trusts and general practice: the published basis
+                           lambda: sa.sensitivity.central_rates(inp, sc))
         g = c.assign(leavers=c["fte0"] * central["leave_rate"], joiners=c["fte0"] * central["join_rate"],
                      movers=c["fte0"] * c["leave_rate"] * c["move_share"],
                      local=(c["rate_from"] == "ICB") * c["fte0"]).groupby("sector", as_index=False)[
@@ -661,7 +724,7 @@ def assumptions_section(ctx: ScenarioContext):
                            formats={"fte0": "{:,.0f}", "demand0": "{:,.0f}", "vacancy_pct": "{:.1f}", "leavers_pct": "{:.1f}",
                                     "joiners_pct": "{:.1f}", "movers_pct": "{:.2f}", "local_pct": "{:.0f}"},
                            key="base_year", provenance=ctx.prov(icb), measures=_base_year_measures(ctx, icb)))
-        curve, source = sa.inputs.service_use_curve()
+        curve, source = ctx.once(("service_use_curve",), sa.inputs.service_use_curve)
         labels = {b: b.replace("_plus", "+").replace("_", "-") for b in curve.index}
         items.append(Table(curve.rename("relative_use").rename(index=labels).reset_index(),
                            "Use of NHS services per person by age, relative to ages 25-34: how NHS and general practice demand "
@@ -686,12 +749,15 @@ def export_by_year(ctx: ScenarioContext, icb: str) -> None:
     whole-system totals), to tables.xlsx only: too long to read in the report."""
     from iwt_helpers.present import notebook
     run = ctx.run(icb)
-    p = summary.percentiles(run)
-    p = p[p["icb_code"] == icb].drop(columns=["icb_code"])
-    p["sector"] = p["sector"].map({**vocab.sector_labels(), "all": "All sectors"})
-    p["staff_group"] = p["staff_group"].map({**vocab.staff_group_labels(), "all": "All staff groups"})
-    p[["p10", "p50", "p90"]] = p[["p10", "p50", "p90"]].round(1)
-    notebook.key_table("by_year", p.reset_index(drop=True),
+
+    def by_year(r: sa.model.Run) -> pd.DataFrame:
+        p = summary.percentiles(r)
+        p = p[p["icb_code"] == icb].drop(columns=["icb_code"])
+        p["sector"] = p["sector"].map({**vocab.sector_labels(), "all": "All sectors"})
+        p["staff_group"] = p["staff_group"].map({**vocab.staff_group_labels(), "all": "All staff groups"})
+        p[["p10", "p50", "p90"]] = p[["p10", "p50", "p90"]].round(1)
+        return p.reset_index(drop=True)
+    notebook.key_table("by_year", ctx.of_run(icb, "by_year", by_year),
                        f"{icb_name(icb)}: supply, demand and gap (FTE) by year, sector and staff group, {ctx.label()} scenario, "
                        f"{run.n_runs:,} runs", ctx.prov(icb))
 

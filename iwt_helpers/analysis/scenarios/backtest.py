@@ -75,18 +75,21 @@ def _synthetic_rows(df: pd.DataFrame) -> bool:
     return bool(df["source"].astype(str).str.contains("SYNTHETIC").any()) if "source" in df else False
 
 
-def _growth(sc: Scenario, d: dict[str, np.ndarray], eng: pd.Series, icb: pd.DataFrame, icbs: list[str]) -> np.ndarray | None:
+def _growth(sc: Scenario, d: dict[str, np.ndarray], eng: pd.Series, icb: pd.DataFrame, icbs: list[str],
+            sector: str = "nhs_trust") -> np.ndarray | None:
     """(runs, ICBs) yearly growth before the base, drawn between ``recent_growth``'s windows like the
-    projection's, with each ICB's difference (weighted) and its own departure; None where the series does
-    not reach the shorter window."""
+    projection's, with England's departure from that pace (NHS trusts: ``national_net_growth``), each
+    ICB's difference (weighted) and its own departure; None where the series does not reach the shorter
+    window."""
     w = sc.assumptions["recent_growth"]
     eng, icb = calibration.filled(eng), calibration.filled(icb)
     if pd.isna(eng.get(w.low)):
         return None
     u = np.asarray(d["recent_growth"], dtype=float)[:, None]
     local = (icb[w.high].reindex(icbs) - eng[w.high]).fillna(0.0).to_numpy()[None, :]
-    return (eng[w.low] + u * (eng[w.high] - eng[w.low]) + d["local_rate_weight"][:, None] * local
-            + calibration.local_term(pd.DataFrame({"icb_code": icbs}), d))
+    rows = pd.DataFrame({"icb_code": icbs, "sector": sector})
+    return (eng[w.low] + u * (eng[w.high] - eng[w.low]) + calibration.national_term(rows, d)
+            + d["local_rate_weight"][:, None] * local + calibration.local_term(rows, d))
 
 
 def _projection_growth(inp: Inputs, sc: Scenario, d: dict[str, np.ndarray], sector: str, group: str | None,
@@ -208,7 +211,7 @@ def gp(tables: dict[str, pd.DataFrame], inp: Inputs, sc: Scenario, d: dict[str, 
             rel = float(cells["leave_relative"].iloc[0]) if len(cells) and "leave_relative" in cells else 1.0
             lv = d["backtest.nhs_leaving_rate"][:, None] * rel
             eng, icb = calibration.growth_before(sub, base, months=False)
-            growth = _growth(sc, d, eng, icb, icbs)
+            growth = _growth(sc, d, eng, icb, icbs, sector="primary_care")
             if growth is not None:
                 words = f"growth of the years before {base} (out of sample)"
             else:

@@ -40,6 +40,7 @@ GP_PROXY = {"registered_nurse": "registered_nurse", "support_to_clinical": "supp
             "infrastructure_admin": "infrastructure_admin"}
 GP_TRAINEES = "gp_trainee_locum"
 SPREAD_YEARS = (2011, 2018)     # ICBs' divergence from England's growth is measured over these years (before the back-test)
+NORMAL_P90 = 1.2815515655446004  # the 90th percentile of a standard normal
 
 
 # --------------------------------------------------------------------------- the published series
@@ -111,6 +112,61 @@ def icb_spread(stocks: pd.DataFrame, years: tuple[int, int] = SPREAD_YEARS, mont
     dev = (both[b] / both[a]) ** (1 / n) - (both[b].sum() / both[a].sum()) ** (1 / n)
     return {"sd": float(dev.std(ddof=1)), "robust_sd": float(1.4826 * (dev - dev.median()).abs().median()),
             "icbs": int(len(dev)), "from": a, "to": b}
+
+
+def pace_errors(stocks: pd.DataFrame, before: int = SPREAD_YEARS[1], windows: tuple[int, ...] = (1, 3),
+                min_horizon: int = 3, month: int = 3) -> pd.DataFrame:
+    """How far England's yearly growth of NHS trust staff departed from the recruitment pace a projection
+    would have read before it (``recent_growth``'s method), using only the series up to March of ``before``:
+    for each base year and window (the growth over the k years before the base), England's yearly growth
+    from the base to ``before`` (at least ``min_horizon`` years) less the growth of the window. Columns
+    base, window_years, horizon_years, past_pct, actual_pct, error_pct (percentage points a year)."""
+    eng = monthly_wide(stocks).sum(min_count=1)
+    rows = []
+    for base in range(before - 50, before - min_horizon + 1):
+        for k in windows:
+            a, b, e = (pd.Timestamp(y, month, 1) for y in (base - k, base, before))
+            if not all(t in eng.index and pd.notna(eng[t]) for t in (a, b, e)):
+                continue
+            past = (eng[b] / eng[a]) ** (1 / k) - 1
+            actual = (eng[e] / eng[b]) ** (1 / (before - base)) - 1
+            rows.append({"base": base, "window_years": k, "horizon_years": before - base,
+                         "past_pct": 100 * past, "actual_pct": 100 * actual, "error_pct": 100 * (actual - past)})
+    return pd.DataFrame(rows, columns=["base", "window_years", "horizon_years", "past_pct", "actual_pct", "error_pct"])
+
+
+def icb_pace_errors(stocks: pd.DataFrame, before: int = SPREAD_YEARS[1], horizon: int = 7, weight: float = 0.5,
+                    month: int = 3) -> dict[str, float]:
+    """How far each ICB's yearly growth of NHS trust staff over ``horizon`` years to March of ``before``
+    departed from what the projection's method gives it, using only the series up to then: England's
+    actual growth plus ``weight`` x the ICB's difference from England over the longest window (up to
+    three years) the series holds before the base. The standard deviation of those departures, its
+    robust estimate (1.4826 x the median absolute deviation) and the number of ICBs; NaN where the
+    series does not reach the base and a year before it."""
+    wide = monthly_wide(stocks)
+    base = before - horizon
+    at = {y: pd.Timestamp(y, month, 1) for y in range(base - 3, before + 1)}
+    k = next((k for k in (3, 2, 1) if at[base - k] in wide.columns), None)
+    if k is None or at[base] not in wide.columns or at[before] not in wide.columns:
+        return {"sd": np.nan, "robust_sd": np.nan, "icbs": 0, "base": base, "window_years": 0}
+    w = wide[[at[base - k], at[base], at[before]]].dropna()
+    a, b, e = (w[at[y]] for y in (base - k, base, before))
+    past = (b / a) ** (1 / k) - 1 - ((b.sum() / a.sum()) ** (1 / k) - 1)
+    dev = (e / b) ** (1 / horizon) - (e.sum() / b.sum()) ** (1 / horizon) - weight * past
+    return {"sd": float(dev.std(ddof=1)), "robust_sd": float(1.4826 * (dev - dev.median()).abs().median()),
+            "icbs": int(len(dev)), "base": base, "window_years": k}
+
+
+def national_range(errors: pd.DataFrame) -> dict[str, float]:
+    """The range of ``national_net_growth`` the errors of :func:`pace_errors` give: their root mean square
+    (the error's standard deviation about 0, percentage points a year), and the half-width of a uniform
+    draw whose 10th and 90th percentiles are those of a normal with that standard deviation
+    (1.2816 / 0.8 = 1.6 times it); and the largest error either way, for comparison."""
+    e = errors["error_pct"].to_numpy(dtype=float)
+    if not len(e):
+        return {"rms": np.nan, "half_width": np.nan, "largest": np.nan, "errors": 0}
+    rms = float(np.sqrt(np.mean(e ** 2)))
+    return {"rms": rms, "half_width": rms * NORMAL_P90 / 0.8, "largest": float(np.abs(e).max()), "errors": int(len(e))}
 
 
 def persistence(stocks: pd.DataFrame, first: tuple[int, int], second: tuple[int, int], month: int = 3) -> float:
@@ -312,15 +368,27 @@ def local_term(cells: pd.DataFrame, d: dict[str, np.ndarray]) -> np.ndarray:
     return d["local_net_growth_sd"][:, None] * z
 
 
+def national_term(cells: pd.DataFrame, d: dict[str, np.ndarray]) -> np.ndarray:
+    """(runs, cells) England's departure from the recruitment pace of the years before the base
+    (``national_net_growth``, one draw a run for every ICB), on NHS trust cells; 0 elsewhere or without
+    the draw."""
+    R = len(d["local_rate_weight"])
+    if "national_net_growth" not in d:
+        return np.zeros((R, len(cells)))
+    nhs = (cells["sector"] == "nhs_trust").to_numpy() if "sector" in cells else np.ones(len(cells), dtype=bool)
+    return np.asarray(d["national_net_growth"], dtype=float)[:, None] * nhs[None, :]
+
+
 def growth(cells: pd.DataFrame, d: dict[str, np.ndarray], sc: Scenario) -> np.ndarray:
     """(runs, cells) the yearly growth of staff in post the base year's joiners keep up: England's, drawn
-    between the growth over the shorter and the longer window, the ICB's difference over the longer one
-    (weighted) and its own departure."""
+    between the growth over the shorter and the longer window, England's departure from that pace (NHS
+    trusts), the ICB's difference over the longer window (weighted) and its own departure."""
     u, lo, hi = _position(sc, d)
     g_lo = cells[f"growth_{lo}y"].to_numpy(dtype=float)[None, :]
     g_hi = cells[f"growth_{hi}y"].to_numpy(dtype=float)[None, :]
     local = cells[f"local_{hi}y"].to_numpy(dtype=float)[None, :]
-    return g_lo + u[:, None] * (g_hi - g_lo) + d["local_rate_weight"][:, None] * local + local_term(cells, d)
+    return (g_lo + u[:, None] * (g_hi - g_lo) + national_term(cells, d) + d["local_rate_weight"][:, None] * local
+            + local_term(cells, d))
 
 
 def gp_intake(sc: Scenario, base_year: int) -> float:

@@ -15,6 +15,7 @@ from a stream per ICB, so an ICB gets the same draws whether it is run alone or 
 
 from __future__ import annotations
 
+import functools
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,6 +148,15 @@ def local_icbs() -> list[str]:
     return geography.icb_codes()
 
 
+@functools.lru_cache(maxsize=8)
+def _local_z(seed: int, n_runs: int, icbs: tuple[str, ...]) -> np.ndarray:
+    """(runs, ICBs) standard normal draws, one stream per ICB (drawn once per seed and number of runs)."""
+    z = np.stack([np.random.default_rng([seed, zlib.crc32(f"{LOCAL_Z}.{icb}".encode())]).standard_normal(n_runs)
+                  for icb in icbs], axis=1)
+    z.flags.writeable = False
+    return z
+
+
 def draws(scenario: Scenario, n_runs: int, seed: int, centres: dict[str, float] | None = None) -> dict[str, np.ndarray]:
     """``n_runs`` values of every ranged assumption and lever setting of ``scenario``.
 
@@ -187,8 +197,7 @@ def draws(scenario: Scenario, n_runs: int, seed: int, centres: dict[str, float] 
         for name in type(scenario.backtest).model_fields:
             out[f"backtest.{name}"] = ranged(f"backtest.{name}", getattr(scenario.backtest, name))
     if "local_net_growth_sd" in scenario.assumptions:
-        out[LOCAL_Z] = np.stack([np.random.default_rng([int(seed), zlib.crc32(f"{LOCAL_Z}.{icb}".encode())]).standard_normal(n_runs)
-                                 for icb in local_icbs()], axis=1)
+        out[LOCAL_Z] = _local_z(int(seed), n_runs, tuple(local_icbs())).copy()
     unknown = set(centres) - set(out)
     if unknown:
         raise ValueError(f"centres: unknown key(s) {', '.join(sorted(unknown))} for scenario {scenario.name!r}; "

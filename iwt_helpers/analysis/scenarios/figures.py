@@ -7,7 +7,8 @@ percentile, for NHS trusts, fully qualified GPs and GP admin staff; England's he
 general practice) in 2030 and 2036, 10th, 50th and 90th percentile, in the baseline and with NHS hiring
 held at the base year's (the turnover files' months: in 2025 a freeze); the spread of ICBs' growth of
 NHS trust staff around England's over 2011-2018 and how far an ICB's growth in one period follows its
-growth in another. ``--fitted`` adds a sensitivity that is not in the baseline: the yearly growth of
+growth in another; the errors of the recruitment pace before the back-test behind the ranges of
+``national_net_growth`` and ``local_net_growth_sd``. ``--fitted`` adds a sensitivity that is not in the baseline: the yearly growth of
 wider-labour-market joiners that would close the NHS back-test's England total (a number fitted to the
 back-test, so shown, never used). ``--by-icb`` prints the back-test for every ICB as a Markdown table.
 """
@@ -100,7 +101,8 @@ def figures(data_dir: str | None, n_runs: int = 200, seed: int = 2022, fitted: b
         if len(t):
             out[f"back-test {label}, {base} to {end}"] = {
                 "MAPE %": backtest.mape(t), "ICBs inside p10-p90 %": 100 * float(t["within_range"].mean()),
-                "England error %": 100 * (t["projected_p50"].sum() / t["published_fte"].sum() - 1)}
+                "England error %": 100 * (t["projected_p50"].sum() / t["published_fte"].sum() - 1),
+                "ICBs under-projected": f"{int((t['error_pct'] < 0).sum())} of {len(t)}"}
     if fitted:
         g, t = fitted_wider_labour_market(tables, inp, sc, d)
         out["sensitivity, not in the baseline: wider labour market growth fitted to the NHS back-test"] = {
@@ -116,6 +118,15 @@ def figures(data_dir: str | None, n_runs: int = 200, seed: int = 2022, fitted: b
         sp = calibration.icb_spread(stocks)
         out[f"ICB growth around England's, {sp['from']:%B %Y} to {sp['to']:%B %Y}"] = {
             "sd": sp["sd"], "robust sd": sp["robust_sd"], "ICBs": sp["icbs"]}
+        errors = calibration.pace_errors(stocks)
+        nat = calibration.national_range(errors)
+        out["England's growth less the recent pace before March 2018 (base, window years: points a year)"] = ", ".join(
+            f"{r.base}, {r.window_years}: {r.error_pct:+.2f}" for r in errors.itertuples())
+        out["national_net_growth from those errors"] = {
+            "root mean square": nat["rms"], "half-width (1.6 x)": nat["half_width"], "largest": nat["largest"]}
+        e = calibration.icb_pace_errors(stocks)
+        out[f"local_net_growth_sd: ICBs' error of the method, March {e['base']} to March {calibration.SPREAD_YEARS[1]}"] = {
+            "sd": e["sd"], "robust sd": e["robust_sd"], "ICBs": e["icbs"]}
         out["ICB growth 2018-25 against 2022-25, correlation"] = calibration.persistence(stocks, (2018, 2025), (2022, 2025))
     return out
 

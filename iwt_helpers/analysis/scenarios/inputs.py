@@ -278,3 +278,31 @@ def _move_target(sector: str, staff_group: str) -> tuple[str, str] | None:
     if sector in HEALTH and staff_group in MOVE_TO_SOCIAL_CARE:
         return "asc_independent", MOVE_TO_SOCIAL_CARE[staff_group]
     return None
+
+
+def part(inp: Inputs, icbs: list[str], snapshot: pd.DataFrame) -> Inputs | None:
+    """The inputs of some of ``inp``'s ICBs (``snapshot``: the one ``inp`` was built from), as :func:`build`
+    makes them for those ICBs alone, without building them again: every figure of a cell is its own, its
+    ICB's or England's (read from whole tables), so an ICB's cells are its part of all 42's. None where
+    these ICBs' own base year would differ from ``inp``'s (build them instead)."""
+    icbs = [geography.resolve_icb(c) for c in icbs]
+    keys = ["icb_code", "sector", "staff_group"]
+    snap = snapshot[snapshot["icb_code"].isin(icbs)]
+    fte = snap.groupby(keys)["fte"].sum(min_count=1)
+    periods = snap.groupby(keys)["period"].max()[fte.fillna(0) > 0]
+    if not len(periods) or int(pd.Timestamp(periods.max()).year) != inp.base_year or not set(icbs) <= set(inp.icbs):
+        return None
+    m = inp.cells["icb_code"].isin(icbs).to_numpy()
+    cells = inp.cells[m].reset_index(drop=True)
+    new = np.full(len(inp.cells), -1)
+    new[np.flatnonzero(m)] = np.arange(len(cells))
+    target = cells["target"].to_numpy()
+    cells["target"] = np.where(target >= 0, new[np.maximum(target, 0)], -1)
+    notes = [(cid, {"groups": int(cells[f"age_rate_{AGE_BANDS[0]}"].notna().sum()), "cells": len(cells)})
+             if cid == "A24.extract" else (cid, dict(v)) for cid, v in inp.notes]
+    rows = [inp.icbs.index(c) for c in icbs]
+    out = Inputs(inp.base_year, inp.horizon, cells, icbs, inp.pop_all[rows], inp.pop_65[rows], inp.pop_weighted[rows],
+                 inp.pay_gap0[rows], inp.use_curve_source, notes, dict(inp.synthetic), dict(inp.sources))
+    out.synthetic["workforce"] = bool(_syn(snap).any())
+    out.sources["workforce"] = "; ".join(dict.fromkeys(snap["source"].dropna().astype(str))) if "source" in snap else ""
+    return out

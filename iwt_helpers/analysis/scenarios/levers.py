@@ -10,23 +10,28 @@ declaration (:class:`Lever`, added with :func:`register`) gives
   cells, so that there is somewhere to move it);
 - its effect: one or more functions that :func:`model.simulate` calls, each given the lever at work
   (:class:`Acting`: its settings, its draws by parameter, and the projection's :class:`Frame`):
-  ``demand(x, demand)`` changes the posts needed, in place (runs x cells x years); ``leaving(x, t)``
+  ``demand(x, demand)`` changes the posts needed, in place (years x cells x runs); ``leaving(x, t)``
   returns (cells, a factor per run) on leaving in year t; ``pay_gap(x, t)`` a factor per run on the
   care worker to NHS pay gap, which moves from care work to the NHS follow; ``routes(x, t)`` a factor on
-  what each route of entry supplies (broadcast to runs x cells x routes); ``joining(x, t)`` (cells,
-  FTE per run and cell) of recruits beyond the routes, who come by the route ``route``;
+  what each route of entry supplies (broadcast to routes x cells x runs); ``joining(x, t)`` (cells,
+  FTE per cell and run) of recruits beyond the routes, who come by the route ``route``;
 - its words: ``label`` and ``description``, the sentence the report's scenario table shows, with
   ``{param}`` where the range of that parameter goes.
 
 ``config.load`` checks a scenario's lever settings against the declaration. Levers act in the order
 they are registered: productivity lowers demand before care moves home or new roles take work on.
+The model holds its arrays with the runs last (cells x runs, years x cells x runs), so that a lever's
+cells are whole rows. An effect acts on the cells its settings name (``x.cells(prefix)``), a pay-gap
+effect on the cells whose moves follow the gap, a routes effect anywhere: :func:`touched` says so, and
+``iwt scenarios run`` projects again only those cells (and the cells moves join to them), taking the
+others from the baseline. An effect that reached other cells would need :func:`touched` to say so.
 """
 
 from __future__ import annotations
 
 import string
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -45,8 +50,9 @@ class Frame:
     n_icbs: int
     d0: np.ndarray                      # base-year demand per cell
     t: np.ndarray                       # years after the base year, 0 to the horizon
-    demand: np.ndarray | None = None    # (runs, cells, years) with the levers' effects on demand, once known
+    demand: np.ndarray | None = None    # (years, cells, runs) with the levers' effects on demand, once known
     population: np.ndarray | None = None     # the same without them
+    masks: dict = field(default_factory=dict, repr=False)   # cells named by (sectors, staff groups), worked out once
 
     @property
     def ramp(self) -> np.ndarray:
@@ -82,10 +88,13 @@ class Acting:
     frame: Frame
 
     def cells(self, prefix: str = "") -> np.ndarray:
-        """Mask of the frame's cells named by ``prefix`` ('', 'from_' or 'to_')."""
-        sectors, groups = self.setting.codes(prefix)
-        c = self.frame.cells
-        return (c["sector"].isin(sectors) & c["staff_group"].isin(groups)).to_numpy()
+        """Mask of the frame's cells named by ``prefix`` ('', 'from_' or 'to_'); worked out once per frame's
+        cells (never change it)."""
+        key = self.setting.codes(prefix)
+        if key not in self.frame.masks:
+            c = self.frame.cells
+            self.frame.masks[key] = (c["sector"].isin(key[0]) & c["staff_group"].isin(key[1])).to_numpy()
+        return self.frame.masks[key]
 
 
 DemandEffect = Callable[[Acting, np.ndarray], None]
@@ -155,13 +164,13 @@ def on_demand(acting: list[Acting], demand: np.ndarray) -> None:
 
 
 def leaving_factor(acting: list[Acting], t: int, shape: tuple[int, int]) -> np.ndarray | None:
-    """(runs, cells) factor on leaving in year t; None when no lever changes leaving."""
+    """(cells, runs) factor on leaving in year t; None when no lever changes leaving."""
     factor = None
     for x in acting:
         if x.lever.leaving:
             factor = np.ones(shape) if factor is None else factor
             mask, f = x.lever.leaving(x, t)
-            factor[:, mask] *= f[:, None]
+            factor[mask, :] *= f[None, :]
     return factor
 
 
@@ -174,7 +183,7 @@ def pay_gap(acting: list[Acting], t: int, gap: np.ndarray) -> np.ndarray:
 
 
 def route_supply(acting: list[Acting], t: int, by_route: np.ndarray) -> np.ndarray:
-    """What each route supplies (runs, cells, routes) after the levers that change it."""
+    """What each route supplies (routes, cells, runs) after the levers that change it."""
     for x in acting:
         if x.lever.routes:
             by_route = by_route * x.lever.routes(x, t)
@@ -182,8 +191,23 @@ def route_supply(acting: list[Acting], t: int, by_route: np.ndarray) -> np.ndarr
 
 
 def recruits(acting: list[Acting], t: int) -> list[tuple[np.ndarray, np.ndarray, str]]:
-    """(cells, FTE (runs, those cells), route) of recruits levers bring beyond the routes in year t."""
+    """(cells, FTE (those cells, runs), route) of recruits levers bring beyond the routes in year t."""
     return [(*x.lever.joining(x, t), x.lever.route) for x in acting if x.lever.joining]
+
+
+def touched(acting: list[Acting], pay_gap_cells: np.ndarray) -> np.ndarray | None:
+    """Mask of the cells whose projection the levers can change (the cells their settings name, and the
+    cells whose moves follow the pay gap when a lever changes it); None when they can change every cell
+    (a lever on the routes of entry, or one that names no cells)."""
+    out = np.zeros(len(pay_gap_cells), dtype=bool)
+    for x in acting:
+        if x.lever.routes or not x.lever.cells:
+            return None
+        for prefix in dict.fromkeys(p for p in ("", "from_", "to_") if any(c.startswith(p + "sector") for c in x.lever.cells)):
+            out |= x.cells(prefix)
+        if x.lever.pay_gap:
+            out |= pay_gap_cells
+    return out
 
 
 # --------------------------------------------------------------------------- the levers' effects
@@ -194,7 +218,7 @@ def _ramp(t: int, years: np.ndarray) -> np.ndarray:
 
 
 def _per_icb(values: np.ndarray, icb_of: np.ndarray, n_icbs: int) -> np.ndarray:
-    """Sum (runs, cells, years) over the cells of each ICB -> (runs, ICBs, years)."""
+    """Sum (years, cells, runs) over the cells of each ICB -> (years, ICBs, runs)."""
     out = np.zeros((values.shape[0], n_icbs, values.shape[2]), dtype=DTYPE)
     for i in np.unique(icb_of):
         out[:, i, :] = values[:, icb_of == i, :].sum(axis=1)
@@ -212,7 +236,7 @@ def _share_within_icb(d0: np.ndarray, mask: np.ndarray, icb: np.ndarray) -> np.n
 
 def _fewer_staff_needed(x: Acting, demand: np.ndarray) -> None:
     """Demand in the lever's cells falls by ``yearly_gain`` a year, compounded."""
-    demand[:, x.cells(), :] *= (1 - x.p["yearly_gain"])[:, None, None] ** x.frame.t[None, None, :]
+    demand[:, x.cells(), :] *= (1 - x.p["yearly_gain"])[None, None, :] ** x.frame.t[:, None, None]
 
 
 def _demand_moves(share: str, per_fte: str) -> DemandEffect:
@@ -220,9 +244,9 @@ def _demand_moves(share: str, per_fte: str) -> DemandEffect:
     ``to_`` cells of the same ICB, ``per_fte`` FTE for each FTE moved, shared by their base-year demand."""
     def effect(x: Acting, demand: np.ndarray) -> None:
         f, src, dst = x.frame, x.cells("from_"), x.cells("to_")
-        moved = demand[:, src, :] * x.p[share][:, None, None] * f.ramp[None, None, :]
+        moved = demand[:, src, :] * x.p[share][None, None, :] * f.ramp[:, None, None]
         demand[:, src, :] -= moved
-        per_icb = _per_icb(moved, f.icb[src], f.n_icbs) * x.p[per_fte][:, None, None]
+        per_icb = _per_icb(moved, f.icb[src], f.n_icbs) * x.p[per_fte][None, None, :]
         demand[:, dst, :] += per_icb[:, f.icb[dst], :] * _share_within_icb(f.d0, dst, f.icb)[None, :, None]
     return effect
 
@@ -230,8 +254,8 @@ def _demand_moves(share: str, per_fte: str) -> DemandEffect:
 def _new_posts_filled(x: Acting, t: int) -> tuple[np.ndarray, np.ndarray]:
     """``recruited_share`` of the posts the lever adds to its ``to_`` cells in year t are filled."""
     f, m = x.frame, x.cells("to_")
-    added = [f.demand[:, m, y] - f.population[:, m, y] for y in (t - 1, t)]
-    return m, np.maximum(0.0, added[1] - added[0]) * x.p["recruited_share"][:, None]
+    added = [f.demand[y, m, :] - f.population[y, m, :] for y in (t - 1, t)]
+    return m, np.maximum(0.0, added[1] - added[0]) * x.p["recruited_share"][None, :]
 
 
 def _fewer_leave(x: Acting, t: int) -> tuple[np.ndarray, np.ndarray]:

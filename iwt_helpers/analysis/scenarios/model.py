@@ -1,5 +1,5 @@
 """The scenario model: FTE demanded and supplied per cell (ICB x sector x staff group), year by
-year, for many Monte Carlo runs at once (arrays runs x cells x years).
+year, for many Monte Carlo runs at once (arrays held years x cells x runs; a :class:`Run` shows them as runs x cells x years).
 
 Demand. Base-year demand is the cell's posts (filled and vacant). Adult social care demand grows as
 the ICB's population aged 65+ (Skills for Care's method); NHS and general practice demand as its
@@ -30,7 +30,7 @@ Gap = demand - supply: above zero, a shortfall; below zero, more staff than post
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -61,7 +61,8 @@ FLOWS = ("leavers_base", "leaving_avoided", "moved_out", "moved_in", "joiners", 
 @dataclass
 class Run:
     """One scenario's runs: arrays (runs, cells, years) of FTE, and the horizon's flows per cell
-    (runs, cells), summed over the years, for the waterfall."""
+    (runs, cells), summed over the years, for the waterfall. They are views of the model's arrays, which
+    hold the runs last (``np.transpose`` gives them back); a run made without flows has none."""
     inputs: Inputs
     scenario: Scenario
     n_runs: int
@@ -79,26 +80,24 @@ class Run:
         return self.demand - self.supply
 
 
-def _demand(inp: Inputs, frame: levers.Frame, acting: list[levers.Acting], d: dict[str, np.ndarray],
-            n_runs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(demand with the levers, demand without them, demand at the horizon from demography alone)."""
-    cells, icb, t = inp.cells, frame.icb, frame.t
-    health = (cells["family"] == "health").to_numpy()
-    d0 = frame.d0
+def _population(inp: Inputs, icb: np.ndarray, d0: np.ndarray, t: np.ndarray, d: dict[str, np.ndarray],
+                n_runs: int) -> tuple[np.ndarray, np.ndarray]:
+    """(years, cells, runs) demand with no lever (demography and need beyond it), and (cells, runs) demand at
+    the horizon from demography alone."""
+    health = (inp.cells["family"] == "health").to_numpy()
     head = inp.pop_all / inp.pop_all[:, :1]
     older = inp.pop_65 / inp.pop_65[:, :1]
     weighted = inp.pop_weighted / inp.pop_weighted[:, :1]
-    w = d["nhs_age_weighting"][:, None, None]
-    growth = np.empty((n_runs, len(cells), len(t)), dtype=DTYPE)
-    growth[:, health, :] = (1 - w) * head[icb[health]][None] + w * weighted[icb[health]][None]
-    growth[:, ~health, :] = older[icb[~health]][None]
-    demography = d0[None, :] * growth[:, :, -1]
-    need = np.where(health[None, :], d["need_growth_health"][:, None], d["need_growth_social_care"][:, None])   # (R, C)
-    growth *= ((1 + need[:, :, None]) ** t[None, None, :]).astype(DTYPE)
-    population = d0[None, :, None] * growth
-    demand = population.copy()
-    levers.on_demand(acting, demand)
-    return demand, population, demography
+    w = d["nhs_age_weighting"][None, None, :]
+    growth = np.empty((len(t), len(health), n_runs), dtype=DTYPE)
+    growth[:, health, :] = (1 - w) * head[icb[health]].T[:, :, None] + w * weighted[icb[health]].T[:, :, None]
+    growth[:, ~health, :] = older[icb[~health]].T[:, :, None]
+    demography = d0[:, None] * growth[-1]
+    # need beyond demography compounds by family: one power per run and year, not per cell
+    for mask, key in ((health, "need_growth_health"), (~health, "need_growth_social_care")):
+        growth[:, mask, :] *= ((1 + d[key][None, :]) ** t[:, None]).astype(DTYPE)[:, None, :]
+    growth *= d0[None, :, None]
+    return growth, demography
 
 
 def _move_batches(target: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -160,22 +159,6 @@ def _leaving_rates(cells, d: dict[str, np.ndarray], exit_rate: np.ndarray) -> np
     return np.ascontiguousarray(np.moveaxis(rate, 2, 0).astype(DTYPE))
 
 
-def route_index(cells, d: dict[str, np.ndarray], t: float) -> np.ndarray:
-    """(runs, cells, routes): what each route supplies in year t against the base year. Newly qualified
-    and the wider labour market grow at their yearly rates; international recruits to adult social care by
-    ``international_growth``, to NHS trusts and general practice by ``health_international_first_year`` in
-    the first year, then ``health_international_growth``."""
-    nq, wlm = (1 + d["newly_qualified_growth"]) ** t, (1 + d["wider_labour_market_growth"]) ** t
-    health = (1 + d["health_international_first_year"]) ** min(t, 1.0) * (1 + d["health_international_growth"]) ** max(t - 1.0, 0.0)
-    by_family = {"health": np.stack([nq, health, wlm], axis=1),
-                 "social care": np.stack([nq, (1 + d["international_growth"]) ** t, wlm], axis=1)}
-    fam = cells["family"].to_numpy()
-    out = np.empty((len(nq), len(cells), len(ROUTES)))
-    for f in FAMILIES:
-        out[:, fam == f, :] = by_family[f][:, None, :]
-    return out
-
-
 def _moves(inp: Inputs, d: dict[str, np.ndarray], within: np.ndarray) -> tuple[np.ndarray, np.ndarray, list]:
     """Moves between sectors: (runs, cells) share of those leaving the sector who go to the other one, the
     cells whose share follows the pay gap, and the (sources, targets) batches. From social care, the data's
@@ -216,89 +199,306 @@ def _base_joiners(fte0: np.ndarray, joined: np.ndarray, observed_exit: np.ndarra
     return np.maximum(0.0, joined * fte0[None, :] - inflow0)
 
 
-def _age(S: np.ndarray, ageing_share: np.ndarray) -> None:
+def _age(S: np.ndarray, ageing_share: np.ndarray, scratch: np.ndarray | None = None) -> None:
     """A year of ageing: a share of each band moves to the next, oldest first, so each band ages once."""
     for a in range(S.shape[0] - 2, -1, -1):
-        ageing = S[a] * ageing_share[a]
+        ageing = np.multiply(S[a], ageing_share[a], out=scratch)
         S[a] -= ageing
         S[a + 1] += ageing
 
 
-def simulate(inp: Inputs, sc: Scenario, d: dict[str, np.ndarray], seed: int = 0) -> Run:
-    """Run the model for every draw in ``d`` (see :func:`config.draws`); the scenario's levers act
-    through the effects they declare (:mod:`.levers`)."""
-    cells = inp.cells
-    R, C, T = len(d["leaving_rate_scale"]), len(cells), inp.horizon
-    frame = levers.Frame(cells, inp.icb_index(), len(inp.icbs), cells["demand0"].to_numpy(dtype=DTYPE),
-                         np.arange(T + 1, dtype=DTYPE))
-    acting = levers.at_work(sc.levers, d, frame)
-    demand, population, demography = _demand(inp, frame, acting, d, R)
-    demand = frame.demand = demand.astype(DTYPE)
-    population = frame.population = population.astype(DTYPE)
+def _components(target: np.ndarray) -> np.ndarray:
+    """Each cell's group of cells joined by moves between sectors (either way): a cell's projection
+    depends on no cell outside its group."""
+    group = np.arange(len(target))
 
-    fte0 = cells["fte0"].to_numpy(dtype=DTYPE)
-    within = within_share(cells, d)                                          # (R, C)
-    exit_rate, observed_exit = exit_rates(cells, d, within)                  # (R, C)
-    within_rate = cells["leave_rate"].to_numpy()[None, :] * d["leaving_rate_scale"][:, None] * within
-    rate = _leaving_rates(cells, d, exit_rate)                               # (A, R, C)
-    x0, care, batches = _moves(inp, d, within)
-    joined = join_rates(cells, d, sc, inp.base_year, within, observed_exit)
-    j0 = _base_joiners(fte0, joined, observed_exit, x0, batches)             # (R, C)
-    jage = d["joiner_age_profile"] / d["joiner_age_profile"].sum(axis=1, keepdims=True)   # (R, A)
-    jage32 = np.ascontiguousarray(jage.T.astype(DTYPE))[:, :, None]          # (A, R, 1)
-    routes = sc.assumptions["joiner_routes"]
-    route_share = np.array([[routes.of(f)[r] for r in ROUTES] for f in cells["family"]])[None]   # (1, C, routes)
-    fillable = 1 / cells["posts_per_filled"].to_numpy(dtype=np.float64)     # share of posts employers fill
-    # Stocks by age band are held band-first, (bands, runs, cells), so that sums over bands and the
+    def root(i: int) -> int:
+        while group[i] != i:
+            group[i] = group[group[i]]
+            i = group[i]
+        return i
+    for src, tgt in enumerate(target):
+        if tgt >= 0:
+            group[root(src)] = root(tgt)
+    return np.array([root(i) for i in range(len(target))])
+
+
+@dataclass
+class Common:
+    """What every scenario of one projection shares, worked out once: the cells, the demand with no
+    lever, the leaving rates by age, the moves between sectors, the base year's joiners, and what the
+    routes of entry supply each year (cached as the first scenario asks for them). Arrays hold the runs
+    last: (cells, runs), (years, cells, runs), (age bands, cells, runs). It depends on the inputs, the
+    draws of the shared assumptions and the scenario file's assumptions, never on a lever."""
+    inputs: Inputs
+    scenario: Scenario                  # the scenario it was built from (its assumptions are the shared ones)
+    d: dict[str, np.ndarray]            # the draws it was built from
+    n_runs: int
+    icb: np.ndarray
+    d0: np.ndarray                      # (cells,) base-year demand
+    t: np.ndarray                       # years after the base year
+    population: np.ndarray              # (years, cells, runs) demand with no lever
+    demography: np.ndarray              # (cells, runs) demand at the horizon from demography alone
+    fte0: np.ndarray
+    within_rate: np.ndarray             # (cells, runs) moves within the sector a year per FTE
+    rate: np.ndarray                    # (bands, cells, runs) leaving the sector a year, by age band (DTYPE)
+    x0: np.ndarray                      # (cells, runs) share of leavers moving to the other sector
+    care: np.ndarray                    # cells whose moves follow the pay gap
+    batches: list
+    group: np.ndarray                   # (cells,) the group of cells joined by moves (:func:`_components`)
+    j0: np.ndarray                      # (cells, runs) joiners from outside the two sectors in the base year
+    jage: np.ndarray                    # (bands, 1, runs) joiners' ages (DTYPE)
+    route_share: np.ndarray             # (routes, cells, 1)
+    fillable: np.ndarray                # (cells, 1) share of posts employers fill
+    stock0: np.ndarray                  # (bands, cells, 1) FTE in post by age band in the base year (DTYPE)
+    masks: dict = field(default_factory=dict, repr=False)     # the levers' cells (:class:`levers.Frame`)
+    _pipeline: dict = field(default_factory=dict, repr=False)
+    _by_route: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def build(cls, inp: Inputs, sc: Scenario, d: dict[str, np.ndarray]) -> Common:
+        cells = inp.cells
+        R, T = len(d["leaving_rate_scale"]), inp.horizon
+        icb = inp.icb_index()
+        d0 = cells["demand0"].to_numpy(dtype=DTYPE)
+        t = np.arange(T + 1, dtype=DTYPE)
+        population, demography = _population(inp, icb, d0, t, d, R)
+        fte0 = cells["fte0"].to_numpy(dtype=DTYPE)
+        within = within_share(cells, d)                                      # (R, C)
+        exit_rate, observed_exit = exit_rates(cells, d, within)              # (R, C)
+        within_rate = cells["leave_rate"].to_numpy()[None, :] * d["leaving_rate_scale"][:, None] * within
+        rate = _leaving_rates(cells, d, exit_rate)                           # (A, R, C)
+        x0, care, batches = _moves(inp, d, within)
+        joined = join_rates(cells, d, sc, inp.base_year, within, observed_exit)
+        j0 = _base_joiners(fte0, joined, observed_exit, x0, batches)         # (R, C)
+        jage = d["joiner_age_profile"] / d["joiner_age_profile"].sum(axis=1, keepdims=True)   # (R, A)
+        routes = sc.assumptions["joiner_routes"]
+        share = np.array([[routes.of(f)[r] for r in ROUTES] for f in cells["family"]])       # (C, routes)
+        stock0 = cells[list(AGE_BANDS)].to_numpy(dtype=DTYPE).T[:, :, None] * fte0[None, :, None]
+        return cls(inp, sc, d, R, icb, d0, t, population, demography, fte0, _cells_first(within_rate),
+                   np.ascontiguousarray(rate.transpose(0, 2, 1)), _cells_first(x0), care, batches,
+                   _components(cells["target"].to_numpy()), _cells_first(j0),
+                   np.ascontiguousarray(jage.T.astype(DTYPE))[:, None, :], np.ascontiguousarray(share.T)[:, :, None],
+                   (1 / cells["posts_per_filled"].to_numpy(dtype=np.float64))[:, None], stock0)
+
+    def fits(self, inp: Inputs, sc: Scenario, d: dict[str, np.ndarray]) -> bool:
+        """True when a scenario run with these inputs and draws shares this: the same inputs, assumptions and
+        published series, and the same draws of every shared key."""
+        return (inp is self.inputs and sc.assumptions == self.scenario.assumptions and sc.series == self.scenario.series
+                and all(k in d and (d[k] is v or np.array_equal(d[k], v)) for k, v in self.d.items()
+                        if "." not in k or k.startswith("backtest.")))
+
+    def pipeline(self, t: int) -> np.ndarray:
+        """(cells, runs) what the routes of entry supply in year t with no lever on them, the sum of
+        :meth:`by_route` (cached: every scenario of the projection reads the same)."""
+        if t not in self._pipeline:
+            fam = self.inputs.cells["family"].to_numpy()
+            out = np.empty(self.j0.shape)
+            for f, v in _route_values(self.d, t).items():
+                m = fam == f
+                if not m.any():
+                    continue
+                j0, share = self.j0[m], self.route_share[:, m][:, :1, 0]        # one share per family
+                p = [j0 * (v[k] * share[k])[None, :] for k in range(len(ROUTES))]
+                out[m] = (p[0] + p[1]) + p[2]
+            self._pipeline[t] = out
+        return self._pipeline[t]
+
+    def by_route(self, t: int) -> np.ndarray:
+        """(routes, cells, runs) what each route supplies in year t with no lever on the routes: the base
+        year's joiners from outside x the route's share x its index (cached, as the flows ask for it)."""
+        if t not in self._by_route:
+            self._by_route[t] = self.j0[None] * (route_index(self.inputs.cells, self.d, t) * self.route_share)
+        return self._by_route[t]
+
+    def affected(self, touched: np.ndarray | None) -> np.ndarray | None:
+        """The cells whose projection can differ from the baseline's when levers touch ``touched`` (their
+        groups of cells joined by moves); None: every cell."""
+        if touched is None:
+            return None
+        out = np.isin(self.group, self.group[touched])
+        return None if out.all() else out
+
+
+def _cells_first(a: np.ndarray) -> np.ndarray:
+    """A (runs, cells) array as (cells, runs)."""
+    return np.ascontiguousarray(a.T)
+
+
+def _route_values(d: dict[str, np.ndarray], t: int) -> dict[str, tuple[np.ndarray, ...]]:
+    """Per family, what each route supplies in year t against the base year, one value per run."""
+    nq, wlm = (1 + d["newly_qualified_growth"]) ** t, (1 + d["wider_labour_market_growth"]) ** t
+    health = (1 + d["health_international_first_year"]) ** min(t, 1.0) * (1 + d["health_international_growth"]) ** max(t - 1.0, 0.0)
+    return {"health": (nq, health, wlm), "social care": (nq, (1 + d["international_growth"]) ** t, wlm)}
+
+
+def route_index(cells, d: dict[str, np.ndarray], t: int) -> np.ndarray:
+    """(routes, cells, runs): what each route supplies in year t against the base year. Newly qualified
+    and the wider labour market grow at their yearly rates; international recruits to adult social care by
+    ``international_growth``, to NHS trusts and general practice by ``health_international_first_year`` in
+    the first year, then ``health_international_growth``."""
+    by_family = _route_values(d, t)
+    fam = cells["family"].to_numpy()
+    out = np.empty((len(ROUTES), len(cells), len(by_family["health"][0])))
+    for f in FAMILIES:
+        for k, v in enumerate(by_family[f]):
+            out[k, fam == f, :] = v[None, :]
+    return out
+
+
+def simulate(inp: Inputs, sc: Scenario, d: dict[str, np.ndarray], seed: int = 0, common: Common | None = None,
+             base: Run | None = None, flows: bool = True) -> Run:
+    """Run the model for every draw in ``d`` (see :func:`config.draws`); the scenario's levers act
+    through the effects they declare (:mod:`.levers`).
+
+    ``common``: what the scenarios of one projection share (:class:`Common`, built from these inputs and
+    draws when not given). ``base``: the baseline's run on the same ``common``; then only the cells the
+    scenario's levers can reach (and the cells joined to them by moves) are projected again, the others
+    are the baseline's, identical to what projecting them again would give. ``flows=False`` leaves the
+    flows out (what ``iwt scenarios run`` writes needs supply and demand only)."""
+    if common is None:
+        common = Common.build(inp, sc, d)
+    elif not common.fits(inp, sc, d):
+        raise ValueError(f"scenario {sc.name!r}: its inputs, assumptions or draws are not those of the common part given")
+    c = common
+    cells = inp.cells
+    frame = levers.Frame(cells, c.icb, len(inp.icbs), c.d0, c.t, masks=c.masks)
+    acting = levers.at_work(sc.levers, d, frame)
+    if any(x.lever.demand for x in acting):
+        demand = c.population.copy()
+        levers.on_demand(acting, demand)
+    else:
+        demand = c.population
+    frame.demand, frame.population = demand, c.population
+    if base is not None and base.scenario.levers:
+        raise ValueError(f"base: expected the baseline's run (no levers), found {base.scenario.name!r}")
+    if base is not None and base.demand_population.base is not c.population:
+        raise ValueError("base: expected a run on the same common part (its demand with no lever is another's)")
+    sel = c.affected(levers.touched(acting, c.care)) if base is not None else None
+    if base is not None and sel is not None and not sel.any():
+        supply, S, acc = (_runs_last(base.supply), _runs_last(base.stock_by_age),
+                          {k: v.T for k, v in base.flows.items()} if flows else {})
+    else:
+        supply, S, acc = _supply(c, demand, acting, flows, None if base is None else sel)
+        if base is not None and sel is not None:                 # the cells no lever reaches: the baseline's
+            supply, S = _merge(_runs_last(base.supply), supply, sel), _merge(_runs_last(base.stock_by_age), S, sel)
+            acc = {k: _merge(base.flows[k].T, v, sel, axis=0) for k, v in acc.items()} if flows else {}
+    return Run(inp, sc, c.n_runs, seed, supply.transpose(2, 1, 0), demand.transpose(2, 1, 0), c.population.transpose(2, 1, 0),
+               {k: v.T for k, v in acc.items()}, S.transpose(2, 1, 0), c.demography.T)
+
+
+def _runs_last(a: np.ndarray) -> np.ndarray:
+    """A Run's (runs, cells, years) or (runs, cells, bands) array as the model holds it, runs last."""
+    return a.transpose(2, 1, 0)
+
+
+def _merge(base: np.ndarray, part: np.ndarray, sel: np.ndarray, axis: int = 1) -> np.ndarray:
+    """``base`` with the cells ``sel`` (along ``axis``) replaced by ``part``, a new array."""
+    out = np.array(base, copy=True, order="C")
+    idx = [slice(None)] * out.ndim
+    idx[axis] = sel
+    out[tuple(idx)] = part
+    return out
+
+
+def _supply(c: Common, demand: np.ndarray, acting: list[levers.Acting], flows: bool,
+            sel: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The stock-and-flow model year by year, for every cell or the cells ``sel`` (a union of groups of
+    cells joined by moves): (years, cells, runs) FTE in post, (bands, cells, runs) at the horizon, and the
+    flows summed over the years, (cells, runs) each (none when ``flows`` is False)."""
+    R, T = c.n_runs, len(c.t) - 1
+    if sel is None:
+        pick = slice(None)
+        batches, care = c.batches, c.care
+    else:
+        pick = np.flatnonzero(sel)
+        pos = np.full(len(sel), -1)
+        pos[pick] = np.arange(len(pick))
+        batches = [(pos[s[sel[s]]], pos[g[sel[s]]]) for s, g in c.batches]
+        batches = [(s, g) for s, g in batches if len(s)]
+        care = c.care[pick]
+    rate, x0, within_rate, fillable = c.rate[:, pick], c.x0[pick], c.within_rate[pick], c.fillable[pick]
+    n = len(x0)
+    demand = demand[:, pick] if sel is not None else demand
+    # Stocks by age band are held band-first, (bands, cells, runs), so that sums over bands and the
     # ageing of one band into the next work on whole contiguous planes.
-    S = np.ascontiguousarray((cells[list(AGE_BANDS)].to_numpy(dtype=DTYPE).T[:, None, :] * fte0[None, None, :]
-                              * np.ones((1, R, 1))).astype(DTYPE))
+    S = np.empty((len(AGE_BANDS), n, R), dtype=DTYPE)
+    S[...] = c.stock0[:, pick]
     ageing_share = (1 / np.where(BAND_YEARS[:-1] > 0, BAND_YEARS[:-1], 1)).astype(DTYPE)
-    total = np.broadcast_to(fte0[None, :], (R, C)).astype(np.float64)      # FTE in post, (R, C)
-    supply = np.empty((R, C, T + 1), dtype=DTYPE)
-    supply[:, :, 0] = total
-    acc = {k: np.zeros((R, C)) for k in FLOWS}
+    total = np.empty((n, R))
+    total[...] = c.fte0[pick][:, None]
+    supply = np.empty((T + 1, n, R), dtype=DTYPE)
+    supply[0] = total
+    acc = {k: np.zeros((n, R)) for k in FLOWS} if flows else {}
+    # Movers: every source cell's leavers gathered once a year; each batch a slice of them.
+    sources = np.concatenate([src for src, _ in batches]) if batches else np.zeros(0, dtype=int)
+    ends = np.cumsum([len(src) for src, _ in batches])
+    parts = [(slice(e - len(src), e), tgt) for e, (src, tgt) in zip(ends, batches)]
     lb = np.empty_like(S)
+    leave_base, before, join, inflow, x = (np.empty((n, R)) for _ in range(5))
+    plane = np.empty((n, R), dtype=DTYPE)
+    d = c.d
+    route_levers = any(x.lever.routes for x in acting)
     for t in range(1, T + 1):
-        factor = levers.leaving_factor(acting, t, (R, C))                    # None: no lever changes leaving
-        x = x0.copy()
+        factor = levers.leaving_factor(acting, t, (len(c.fte0), R))         # None: no lever changes leaving
+        if factor is not None and sel is not None:
+            factor = factor[pick]
+        np.copyto(x, x0)
         gap_rel = levers.pay_gap(acting, t, (1 + d["pay_gap_drift"]) ** t)   # gap(t) / gap(base), (R,)
-        x[:, care] *= np.maximum(0.0, 1 + d["flow_response_to_pay"] * (gap_rel - 1))[:, None]
+        x[care, :] *= np.maximum(0.0, 1 + d["flow_response_to_pay"] * (gap_rel - 1))[None, :]
         np.multiply(S, rate, out=lb)                                         # leavers at base-year rates
-        leave_base = lb.sum(axis=0, dtype=np.float64)
+        lb.sum(axis=0, dtype=np.float64, out=leave_base)
         if factor is not None:
             np.multiply(lb, factor.astype(DTYPE), out=lb)                    # leavers after the levers
         leave = leave_base if factor is None else leave_base * factor
         S -= lb
-        moved = leave * x
-        inflow = np.zeros((R, C))
-        x32 = x.astype(DTYPE)
-        for src, tgt in batches:                                             # movers keep their age band
-            S[:, :, tgt] += lb[:, :, src] * x32[:, src]
-            inflow[:, tgt] += moved[:, src]
+        inflow.fill(0.0)
+        moved = leave * x if flows else None
+        if len(sources):                                                     # movers keep their age band
+            xs = x[sources]
+            out = lb[:, sources]
+            out *= xs.astype(DTYPE)
+            ms = moved[sources] if flows else leave[sources] * xs
+            for sl, tgt in parts:
+                S[:, tgt] += out[:, sl]
+                inflow[tgt] += ms[sl]
         # Joiners: what the routes supply, up to the posts open once leavers and movers are counted,
         # less the base year's share of posts vacant (vacancies that persist however many apply).
-        pipeline_r = j0[:, :, None] * levers.route_supply(acting, t, route_index(cells, d, t) * route_share)
-        pipeline = pipeline_r.sum(axis=2)
-        before = total - leave + inflow
-        join = np.minimum(pipeline, np.maximum(0.0, demand[:, :, t] * fillable[None, :] - before))
-        taken = np.divide(join, pipeline, out=np.zeros_like(join), where=pipeline > 0)
-        for k, r in enumerate(ROUTES):
-            acc[f"joiners_{r}"] += pipeline_r[:, :, k] * taken
-        S += jage32 * join.astype(DTYPE)[None]
-        total = before + join
+        if route_levers:
+            by_route = c.j0[pick][None] * levers.route_supply(acting, t, route_index(c.inputs.cells, d, t)[:, pick] * c.route_share[:, pick])
+            pipeline = (by_route[0] + by_route[1]) + by_route[2]
+        else:
+            pipeline = c.pipeline(t)[pick]
+            by_route = c.by_route(t)[:, pick] if flows else None
+        np.subtract(total, leave, out=before)
+        before += inflow
+        np.multiply(demand[t], fillable, out=join)
+        join -= before
+        np.maximum(0.0, join, out=join)
+        np.minimum(pipeline, join, out=join)
+        if flows:
+            taken = np.divide(join, pipeline, out=np.zeros_like(join), where=pipeline > 0)
+            for k, r in enumerate(ROUTES):
+                acc[f"joiners_{r}"] += by_route[k] * taken
+        join32 = join.astype(DTYPE)
+        for a in range(len(AGE_BANDS)):
+            S[a] += np.multiply(c.jage[a], join32, out=plane)
+        np.add(before, join, out=total)
         for m, step, route in levers.recruits(acting, t):                   # e.g. new roles' posts filled
-            S[:, :, m] += jage32 * step.astype(DTYPE)[None]
-            total[:, m] += step
-            acc["joiners_new_roles"][:, m] += step
-            acc[f"joiners_{route}"][:, m] += step
-        _age(S, ageing_share)
-        supply[:, :, t] = total
-        for k, v in (("leavers_base", leave_base), ("leaving_avoided", leave_base - leave), ("moved_out", moved),
-                     ("moved_in", inflow), ("joiners", join), ("joiners_not_needed", pipeline - join),
-                     ("within_sector_moves", supply[:, :, t - 1] * within_rate)):
-            acc[k] += v
-    return Run(inp, sc, R, seed, supply, demand, population, acc, np.moveaxis(S, 0, 2), demography)
+            m = m[pick] if sel is not None else m
+            S[:, m] += c.jage * step.astype(DTYPE)[None]
+            total[m] += step
+            if flows:
+                acc["joiners_new_roles"][m] += step
+                acc[f"joiners_{route}"][m] += step
+        _age(S, ageing_share, plane)
+        supply[t] = total
+        if flows:
+            for k, v in (("leavers_base", leave_base), ("leaving_avoided", leave_base - leave), ("moved_out", moved),
+                         ("moved_in", inflow), ("joiners", join), ("joiners_not_needed", pipeline - join),
+                         ("within_sector_moves", supply[t - 1] * within_rate)):
+                acc[k] += v
+    return supply, S, acc
 
 
 def waterfall_parts(run: Run, cell_mask: np.ndarray | None = None) -> dict[str, float]:

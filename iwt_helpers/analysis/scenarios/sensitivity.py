@@ -34,6 +34,7 @@ LABELS = {
     "recent_growth": "Recruitment pace: growth of the years before the base year",
     "local_rate_weight": "Weight of the ICB's own pattern",
     "local_net_growth_sd": "ICB's own departure from England's growth",
+    "national_net_growth": "England's NHS trust growth departing from the recent pace",
     "gp_leaving_rate": "GPs leaving, rate a year",
     "gp_training_conversion": "Qualified GP FTE per training acceptance",
     "cross_sector_scale": "Social care leavers moving to the NHS (x data)",
