@@ -217,3 +217,69 @@ def test_named_points_on_a_crowded_scatter_never_overlap_each_other_or_leave_the
     plt.close(fig)
     assert not [(a, b) for a, b in itertools.combinations(range(len(boxes)), 2) if boxes[a].overlaps(boxes[b])]
     assert all(frame.contains(b.x0, b.y0) and frame.contains(b.x1, b.y1) for b in boxes)
+
+
+# ---------------------------------------------------------------------- funnel panels
+
+PAGE_PX = 1280                  # the width the board reviews the reports at
+CSS_PX_PER_IN = 96              # an SVG drawn N inches wide is N x 96 CSS pixels wide on the page
+MIN_PANEL_PX = 200              # a funnel panel's plot on the page, at least (the board saw 40 px)
+
+
+def _funnel_panel(offset: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    codes = [f"Q{i:02d}" for i in range(42)]
+    size = np.geomspace(8_000, 120_000, 42)
+    table = pd.DataFrame({"denominator": size, "rate_pct": 5 + offset + np.sin(np.arange(42)),
+                          "position": ["within"] * 41 + ["above the upper 99.8%"]}, index=codes)
+    table.attrs.update(overall_pct=5 + offset, overdispersion=True)
+    x = np.geomspace(5_000, 150_000, 50)
+    spread = 30 / np.sqrt(x)
+    curve = pd.DataFrame({"denominator": x, "hi998": 5 + offset + 3 * spread, "lo998": 5 + offset - 3 * spread,
+                          "hi95": 5 + offset + 2 * spread, "lo95": 5 + offset - 2 * spread})
+    return table, curve
+
+
+def _funnel(title: str | None = None, source: str = SOURCE) -> plt.Figure:
+    labels = ("Social care vacancy rate", "Social care turnover", "NHS sickness absence")
+    panels = [(lab, *_funnel_panel(i), "Staff in post") for i, lab in enumerate(labels)]
+    return charts.funnel_panels(panels, "Q41", ICB, source, "mixed", synthetic_panels={"Social care turnover"},
+                                title=title, panel_notes={"Social care vacancy rate": "real rate, synthetic size"})
+
+
+LONG_TITLE = (f"{ICB} against all 42 ICBs: NHS sickness absence at the upper 95% limit (6.16% against 6.18%); "
+              "social care vacancy rate 5.4% (published), the 6th lowest of 42 ICBs (not placed on the funnel: its "
+              "sizes are synthetic) (1 synthetic measure: no finding)")
+LONG_SOURCE = "; ".join([SOURCE] * 4)       # a source list that fills the footer's lines
+
+
+@pytest.fixture(scope="module")
+def funnels():
+    charts.use_style()
+    figs = {"short title": _funnel("Funnels"), "finding title": _funnel(),
+            "long title and source": _funnel(LONG_TITLE, LONG_SOURCE)}
+    yield figs
+    for f in figs.values():
+        plt.close(f)
+
+
+@pytest.mark.parametrize("case", ["short title", "finding title", "long title and source"])
+def test_funnel_panels_lay_out_cleanly(funnels, case):
+    assert layout_problems(funnels[case]) == []
+
+
+@pytest.mark.parametrize("case", ["short title", "finding title", "long title and source"])
+def test_funnel_panels_keep_their_minimum_height_at_1280_px(funnels, case):
+    """A long title or source makes the figure taller; it never squeezes the panels (they were 40 px)."""
+    fig = funnels[case]
+    width_in, height_in = fig.get_size_inches()
+    scale = min(1.0, PAGE_PX / (width_in * CSS_PX_PER_IN))        # shown at its size, or shrunk to the page
+    for ax in fig.axes:
+        panel_in = ax.get_position().height * height_in
+        assert panel_in >= charts.FUNNEL_MIN_PANEL_IN - 0.01, ax.get_title(loc="left")
+        assert panel_in * CSS_PX_PER_IN * scale >= MIN_PANEL_PX, ax.get_title(loc="left")
+
+
+def test_funnel_figure_grows_with_its_title_and_keeps_its_size_when_there_is_room(funnels):
+    short, long = funnels["short title"].get_size_inches()[1], funnels["long title and source"].get_size_inches()[1]
+    assert long > short >= charts.FUNNEL_HEIGHT_IN
+    assert funnels["long title and source"].get_size_inches()[0] == funnels["short title"].get_size_inches()[0]

@@ -7,9 +7,11 @@ import json
 import re
 import shutil
 import sys
+from html import escape as html_escape
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 
 from iwt_helpers import paths
@@ -361,3 +363,81 @@ def test_the_private_api_check_catches_what_it_is_for(tmp_path):
     assert "good.py" not in found
     for bad in ("_private", "._get_version", "._mapping", "assigns to mpl.rcdefaults", "sys.modules", "_async_wait"):
         assert bad in found, bad
+
+
+# ---------------------------------------------------------------------- board-review fixes (issue #25)
+
+def _synthetic_head(name: str, text: str) -> dict:
+    return {"name": name, "text": text, "provenance": {"status": "synthetic", "period": "September 2024"}}
+
+
+@unit
+def test_index_names_demonstration_figures_as_figures_of_their_own_and_escapes_them(tmp_path):
+    real = {"name": "Workforce in NHS trusts (November 2025)", "text": "95,534 FTE",
+            "provenance": {"status": "real", "period": "November 2025"}}
+    heads = [real, _synthetic_head("Not included above: adult social care (September 2024) (synthetic demonstration data)",
+                                   "46,984 FTE"),
+             _synthetic_head("Care worker pay gap <b>&</b>", "£0.35 an hour")]
+    page = outputs.icb_index(tmp_path / "index.html", "Greater Manchester (QOP)",
+                             [{"theme": "data", "title": "Data", "status": "ok", "headlines": heads}], True).read_text()
+    demo = page.split('<ul class="demo">')[1].split("</ul>")[0]
+    assert "Not included above" not in page and "(synthetic demonstration data)" not in demo
+    assert "<li>Workforce in adult social care (September 2024): 46,984 FTE (SYNTHETIC)</li>" in demo
+    assert "Care worker pay gap &lt;b&gt;&amp;&lt;/b&gt;: £0.35 an hour (SYNTHETIC)" in demo and "<b>" not in page
+
+
+@unit
+def test_a_suppressed_cell_is_named_in_words_with_its_header_and_the_threshold():
+    from iwt_helpers.data import disclosure
+    from iwt_helpers.present import notebook
+
+    small = disclosure.settings()["min_count"] - 1
+    df = pd.DataFrame({"group": ["a", "b"], "headcount": [120.0, 150.0], "fte": [100.0, small - 0.5]})
+    page, shown = notebook.table_html(df, "t", columns={"group": "Group", "headcount": "Headcount", "fte": "FTE"})
+    assert list(shown.columns) == ["Group", "Headcount", "FTE", "Suppressed"]
+    said = f"FTE under {small + 1} suppressed"
+    assert shown["Suppressed"].isna().tolist() == [True, False] and shown["Suppressed"].iloc[1] == said
+    assert f"<td class=t>{said}</td>" in page and ">fte<" not in page
+    _, none_hidden = notebook.table_html(df.assign(fte=[100.0, 90.0]), "t")
+    assert "suppressed" not in [c.lower() for c in none_hidden.columns]
+
+
+@unit
+def test_suppressed_text_names_several_columns_once_each():
+    from iwt_helpers.present import notebook
+
+    assert notebook.suppressed_text({"fte", "headcount"}, {"headcount": "Headcount", "fte": "FTE"}).startswith(
+        "FTE and Headcount under ")
+    assert notebook.suppressed_text(set()) == "" and notebook.suppressed_text(None) == ""
+
+
+@unit
+def test_a_long_source_line_is_compact_with_every_source_one_click_away():
+    from iwt_helpers.present import notebook
+    from iwt_helpers.present.items import Provenance
+
+    sources = [f"Publisher {i} workforce statistics, table {i} <x>" for i in range(14)]
+    prov = Provenance("; ".join(sources), "November 2025; September 2024", "mixed",
+                      "real published data (measured): Publisher 1; real: NHS trusts; synthetic: Adult social care")
+    foot = notebook.provenance_html(prov)
+    summary, full = foot.split("</summary>")
+    assert len(prov.line()) > notebook.PROVENANCE_COMPACT_OVER and foot.startswith('<details class="iwt-prov"')
+    assert "Status: real and synthetic parts (real: NHS trusts; synthetic: Adult social care)." in summary
+    assert re.search(r"; and \d+ more\. Period: November 2025; September 2024\.", summary)
+    assert len(summary) < len(full) and "<x>" not in foot
+    assert all(html_escape(s) in full for s in sources)        # no source dropped
+    short = Provenance("src", "2025", "real")
+    assert notebook.provenance_html(short).startswith('<div class="iwt-prov"') and "<details" not in notebook.provenance_html(short)
+
+
+@unit
+def test_the_sources_table_gives_a_data_folder_table_its_sources_in_full(tmp_path):
+    from iwt_helpers.present import notebook
+
+    rows = [f"Population estimates {y}, apportioned to ICBs ({y} lookup; OGL v3)" for y in range(2001, 2025)]
+    pd.DataFrame({"source": rows}).to_parquet(tmp_path / "population.parquet")
+    cut = "; ".join(sorted(set(rows)))[:500]                     # as the data folder's manifest keeps it
+    shown = notebook.full_source(cut, str(tmp_path / "population.parquet"), "data_dir")
+    assert shown == "; ".join(rows)                              # the last one too, with its 'OGL v3)'
+    assert notebook.full_source(cut, str(tmp_path / "population.parquet"), "demo") == notebook.full_source(cut, "", "demo")
+    assert notebook.full_source("other", str(tmp_path / "missing.parquet"), "data_dir") == "other"

@@ -881,3 +881,37 @@ def test_an_icbs_inputs_taken_from_all_42s_are_those_built_for_it_alone(demo):
             assert np.array_equal(getattr(part, k), getattr(alone, k), equal_nan=True)
         assert (part.base_year, part.horizon, part.icbs, part.notes, part.synthetic, part.sources) == (
             alone.base_year, alone.horizon, alone.icbs, alone.notes, alone.synthetic, alone.sources)
+
+
+@pytest.mark.unit
+def test_the_base_year_tables_moves_to_the_other_sector_are_the_models_own():
+    """The base-year table showed 0% of NHS staff moving to social care while the model moved them at
+    nhs_leavers_to_social_care: its rate now comes from the model's split of leavers."""
+    from iwt_helpers.analysis.scenarios import sensitivity
+    inp = tiny(leave=0.2, join=0.2, move=0.1)
+    a = config.load().get("baseline").assumptions
+    r = sensitivity.central_rates(inp, config.load().get("baseline"))
+    c = inp.cells
+    nhs = (c["sector"] == "nhs_trust").to_numpy()
+    care = (c["staff_group"] == "care_worker").to_numpy()
+    gp = (c["staff_group"] == "doctor").to_numpy()          # no counterpart in social care: no moves
+    assert r.loc[nhs, "move_rate"].to_numpy() == pytest.approx(0.2 * a["nhs_leavers_to_social_care"].mid)
+    assert r.loc[care, "move_rate"].to_numpy() == pytest.approx(0.2 * 0.1 * a["cross_sector_scale"].mid)
+    assert (r.loc[gp, "move_rate"] == 0).all()
+
+
+@pytest.mark.unit
+def test_holding_need_beyond_demography_moves_the_health_gap_and_barely_social_cares():
+    from iwt_helpers.analysis.scenarios import sensitivity
+    inp = tiny(pop_growth=0.01)
+    sc = config.load().get("baseline")
+    health = (inp.cells["family"] == "health").to_numpy()
+    held = sensitivity.held_at(inp, sc, "need_growth_health", {"none": 0.0, "high": sc.assumptions["need_growth_health"].high},
+                               {"health": health, "social care": ~health}, n_runs=40, seed=3)
+    assert len(held) == 4 and (held["p10"] <= held["p50"]).all() and (held["p50"] <= held["p90"]).all()
+    q = held.set_index(["name", "part"])["p50"]
+    moved = q[("high", "health")] - q[("none", "health")]
+    assert moved > 1
+    assert abs(q[("high", "social care")] - q[("none", "social care")]) < 0.05 * moved    # only through moves, if at all
+    with pytest.raises(KeyError, match="no range"):
+        sensitivity.held_at(inp, sc, "no_such_assumption", {"x": 0.0}, {"health": health}, n_runs=2)

@@ -148,3 +148,82 @@ def test_the_cli_job_loads_neither_the_app_nor_the_notebook_machinery(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.stdout.strip().splitlines()[-1] == "0 []", r.stdout + r.stderr
     assert list(pd.read_csv(out)["scenario"].unique()) == ["baseline", "pay_parity"]
+
+
+@pytest.mark.e2e
+def test_the_base_year_shows_the_models_moves_and_a_status_per_part_and_the_caveat_names_a_real_sheet(reports):
+    import openpyxl
+    out, found = reports
+    t = {x["name"]: x for x in found["QOP"]["tables"]}["base_year"]
+    base = pd.DataFrame(t["table"]["data"], columns=t["table"]["columns"]).set_index("Sector")
+    nhs = base.loc["NHS trusts"]
+    assert nhs["Moving to the other sector, % a year"] > 0        # nhs_leavers_to_social_care, not 0
+    status = nhs["Real, synthetic or assumed, by part"]
+    assert "staff in post" in status and "vacancy rate synthetic" in status and "moving to the other sector assumption" in status
+    html = (out / "QOP" / "scenarios.html").read_text()
+    sheet = re.search(r"tables\.xlsx \(sheet ([A-Za-z_]+)\)", html).group(1)
+    assert sheet in openpyxl.load_workbook(out / "QOP" / "tables.xlsx", read_only=True).sheetnames
+    # the services-by-age table names each of its sources once
+    src = re.search(r"Source: (iwt assumption; see basis;[^.]*)\.", html).group(1)
+    parts = [x.strip() for x in src.split(";")]
+    assert len(parts) == len(set(parts)), src
+
+
+@pytest.mark.e2e
+def test_beside_the_headline_the_gap_at_each_end_of_need_beyond_demography_and_the_back_test(reports):
+    out, found = reports
+    t = {x["name"]: x for x in found["QOP"]["tables"]}["gap_by_need_growth"]
+    held = pd.DataFrame(t["table"]["data"], columns=t["table"]["columns"])
+    assert len(held) == 4 and held.iloc[:, 0].str.startswith("0% a year").iloc[0]
+    assert held["Gap, NHS trusts and general practice (median)"].is_monotonic_increasing
+    assert held["Gap, whole system (median)"].is_monotonic_increasing
+    html = (out / "QOP" / "scenarios.html").read_text()
+    line = re.search(r"Back-test \(section 7\): [^<]*", html).group(0)
+    bt = {x["name"]: x for x in found["QOP"]["tables"]}["backtest_by_icb"]
+    every = pd.DataFrame(bt["table"]["data"], columns=bt["table"]["columns"])
+    nhs = every[every["Part"].str.startswith("NHS trusts")]
+    assert f"in {int((nhs['Error, %'] < 0).sum())} of {len(nhs)} ICBs" in line
+    mine = nhs[nhs["ICB code"] == "QOP"].iloc[0]
+    assert f"Greater Manchester's was {abs(mine['Error, %']):.1f}% {'below' if mine['Error, %'] < 0 else 'above'}" in line
+    assert ("inside its range" if mine["Published inside the range"] == "yes" else "outside its range") in line
+
+
+@pytest.fixture(scope="module")
+def health_real():
+    """The demo's scenarios context for QOP with NHS trusts and general practice marked as published (as on
+    the real files): the page must not rank them against the synthetic social care sectors."""
+    from iwt_helpers.data.datastore import open_dataset
+    from iwt_helpers.themes import scenarios as theme
+    from iwt_helpers.themes.params import ReportParams
+    ctx = theme.ScenarioContext.load(open_dataset(None), ReportParams.parse(icb_code="QOP", n_runs=60))
+    c = ctx.inputs("QOP").cells
+    c.loc[c["family"] == "health", ["stock_synthetic", "rates_synthetic"]] = False
+    return theme, ctx
+
+
+@pytest.mark.integration
+def test_where_health_is_published_and_social_care_synthetic_no_title_ranks_them_and_levers_say_what_they_rest_on(health_real):
+    theme, ctx = health_real
+    title = theme.sector_section(ctx)("QOP")[0].fig.get_suptitle()
+    assert title.startswith("Gap by sector in") and "largest" not in title and "synthetic" in title
+    fam = [i for i in theme.summary_section(ctx)("QOP") if hasattr(i, "fig")][-1].fig.get_suptitle()
+    assert fam.startswith("Gap by part of the system") and "carries" not in fam
+    assert theme._lever_inputs(ctx, "QOP", "pay_parity") == "synthetic"       # synthetic pay and care workers' rates
+    assert theme._lever_inputs(ctx, "QOP", "productivity") == ""              # NHS and general practice only
+    assert theme._lever_inputs(ctx, "QOP", "combined") == "partly"
+    assert theme._lever_inputs(ctx, "QOP", "baseline") == ""
+    notes = " ".join(theme.caveats(ctx, "QOP"))
+    assert "The gaps of adult social care rest on synthetic" in notes and "Its gaps are then illustrations" not in notes
+
+
+@pytest.mark.integration
+def test_the_split_sentence_gives_the_need_beyond_demography_part_from_the_waterfall(health_real):
+    from iwt_helpers.analysis import measures
+    from iwt_helpers.analysis.scenarios import summary
+    theme, ctx = health_real
+    run = ctx.run("QOP")
+    text = theme._real_and_synthetic_gap(ctx, "QOP", run, run.inputs.horizon)
+    w = summary.waterfall(measures.median_runs(run, "QOP"), "QOP", "health").set_index("part")["fte"]
+    assert f"adds about {w['demand_need']:,.0f} FTE" in text
+    assert "projected from published staff numbers and rates" not in text
+    assert "With no growth in need beyond demography" in text

@@ -322,7 +322,7 @@ def _write(out: Path, tables: dict[str, pd.DataFrame], report: BuildReport, raw:
             srcs = sorted(set(df["source"])) if "source" in df else []
             report.tables[name] = len(df)
             manifest["tables"][name] = {"file": f"{name}.parquet", "rows": int(len(df)), "synthetic": False,
-                                        "source": "; ".join(srcs)[:500]}
+                                        "source": "; ".join(srcs)}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         for kept in KEPT_FOLDERS:               # what users saved in the folder survives a rebuild
             if (out / kept).is_dir():

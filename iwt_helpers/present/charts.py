@@ -906,9 +906,6 @@ def funnel_panels(panels: list[tuple[str, pd.DataFrame, pd.DataFrame, str]], icb
         ax.xaxis.set_major_formatter(mticker.FuncFormatter(_short_number))
     note = "limits widened for overdispersion (Spiegelhalter 2005)" if any(
         t.attrs.get("overdispersion") for _, t, _, _ in panels) else None
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=6, fontsize=8, frameon=False,
-               bbox_to_anchor=(0.5, (footer_height(source, note, synthetic) + 0.05) / fig.get_size_inches()[1]))
     outside = [f for f in findings if not f[1].startswith("within")]
     unjudged = f" ({_plural(len(synthetic_panels), 'synthetic measure')}: no finding)" if synthetic_panels else ""
     if title:
@@ -922,7 +919,27 @@ def funnel_panels(panels: list[tuple[str, pd.DataFrame, pd.DataFrame, str]], icb
     else:
         title = f"{icb_name} against all 42 ICBs: " + "; ".join(f"{label} {pos} limit" for label, pos in outside) + (
             "; within the expected range on the others" if len(outside) < len(findings) else "") + unjudged
-    return finish(fig, title, source, synthetic, note=note, bottom_extra_in=0.35)
+    # the figure grows, rather than the panels shrink, when the title, panel titles or source take more lines
+    title_lines = textwrap.fill(title, 82).count("\n") + 1
+    panel_lines = max(ax.get_title(loc="left").count("\n") for ax in axes)
+    foot = footer_height(source, note, synthetic)
+    top = FUNNEL_TOP_IN + 0.25 * title_lines + FUNNEL_PANEL_TITLE_LINE_IN * panel_lines
+    height = max(FUNNEL_HEIGHT_IN, top + FUNNEL_MIN_PANEL_IN + foot + FUNNEL_BOTTOM_IN)
+    fig.set_size_inches(fig.get_size_inches()[0], height)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=6, fontsize=8, frameon=False,
+               bbox_to_anchor=(0.5, (foot + 0.05) / height))
+    fig = finish(fig, title, source, synthetic, note=note, bottom_extra_in=0.35)
+    if panel_lines:                     # room for panel titles of two lines (finish allows for one)
+        fig.subplots_adjust(top=fig.subplotpars.top - FUNNEL_PANEL_TITLE_LINE_IN * panel_lines / height)
+    return fig
+
+
+FUNNEL_HEIGHT_IN = 3.9            # the funnel figure's height when title and source are short
+FUNNEL_MIN_PANEL_IN = 2.2         # the least height of a funnel panel (its plot area), in inches
+FUNNEL_TOP_IN = 0.5               # above the panels, besides the title's lines: margin and one panel-title line
+FUNNEL_PANEL_TITLE_LINE_IN = 0.18  # each further line of a panel title
+FUNNEL_BOTTOM_IN = 0.35 + 0.75    # below the panels, besides the footer: the legend, tick labels and axis label
 
 
 def _short_number(v: float, _pos=None) -> str:

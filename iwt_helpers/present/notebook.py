@@ -11,18 +11,19 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Protocol
 
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
-from iwt_helpers import IWT_MIME, SYNTHETIC_LABEL
+from iwt_helpers import IWT_MIME, SYNTHETIC_LABEL, paths
 from iwt_helpers.data import disclosure, geography
 from iwt_helpers.data.datastore import Dataset
 
 from . import caveats as caveat_file
 from . import charts
-from .items import Provenance, compact_sources
+from .items import STATUS_TEXT, Provenance, compact_sources
 
 
 def setup() -> None:
@@ -114,25 +115,84 @@ def table_html(df: pd.DataFrame, caption: str, columns: dict[str, str] | None = 
         out = out.drop(columns="suppressed")
     hidden = [set(str(v).split(",")) if isinstance(v, str) else set() for v in
               (out["suppressed"] if "suppressed" in out.columns else [None] * len(out))]
+    if "suppressed" in out.columns:           # the raw column names ('fte') in words, as the headers show them
+        out["suppressed"] = [suppressed_text(h, columns) or None for h in hidden]
     if columns:
         keep = [c for c in columns if c in out.columns] + (["suppressed"] if "suppressed" in out.columns else [])
         out = out[keep].rename(columns=columns)
+    out = out.rename(columns={"suppressed": SUPPRESSED_HEADER})
     fmt = {columns.get(k, k) if columns else k: v for k, v in (formats or {}).items()}
     text = {c for c in out.columns if out[c].dtype.kind not in "iufcM"}
     head = "".join(f'<th{"" if c in text else " class=n"}>{html.escape(str(c))}</th>' for c in out.columns)
     original = {columns.get(k, k): k for k in columns} if columns else {}
     body = []
     for row, hide in zip(out.itertuples(index=False), hidden):
-        cells = "".join(f'<td{" class=t" if c in text else ""}>{_cell(v, fmt.get(c), original.get(c, c) in hide, c == "suppressed")}</td>'
+        cells = "".join(f'<td{" class=t" if c in text else ""}>{_cell(v, fmt.get(c), original.get(c, c) in hide, c == SUPPRESSED_HEADER)}</td>'
                         for c, v in zip(out.columns, row))
         body.append(f"<tr>{cells}</tr>")
-    foot = ""
-    if provenance is not None:
-        colour = "#DA291C" if provenance.synthetic else "#425563"
-        foot = f'<div class="iwt-prov" style="font-size:11px;color:{colour};margin:-10px 0 14px 0">{html.escape(provenance.line())}</div>'
+    foot = provenance_html(provenance) if provenance is not None else ""
     page = (f'{TABLE_CSS}<table class="iwt-table"><caption>{html.escape(caption)}</caption>'
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{foot}")
     return page, out
+
+
+SUPPRESSED_HEADER = "Suppressed"
+
+
+def suppressed_text(raw: set[str] | str | None, columns: dict[str, str] | None = None) -> str:
+    """What a row's ``suppressed`` flags (raw column names, e.g. {'fte'} or 'headcount,fte') say in
+    words, with the column headers as the table shows them: 'FTE under 5 suppressed'; '' for none."""
+    names = sorted(raw) if isinstance(raw, set) else [n for n in str(raw or "").split(",")]
+    shown = list(dict.fromkeys((columns or {}).get(n, n) for n in (n.strip() for n in names) if n))
+    if not shown:
+        return ""
+    listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+    return f"{listed} under {disclosure.settings()['min_count']} suppressed"
+
+
+# A source line longer than this (about two lines at 1280 px) is shown compact, the whole line one click away.
+PROVENANCE_COMPACT_OVER = 400
+COMPACT_SOURCES_CHARS = 160          # the compact line names sources up to about this length, then counts the rest
+
+
+def _status_parts(provenance: Provenance) -> str:
+    """Which part is real and which synthetic, from a mixed provenance's detail ('real: NHS trusts;
+    synthetic: Adult social care: ...'), without the per-source detail."""
+    parts = [p.strip() for p in provenance.detail.split("; ")
+             if p.strip().startswith(("real: ", "synthetic: ", "projection: ", "modelled: "))]
+    return "; ".join(parts)
+
+
+def compact_provenance(provenance: Provenance) -> str:
+    """A long provenance line made short: the first sources and how many more, the period, and the
+    status (for a mixed one, which part is real and which synthetic). Nothing is dropped from the
+    page: :func:`provenance_html` shows the full line beside it."""
+    sources = [p.strip() for p in provenance.source.split("; ") if p.strip()]
+    named, length = [], 0
+    for src in sources:
+        if named and length + len(src) > COMPACT_SOURCES_CHARS:
+            break
+        named.append(src)
+        length += len(src) + 2
+    more = len(sources) - len(named)
+    text = "; ".join(named) + (f"; and {more} more" if more else "")
+    status = STATUS_TEXT[provenance.status]
+    parts = _status_parts(provenance) if provenance.status == "mixed" else ""
+    return (f"Source: {text or 'not stated'}. Period: {provenance.period or 'not stated'}. "
+            f"Status: {status}{f' ({parts})' if parts else ''}.")
+
+
+def provenance_html(provenance: Provenance) -> str:
+    """The source line under a table: the whole line when short; when long, a compact line that opens
+    (``<details>``) on the whole line, every source and the full status, so none is dropped."""
+    colour = "#DA291C" if provenance.synthetic else "#425563"
+    style = f"font-size:11px;color:{colour};margin:-10px 0 14px 0"
+    full = provenance.line()
+    if len(full) <= PROVENANCE_COMPACT_OVER:
+        return f'<div class="iwt-prov" style="{style}">{html.escape(full)}</div>'
+    return (f'<details class="iwt-prov" style="{style}"><summary style="cursor:pointer">'
+            f'{html.escape(compact_provenance(provenance))} <span style="text-decoration:underline">Every source '
+            f'and the full status</span></summary><div style="margin-top:2px">{html.escape(full)}</div></details>')
 
 
 def show(df: pd.DataFrame, caption: str, columns: dict[str, str] | None = None,
@@ -297,10 +357,32 @@ def caveat_notes(ds: Dataset, notes: Iterable[str] = ()) -> list[str]:
     return items
 
 
+def table_sources(listed: str, file: str, origin: str) -> list[str]:
+    """A data-folder table's sources in full, one per source. The folder's manifest keeps only the first
+    500 characters of them (``data.build``), which cut lists mid-word ('(2024 lookup', 'Open Gov'); the
+    table's own ``source`` column has every one. Other tables: ``[listed]``."""
+    path = Path(file) if Path(file).is_absolute() else paths.ROOT / file
+    if origin != "data_dir" or path.suffix != ".parquet" or not path.exists():
+        return [listed]
+    try:
+        rows = pd.read_parquet(path, columns=["source"])["source"]
+    except (KeyError, ValueError, OSError):           # a table without a source column
+        return [listed]
+    found = sorted(set(rows.dropna().astype(str)))
+    whole = "; ".join(found)                          # as the build joins them before cutting
+    return found if len(whole) > len(listed) and whole.startswith(listed[:100]) else [listed]
+
+
+def full_source(listed: str, file: str, origin: str) -> str:
+    """A table's sources as the sources table shows them: each source compacted on its own (so that a
+    part two sources share, such as 'OGL v3)', stays in both), every one named once."""
+    return "; ".join(dict.fromkeys(compact_sources([s]) for s in table_sources(listed, file, origin)))
+
+
 def caveats(ds: Dataset, notes: Iterable[str] = ()) -> pd.DataFrame:
     """Sources actually used (with synthetic flags) and the caveats that apply, as a table."""
     prov = ds.provenance()
-    prov["source"] = prov["source"].map(lambda s: compact_sources([s]))
+    prov["source"] = [full_source(s, f, o) for s, f, o in zip(prov["source"], prov["file"], prov["origin"])]
     display(Markdown("## Sources and caveats"))
     show(prov, "Data used in this report", columns={
         "table": "Table", "origin": "Came from", "synthetic": "Synthetic?",

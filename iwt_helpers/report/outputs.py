@@ -49,6 +49,25 @@ def _footer(run: dict | None) -> str:
     return run_footer(run)
 
 
+# Words a headline's name has only beside the theme's other cards ("Not included above: adult social
+# care ...", after the card of the real sectors), and a status its list already gives: listed on its own
+# under "Demonstration figures", a synthetic figure is named as a figure in its own right.
+BESIDE_OTHERS = {"Not included above: ": "Workforce in "}
+STATUS_SUFFIXES = (" (synthetic demonstration data)", " (synthetic)")
+
+
+def own_name(name: str) -> str:
+    """A synthetic headline's name as its own figure: 'Not included above: adult social care (September
+    2024) (synthetic demonstration data)' -> 'Workforce in adult social care (September 2024)'."""
+    for before, after in BESIDE_OTHERS.items():
+        if name.startswith(before):
+            name = after + name[len(before):]
+    for suffix in STATUS_SUFFIXES:
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    return name[:1].upper() + name[1:]
+
+
 def icb_index(dest: Path, icb_label: str, entries: list[dict], synthetic: bool, run: dict | None = None,
               places: list[tuple[str, str, str]] | None = None, up: str | None = None) -> Path:
     """An ICB's (or a place's) index page: its reports with their headlines, and links to its places'
@@ -79,7 +98,7 @@ def icb_index(dest: Path, icb_label: str, entries: list[dict], synthetic: bool, 
             # beside real headlines, a synthetic figure is no headline: listed plainly under its own heading
             parts.append('<h3 class="demo">Demonstration figures (synthetic: not figures for this ICB, no finding drawn)</h3>'
                          '<ul class="demo">' + "".join(
-                             f'<li>{html.escape(h["name"])}: {html.escape(h["text"])} (SYNTHETIC)</li>' for h in made_up)
+                             f'<li>{html.escape(own_name(h["name"]))}: {html.escape(h["text"])} (SYNTHETIC)</li>' for h in made_up)
                          + "</ul>")
         elif made_up:                       # every headline synthetic (the demonstration set): shown as before, tagged
             for h in made_up:

@@ -46,6 +46,8 @@ INPUT_LABELS = {"workforce": "staff in post", "flows": "leavers and joiners", "v
                 "workforce_age": "staff ages", "pay": "pay", "population": "population"}
 POPULATION_SOURCE = "ONS 2022-based subnational population projections (every age, by sub-ICB location)"
 ENGLAND_RUNS = 200          # runs of the all-ICB baseline behind the validation and back-test sections
+NEED_KEY = "need_growth_health"     # the assumption the headline's table holds at each end of its range
+GP_BACKTEST_ROLES = {"gp_qualified": "fully qualified GPs", "admin": "admin staff"}
 
 
 def _short_sources(rows: pd.DataFrame) -> str:
@@ -168,12 +170,13 @@ class ScenarioContext:
         """Provenance of a projection: each input table named with its status, and the scenario file (once per ICB)."""
         return self.once(("prov", icb), lambda: self._prov(icb))
 
-    def _prov(self, icb: str) -> Provenance:
-        inp = self.inputs(icb)
+    def input_parts(self, icb: str | None) -> tuple[list[str], list[str], list[str]]:
+        """The projection's inputs for the ICB (None: all 42) as words: (real, synthetic, sources), each input
+        table split by sector where some of its sectors are real and others synthetic."""
         real, synthetic, sources = [], [], []
         for name in INPUT_TABLES:
             df = self.data.snapshot if name == "workforce" else self.data.t[name]
-            rows = df[df["icb_code"] == icb] if "icb_code" in df else df
+            rows = df[df["icb_code"] == icb] if "icb_code" in df and icb is not None else df
             syn = rows["synthetic"].astype(bool) if "synthetic" in rows else pd.Series(False, index=rows.index)
             label = INPUT_LABELS[name]
             if syn.any() and not syn.all() and "sector" in rows:
@@ -183,6 +186,11 @@ class ScenarioContext:
                 (synthetic if syn.any() else real).append(label)
             if not syn.all():
                 sources.append(POPULATION_SOURCE if name == "population" else _short_sources(rows))
+        return real, synthetic, sources
+
+    def _prov(self, icb: str) -> Provenance:
+        inp = self.inputs(icb)
+        real, synthetic, sources = self.input_parts(icb)
         # A projection is iwt's model result: modelled from published inputs, or partly synthetic.
         status = "mixed" if real and synthetic else ("synthetic" if synthetic else "modelled")
         detail = f"real: {', '.join(real)}; synthetic: {', '.join(synthetic)}" if status == "mixed" else ""
@@ -228,21 +236,179 @@ def _synthetic_sectors(ctx: ScenarioContext, icb: str) -> dict[str, bool]:
     return flags.groupby(c["sector"]).any().to_dict()
 
 
+def _and(words: str) -> str:
+    """'a, b, c' as 'a, b and c'."""
+    head, _, last = words.rpartition(", ")
+    return f"{head} and {last}" if head else words
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.1f}".rstrip("0").rstrip(".") + "%"
+
+
+def _need_range(ctx: ScenarioContext):
+    """The scenario's range of health need beyond demography, or None where it has no range."""
+    a = ctx.file.get(ctx.scenario()).assumptions.get(NEED_KEY)
+    return a if isinstance(a, sc_config.Range) and a.high > a.low else None
+
+
+def _need_held(ctx: ScenarioContext, icb: str) -> pd.DataFrame | None:
+    """The ICB's gap at the horizon (whole system and health) with health need beyond demography held at
+    none and at the low end, middle and high end of its range in every run, the other assumptions drawn
+    as in the scenario's runs (``sensitivity.held_at``); None where the scenario gives it no range."""
+    a = _need_range(ctx)
+    if a is None:
+        return None
+    inp = ctx.inputs(icb)
+    c = inp.cells
+    m = (c["icb_code"] == icb).to_numpy()
+    masks = {"all": m, "health": m & (c["family"] == "health").to_numpy()}
+    values = {**({"none": 0.0} if a.low > 0 else {}), "low": a.low, "middle": a.mid, "high": a.high}
+    sc = ctx.file.get(ctx.scenario())
+    return ctx.of_run(icb, "need_held", lambda r: sa.sensitivity.held_at(
+        inp, sc, NEED_KEY, values, masks, r.n_runs, ctx.params.seed, ctx._moved()))
+
+
+def _vacant_floor(run: sa.model.Run, icb: str, sectors: list[str]) -> float:
+    """Median over runs of the posts left vacant at the base year's vacancy rate at the horizon, summed
+    over ``sectors`` (the part of the gap that rests on the base year's vacancy rates)."""
+    c = run.inputs.cells
+    m = ((c["icb_code"] == icb) & c["sector"].isin(sectors)).to_numpy()
+    demand = run.demand[:, m, -1].astype(float)
+    return float(np.median((demand * (1 - 1 / c.loc[m, "posts_per_filled"].to_numpy()[None, :])).sum(axis=1)))
+
+
 def _real_and_synthetic_gap(ctx: ScenarioContext, icb: str, run: sa.model.Run, h: int) -> str:
-    """A sentence saying how much of the gap lies in sectors projected from synthetic inputs (empty when
-    the inputs are all real or all synthetic)."""
+    """Sentences saying how much of the gap lies in sectors projected from synthetic inputs, and how much of
+    the rest rests on assumptions rather than published data: the growth in need beyond demography (its part
+    of the waterfall, section 3, and the gap without it) and the posts vacant at synthetic vacancy rates
+    (empty when the inputs are all real or all synthetic)."""
     flags = _synthetic_sectors(ctx, icb)
     if all(flags.values()) or not any(flags.values()):
         return ""
     by = ctx.of_run(icb, "series_sector", lambda r: summary.icb_series(r, icb, "sector"), run.scenario.name)
     g = by[(by["measure"] == "gap") & (by["year"] == run.inputs.base_year + h)].set_index("group")["p50"]
-    labels = vocab.sector_labels()
     syn = [s for s, f in flags.items() if f]
     real = [s for s, f in flags.items() if not f]
-    return (f"Of that gap, about {_fte(g.reindex(syn).sum())} FTE lies in {', '.join(labels[s] for s in syn)}, projected "
-            f"from synthetic demonstration inputs (an illustration, not a figure for this ICB); about "
-            f"{_fte(g.reindex(real).sum())} FTE in {', '.join(labels[s] for s in real)}, projected from published staff "
-            "numbers and rates (with the synthetic vacancy rates the base year needs, where the data have none).")
+    real_words = _and(sector_words(real))
+    real_gap = float(g.reindex(real).sum())
+    out = (f"Of that gap, about {_fte(g.reindex(syn).sum())} FTE lies in {_and(sector_words(syn))}, projected from "
+           f"synthetic demonstration inputs: an illustration, not a figure for this ICB. About {_fte(real_gap)} FTE lies "
+           f"in {real_words}, projected from published staff in post and leaving rates")
+    c = run.inputs.cells
+    real_families = set(c.loc[c["sector"].isin(real), "family"])
+    a = _need_range(ctx)
+    if a is None or real_families != {"health"} or h != run.inputs.horizon:
+        return out + "."
+    w = ctx.of_run(icb, "waterfall_health", lambda r: summary.waterfall(measures.median_runs(r, icb), icb, "health"))
+    need = float(w.set_index("part").at["demand_need", "fte"])
+    vac_sectors = [s for s in real if bool(c.loc[(c["icb_code"] == icb) & (c["sector"] == s), "vacancies_synthetic"].any())]
+    held = _need_held(ctx, icb)
+    none = held[(held["name"] == "none") & (held["part"] == "health")] if held is not None else held
+    out += (f", but {'most' if need >= real_gap / 2 else 'part'} of it rests on assumptions rather than on those data. "
+            f"Growth in need beyond demography, an assumed {_pct(a.low)} to {_pct(a.high)} a year (derived from published "
+            f"national activity growth, not measured for this ICB), adds about {_fte(need)} FTE to their posts needed by "
+            f"{run.inputs.base_year + h} (section 3, the median run)")
+    if vac_sectors:
+        out += (f"; about {_fte(_vacant_floor(run, icb, vac_sectors))} FTE of their gap are posts left vacant at the base "
+                f"year's vacancy rates of {_and(sector_words(vac_sectors))}, which are synthetic (section 2)")
+    out += "."
+    if none is not None and len(none):
+        v = float(none["p50"].iloc[0])
+        out += (f" With no growth in need beyond demography, their gap in {run.inputs.base_year + h} would be about "
+                f"{_fte(v)} FTE{' of staff above the posts needed' if v < 0 else ''} (median; the table below gives it at "
+                "each end of the range).")
+    return out
+
+
+def _backtest_line(ctx: ScenarioContext, icb: str) -> str:
+    """One sentence on how the supply method did in its back-test (section 7): ICBs under-projected, England's
+    error, MAPE, the share of ICBs inside their range, and this ICB's own error and whether it fell inside."""
+    from iwt_helpers.analysis.scenarios import backtest
+    parts = []
+    for label, (table, meta) in ctx.once(("backtest",), lambda: _backtests(ctx, backtest)):
+        if table.empty:
+            continue
+        groups = [("", table)] if "role" not in table else [
+            (GP_BACKTEST_ROLES.get(r, r), table[table["role"] == r]) for r in dict.fromkeys(table["role"])]
+        for role, t in groups:
+            parts.append((label, role, t, meta))
+    if not parts:
+        return ""
+    label, _, t, meta = parts[0]
+    under = int((t["error_pct"] < 0).sum())
+    england = 100 * (t["projected_p50"].sum() / t["published_fte"].sum() - 1)
+    inside = 100 * t["within_range"].mean()
+    band = round(100 * (summary.QUANTILES[-1] - summary.QUANTILES[0]))
+    base = t["base"].iloc[0] if "base" in t else meta["base"]
+    text = (f"Back-test (section 7): run from {base} to {meta['end']} by the same method, the supply side projected staff "
+            f"in {label.split(',')[0]} below what was published in {under} of {len(t)} ICBs (England {abs(england):.1f}% "
+            f"{'below' if england < 0 else 'above'}; median absolute error across ICBs "
+            f"{backtest.mape(t):.1f}%), and {inside:.0f}% of ICBs' published figures fell inside their 10th to 90th "
+            f"percentile range (a range that fits holds {band}%)")
+    mine = t[t["icb_code"] == icb]
+    if len(mine):
+        e = float(mine["error_pct"].iloc[0])
+        text += (f"; {html.escape(icb_name(icb))}'s was {abs(e):.1f}% {'below' if e < 0 else 'above'}, "
+                 f"{'inside' if bool(mine['within_range'].iloc[0]) else 'outside'} its range")
+    others = []
+    for lab, role, tt, _ in parts[1:]:
+        mm = tt[tt["icb_code"] == icb]
+        if len(mm):
+            e = float(mm["error_pct"].iloc[0])
+            others.append(f"{role or lab} {abs(e):.1f}% {'below' if e < 0 else 'above'} "
+                          f"({'inside' if bool(mm['within_range'].iloc[0]) else 'outside'} its range; median absolute error "
+                          f"across ICBs {backtest.mape(tt):.1f}%)")
+    if others:
+        text += f"; in general practice, {html.escape(icb_name(icb))}'s {', and its '.join(others)}"
+    if (t["rates_synthetic"].any()):
+        text += ". Its rates are the demonstration data's: a test of the method, not of the rates"
+    elif under > len(t) / 2:
+        text += ". If the method fell short in the same way again, staff in post would be projected too low and the gap too high"
+    return text + "."
+
+
+def _statuses(ctx: ScenarioContext, icb: str, by: str = "sector") -> str:
+    """Where some parts (sectors, or sector families with ``by='family'``) are projected from published staff
+    in post and rates and others from synthetic inputs: words saying which is which, for a chart title that
+    must not rank one against the other ('' where all are alike)."""
+    flags = _synthetic_sectors(ctx, icb)
+    if all(flags.values()) or not any(flags.values()):
+        return ""
+    real = [s for s, f in flags.items() if not f]
+    syn = [s for s, f in flags.items() if f]
+    if by == "family":
+        fam = ctx.inputs(icb).cells.drop_duplicates("sector").set_index("sector")["family"]
+        name = lambda ss: _and(", ".join(dict.fromkeys(FAMILY_LABELS.get(fam[s], fam[s]).split(" (")[0].lower()  # noqa: E731
+                                                       for s in ss)))
+    else:
+        name = lambda ss: _and(sector_words(ss))                                                # noqa: E731
+    return (f"{name(real)}: published staff in post and leaving rates; {name(syn)}: synthetic demonstration inputs, "
+            "an illustration")
+
+
+def _need_table(ctx: ScenarioContext, icb: str, held: pd.DataFrame, year: int, n_runs: int, prov: Provenance) -> Table:
+    """The gap at the horizon with health need beyond demography held at none and at each end and the middle
+    of its range: how much of the headline rests on that one assumption."""
+    names = {"none": "none", "low": "low end of the range", "middle": "middle of the range", "high": "high end of the range"}
+    rows = []
+    for name, d in held.groupby("name", sort=False):
+        q = d.set_index("part")
+        rows.append({"need": f"{_pct(float(d['value'].iloc[0]))} a year ({names.get(name, name)})",
+                     "health_p50": q.at["health", "p50"],
+                     "health_range": f"{_fte(q.at['health', 'p10'])} to {_fte(q.at['health', 'p90'])}",
+                     "all_p50": q.at["all", "p50"],
+                     "all_range": f"{_fte(q.at['all', 'p10'])} to {_fte(q.at['all', 'p90'])}"})
+    return Table(pd.DataFrame(rows),
+                 f"{icb_name(icb)}: the gap in {year} with growth in NHS and general practice need beyond demography held "
+                 f"at one value in every run ({ctx.label()} scenario; FTE; median and 10th to 90th percentile of {n_runs:,} "
+                 "runs, every other assumption drawn as in the headline's runs)",
+                 columns={"need": "Need beyond demography (NHS and general practice)",
+                          "health_p50": "Gap, NHS trusts and general practice (median)",
+                          "health_range": "NHS trusts and general practice, 10th to 90th percentile",
+                          "all_p50": "Gap, whole system (median)", "all_range": "Whole system, 10th to 90th percentile"},
+                 formats={"health_p50": "{:,.0f}", "all_p50": "{:,.0f}"}, key="gap_by_need_growth", suppress=False,
+                 provenance=prov)
 
 
 def summary_section(ctx: ScenarioContext):
@@ -257,8 +423,10 @@ def summary_section(ctx: ScenarioContext):
         text, p10, p50, p90 = _finding(ctx, icb, run, h, whole)
         gaps = {yh: measures.gap(run, icb, yh, prov.status) for yh in ctx.horizons(icb)}   # the registry's gap: the median
         split = _real_and_synthetic_gap(ctx, icb, run, h)
+        tested = _backtest_line(ctx, icb)
         items: list = [Text(f'<p class="iwt-headline" data-gap="{p50:.0f}">{text}</p>'
                             + (f"<p>{split}</p>" if split else "")
+                            + (f"<p>{tested}</p>" if tested else "")
                             + "<p><em>A projection, not a forecast: what follows if the assumptions in section 9 hold. The "
                               "ranges come from those assumptions alone. Supply without action recruits NHS staff at the "
                               "pace of the three years before the base year, when posts were funded, not at the pace of the "
@@ -270,6 +438,9 @@ def summary_section(ctx: ScenarioContext):
                        Headline(f"{'Illustrative gap' if prov.synthetic else 'Gap'} in {inp.base_year + h}, FTE, 10th to 90th "
                                 "percentile", f"{_fte(p10)} to {_fte(p90)}",
                                 provenance=prov)]
+        held = _need_held(ctx, icb) if h == inp.horizon else None
+        if held is not None:
+            items.append(_need_table(ctx, icb, held, inp.base_year + h, run.n_runs, prov))
         rows = []
         for s in (whole, fam):
             for yh in ctx.horizons(icb):
@@ -296,10 +467,11 @@ def summary_section(ctx: ScenarioContext):
             f"{inp.base_year + h} ({ctx.label()})"), prov, [gaps[h]]))
         last = fam[(fam["measure"] == "gap") & (fam["year"] == inp.base_year + h)].set_index("group")["p50"]
         worst = last.idxmax() if len(last) else "all"
-        items.append(Figure(charts.gap_bands(
-            fam, FAMILY_LABELS, footer_text(prov), prov.stamp,
-            f"{FAMILY_LABELS.get(worst, worst)} carries the larger gap in {inp.base_year + h}: "
-            f"{_fte(last.get(worst, np.nan))} FTE (median)"), prov))
+        mixed = _statuses(ctx, icb, "family")
+        title = (f"Gap by part of the system to {inp.base_year + h} ({mixed})" if mixed else
+                 f"{FAMILY_LABELS.get(worst, worst)} carries the larger gap in {inp.base_year + h}: "
+                 f"{_fte(last.get(worst, np.nan))} FTE (median)")
+        items.append(Figure(charts.gap_bands(fam, FAMILY_LABELS, footer_text(prov), prov.stamp, title), prov))
         return items
     return render
 
@@ -325,17 +497,24 @@ def sector_section(ctx: ScenarioContext):
         groups = groups[groups[["p10", "p50", "p90"]].abs().max(axis=1) >= 0.5].reset_index(drop=True)   # no empty groups
         bars = p[(p["staff_group"] == "all") & (p["year"] == inp.base_year + h)]
         biggest = bars.sort_values("p50").iloc[-1] if len(bars) else None
+        mixed = _statuses(ctx, icb)          # no ranking of sectors from published inputs against synthetic ones
+        title = (f"Gap by sector in {inp.base_year + h} ({mixed})" if mixed and biggest is not None else
+                 f"{biggest['sector_label']} has the largest gap in {inp.base_year + h}: {_fte(biggest['p50'])} FTE (median)"
+                 if biggest is not None else "No sector has a figure")
         items: list = [Figure(charts.range_bars(
             bars.assign(label=bars["sector_label"]), "label", footer_text(prov), prov.stamp,
-            (f"{biggest['sector_label']} has the largest gap in {inp.base_year + h}: {_fte(biggest['p50'])} FTE (median)"
-             if biggest is not None else "No sector has a figure"), "Gap in FTE: median, with 10th to 90th percentile"), prov)]
+            title, "Gap in FTE: median, with 10th to 90th percentile"), prov)]
         cols = {"sector_label": "Sector", "group_label": "Staff group", "year": "Year",
                 "p10": "Gap, 10th percentile", "p50": "Gap, median", "p90": "Gap, 90th percentile"}
         fmts = {"year": "{:d}", "p10": "{:,.0f}", "p50": "{:,.0f}", "p90": "{:,.0f}"}
         items.append(Table(sectors, f"{icb_name(icb)}: gap by sector, {ctx.label()} scenario (FTE)", columns=cols, formats=fmts,
                            key="gap_by_sector", suppress=False, provenance=prov))
         items.append(Table(_gap_parts(run, icb), f"{icb_name(icb)}, {inp.base_year + inp.horizon}: how much of each sector's gap is "
-                           "the base year's share of posts vacant carried forward, and how much is too few recruits (medians, FTE)",
+                           "the base year's share of posts vacant carried forward, and how much is too few recruits (medians, "
+                           "FTE). A sector's row adds up its staff groups: some groups are short of recruits while the routes "
+                           "bring others (or the same groups in other years) more than their posts need, and employers take on no "
+                           "one beyond the posts, so one row "
+                           "can show both; those spare recruits do not fill the other groups' posts",
                            columns={"sector": "Sector", "gap": "Gap", "vacancy_floor": "Vacant at the base year's rate",
                                     "short_of_recruits": "Too few recruits", "spare": "Recruits the routes bring beyond the posts, over the period"},
                            formats={"gap": "{:,.0f}", "vacancy_floor": "{:,.0f}", "short_of_recruits": "{:,.0f}", "spare": "{:,.0f}"},
@@ -393,10 +572,14 @@ def drivers_section(ctx: ScenarioContext):
             f"{inp.base_year + inp.horizon}; population change adds {pv['demand_population']:+,.0f} and staff flows "
             f"{net_flows:+,.0f} ({ctx.label()}; the median run)"), prov, [gapv])]
         fams = [summary.waterfall(mid, icb, f).set_index("part")["fte"].rename(f) for f in ("health", "social care")]
+        whose = "those runs'" if mid.n_runs > 1 else "that run's"
         t = pd.concat([w.set_index("part")[["label", "fte"]].rename(columns={"fte": "all"})] + fams, axis=1).reset_index(drop=True)
         items.append(Table(t, f"{icb_name(icb)}: what moves the gap, {inp.base_year} to {inp.base_year + inp.horizon} "
                               f"(FTE; the run{'s' if mid.n_runs > 1 else ''} at the median whole-system gap of {run.n_runs:,} "
-                              "runs, so that the parts add up to the median)",
+                              "runs, so that the parts add up to the median; the health and adult social care columns are "
+                              f"{whose} parts, not each "
+                              "part's own median in sections "
+                              "1 and 2)",
                            columns={"label": "Part", "all": "Whole system", "health": "Health", "social care": "Adult social care"},
                            formats={"all": "{:,.0f}", "health": "{:,.0f}", "social care": "{:,.0f}"},
                            key="waterfall", suppress=False, provenance=prov, measures={"all": gapv}))
@@ -442,10 +625,9 @@ def tornado_section(ctx: ScenarioContext):
 
 def _england_prov(ctx: ScenarioContext, what: str) -> Provenance:
     run = ctx.england()
-    syn = [INPUT_LABELS[t] for t in INPUT_TABLES if run.inputs.synthetic.get(t)]
-    real = [INPUT_LABELS[t] for t in INPUT_TABLES if not run.inputs.synthetic.get(t)]
+    real, syn, _ = ctx.once(("input_parts", None), lambda: ctx.input_parts(None))      # by sector, all 42 ICBs
     status = "mixed" if syn and real else ("synthetic" if syn else "modelled")
-    detail = f"real: {', '.join(real)}; synthetic: {', '.join(syn)}" if status == "mixed" else ""
+    detail = f"real: {', '.join(real)}, for all 42 ICBs; synthetic: {', '.join(syn)}" if status == "mixed" else ""
     src = f"iwt scenario model, all 42 ICBs ({run.n_runs:,} runs); {what}"
     return Provenance(src + ("; SYNTHETIC demo data (iwt)" if syn else ""), f"base year {run.inputs.base_year}", status, detail)
 
@@ -580,6 +762,34 @@ def _definitions(ctx: ScenarioContext) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _lever_inputs(ctx: ScenarioContext, icb: str, name: str) -> str:
+    """'synthetic' where a scenario's levers act only through synthetic inputs for the ICB (the synthetic pay
+    table, or cells whose staff in post or rates are synthetic), 'partly' where some of them do, '' where none
+    does or the ICB's inputs are all synthetic (the whole page says so then)."""
+    flags = _synthetic_sectors(ctx, icb)
+    sc = ctx.file.get(name)
+    if not sc.levers or all(flags.values()) or not any(flags.values()):
+        return ""
+    inp = ctx.inputs(icb)
+    c = inp.cells[inp.cells["icb_code"] == icb]
+    syn_cell = c["stock_synthetic"].astype(bool) | c["rates_synthetic"].astype(bool)
+    kinds = []
+    for lname, setting in sc.levers.items():
+        lever = sa.levers.REGISTRY[lname]
+        pairs = set().union(*(setting.pairs(p) for p in ("", "from_", "to_")))
+        named = c[[(a, b) in pairs for a, b in zip(c["sector"], c["staff_group"])]]
+        syn = syn_cell[named.index]
+        on_pay = lever.pay_gap is not None and bool(inp.synthetic.get("pay"))
+        kinds.append("synthetic" if (on_pay or (len(syn) and syn.all())) else ("partly" if syn.any() else ""))
+    if all(k == "synthetic" for k in kinds):
+        return "synthetic"
+    return "partly" if any(kinds) else ""
+
+
+LEVER_INPUT_WORDS = {"synthetic": "synthetic-driven: its levers act through synthetic pay, staff or rates",
+                     "partly": "partly synthetic-driven: some of its levers act through synthetic pay, staff or rates"}
+
+
 def comparison_section(ctx: ScenarioContext):
     """Every scenario of the file on the same headline measures, for a board."""
     def render(icb: str) -> list:
@@ -588,15 +798,23 @@ def comparison_section(ctx: ScenarioContext):
         comp = summary.comparison(runs, icb, ctx.horizons(icb))
         by_name = {r.scenario.name: r for r in runs}          # each scenario's median gap: the registry's (analysis.measures)
         comp["gap_p50"] = [measures.gap(by_name[n], icb, y, prov.status).value for n, y in zip(comp["scenario"], comp["years_ahead"])]
+        driven = {n: _lever_inputs(ctx, icb, n) for n in ctx.file.scenarios}
         h = max(ctx.horizons(icb))
         at = comp[comp["years_ahead"] == h].rename(columns={"gap_p10": "p10", "gap_p50": "p50", "gap_p90": "p90"})
         best = at.sort_values("p50").iloc[0]
         base = at[at["scenario"] == "baseline"]["p50"]
         drop = f", against {_fte(base.iloc[0])} in the baseline" if len(base) and best["scenario"] != "baseline" else ""
+        marked = {n: k for n, k in driven.items() if k}
+        title = (f"Gap by scenario in {int(best['year'])} (a scenario marked synthetic changes the gap through synthetic "
+                 "pay, staff or rates: an illustration)" if driven.get(best["scenario"]) else
+                 f"{best['label']} leaves the smallest gap in {int(best['year'])}: {_fte(best['p50'])} FTE{drop}")
+        bar_label = {n: ctx.file.get(n).label + {"synthetic": " (synthetic)", "partly": " (partly synthetic)"}.get(k, "")
+                     for n, k in driven.items()}
         items: list = [Figure(charts.range_bars(
-            at, "label", footer_text(prov), prov.stamp,
-            f"{best['label']} leaves the smallest gap in {int(best['year'])}: {_fte(best['p50'])} FTE{drop}",
-            "Gap in FTE at the horizon; bar: median, whisker: 10th to 90th percentile", highlight=ctx.label()), prov)]
+            at.assign(label=at["scenario"].map(bar_label)), "label", footer_text(prov), prov.stamp, title,
+            "Gap in FTE: median, with 10th to 90th percentile" if marked else     # room for the longer labels
+            "Gap in FTE at the horizon; bar: median, whisker: 10th to 90th percentile",
+            highlight=bar_label.get(ctx.scenario(), ctx.label())), prov)]
         base_run = next((r for r in runs if r.scenario.name == "baseline"), None)
         if base_run is not None:
             m = (base_run.inputs.cells["icb_code"] == icb).to_numpy()
@@ -614,9 +832,13 @@ def comparison_section(ctx: ScenarioContext):
                            columns={"label": "Scenario", "description": "What it assumes", "levers": "Levers and their ranges"},
                            key="scenario_definitions", suppress=False,
                            provenance=Provenance(ctx.file.path.name, f"projection from {ctx.inputs(icb).base_year}", "assumption")))
+        if marked:            # where a lever's effect comes from synthetic inputs, the row says so
+            comp["inputs"] = comp["scenario"].map(lambda n: LEVER_INPUT_WORDS.get(driven[n]) or (
+                "its levers act on published staff in post and rates" if ctx.file.get(n).levers else "no lever"))
         items.append(Table(comp.drop(columns=["scenario"]), f"{icb_name(icb)}: scenarios compared (same {runs[0].n_runs:,} "
                            "draws of the shared assumptions in each, so differences come from the levers)",
-                           columns={"label": "Scenario", "years_ahead": "Years ahead", "year": "Year", "gap_p10": "Gap, 10th pct",
+                           columns={"label": "Scenario", "inputs": "What its change rests on", "years_ahead": "Years ahead",
+                                    "year": "Year", "gap_p10": "Gap, 10th pct",
                                     "gap_p50": "Gap, median", "gap_p90": "Gap, 90th pct", "gap_pct_of_demand": "Gap, % of posts",
                                     "supply_change_pct": "Staff in post, change %", "demand_change_pct": "Posts needed, change %",
                                     "change_p50": "Gap against baseline, median", "change_range": "Gap against baseline, 10th to 90th pct"},
@@ -699,28 +921,27 @@ def assumptions_section(ctx: ScenarioContext):
         central = ctx.once(("central_rates", icb, sc.name),   # NHS trusts and general practice: the published basis
                            lambda: sa.sensitivity.central_rates(inp, sc))
         g = c.assign(leavers=c["fte0"] * central["leave_rate"], joiners=c["fte0"] * central["join_rate"],
-                     movers=c["fte0"] * c["leave_rate"] * c["move_share"],
+                     movers=c["fte0"] * central["move_rate"],        # as the model moves them (nhs_leavers_to_social_care)
                      local=(c["rate_from"] == "ICB") * c["fte0"]).groupby("sector", as_index=False)[
             ["fte0", "demand0", "leavers", "joiners", "movers", "local"]].sum()
         g["vacancy_pct"] = 100 * (1 - g["fte0"] / g["demand0"].where(g["demand0"] > 0))
         for col in ("leavers", "joiners", "movers"):
             g[f"{col}_pct"] = 100 * g[col] / g["fte0"].where(g["fte0"] > 0)
         g["local_pct"] = 100 * g["local"] / g["fte0"].where(g["fte0"] > 0)
+        g["status"] = g["sector"].map(_base_year_status(c, inp))
         g["sector"] = g["sector"].map(vocab.sector_labels())
-        status = {s: ("synthetic" if syn else "real") for s, syn in
-                  c.groupby("sector").apply(lambda d: bool(d["stock_synthetic"].any() or d["rates_synthetic"].any()),
-                                            include_groups=False).rename(index=vocab.sector_labels()).items()}
-        g["status"] = g["sector"].map(status)
         items.append(Table(g[["sector", "fte0", "demand0", "vacancy_pct", "leavers_pct", "joiners_pct", "movers_pct", "local_pct", "status"]],
                            f"{icb_name(icb)}: the base year the projection starts from ({inp.base_year}); rates a year. NHS trusts "
                            "and general practice: leaving the sector at the published rate, joining to keep up the growth of the "
                            "years before the base year (GPs: training output), at the middle of each range; adult social care: "
                            f"the ICB's own counts where a group has at least {sa.inputs.MIN_STAFF_FOR_LOCAL_RATE} staff, "
-                           "otherwise England's",
+                           "otherwise England's, leaving a job as the data count it (moves within the sector included, which "
+                           "the model takes out of leavers and joiners alike). Moving to the other sector: those leaving the "
+                           "sector who take a job in the other, as the model moves them at the middle of each range",
                            columns={"sector": "Sector", "fte0": "Staff in post (FTE)", "demand0": "Posts (FTE)",
                                     "vacancy_pct": "Vacant, %", "leavers_pct": "Leaving the sector, % a year", "joiners_pct": "Joining, % a year",
                                     "movers_pct": "Moving to the other sector, % a year", "local_pct": "FTE on the ICB's own rates, %",
-                                    "status": "Real or synthetic"},
+                                    "status": "Real, synthetic or assumed, by part"},
                            formats={"fte0": "{:,.0f}", "demand0": "{:,.0f}", "vacancy_pct": "{:.1f}", "leavers_pct": "{:.1f}",
                                     "joiners_pct": "{:.1f}", "movers_pct": "{:.2f}", "local_pct": "{:.0f}"},
                            key="base_year", provenance=ctx.prov(icb), measures=_base_year_measures(ctx, icb)))
@@ -730,9 +951,29 @@ def assumptions_section(ctx: ScenarioContext):
                            "Use of NHS services per person by age, relative to ages 25-34: how NHS and general practice demand "
                            "follows the population",
                            columns={"age_band": "Age band", "relative_use": "Relative use"}, formats={"relative_use": "{:.2f}"},
-                           suppress=False, provenance=Provenance(source, "OBR ratios as reported in 2017", "assumption")))
+                           suppress=False, provenance=Provenance("; ".join(dict.fromkeys(x.strip() for x in source.split(";") if x.strip())),
+                                                                 "OBR ratios as reported in 2017", "assumption")))
         return items
     return render
+
+
+def _base_year_status(c: pd.DataFrame, inp: sa.inputs.Inputs) -> dict[str, str]:
+    """Per sector, what each part of the base-year table is: staff in post, vacancy rate, leaving and joining,
+    moves to the other sector (real, synthetic, or an assumption on a published basis)."""
+    from iwt_helpers.analysis.scenarios import calibration
+    published = pd.Series(calibration.published(c), index=c.index)
+    out = {}
+    for sector, d in c.groupby("sector", sort=False):
+        yes = {col: bool(d[col].astype(bool).any()) for col in ("stock_synthetic", "vacancies_synthetic", "rates_synthetic")}.get
+        rates = ("synthetic" if yes("rates_synthetic") else "real")
+        if published[d.index].all():
+            rates = "assumption on a published basis" + (", its pattern by ICB synthetic" if rates == "synthetic" else "")
+        moves = ("assumption (a range)" if (d["family"] == "health").all() else
+                 "synthetic" if yes("rates_synthetic") else "real")
+        out[sector] = (f"staff in post {'synthetic' if yes('stock_synthetic') else 'real'}; "
+                       f"vacancy rate {'synthetic' if yes('vacancies_synthetic') else 'real'}; "
+                       f"leaving and joining {rates}; moving to the other sector {moves}")
+    return out
 
 
 def _base_year_measures(ctx: ScenarioContext, icb: str) -> dict:
@@ -767,7 +1008,17 @@ def caveats(ctx: ScenarioContext, icb: str) -> list[str]:
     inp = ctx.inputs(icb)
     notes = [caveat(caveat_id, **values) for caveat_id, values in inp.notes]
     syn = [t for t in INPUT_TABLES if inp.synthetic.get(t)]
-    if syn:
+    flags = _synthetic_sectors(ctx, icb)
+    if syn and any(flags.values()) and not all(flags.values()):       # which part of the gap is an illustration
+        real = [s for s, f in flags.items() if not f]
+        c = inp.cells
+        vac = c[(c["icb_code"] == icb) & c["sector"].isin(real) & c["vacancies_synthetic"].astype(bool)]["sector"]
+        notes.append(caveat("A8.scenarios_mixed", tables=", ".join(ctx.input_parts(icb)[1]),
+                            synthetic_sectors=_and(sector_words(s for s, f in flags.items() if f)),
+                            real_sectors=_and(sector_words(real)),
+                            real_synthetic=(f", with synthetic vacancy rates setting the posts of {_and(sector_words(vac.unique()))} "
+                                            "(section 2 gives the posts left vacant at those rates)") if len(vac) else ""))
+    elif syn:
         notes.append(caveat("A8.scenarios", tables=", ".join(syn)))
     wf = ctx.data.snapshot
     if wf[(wf["icb_code"] == icb) & (wf["sector"] == "nhs_trust")]["source"].astype(str).str.contains("resident doctors excluded").any():

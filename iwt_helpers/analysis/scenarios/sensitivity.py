@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import calibration
-from .config import AGE_BANDS, GrowthWindow, Profile, Range, Scenario
+from . import calibration, model
+from .config import AGE_BANDS, GrowthWindow, Profile, Range, Scenario, draws
 from .inputs import Inputs
 from .model import simulate
 
@@ -113,7 +113,10 @@ def tornado(inp: Inputs, scenario: Scenario, cell_mask: np.ndarray | None = None
 
 def central_rates(inp, sc: Scenario) -> pd.DataFrame:
     """Each cell's base-year leaving and joining rates a year with every range at its middle (the
-    published basis where a cell has it, the data's own rates elsewhere): the report's base-year table."""
+    published basis where a cell has it, the data's own rates elsewhere), and the rate a year at which
+    its staff move to the other sector in the base year, as the model moves them (those leaving the
+    sector x the share who go to the other one: from the NHS ``nhs_leavers_to_social_care``, from social
+    care the data's share x ``cross_sector_scale``): the report's base-year table."""
     d = middle_draws(sc, 1)
     cells = inp.cells
     leave = cells["leave_rate"].to_numpy(dtype=float).copy()
@@ -123,4 +126,28 @@ def central_rates(inp, sc: Scenario) -> pd.DataFrame:
         lv = calibration.leaving(cells, d)
         jn = calibration.joining(cells, d, sc, inp.base_year, lv)
         leave[m], join[m] = lv[0, m], jn[0, m]
-    return pd.DataFrame({"leave_rate": leave, "join_rate": join}, index=cells.index)
+    within = model.within_share(cells, d)
+    _, observed_exit = model.exit_rates(cells, d, within)
+    share, _, _ = model._moves(inp, d, within)           # the model's own split of leavers (one place)
+    return pd.DataFrame({"leave_rate": leave, "join_rate": join, "move_rate": (observed_exit * share)[0]},
+                        index=cells.index)
+
+
+def held_at(inp: Inputs, scenario: Scenario, key: str, values: dict[str, float], masks: dict[str, np.ndarray],
+            n_runs: int, seed: int = 0, centres: dict[str, float] | None = None) -> pd.DataFrame:
+    """The gap at the horizon (FTE, summed over each of ``masks``) with one ranged assumption ``key`` held
+    at each of ``values`` (name -> value) in every run, every other assumption drawn as in the scenario's
+    runs (same seed, same draws): how much of the range rests on that one assumption. One row per value
+    and mask: name, value, part (the mask's name), p10, p50, p90."""
+    rows = []
+    for name, value in values.items():
+        d = draws(scenario, n_runs, seed, centres)
+        if key not in d:
+            raise KeyError(f"assumption {key!r} has no range in scenario {scenario.name!r}")
+        d[key] = np.full_like(d[key], float(value))
+        run = simulate(inp, scenario, d, seed, flows=False)
+        for part, m in masks.items():
+            gap = run.demand[:, m, -1].sum(axis=1, dtype=np.float64) - run.supply[:, m, -1].sum(axis=1, dtype=np.float64)
+            q = np.quantile(gap, (0.1, 0.5, 0.9))
+            rows.append({"name": name, "value": float(value), "part": part, "p10": q[0], "p50": q[1], "p90": q[2]})
+    return pd.DataFrame(rows, columns=["name", "value", "part", "p10", "p50", "p90"])

@@ -165,8 +165,10 @@ def percentiles(run: Run, levels: tuple[str, ...] = ("staff_group", "sector", "i
 
 
 def waterfall(run: Run, icb_code: str, family: str | None = None) -> pd.DataFrame:
-    """What moves an ICB's gap from the base year to the horizon (mean over runs, FTE), for the whole
-    system or one sector family ('health', 'social care')."""
+    """What moves an ICB's gap from the base year to the horizon (mean over the runs of ``run``, FTE), for
+    the whole system or one sector family ('health', 'social care'). The report passes the run(s) at the
+    median whole-system gap (``measures.median_runs``), so that the parts add up to that median; a family's
+    parts are then those runs' parts, not the family's own median."""
     cells = run.inputs.cells
     m = (cells["icb_code"] == icb_code).to_numpy()
     if family:

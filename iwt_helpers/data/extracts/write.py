@@ -95,7 +95,7 @@ def _write(out: Path, tables: dict[str, pd.DataFrame], records: pd.DataFrame, re
         for name, df in sorted(tables.items()):
             df.to_parquet(tmp / f"{name}.parquet", index=False, engine="pyarrow", compression="zstd")
             manifest["tables"][name] = {"file": f"{name}.parquet", "rows": int(len(df)), "synthetic": synthetic,
-                                        "source": "; ".join(sorted(set(df["source"])))[:500], "record_level": True}
+                                        "source": "; ".join(sorted(set(df["source"]))), "record_level": True}
         (tmp / "records").mkdir()
         keep = [c for c in records.columns if not c.startswith("_")]
         records[keep].to_parquet(tmp / RECORDS, index=False, engine="pyarrow", compression="zstd")
