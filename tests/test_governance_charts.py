@@ -140,3 +140,42 @@ def test_the_real_data_like_grid_is_readable(ncols):
     *_, fig = grid(real_data_like(), ncols=ncols)
     assert_readable(fig)
     plt.close(fig)
+
+
+def _funnel_panel(label, rates):
+    codes = ["QOP"] + [f"Q{i:02d}" for i in range(len(rates) - 1)]
+    table = pd.DataFrame({"denominator": np.linspace(1e3, 1e5, len(rates)), "rate_pct": rates,
+                          "position": "within"}, index=pd.Index(codes, name="icb_code"))
+    table.attrs["overall_pct"] = float(np.mean(rates))
+    d = np.geomspace(1e3, 1e5, 20)
+    curve = pd.DataFrame({"denominator": d, "hi998": 8.0, "lo998": 2.0, "hi95": 7.0, "lo95": 3.0})
+    return (label, table, curve, "Posts")
+
+
+def test_a_ranked_funnel_panel_draws_no_limits_and_no_england_line_and_says_so():
+    """A published rate on synthetic sizes (data theme's social care vacancy rate) is drawn ranked, not
+    placed against limits that stand on the synthetic sizes; the other panels keep their funnels."""
+    panels = [_funnel_panel("Rate A", [5.4, 4.0, 6.0, 7.5, 3.9]), _funnel_panel("Rate B", [5.0, 4.0, 6.0, 5.5, 4.5])]
+    fig = charts.funnel_panels(panels, "QOP", "Greater Manchester", "Source: test", False, set(), "A title",
+                               {"Rate A": "real rate, synthetic size"}, ranked_panels={"Rate A"})
+    ranked, funnel = fig.axes[0], fig.axes[1]
+    assert not ranked.lines                                  # no limit curves or England line on the ranked panel
+    assert "ranked, no limits" in ranked.get_title(loc="left")
+    assert list(ranked.collections[1].get_offsets()[:, 0]) == [3.0]   # QOP's 5.4% is third lowest of five
+    assert len(funnel.lines) == 5                            # two 99.8% and two 95% limits, and England
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "95% limits" in legend and len(legend) == len(set(legend))
+    plt.close(fig)
+
+
+def test_the_spc_headline_period_gives_each_kpi_its_own_span_and_points():
+    """The index card of KPIs read with SPC names each KPI's months: one span over all would hide that
+    sickness absence has 12 points where staff in post has 83."""
+    from iwt_helpers.themes.governance_metrics import spc_spans
+    chart = pd.concat([series(np.ones(83), "nhs_fte_mom", months("2018-05-01", 83)),
+                       series(np.ones(12), "sickness_absence_nhs", months("2024-04-01", 12))])
+    summary = pd.DataFrame({"kpi_id": ["nhs_fte_mom", "sickness_absence_nhs"],
+                            "name": ["NHS trust staff in post, month-on-month change (FTE)", "NHS sickness absence rate"]})
+    text = spc_spans(chart, summary)
+    assert "NHS sickness absence rate: Apr 2024 to Mar 2025, 12 points" in text
+    assert "NHS trust staff in post, month-on-month change (FTE): May 2018 to Mar 2025, 83 points" in text

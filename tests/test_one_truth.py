@@ -286,6 +286,30 @@ def test_the_gap_is_the_median_of_the_runs_and_the_median_runs_add_up_to_it():
     assert c.iloc[0].tolist() == [12.0, 32.0, 20.0]
 
 
+@pytest.mark.unit
+def test_the_share_of_posts_and_the_gap_against_baseline_are_one_registered_figure_each():
+    rng = np.random.default_rng(2)
+    n = 11
+    cells = _Inputs(pd.DataFrame({"icb_code": ["QOP", "QE1"]}))
+    base = _Run(cells, _Scenario(), n, rng.uniform(90, 110, (n, 2, 2)), rng.uniform(100, 130, (n, 2, 2)), {})
+    other = _Run(cells, _Scenario("Combined"), n, base.supply + rng.uniform(0, 20, (n, 2, 2)), base.demand, {})
+    pct = measures.gap_pct_of_posts(base, "QOP")
+    # the ratio of the two medians the gap table shows, not a median of each run's ratio
+    assert pct.value == pytest.approx(100 * measures.gap(base, "QOP").value / np.median(base.demand[:, 0, 1]))
+    d = measures.gap_against_baseline(other, base, "QOP")
+    # the difference of the medians the bars show, not the median of the run-by-run differences
+    assert d.value == pytest.approx(measures.gap(other, "QOP").value - measures.gap(base, "QOP").value)
+    assert d.period == "2026, Combined scenario" and measures.gap_against_baseline(base, base, "QOP").value == 0
+    assert {"scenario_gap_pct_of_posts", "scenario_gap_against_baseline"} <= set(measures.REGISTRY)
+    assert pct.text() == f"{pct.value:.1f}" and d.text() == f"{d.value:+,.0f}" and d.value < 0
+
+
+@pytest.mark.unit
+def test_nhs_trust_doctors_are_named_alike_on_the_data_and_scenarios_pages():
+    from iwt_helpers.themes import data
+    assert measures.DOCTORS_EXCLUDING_RESIDENTS == data.DOCTORS_EXCLUDING_RESIDENTS
+
+
 # --------------------------------------------------------------------------- board review 2 (#25): regressions
 
 

@@ -202,3 +202,30 @@ def test_form_saves_a_round_and_reopening_shows_the_latest_answers(tmp_path):
 def test_form_is_not_shown_in_batch_runs(monkeypatch):
     monkeypatch.setenv("IWT_BATCH", "1")
     assert theme.ReadinessForm("QOP").interactive is False
+
+
+def test_tables_xlsx_prints_long_text_wide_enough_and_rows_no_taller_than_their_text():
+    """A column of long text (an assumption's reasoning) is widened rather than left a tall narrow
+    strip, and its rows are as tall as its wrapped lines (the 23-row assumptions sheet printed to 12
+    pages); a table too long to print wrapped (by_year) keeps one line a row."""
+    reasoning = "Leaving rates are each cell's observed rate in the base year; one year is a noisy guide. " * 5
+    widths, wrap = xlsx.column_widths(["Assumption", "Range", "Source or reasoning"], [["a", "0.9 to 1.1", reasoning]])
+    assert wrap == (2,) and widths[2] > xlsx.WRAP_WIDTH
+    lines = -(-len(reasoning) // xlsx._chars_a_line(widths[2]))
+    wb = openpyxl.Workbook()
+    ws = xlsx._add_sheet(wb, "s", ["Assumption", "Range", "Source or reasoning"], [["a", "0.9 to 1.1", reasoning]],
+                         widths, "title", "foot", wrap_cols=wrap)
+    assert ws.row_dimensions[2].height <= xlsx.LINE_PT * (lines + 1) + 3
+    long_rows = [["baseline", 2025, "Scientific, therapeutic and technical staff (incl. NHS allied health professionals)"]] * 400
+    _, long_wrap = xlsx.column_widths(["scenario", "year", "staff_group"], long_rows)
+    assert long_wrap == ()
+
+
+def test_tables_xlsx_footer_is_short_lines_clear_of_the_page_number():
+    """The printed footer's status text is broken into at most two short lines, so it never runs into
+    'Page N of M' at the right of the footer."""
+    text = "Status: real and synthetic parts. Period: base year 2025. Source: " + "a publication; " * 40
+    foot = xlsx.footer_lines(text)
+    assert len(foot.split("\n")) <= xlsx.FOOTER_LINES
+    assert all(len(line) <= xlsx.FOOTER_LINE for line in foot.split("\n"))
+    assert foot.startswith("Status: real and synthetic parts") and foot.endswith("(in full on the contents sheet)")

@@ -800,6 +800,37 @@ def test_each_icb_departs_from_englands_growth_by_its_own_draw_which_the_tornado
     t = sensitivity.tornado(inp, sc).set_index("key")
     assert t.loc["local_net_growth_sd", "swing"] == pytest.approx(0.0, abs=1e-6)
     assert t.loc["nhs_leaving_rate", "swing"] > 0 and t.loc["recent_growth", "swing"] > 0
+    assert "local_net_growth_sd" in sensitivity.HELD_AT_ZERO          # the report draws no bar for it, and says why
+
+
+@pytest.mark.unit
+def test_the_tornado_writes_rates_and_yearly_changes_as_percentages():
+    from iwt_helpers.analysis.scenarios import sensitivity
+    sc = config.load().get("baseline")
+    t = sensitivity.tornado(tiny(leave=0.2, join=0.2, move=0.1, pop_growth=0.01), sc).set_index("key")
+    for key in ("nhs_leaving_rate", "national_net_growth", "need_growth_health"):
+        a = sc.assumptions[key]
+        assert a.kind in ("rate", "change")
+        for end, v in (("low", a.low), ("high", a.high)):
+            text = t.loc[key, end]
+            assert text.endswith("%") and float(text.rstrip("%")) == pytest.approx(100 * v), (key, text)
+    assert t.loc["national_net_growth", "high"].startswith("+")      # a change says its sign
+
+
+@pytest.mark.unit
+def test_the_comparisons_share_of_posts_is_the_registered_median_gap_over_the_median_posts():
+    from iwt_helpers.analysis import measures
+    from iwt_helpers.analysis.scenarios import summary
+    inp = tiny(leave=0.2, join=0.2, move=0.1, pop_growth=0.01)
+    run = sa.run(inp, config.load().get("baseline"), n_runs=40, seed=3)
+    icb = inp.cells["icb_code"].iloc[0]
+    comp = summary.comparison([run], icb, (5,)).iloc[0]
+    m = (inp.cells["icb_code"] == icb).to_numpy()
+    gap = (run.demand[:, m, 5] - run.supply[:, m, 5]).sum(axis=1)
+    posts = run.demand[:, m, 5].sum(axis=1)
+    assert comp["gap_pct_of_demand"] == pytest.approx(100 * np.median(gap) / np.median(posts))
+    assert comp["gap_pct_of_demand"] == measures.gap_pct_of_posts(run, icb, 5).value
+    assert comp["gap_p50"] == measures.gap(run, icb, 5).value
 
 
 # --------------------------------------------------------------------------- scenarios projected together, fast percentiles

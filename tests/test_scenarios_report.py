@@ -227,3 +227,43 @@ def test_the_split_sentence_gives_the_need_beyond_demography_part_from_the_water
     assert f"adds about {w['demand_need']:,.0f} FTE" in text
     assert "projected from published staff numbers and rates" not in text
     assert "With no growth in need beyond demography" in text
+
+
+@pytest.mark.integration
+def test_the_split_sentence_adds_up_the_health_gap_from_the_waterfalls_parts_and_titles_name_what_it_rests_on(health_real):
+    from iwt_helpers.analysis import measures
+    from iwt_helpers.analysis.scenarios import summary
+    theme, ctx = health_real
+    run = ctx.run("QOP")
+    text = theme._real_and_synthetic_gap(ctx, "QOP", run, run.inputs.horizon)
+    w = summary.waterfall(measures.median_runs(run, "QOP"), "QOP", "health").set_index("part")["fte"]
+    flows = w[["leavers", "leaving_avoided", "joiners", "joiners_new_roles", "moves"]].sum()
+    total = w[["base_gap", "demand_population", "demand_need", "demand_levers"]].sum() + flows
+    assert f"{w['base_gap']:,.0f} (posts vacant in the base year" in text
+    assert f"{'−' if flows < 0 else '+'} {abs(flows):,.0f} (staff flows" in text
+    assert f"= <strong>{total:,.0f} FTE</strong>" in text
+    assert "published staff in post and leaving rates" not in text
+    fam = " ".join([i for i in theme.summary_section(ctx)("QOP") if hasattr(i, "fig")][-1].fig.get_suptitle().split())
+    assert "leaving rates" not in fam and "assumed growth in need beyond demography" in fam
+
+
+@pytest.mark.integration
+def test_the_headline_names_the_widest_tornado_bar_and_the_tornado_draws_no_bar_held_at_zero(health_real):
+    theme, ctx = health_real
+    t, flat, _ = theme._tornado(ctx, "QOP")
+    top = t.iloc[0]
+    line = theme._driver_line(ctx, "QOP", ctx.inputs("QOP").base_year + ctx.inputs("QOP").horizon)
+    assert f"a swing of {top['swing']:,.0f} FTE" in line and top["swing"] == t["swing"].max()
+    assert "local_net_growth_sd" in set(flat["key"]) and "local_net_growth_sd" not in set(t["key"])
+    items = theme.tornado_section(ctx)("QOP")
+    assert any("held at 0" in getattr(i, "markdown", "") for i in items)
+    title = " ".join(items[0].fig.get_suptitle().split())
+    assert "england's" not in title and "nhs" not in title
+
+
+@pytest.mark.unit
+def test_a_label_inside_a_sentence_keeps_its_names_and_abbreviations():
+    from iwt_helpers.themes import scenarios as theme
+    assert theme._lower_first("England's NHS trust growth") == "England's NHS trust growth"
+    assert theme._lower_first("NHS leavers moving to social care") == "NHS leavers moving to social care"
+    assert theme._lower_first("Health need beyond demography") == "health need beyond demography"

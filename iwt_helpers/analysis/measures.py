@@ -50,6 +50,8 @@ class SystemData(Protocol):
 REAL, SYNTHETIC, MIXED, MODELLED = "real", "synthetic", "mixed", "modelled"
 ASC_SECTORS = ("asc_local_authority", "asc_independent", "asc_voluntary")
 RESIDENT_DOCTORS_EXCLUDED = "resident doctors excluded"
+# NHS trust doctors where the publisher leaves resident doctors out (every theme names them so)
+DOCTORS_EXCLUDING_RESIDENTS = "Doctors (excluding resident doctors)"
 
 
 @dataclass(frozen=True)
@@ -563,6 +565,30 @@ def gap(run: Any, icb: str, years_ahead: int | None = None, status: str = MODELL
                  f"median of {run.n_runs:,} runs")
 
 
+def gap_pct_of_posts(run: Any, icb: str, years_ahead: int | None = None, status: str = MODELLED) -> Value:
+    """The gap as a share of the posts needed, %: the median gap (:func:`gap`) over the median posts needed,
+    both over the runs (a ratio of the two medians every table shows beside it, not a median of each run's
+    ratio), so that a reader dividing the one by the other gets it."""
+    h = run.inputs.horizon if years_ahead is None else years_ahead
+    m = (run.inputs.cells["icb_code"] == icb).to_numpy()
+    posts = float(np.median(run.demand[:, m, h].sum(axis=1, dtype=np.float64)))
+    g = gap(run, icb, h, status)
+    return dataclasses.replace(g, measure="scenario_gap_pct_of_posts", value=100 * g.value / posts if posts else float("nan"),
+                               scope=f"median gap over median posts needed, {run.n_runs:,} runs")
+
+
+def gap_against_baseline(run: Any, baseline: Any, icb: str, years_ahead: int | None = None,
+                         status: str = MODELLED) -> Value:
+    """A scenario's gap against the baseline's, FTE: the scenario's median gap less the baseline's
+    (:func:`gap` of each, the difference of the medians the bars show), not the median of the run-by-run
+    differences."""
+    h = run.inputs.horizon if years_ahead is None else years_ahead
+    g = gap(run, icb, h, status)
+    return dataclasses.replace(g, measure="scenario_gap_against_baseline",
+                               value=g.value - gap(baseline, icb, h, status).value,
+                               scope=f"median gap less the {baseline.scenario.label} scenario's median gap, {run.n_runs:,} runs")
+
+
 def median_runs(run: Any, icb: str, years_ahead: int | None = None) -> Any:
     """The run with only the run(s) at the median of the ICB's gap ``years_ahead`` (default the horizon):
     the middle one, or the middle two of an even number (whose mean is the median), so that a waterfall
@@ -622,6 +648,10 @@ REGISTRY: dict[str, Measure] = {m.id: m for m in (
             nhs_sickness_month),
     Measure("scenario_gap", "Gap between posts needed and staff in post, FTE, whole system (median of the runs)", "FTE",
             "{:,.0f}", gap),
+    Measure("scenario_gap_pct_of_posts", "Gap as a share of the posts needed, %, whole system (median gap over median "
+            "posts needed)", "%", "{:.1f}", gap_pct_of_posts),
+    Measure("scenario_gap_against_baseline", "Gap against the baseline scenario's, FTE, whole system (median gap less "
+            "the baseline's median gap)", "FTE", "{:+,.0f}", gap_against_baseline),
 )}
 
 # Governance KPIs (kpis.yaml) that are registry measures: the KPI's latest value is the measure's figure.

@@ -874,15 +874,22 @@ def population_growth(older: pd.DataFrame, icb_name: str, source: str, synthetic
 @reusable
 def funnel_panels(panels: list[tuple[str, pd.DataFrame, pd.DataFrame, str]], icb_code: str, icb_name: str,
                   source: str, synthetic: bool, synthetic_panels: frozenset | set = frozenset(),
-                  title: str | None = None, panel_notes: dict | None = None) -> plt.Figure:
+                  title: str | None = None, panel_notes: dict | None = None,
+                  ranked_panels: frozenset | set = frozenset()) -> plt.Figure:
     """One funnel plot per rate: every ICB's rate against its size, the selected ICB highlighted. The
     title's finding covers only the panels not in ``synthetic_panels`` (those are labelled, no finding);
-    ``title`` replaces it; ``panel_notes`` (label -> words) says what a panel is in place of "synthetic"."""
+    ``title`` replaces it; ``panel_notes`` (label -> words) says what a panel is in place of "synthetic".
+    A panel in ``ranked_panels`` (a published rate whose sizes are synthetic) is no funnel: its rates are
+    drawn ranked, lowest first, with no limits and no England line (both would stand on the synthetic
+    sizes), so the chart places it against nothing it cannot stand on."""
     panel_notes = panel_notes or {}
     fig, axes = plt.subplots(1, len(panels), figsize=(11, 3.9))
     axes = list(axes) if len(panels) > 1 else [axes]
     findings = []
     for ax, (label, table, curve, xlabel) in zip(axes, panels):
+        if label in ranked_panels:
+            _ranked_panel(ax, label, table, icb_code, icb_name, panel_notes.get(label, ""))
+            continue
         ax.plot(curve["denominator"], curve["hi998"], color=NHS["mid_grey"], lw=1, ls="--")
         ax.plot(curve["denominator"], curve["lo998"], color=NHS["mid_grey"], lw=1, ls="--", label="99.8% limits")
         ax.plot(curve["denominator"], curve["hi95"], color=NHS["mid_grey"], lw=1)
@@ -926,13 +933,33 @@ def funnel_panels(panels: list[tuple[str, pd.DataFrame, pd.DataFrame, str]], icb
     top = FUNNEL_TOP_IN + 0.25 * title_lines + FUNNEL_PANEL_TITLE_LINE_IN * panel_lines
     height = max(FUNNEL_HEIGHT_IN, top + FUNNEL_MIN_PANEL_IN + foot + FUNNEL_BOTTOM_IN)
     fig.set_size_inches(fig.get_size_inches()[0], height)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=6, fontsize=8, frameon=False,
+    legend = {}
+    for ax in axes:                     # each entry once, in the order the panels first draw it
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(lab, h)
+    fig.legend(list(legend.values()), list(legend), loc="lower center", ncol=6, fontsize=8, frameon=False,
                bbox_to_anchor=(0.5, (foot + 0.05) / height))
     fig = finish(fig, title, source, synthetic, note=note, bottom_extra_in=0.35)
     if panel_lines:                     # room for panel titles of two lines (finish allows for one)
         fig.subplots_adjust(top=fig.subplotpars.top - FUNNEL_PANEL_TITLE_LINE_IN * panel_lines / height)
     return fig
+
+
+def _ranked_panel(ax, label: str, table: pd.DataFrame, icb_code: str, icb_name: str, note: str) -> None:
+    """A rate drawn ranked among the ICBs, lowest first: no limits, no England line, the ICB highlighted."""
+    d = table.sort_values("rate_pct").reset_index()
+    d["rank"] = range(1, len(d) + 1)
+    key = d.columns[0]
+    mine = d[d[key] == icb_code]
+    others = d[d[key] != icb_code]
+    ax.scatter(others["rank"], others["rate_pct"], s=16, color=NHS["light_blue"], label="Other ICBs")
+    if len(mine):
+        ax.scatter(mine["rank"], mine["rate_pct"], s=60, color=HIGHLIGHT, edgecolor=NHS["black"], zorder=3,
+                   label=icb_name)
+    ax.set_xlim(0, len(d) + 1)
+    ax.set_title(label + (f"\n({note};\nranked, no limits)" if note else "\n(ranked, no limits)"), fontsize=10, loc="left")
+    ax.set_xlabel(f"ICBs ranked by rate (1 = lowest of {len(d)})")
+    ax.set_ylabel("Rate (%)")
 
 
 FUNNEL_HEIGHT_IN = 3.9            # the funnel figure's height when title and source are short
@@ -1074,8 +1101,8 @@ def supply_demand_fan(series: pd.DataFrame, source: str, synthetic: bool | str, 
         _band(ax, d["year"].to_numpy(), d, colour, label)
     dem = series[series["measure"] == "demand"].sort_values("year")
     sup = series[series["measure"] == "supply"].sort_values("year")
-    ax.fill_between(dem["year"].to_numpy(), sup["p50"].to_numpy(), dem["p50"].to_numpy(), color=NHS["red"], alpha=0.07,
-                    lw=0, label="Gap (medians)")
+    ax.fill_between(dem["year"].to_numpy(), sup["p50"].to_numpy(), dem["p50"].to_numpy(), facecolor=NHS["red"], alpha=0.3,
+                    edgecolor=NHS["dark_red"], hatch="///", lw=0, label="Gap (between the medians)")
     ax.set_xlabel("Year")
     ax.set_ylabel("Full-time equivalent staff")
     ax.set_ylim(bottom=0)            # from zero: a cut axis would make the gap look far larger than it is
@@ -1217,7 +1244,9 @@ def tornado(df: pd.DataFrame, source: str, synthetic: bool | str, title: str, va
     ax.set_yticks(range(len(d)))
     ax.set_yticklabels(labels, fontsize=8)
     ax.axvline(mid, color=NHS["dark_grey"], lw=1)
-    ax.set_xlabel("\n".join(textwrap.wrap(value_label, 80)))
+    # wrapped to half the figure's width, measured: centred on the bars, it stays clear of the right edge
+    size = ax.xaxis.label.get_fontsize()
+    ax.set_xlabel(_wrap_to(value_label, fig.get_figwidth() / 2, size) or "\n".join(textwrap.wrap(value_label, 60)))
     ax.xaxis.set_major_locator(mticker.MaxNLocator(nbins=5))
     thousands(ax, "x")
     import matplotlib.patches as mpatches

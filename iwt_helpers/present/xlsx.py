@@ -17,6 +17,14 @@ from .items import STATUS_TEXT
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T00:00:00(\.000)?)?$")
 RED, GREY = "DA291C", "425563"
 WRAP_WIDTH = 40          # a column of longer text wraps at this width (characters), its rows made tall enough
+LONG_TEXT_WIDTH = 90     # a column of long text (sources, reasoning) is widened up to this, so its rows stay short
+PRINT_WIDTH = 220        # the most a sheet's columns add up to (characters) before long-text columns give way
+LONG_TABLE_ROWS = 300    # a table longer than this is data for analysis: one line a row, never wrapped
+# Wrapped text as LibreOffice Calc and Excel lay it out in the default font: a column of width w (in widths of
+# "0") holds about 1.2 w characters of ordinary text a line (measured on LibreOffice's PDF; Excel's are
+# a little wider), each line about 14.5 points tall.
+CHARS_PER_WIDTH, LINE_PT, MAX_ROW_PT = 1.2, 14.5, 409
+FOOTER_LINE, FOOTER_LINES = 110, 2     # the footer's text: lines short enough to stay clear of the page number
 
 
 THEME_ABBREVIATIONS = {"data": "data", "readiness": "rdy", "governance_metrics": "gov", "case_studies": "cases",
@@ -111,9 +119,50 @@ def _escape_hf(text: str, limit: int = 240) -> str:
     return text if len(text) <= limit else text[: limit - 40].rsplit(" ", 1)[0] + " ... (in full on the contents sheet)"
 
 
+def footer_lines(text: str, width: int = FOOTER_LINE, lines: int = FOOTER_LINES) -> str:
+    """A printed footer's text in at most ``lines`` lines of at most ``width`` characters, broken by hand:
+    a section's text runs across the whole page in LibreOffice, so a long line would run into the page
+    number at the right. What does not fit ends '... (in full on the contents sheet)'."""
+    import textwrap
+    more = " ... (in full on the contents sheet)"
+    wrapped = textwrap.wrap(text, width)
+    if len(wrapped) > lines:
+        wrapped = textwrap.wrap(" ".join(wrapped)[: width * lines - len(more) - 2].rsplit(" ", 1)[0] + more, width)[:lines]
+    return "\n".join(w.replace("&", "&&") for w in wrapped)
+
+
 def _wrapped_lines(text: str, width: int) -> int:
     import textwrap
     return sum(max(1, len(textwrap.wrap(part, width) or [""])) for part in str(text).split("\n"))
+
+
+def _chars_a_line(width: float) -> int:
+    return max(1, int(width * CHARS_PER_WIDTH) - 1)
+
+
+def column_widths(columns: list, values: list[list]) -> tuple[list[float], tuple[int, ...]]:
+    """Each column's width and the columns that wrap: short text at its length (at least 10); longer text
+    wraps at 40, widened towards 90 the longer its cells are, so a source or a reasoning is a few lines and
+    not a tall narrow strip; the long-text columns give way again where the sheet would grow wider than
+    ``PRINT_WIDTH``. A table longer than ``LONG_TABLE_ROWS`` is never wrapped (one line a row)."""
+    sample = values[:400]
+    longest = [max([len(str(c)) // 2] + [len(str(r[i])) for r in sample]) for i, c in enumerate(columns)]
+    long_rows = len(values) > LONG_TABLE_ROWS
+    widths, wrap = [], []
+    for i, n in enumerate(longest):
+        if n + 2 <= WRAP_WIDTH:
+            widths.append(max(10, n + 2))
+        elif long_rows:
+            widths.append(min(LONG_TEXT_WIDTH, n / CHARS_PER_WIDTH + 3))
+        else:
+            widths.append(min(LONG_TEXT_WIDTH, max(WRAP_WIDTH, (n / 4) ** 0.5 * 8)))
+            wrap.append(i)
+    excess = sum(widths) - PRINT_WIDTH
+    if excess > 0 and wrap:
+        room = sum(widths[i] - WRAP_WIDTH for i in wrap)
+        for i in wrap:
+            widths[i] -= min(excess, room) * (widths[i] - WRAP_WIDTH) / room if room else 0
+    return [round(w, 1) for w in widths], tuple(wrap)
 
 
 def _notes(icb_label: str, per_theme: dict[str, dict], tables: list, run: dict) -> list[tuple[str, str]]:
@@ -139,21 +188,21 @@ def _notes(icb_label: str, per_theme: dict[str, dict], tables: list, run: dict) 
 def _fit_rows(ws, header: list[str], widths: list[float], wrap_cols: tuple[int, ...]) -> None:
     """Header and body rows tall enough for their wrapped text (LibreOffice Calc does not grow them)."""
     from openpyxl.styles import Alignment
-    hdr_lines = max(_wrapped_lines(h, max(1, int(w) - 1)) for h, w in zip(header, widths))
-    ws.row_dimensions[1].height = 15 * hdr_lines + 2
+    hdr_lines = max(_wrapped_lines(h, max(1, int(w) - 1)) for h, w in zip(header, widths))   # bold: no wider
+    ws.row_dimensions[1].height = min(MAX_ROW_PT, LINE_PT * hdr_lines + 3)
     if not wrap_cols:
         return
-    top = Alignment(vertical="top")
+    top, wrap = Alignment(vertical="top"), Alignment(wrap_text=True, vertical="top")
     for r in range(2, ws.max_row + 1):
         lines = 1
         for j in range(len(header)):
             c = ws.cell(row=r, column=j + 1)
             if j in wrap_cols:
-                c.alignment = Alignment(wrap_text=True, vertical="top")
-                lines = max(lines, _wrapped_lines(c.value or "", max(1, int(widths[j]) - 2)))
+                c.alignment = wrap
+                lines = max(lines, _wrapped_lines(c.value or "", _chars_a_line(widths[j])))
             else:
                 c.alignment = top
-        ws.row_dimensions[r].height = 15 * lines + 2
+        ws.row_dimensions[r].height = min(MAX_ROW_PT, LINE_PT * lines + 3)
 
 
 def _page_setup(ws, page_title: str, page_foot: str, red: bool) -> None:
@@ -167,7 +216,7 @@ def _page_setup(ws, page_title: str, page_foot: str, red: bool) -> None:
     ws.print_options.gridLines = False
     ws.oddHeader.left.text = _escape_hf(page_title)
     ws.oddHeader.left.size, ws.oddHeader.left.font = 10, "Arial,Bold"
-    ws.oddFooter.left.text = _escape_hf(page_foot)
+    ws.oddFooter.left.text = footer_lines(page_foot)
     ws.oddFooter.left.size = 8
     if red:
         ws.oddFooter.left.color = RED
@@ -186,11 +235,11 @@ def _add_sheet(wb, title: str, header: list[str], rows: list[list], widths: list
     for cell in ws[1]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for r in rows:
+    for i, r in enumerate(rows, start=ws.max_row + 1):
         ws.append(r)
-        for c in ws[ws.max_row]:
-            if isinstance(c.value, str):
-                c.data_type = "s"            # text stays text: a value starting with = is not a formula
+        for j, v in enumerate(r, start=1):      # the row's own cells (ws[ws.max_row] scans the whole sheet each row)
+            if isinstance(v, str):
+                ws.cell(row=i, column=j).data_type = "s"     # text stays text: a value starting with = is not a formula
     for i, w in enumerate(widths):
         ws.column_dimensions[get_column_letter(i + 1)].width = w
     _fit_rows(ws, header, widths, wrap_cols)
@@ -210,9 +259,7 @@ def _add_table_sheet(wb, name: str, t: dict, line: str, partly_synthetic: bool) 
     columns, rows = t["table"]["columns"], t["table"]["data"]
     cols = [typed_column([cell_value(r[i]) for r in rows], str(c)) for i, c in enumerate(columns)]
     values = [list(r) for r in zip(*cols)] if cols and rows else []
-    longest = [max([len(str(c)) // 2] + [len(str(r[i])) for r in values[:200]]) for i, c in enumerate(columns)]
-    widths = [min(WRAP_WIDTH, max(10, n + 2)) for n in longest]
-    wrap = tuple(i for i, n in enumerate(longest) if n + 2 > WRAP_WIDTH)
+    widths, wrap = column_widths(columns, values)
     ws = _add_sheet(wb, name, [str(c) for c in columns], values, widths, t.get("caption") or t["name"], line,
                     red=partly_synthetic, wrap_cols=wrap)
     for i in range(len(columns)):
@@ -259,16 +306,18 @@ def write_tables(dest: Path, icb_label: str, per_theme: dict[str, dict], run: di
             prepared.append((name, t, line, partly_synthetic))
         _add_sheet(wb, "notes", ["Item", "Note"], [[i, n] for i, n in notes], [22, 110], f"iwt key tables: {icb_label}",
                    "Notes: the run, the suppression rule and the caveats", wrap_cols=(1,))
+        cwidths, cwrap = column_widths(["Sheet", "Theme", "Table", "Source", "Period", "Status"], contents)
         _add_sheet(wb, "contents", ["Sheet", "Theme", "Table", "Source", "Period", "Status"], contents,
-                   [24, 14, 50, 60, 22, 40], f"iwt key tables: {icb_label}: contents",
-                   "Each sheet's table, source, period and status (real, synthetic or both)", wrap_cols=(2, 3, 4, 5))
+                   cwidths, f"iwt key tables: {icb_label}: contents",
+                   "Each sheet's table, source, period and status (real, synthetic or both)", wrap_cols=cwrap)
         if measures:
-            ws = _add_sheet(wb, MEASURE_SHEET, list(MEASURE_HEADERS.values()),
-                            [[cell_value(STATUS_TEXT.get(r.get(k), r.get(k)) if k == "status" else r.get(k))
-                              for k in MEASURE_HEADERS] for r in measures],
-                            [24, 50, 8, 24, 12, 24, 12, 60, 40, 40], f"iwt key tables: {icb_label}: measures",
+            mrows = [[cell_value(STATUS_TEXT.get(r.get(k), r.get(k)) if k == "status" else r.get(k))
+                      for k in MEASURE_HEADERS] for r in measures]
+            mwidths, mwrap = column_widths(list(MEASURE_HEADERS.values()), mrows)
+            ws = _add_sheet(wb, MEASURE_SHEET, list(MEASURE_HEADERS.values()), mrows,
+                            mwidths, f"iwt key tables: {icb_label}: measures",
                             "Each registered measure's figure for the ICB and period, and every place it is shown "
-                            "(measures.csv)", wrap_cols=(1, 7, 8, 9))
+                            "(measures.csv)", wrap_cols=mwrap)
             for r in range(2, len(measures) + 2):
                 ws.cell(row=r, column=5).number_format = "#,##0.00"
         for name, t, line, partly_synthetic in prepared:

@@ -90,6 +90,7 @@ def coverage_section(ctx: DataContext):
                     df = df[df["group"] == "workforce"]
                 row[measure] = _cell(ctx, quality.latest_for(df, icb, sector))
             rows.append(row)
+        _published_parts(ctx, icb, rows)
         kpi = ctx.icb_rows("kpi_observations", icb)   # the ICB's rows: all kpi_last_12_months reads
         for sector, kpi_id in (("nhs_trust", "sickness_absence_nhs"), ("asc_local_authority", "sickness_days_asc")):
             k = quality.kpi_last_12_months(kpi, icb, kpi_id)
@@ -118,6 +119,22 @@ def coverage_section(ctx: DataContext):
             Text(_nhs_monthly_coverage(ctx, icb)),
         ]
     return render
+
+
+def _published_parts(ctx: DataContext, icb: str, rows: list[dict]) -> None:
+    """Coverage cells that hold a published figure on synthetic rows say which part is which: adult social
+    care vacancies take the published Skills for Care rate (the rate every table and chart shows) while
+    their counts of posts stay synthetic; general practice leavers and joiners are synthetic here, and
+    the scenarios replace them with an assumption (so the two pages name one thing, not two)."""
+    rate = ctx.measure("asc_vacancy_rate", icb)
+    for r in rows:
+        cell = r.get("Vacancies", "")
+        if (r["sector"].startswith("Adult social care") and rate is not None and rate.status == "real"
+                and cell.startswith("synthetic")):
+            r["Vacancies"] = f"rate real ({rate.period}); counts {cell}"
+        flows = r.get("Joiners and leavers", "")
+        if r["sector"] == SECTOR_ROWS["primary_care"] and flows.startswith("synthetic"):
+            r["Joiners and leavers"] = f"{flows}; the scenarios use an assumption on a published basis instead"
 
 
 def _nhs_monthly_coverage(ctx: DataContext, icb: str) -> str:
@@ -155,7 +172,7 @@ def whole_system_section(ctx: DataContext):
         if len(fake):
             name = "Whole-system workforce" if real.empty else f"Not included above: {_sectors_named(fake)}"
             heads.append(Headline(name + " (synthetic demonstration data)", fake["fte"].sum(), "FTE", provenance=ctx.prov(fake)))
-        profile = _doctors_named(workforce.profile(snap, icb), snap)
+        profile = _groups_named(workforce.profile(snap, icb), snap)
         reg = workforce.by_dimension(snap, icb, "registered")
         reg["registered"] = reg["registered"].map({True: "Registered professionals", False: "Not professionally registered"})
         own = workforce.by_dimension(snap, icb, "ownership")
@@ -240,6 +257,21 @@ def _doctors_named(profile: pd.DataFrame, snap: pd.DataFrame) -> pd.DataFrame:
 
 
 DOCTORS_EXCLUDING_RESIDENTS = "Doctors (excluding resident doctors)"
+# A harmonised staff group whose shared label describes what it holds in NHS trusts (vocabulary.yaml:
+# there, allied health professionals sit with scientific and technical staff and this group holds
+# ambulance staff only) is named for what it holds in the other sectors.
+OTHER_SECTOR_GROUP_LABELS = {"ahp": "Allied health professionals (e.g. occupational therapists)"}
+
+
+def _groups_named(profile: pd.DataFrame, snap: pd.DataFrame) -> pd.DataFrame:
+    """The staff-group profile with each group named for what it holds in its sector: NHS trust doctors
+    (:func:`_doctors_named`), and a group labelled for NHS trusts only renamed in the other sectors."""
+    out = _doctors_named(profile, snap)
+    if out is profile:
+        out = profile.copy()
+    for code, label in OTHER_SECTOR_GROUP_LABELS.items():
+        out.loc[(out["sector"] != "nhs_trust") & (out["staff_group"] == code), "staff_group_label"] = label
+    return out
 
 
 def _per_head_prov(ctx: DataContext, basis: pd.DataFrame, pop: pd.DataFrame, year: int,
@@ -489,7 +521,8 @@ def places_section(ctx: DataContext, focus=None):
         chart_inds = real_inds          # a synthetic split by population would put every place on its ICB's line
         chart_prov = prov if not gp_synth else Provenance.combine(parts[:3])
         items = [
-            Table(shown, f"{icb_name(icb)}: its {len(pl)} places (sub-ICB locations) beside the ICB and England",
+            Table(shown, f"{icb_name(icb)}: its {len(pl)} places (sub-ICB locations) beside the ICB and England "
+                  f"({_place_column_status(gp_synth, inputs.gp_area is not None)})",
                   {"area_name": "Place", "ods": "ODS code", **labels}, fmt, key="places", suppress=False, provenance=prov),
             Figure(charts.place_panels(t, chart_inds[:8], icb_name(icb), footer_text(chart_prov), chart_prov.stamp, title),
                    chart_prov),
@@ -507,6 +540,18 @@ def places_section(ctx: DataContext, focus=None):
             items += _place_focus(ctx, inputs, t, icb, code, prov, fmt, labels)
         return items
     return render
+
+
+def _place_column_status(gp_synthetic: bool, have_gp: bool) -> str:
+    """The places table's status column by column: the table as a whole is as weak as its weakest part
+    (modelled), but most of its columns are measured."""
+    measured = (["general practice per 10,000 patients"] if have_gp and not gp_synthetic else []) + [
+        "unpaid carers", "deprivation (IMD)", "rurality (RUC)"]
+    parts = [f"measured: {', '.join(measured)}", "projection: population and its growth (ONS)",
+             "modelled: dementia (iwt, CFAS II rates)"]
+    if have_gp and gp_synthetic:
+        parts.append("synthetic: general practice per 10,000 patients")
+    return "; ".join(parts)
 
 
 def place_options(icb_code: str) -> list[tuple[str, str]]:
@@ -1008,8 +1053,8 @@ def benchmark_section(ctx: DataContext):
         title, position = _funnel_title(ctx, icb, pos, synthetic, notes)
         pos["position"] = [position.get(m, x) for m, x in zip(pos["measure"], pos["position"])]
         return [
-            Figure(charts.funnel_panels(panels, icb, icb_name(icb), footer_text(prov), prov.stamp, synthetic, title, notes),
-                   prov),
+            Figure(charts.funnel_panels(panels, icb, icb_name(icb), footer_text(prov), prov.stamp, synthetic, title, notes,
+                                        ranked_panels=set(notes)), prov),
             Table(pos, "Position against all 42 ICBs (funnel limits; each ICB's rate as the rest of the report gives it: "
                   "the published social care vacancy rate where the data have it, sized by the vacancies table's posts)",
                   {"measure": "Measure", "rate_pct": "Rate (%)",
@@ -1043,8 +1088,8 @@ def _funnel_title(ctx: DataContext, icb: str, pos: pd.DataFrame, synthetic: set,
     """The funnel plot's title and, per measure, the position the table shows where it says more than
     the funnel table does. ``None`` (the chart's own title) where no panel is at a limit or a published rate
     on synthetic sizes; otherwise each judged panel's place against its limits in figures, the published
-    rate's rank among the ICBs' published rates (its limits stand on synthetic sizes, so it is not placed
-    on them) and the synthetic panels unjudged."""
+    rate's rank among the ICBs' published rates (its limits would stand on synthetic sizes, so its panel
+    draws the rates ranked, with no limits) and the synthetic panels unjudged."""
     judged = pos[~pos["measure"].isin(synthetic)]
     near = {r["measure"]: _limit_words(r) for _, r in judged.iterrows() if r["measure"] not in notes}
     at_limit = {m: w for m, w in near.items() if w.startswith("at the ")}
@@ -1061,7 +1106,7 @@ def _funnel_title(ctx: DataContext, icb: str, pos: pd.DataFrame, synthetic: set,
         if len(mine):
             rank = int((pub["value"] < float(mine.iloc[0])).sum()) + 1
             bits.append(f"social care vacancy rate {float(mine.iloc[0]):.1f}% (published), the {_ordinal(rank)} lowest of "
-                        f"{len(pub)} ICBs (not placed on the funnel: its sizes are synthetic)")
+                        f"{len(pub)} ICBs (drawn ranked, with no funnel limits: its sizes are synthetic)")
         position[ASC_VACANCY_PANEL] = "not judged: published rate, synthetic size"
     title = f"{icb_name(icb)} against all 42 ICBs: " + "; ".join(bits)
     if synthetic:

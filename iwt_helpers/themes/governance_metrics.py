@@ -157,13 +157,29 @@ def matrix(ctx: GovernanceContext, icb: str) -> None:
     judged = _real(summary)
     judged = judged[judged["chart"] == "xmr"]           # real KPIs read with SPC: the only ones a headline counts
     if len(judged):
-        jprov = provenance_of(r.chart[r.chart["kpi_id"].isin(judged["kpi_id"])])
+        jrows = r.chart[r.chart["kpi_id"].isin(judged["kpi_id"])]
+        jprov = provenance_of(jrows)
+        jprov = Provenance(jprov.source, spc_spans(jrows, summary), jprov.status, jprov.detail)
         of = f"of {len(judged)} real KPI{'s' if len(judged) != 1 else ''} read with SPC"
         nb.headline("KPIs with special-cause concern in the latest month", int(judged["variation"].str.startswith("concern").sum()), of,
                     provenance=jprov)
         nb.headline("KPIs that will consistently miss target", int((judged["assurance"] == "consistent_fail").sum()), of,
                     provenance=jprov)
     year_on_year(ctx, icb)
+
+
+def spc_spans(chart: pd.DataFrame, summary: pd.DataFrame) -> str:
+    """Each KPI's own span and number of monthly points, for a headline counting KPIs read with SPC: one
+    period over them all would hide a KPI with far fewer points than the others."""
+    names = summary.set_index("kpi_id")["name"] if "name" in summary else pd.Series(dtype=str)
+    bits = []
+    for kpi_id, rows in chart.groupby("kpi_id", sort=False):
+        ps = pd.to_datetime(rows["period"].dropna())
+        if ps.empty:
+            continue
+        name = str(names.get(kpi_id, kpi_id))
+        bits.append(f"{name}: {ps.min():%b %Y} to {ps.max():%b %Y}, {ps.nunique()} points")
+    return "; ".join(bits)
 
 
 def _real(summary: pd.DataFrame) -> pd.DataFrame:

@@ -220,10 +220,11 @@ def _finding(ctx: ScenarioContext, icb: str, run: sa.model.Run, h: int, series: 
     g = series[(series["measure"] == "gap") & (series["year"] == run.inputs.base_year + h)].iloc[0]
     d = series[(series["measure"] == "demand") & (series["year"] == run.inputs.base_year + h)].iloc[0]
     p50 = g["p50"]
+    pct = measures.gap_pct_of_posts(run, icb, h).value       # the one figure every table gives
     what = "short of the posts it needs by" if p50 > 0 else "above the posts it needs by"
     text = (f"In the <strong>{html.escape(ctx.label())}</strong> scenario, {html.escape(icb_name(icb))}'s workforce in "
             f"{run.inputs.base_year + h} would be {what} <strong>{_fte(abs(p50))} FTE</strong> (median of {run.n_runs:,} runs; "
-            f"10th to 90th percentile {_fte(g['p10'])} to {_fte(g['p90'])}), {100 * p50 / d['p50']:.1f}% of the "
+            f"10th to 90th percentile {_fte(g['p10'])} to {_fte(g['p90'])}), {pct:.1f}% of the "
             f"{_fte(d['p50'])} FTE of posts needed.")
     return text, float(g["p10"]), float(p50), float(g["p90"])
 
@@ -278,6 +279,41 @@ def _vacant_floor(run: sa.model.Run, icb: str, sectors: list[str]) -> float:
     return float(np.median((demand * (1 - 1 / c.loc[m, "posts_per_filled"].to_numpy()[None, :])).sum(axis=1)))
 
 
+def _real_basis(ctx: ScenarioContext, icb: str, real: list[str]) -> str:
+    """What the projection of the sectors with published staff in post rests on, in words: the published staff
+    in post, the synthetic vacancy rates that set their base-year posts (where they are synthetic) and the assumed
+    growth in need beyond demography (where the scenario gives health need a range above none)."""
+    c = ctx.inputs(icb).cells
+    mine = c[(c["icb_code"] == icb) & c["sector"].isin(real)]
+    parts = ["published staff in post"]
+    if bool(mine["vacancies_synthetic"].astype(bool).any()):
+        parts.append("synthetic vacancy rates setting the base-year posts")
+    a = _need_range(ctx)
+    if a is not None and a.high > 0 and "health" in set(mine["family"]):
+        parts.append("assumed growth in need beyond demography")
+    return _and(", ".join(parts))
+
+
+def _health_sum(w: pd.DataFrame, year: int, vac_synthetic: bool) -> str:
+    """One sentence adding up the health gap of the waterfall's median run from its parts: posts vacant in the
+    base year + need beyond demography + population change (+ levers) + net staff flows = the gap."""
+    pv = w.set_index("part")["fte"]
+    flows = float(pv[["leavers", "leaving_avoided", "joiners", "joiners_new_roles", "moves"]].sum())
+    terms = [(pv["base_gap"], f"posts vacant in the base year{' at the synthetic vacancy rates' if vac_synthetic else ''}"),
+             (pv["demand_need"], "assumed growth in need beyond demography"),
+             (pv["demand_population"], "population change")]
+    if abs(pv["demand_levers"]) >= 0.5:
+        terms.append((pv["demand_levers"], "levers on demand"))
+    terms.append((flows, "staff flows: leaving, less joining and movers in"))
+    total = float(sum(v for v, _ in terms))
+    text = f"{_fte(terms[0][0])} ({terms[0][1]})"
+    for v, words in terms[1:]:
+        text += f" {'−' if v < 0 else '+'} {_fte(abs(v))} ({words})"
+    return (f"In the run at the median whole-system gap (section 3), their gap in {year} adds up as {text} = "
+            f"<strong>{_fte(total)} FTE</strong> (FTE, each rounded)" + (": the staff flows narrow the gap rather than open it" if flows < 0 else "")
+            + ".")
+
+
 def _real_and_synthetic_gap(ctx: ScenarioContext, icb: str, run: sa.model.Run, h: int) -> str:
     """Sentences saying how much of the gap lies in sectors projected from synthetic inputs, and how much of
     the rest rests on assumptions rather than published data: the growth in need beyond demography (its part
@@ -286,15 +322,14 @@ def _real_and_synthetic_gap(ctx: ScenarioContext, icb: str, run: sa.model.Run, h
     flags = _synthetic_sectors(ctx, icb)
     if all(flags.values()) or not any(flags.values()):
         return ""
-    by = ctx.of_run(icb, "series_sector", lambda r: summary.icb_series(r, icb, "sector"), run.scenario.name)
-    g = by[(by["measure"] == "gap") & (by["year"] == run.inputs.base_year + h)].set_index("group")["p50"]
     syn = [s for s, f in flags.items() if f]
     real = [s for s, f in flags.items() if not f]
     real_words = _and(sector_words(real))
-    real_gap = float(g.reindex(real).sum())
-    out = (f"Of that gap, about {_fte(g.reindex(syn).sum())} FTE lies in {_and(sector_words(syn))}, projected from "
+    year = run.inputs.base_year + h            # each part summed within each run, then its median (as the tables' families)
+    real_gap = summary.sectors_gap(run, icb, real, year)
+    out = (f"Of that gap, about {_fte(summary.sectors_gap(run, icb, syn, year))} FTE lies in {_and(sector_words(syn))}, projected from "
            f"synthetic demonstration inputs: an illustration, not a figure for this ICB. About {_fte(real_gap)} FTE lies "
-           f"in {real_words}, projected from published staff in post and leaving rates")
+           f"in {real_words}, projected from {_real_basis(ctx, icb, real)}")
     c = run.inputs.cells
     real_families = set(c.loc[c["sector"].isin(real), "family"])
     a = _need_range(ctx)
@@ -305,7 +340,8 @@ def _real_and_synthetic_gap(ctx: ScenarioContext, icb: str, run: sa.model.Run, h
     vac_sectors = [s for s in real if bool(c.loc[(c["icb_code"] == icb) & (c["sector"] == s), "vacancies_synthetic"].any())]
     held = _need_held(ctx, icb)
     none = held[(held["name"] == "none") & (held["part"] == "health")] if held is not None else held
-    out += (f", but {'most' if need >= real_gap / 2 else 'part'} of it rests on assumptions rather than on those data. "
+    out += (f"; {'most' if need >= real_gap / 2 else 'part'} of it rests on the assumptions"
+            f"{' and synthetic vacancy rates' if vac_sectors else ''} rather than on the published staff in post. "
             f"Growth in need beyond demography, an assumed {_pct(a.low)} to {_pct(a.high)} a year (derived from published "
             f"national activity growth, not measured for this ICB), adds about {_fte(need)} FTE to their posts needed by "
             f"{run.inputs.base_year + h} (section 3, the median run)")
@@ -318,7 +354,21 @@ def _real_and_synthetic_gap(ctx: ScenarioContext, icb: str, run: sa.model.Run, h
         out += (f" With no growth in need beyond demography, their gap in {run.inputs.base_year + h} would be about "
                 f"{_fte(v)} FTE{' of staff above the posts needed' if v < 0 else ''} (median; the table below gives it at "
                 "each end of the range).")
+    out += " " + _health_sum(w, run.inputs.base_year + h, bool(vac_sectors))
     return out
+
+
+def _freeze_local(ctx: ScenarioContext, icb: str) -> str:
+    """The ICB's own measured change in NHS trust staff over the latest months the data give, like for like
+    (``measures.nhs_fte_bridge``, the data page's bridge), to set beside the 2025 hiring freeze; '' without it."""
+    b = ctx.once(("nhs_fte_bridge", icb), lambda: measures.nhs_fte_bridge(ctx.data, icb))
+    if b is None or pd.isna(b.attrs.get("like_for_like_pct")):
+        return ""
+    a = b.attrs
+    return (f" Over the latest months the data give, {html.escape(icb_name(icb))}'s own NHS trust staff other than doctors "
+            f"went from {_fte(a['other_from'])} to {_fte(a['other_to'])} FTE, {a['like_for_like_pct']:+.1f}%, between "
+            f"{a['from']:%B %Y} and {a['to']:%B %Y} (like for like: the data page's bridge between the file with resident "
+            "doctors and the one without).")
 
 
 def _backtest_line(ctx: ScenarioContext, icb: str) -> str:
@@ -383,8 +433,7 @@ def _statuses(ctx: ScenarioContext, icb: str, by: str = "sector") -> str:
                                                        for s in ss)))
     else:
         name = lambda ss: _and(sector_words(ss))                                                # noqa: E731
-    return (f"{name(real)}: published staff in post and leaving rates; {name(syn)}: synthetic demonstration inputs, "
-            "an illustration")
+    return (f"{name(real)}: {_real_basis(ctx, icb, real)}; {name(syn)}: synthetic demonstration inputs, an illustration")
 
 
 def _need_table(ctx: ScenarioContext, icb: str, held: pd.DataFrame, year: int, n_runs: int, prov: Provenance) -> Table:
@@ -422,15 +471,19 @@ def summary_section(ctx: ScenarioContext):
         fam = ctx.of_run(icb, "series_family", lambda r: summary.icb_series(r, icb, "family"))
         text, p10, p50, p90 = _finding(ctx, icb, run, h, whole)
         gaps = {yh: measures.gap(run, icb, yh, prov.status) for yh in ctx.horizons(icb)}   # the registry's gap: the median
+        pcts = {yh: measures.gap_pct_of_posts(run, icb, yh, prov.status) for yh in ctx.horizons(icb)}
         split = _real_and_synthetic_gap(ctx, icb, run, h)
         tested = _backtest_line(ctx, icb)
+        driver = _driver_line(ctx, icb, inp.base_year + h) if h == inp.horizon else ""
         items: list = [Text(f'<p class="iwt-headline" data-gap="{p50:.0f}">{text}</p>'
+                            + (f"<p>{driver}</p>" if driver else "")
                             + (f"<p>{split}</p>" if split else "")
                             + (f"<p>{tested}</p>" if tested else "")
                             + "<p><em>A projection, not a forecast: what follows if the assumptions in section 9 hold. The "
                               "ranges come from those assumptions alone. Supply without action recruits NHS staff at the "
                               "pace of the three years before the base year, when posts were funded, not at the pace of the "
-                              "2025 hiring freeze (section 6 shows England's gap at that pace).</em></p>"),
+                              "2025 hiring freeze (section 6 shows England's gap at that pace)."
+                            + _freeze_local(ctx, icb) + "</em></p>"),
                        # A gap resting partly on synthetic inputs is an illustration of the method, and says so.
                        Headline(f"{'Illustrative gap' if prov.synthetic else 'Gap'} in {inp.base_year + h}, FTE "
                                 f"({ctx.label()}, median{'; partly synthetic inputs' if prov.synthetic else ''})", p50, "FTE",
@@ -450,7 +503,9 @@ def summary_section(ctx: ScenarioContext):
                     rows.append({"part": FAMILY_LABELS.get(g, g), "year": y, "demand_p50": q.at["demand", "p50"],
                                  "supply_p50": q.at["supply", "p50"], "gap_p10": q.at["gap", "p10"], "gap_p50": q.at["gap", "p50"],
                                  "gap_p90": q.at["gap", "p90"],
-                                 "gap_pct": 100 * q.at["gap", "p50"] / q.at["demand", "p50"] if q.at["demand", "p50"] else np.nan})
+                                 # the whole system's: the registered figure (median gap over median posts)
+                                 "gap_pct": pcts[yh].value if s is whole else
+                                 100 * q.at["gap", "p50"] / q.at["demand", "p50"] if q.at["demand", "p50"] else np.nan})
         t = pd.DataFrame(rows)
         items.append(Table(t, f"{icb_name(icb)}: posts needed, staff in post and the gap, {ctx.label()} scenario (FTE; "
                               f"{run.n_runs:,} runs)",
@@ -459,7 +514,8 @@ def summary_section(ctx: ScenarioContext):
                                     "gap_p50": "Gap, median", "gap_p90": "Gap, 90th percentile", "gap_pct": "Gap, % of posts"},
                            formats={"year": "{:d}", "demand_p50": "{:,.0f}", "supply_p50": "{:,.0f}", "gap_p10": "{:,.0f}",
                                     "gap_p50": "{:,.0f}", "gap_p90": "{:,.0f}", "gap_pct": "{:.1f}"},
-                           key="gap", suppress=False, provenance=prov, measures={"gap_p50": list(gaps.values())}))
+                           key="gap", suppress=False, provenance=prov,
+                           measures={"gap_p50": list(gaps.values()), "gap_pct": list(pcts.values())}))
         trend = "widens" if p50 > whole[(whole["measure"] == "gap") & (whole["year"] == inp.base_year)]["p50"].iloc[0] else "narrows"
         items.append(Figure(charts.supply_demand_fan(
             whole, footer_text(prov), prov.stamp,
@@ -486,6 +542,8 @@ def sector_section(ctx: ScenarioContext):
         p = p[(p["icb_code"] == icb) & (p["measure"] == "gap") & p["year"].isin([inp.base_year + h for h in ctx.horizons(icb)])]
         p = p.assign(sector_label=p["sector"].map(vocab.sector_labels()),
                      group_label=p["staff_group"].map({**vocab.staff_group_labels(), "all": "All staff groups"}))
+        if _residents_excluded(ctx, icb):       # NHS trust doctors named as the data page names them
+            p.loc[(p["sector"] == "nhs_trust") & (p["staff_group"] == "doctor"), "group_label"] = measures.DOCTORS_EXCLUDING_RESIDENTS
         order_s = {c: i for i, c in enumerate(vocab.sector_codes())}
         order_g = {c: i for i, c in enumerate(["all"] + vocab.staff_group_codes())}
         p = p.sort_values(["sector", "staff_group", "year"], key=lambda c: c.map(order_s) if c.name == "sector" else (
@@ -524,6 +582,13 @@ def sector_section(ctx: ScenarioContext):
                            key="gap_by_group", suppress=False, provenance=prov))
         return items
     return render
+
+
+def _residents_excluded(ctx: ScenarioContext, icb: str) -> bool:
+    """Whether the ICB's NHS trust staff in post leave resident doctors out (the turnover benchmarking files)."""
+    wf = ctx.data.snapshot
+    src = wf.loc[(wf["icb_code"] == icb) & (wf["sector"] == "nhs_trust"), "source"].astype(str)
+    return bool(src.str.contains(measures.RESIDENT_DOCTORS_EXCLUDED).any())
 
 
 def _gap_parts(run: sa.model.Run, icb: str) -> pd.DataFrame:
@@ -587,34 +652,81 @@ def drivers_section(ctx: ScenarioContext):
     return render
 
 
+def _lower_first(label: str) -> str:
+    """A label inside a sentence: its first letter in lower case, unless its first word is a name or an
+    abbreviation (England's, NHS, ICB's, GPs)."""
+    word = label.split(" ", 1)[0]
+    if word.startswith("England") or any(ch.isupper() for ch in word[1:]):
+        return label
+    return label[:1].lower() + label[1:]
+
+
+def _tornado(ctx: ScenarioContext, icb: str) -> tuple[pd.DataFrame, pd.DataFrame, measures.Value]:
+    """The one-way sensitivity of the ICB's gap at the horizon (``sensitivity.tornado``) centred on the median
+    of the runs (the registered gap): (the rows with a swing, largest first; the rows without one, such as the
+    assumptions held at 0 by design; the median gap)."""
+    from iwt_helpers.analysis.scenarios import sensitivity
+    inp = ctx.inputs(icb)
+    sc = ctx.file.get(ctx.scenario())
+    t = ctx.once(("tornado", icb, sc.name),          # the file's ranges: the sliders do not move it
+                 lambda: sensitivity.tornado(inp, sc, (inp.cells["icb_code"] == icb).to_numpy(), ctx.params.seed))
+    gapv = measures.gap(ctx.run(icb), icb, None, ctx.prov(icb).status)
+    t = measures.recentre_on_median(t, gapv.value)
+    flat = (t["swing"] < 0.5) | t["key"].isin(sensitivity.HELD_AT_ZERO)
+    return t[~flat].reset_index(drop=True), t[flat].reset_index(drop=True), gapv
+
+
+def _held_words(flat: pd.DataFrame) -> str:
+    """Words for the tornado rows not drawn: those held at 0 by design, and those that do not move the gap."""
+    from iwt_helpers.analysis.scenarios import sensitivity
+    held = flat[flat["key"].isin(sensitivity.HELD_AT_ZERO)]
+    other = flat[~flat["key"].isin(sensitivity.HELD_AT_ZERO)]
+    out = []
+    if len(held):
+        out.append(f"{_and(', '.join(held['label']))} {'is' if len(held) == 1 else 'are'} held at 0, {'its' if len(held) == 1 else 'their'} "
+                   "median, in every run of this chart, so it has no bar: it widens the range of the runs, not the middle")
+    if len(other):
+        out.append(f"{_and(', '.join(other['label']))} {'does' if len(other) == 1 else 'do'} not move this ICB's gap (no bar)")
+    return "; ".join(out)
+
+
+def _driver_line(ctx: ScenarioContext, icb: str, year: int) -> str:
+    """One sentence beside the headline: the assumption with the largest swing in the tornado (section 5)."""
+    t, _, _ = _tornado(ctx, icb)
+    if t.empty:
+        return ""
+    top = t.iloc[0]
+    return (f"The range is widest for {html.escape(_lower_first(str(top['label'])))} ({top['low']} to {top['high']}): on its "
+            f"own it moves the gap in {year} from {_fte(top['gap_low'])} to {_fte(top['gap_high'])} FTE, a swing of "
+            f"{_fte(top['swing'])} FTE, the largest of any assumption (section 5, the others at the middle of their ranges).")
+
+
 def tornado_section(ctx: ScenarioContext):
     """What drives the range: the gap at the horizon with each assumption at its low and high end, the
     others at their middles (one-way sensitivity), as a chart and a key table."""
-    from iwt_helpers.analysis.scenarios import sensitivity
-
     def render(icb: str) -> list:
         inp = ctx.inputs(icb)
-        sc = ctx.file.get(ctx.scenario())
         prov = ctx.prov(icb)
-        t = ctx.once(("tornado", icb, sc.name),          # the file's ranges: the sliders do not move it
-                     lambda: sensitivity.tornado(inp, sc, (inp.cells["icb_code"] == icb).to_numpy(), ctx.params.seed))
         year = inp.base_year + inp.horizon
-        if t.empty:
-            return [Text("No assumption of this scenario has a range.")]
         # centred on the median of the runs, the one gap every section quotes; each bar the assumption's own change
-        gapv = measures.gap(ctx.run(icb), icb, None, prov.status)
-        t = measures.recentre_on_median(t, gapv.value)
+        t, flat, gapv = _tornado(ctx, icb)
+        if t.empty:
+            return [Text("No assumption of this scenario moves the gap on its own.")]
         top = t.iloc[0]
+        held = _held_words(flat)
         items: list = [Figure(charts.tornado(
             t, footer_text(prov), prov.stamp,
-            f"{icb_name(icb)}: {top['label'].split(',')[0].lower()} moves the gap in {year} most, from {_fte(top['gap_low'])} to "
-            f"{_fte(top['gap_high'])} FTE ({ctx.label()}; the others at the middle of their ranges)",
-            f"Gap in {year}, FTE (line: median of {ctx.params.n_runs:,} runs, {_fte(gapv.value)}; each bar: the median plus the "
-            "change one assumption makes)"), prov, [gapv])]
+            f"{icb_name(icb)}: {_lower_first(top['label'].split(',')[0])} moves the gap in {year} most, from "
+            f"{_fte(top['gap_low'])} to {_fte(top['gap_high'])} FTE ({ctx.label()}; the others at the middle of their ranges)",
+            f"Gap in {year}, FTE (line: median of {ctx.params.n_runs:,} runs, {_fte(gapv.value)}; each bar: the median plus "
+            "the change one assumption makes)"), prov, [gapv])]
+        if held:
+            items.append(Text(f"<p>{html.escape(held)}.</p>"))
         items.append(Table(t[["label", "low", "high", "gap_low", "gap_high", "swing"]],
                            f"{icb_name(icb)}: the gap in {year} with each assumption at the low and the high end of its range, "
                            f"the others at their middles ({ctx.label()} scenario; FTE: the median gap of the runs, "
-                           f"{_fte(gapv.value)}, plus the change each end makes in one run)",
+                           f"{_fte(gapv.value)}, plus the change each end makes in one run)"
+                           + (f". Not shown: {held}" if held else ""),
                            columns={"label": "Assumption", "low": "Low end", "high": "High end",
                                     "gap_low": "Gap at the low end", "gap_high": "Gap at the high end", "swing": "Swing"},
                            formats={"gap_low": "{:,.0f}", "gap_high": "{:,.0f}", "swing": "{:,.0f}"},
@@ -649,7 +761,7 @@ def validation_section(ctx: ScenarioContext):
                 f"<code>data/reference/{validation.FILE}</code> with its source. The baseline's supply without action "
                 "recruits NHS staff at the pace of the three years before the base year, when posts were funded; the line "
                 "'with NHS hiring held at the base year's pace' runs the same baseline with NHS trusts recruiting at the "
-                "pace of the base year's own turnover files (in 2025, a hiring freeze).</p>")
+                "pace of the base year's own turnover files (in 2025, a hiring freeze)." + _freeze_local(ctx, icb) + "</p>")
         return [Text(text), Table(v[["measure", "value", "unit", "period", "iwt", "iwt_period", "difference_pct", "scope", "iwt_scope",
                                       "differs", "source"]],
                                   "England: iwt against published national projections (iwt: median, with the 10th to 90th "
@@ -819,14 +931,17 @@ def comparison_section(ctx: ScenarioContext):
         if base_run is not None:
             m = (base_run.inputs.cells["icb_code"] == icb).to_numpy()
             base_gap = (base_run.demand[:, m, :].sum(axis=1, dtype=float) - base_run.supply[:, m, :].sum(axis=1, dtype=float))
-            change = {}
+            change, against = {}, {}
             for r in runs:
                 g = r.demand[:, m, :].sum(axis=1, dtype=float) - r.supply[:, m, :].sum(axis=1, dtype=float)
                 for yh in ctx.horizons(icb):
-                    q = np.quantile(g[:, yh] - base_gap[:, yh], (0.1, 0.5, 0.9))
-                    change[(r.scenario.name, yh)] = q
-            comp["change_p50"] = [change[(n, y)][1] for n, y in zip(comp["scenario"], comp["years_ahead"])]
-            comp["change_range"] = [f"{change[(n, y)][0]:+,.0f} to {change[(n, y)][2]:+,.0f}" for n, y in zip(comp["scenario"], comp["years_ahead"])]
+                    # the figure: the difference of the two medians (the bars'); the range: run by run (same draws)
+                    against[(r.scenario.name, yh)] = measures.gap_against_baseline(r, base_run, icb, yh, prov.status)
+                    change[(r.scenario.name, yh)] = np.quantile(g[:, yh] - base_gap[:, yh], (0.1, 0.9))
+            comp["change_p50"] = [against[(n, y)].value for n, y in zip(comp["scenario"], comp["years_ahead"])]
+            comp["change_range"] = [f"{change[(n, y)][0]:+,.0f} to {change[(n, y)][1]:+,.0f}" for n, y in zip(comp["scenario"], comp["years_ahead"])]
+        else:
+            against = {}
         items.append(Table(_definitions(ctx), "The scenarios: what each changes (ranges drawn in every run; sources in section 9 "
                            "and data/reference/scenarios.yaml)",
                            columns={"label": "Scenario", "description": "What it assumes", "levers": "Levers and their ranges"},
@@ -835,19 +950,28 @@ def comparison_section(ctx: ScenarioContext):
         if marked:            # where a lever's effect comes from synthetic inputs, the row says so
             comp["inputs"] = comp["scenario"].map(lambda n: LEVER_INPUT_WORDS.get(driven[n]) or (
                 "its levers act on published staff in post and rates" if ctx.file.get(n).levers else "no lever"))
+        pcts = {(r.scenario.name, yh): measures.gap_pct_of_posts(r, icb, yh, prov.status) for r in runs
+                for yh in ctx.horizons(icb) if yh <= r.inputs.horizon}
         items.append(Table(comp.drop(columns=["scenario"]), f"{icb_name(icb)}: scenarios compared (same {runs[0].n_runs:,} "
-                           "draws of the shared assumptions in each, so differences come from the levers)",
+                           "draws of the shared assumptions in each, so differences come from the levers). Gap, % of posts: "
+                           "the median gap over the median posts needed. Gap against baseline: the scenario's median gap "
+                           "less the baseline's (the difference of the two medians, as the bars show it, not the median of "
+                           "the run-by-run differences); its range: the 10th to 90th percentile of the run-by-run "
+                           "differences",
                            columns={"label": "Scenario", "inputs": "What its change rests on", "years_ahead": "Years ahead",
                                     "year": "Year", "gap_p10": "Gap, 10th pct",
                                     "gap_p50": "Gap, median", "gap_p90": "Gap, 90th pct", "gap_pct_of_demand": "Gap, % of posts",
                                     "supply_change_pct": "Staff in post, change %", "demand_change_pct": "Posts needed, change %",
-                                    "change_p50": "Gap against baseline, median", "change_range": "Gap against baseline, 10th to 90th pct"},
+                                    "change_p50": "Gap against baseline (difference of medians)",
+                                    "change_range": "Gap against baseline, 10th to 90th pct of the run-by-run differences"},
                            formats={"years_ahead": "{:d}", "year": "{:d}", "gap_p10": "{:,.0f}", "gap_p50": "{:,.0f}",
                                     "gap_p90": "{:,.0f}", "gap_pct_of_demand": "{:.1f}", "supply_change_pct": "{:+.1f}",
                                     "demand_change_pct": "{:+.1f}", "change_p50": "{:+,.0f}", "runs": "{:,d}"},
                            key="comparison", suppress=False, provenance=prov,
                            measures={"gap_p50": [measures.gap(by_name[ctx.scenario()], icb, y, prov.status)
-                                                 for y in ctx.horizons(icb)] if ctx.scenario() in by_name else []}))
+                                                 for y in ctx.horizons(icb)] if ctx.scenario() in by_name else [],
+                                     "gap_pct_of_demand": list(pcts.values()),
+                                     "change_p50": list(against.values())}))
         return items
     return render
 
@@ -994,8 +1118,10 @@ def export_by_year(ctx: ScenarioContext, icb: str) -> None:
     def by_year(r: sa.model.Run) -> pd.DataFrame:
         p = summary.percentiles(r)
         p = p[p["icb_code"] == icb].drop(columns=["icb_code"])
+        doctors = (p["sector"] == "nhs_trust") & (p["staff_group"] == "doctor") & _residents_excluded(ctx, icb)
         p["sector"] = p["sector"].map({**vocab.sector_labels(), "all": "All sectors"})
         p["staff_group"] = p["staff_group"].map({**vocab.staff_group_labels(), "all": "All staff groups"})
+        p.loc[doctors, "staff_group"] = measures.DOCTORS_EXCLUDING_RESIDENTS
         p[["p10", "p50", "p90"]] = p[["p10", "p50", "p90"]].round(1)
         return p.reset_index(drop=True)
     notebook.key_table("by_year", ctx.of_run(icb, "by_year", by_year),
@@ -1020,8 +1146,7 @@ def caveats(ctx: ScenarioContext, icb: str) -> list[str]:
                                             "(section 2 gives the posts left vacant at those rates)") if len(vac) else ""))
     elif syn:
         notes.append(caveat("A8.scenarios", tables=", ".join(syn)))
-    wf = ctx.data.snapshot
-    if wf[(wf["icb_code"] == icb) & (wf["sector"] == "nhs_trust")]["source"].astype(str).str.contains("resident doctors excluded").any():
+    if _residents_excluded(ctx, icb):
         notes.append(caveat("A38"))
     return notes + [caveat("A25.export"), caveat("A25", runs=ctx.params.n_runs, seed=ctx.params.seed), caveat("A23"),
                     caveat("A22"), caveat("A23.not_in_data")]

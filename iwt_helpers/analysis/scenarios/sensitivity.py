@@ -7,7 +7,8 @@ and one at its high end, the others held at the middle. All runs are one call of
 Profiles (by age band) swing between their low and high curves, growth windows between the growth over
 their shorter and their longer window. The routes' shares of joiners are fixed shares, not ranges, so
 they have no bar. Each ICB's own departure from England's growth is held at 0 (its median), so
-``local_net_growth_sd`` has no swing: it widens an ICB's range, not the middle.
+``local_net_growth_sd`` has no swing (:data:`HELD_AT_ZERO`): it widens an ICB's range, not the middle.
+Rates and yearly changes are written as percentages.
 """
 
 from __future__ import annotations
@@ -46,6 +47,30 @@ LABELS = {
     "social_care_leavers_staying_in_sector": "Social care leavers staying in the sector",
     "nhs_leavers_to_social_care": "NHS leavers moving to social care",
 }
+
+
+# Assumptions the one-way sensitivity holds at 0 by design (their swing is 0): each ICB's own departure from
+# England's growth, drawn per ICB and run, is at its median, 0, in every run of the tornado.
+HELD_AT_ZERO = ("local_net_growth_sd",)
+
+
+def _end_words(v: float, kind: str | None) -> str:
+    """One end of a range as a reader reads it: rates and yearly changes as percentages (a change with its
+    sign), factors as numbers."""
+    if kind in ("rate", "change"):
+        pct = f"{100 * v:.2f}".rstrip("0").rstrip(".")
+        return f"{'+' if kind == 'change' and v > 0 else ''}{pct}%"
+    return f"{v:g}"
+
+
+def _kind(scenario: Scenario, key: str) -> str | None:
+    """The kind (rate, change, factor, years) of an assumption or lever setting ``lever.param``."""
+    a = scenario.assumptions.get(key)
+    if a is None and "." in key:
+        lname, p = key.split(".", 1)
+        lever = scenario.levers.get(lname)
+        a = lever.ranges.get(p) if lever is not None else None
+    return getattr(a, "kind", None)
 
 
 def _ends(scenario: Scenario) -> dict[str, tuple[object, object, object]]:
@@ -103,8 +128,8 @@ def tornado(inp: Inputs, scenario: Scenario, cell_mask: np.ndarray | None = None
         window = isinstance(scenario.assumptions.get(k), GrowthWindow)
         w = scenario.assumptions[k] if window else None
         rows.append({"key": k, "label": LABELS.get(k, k.replace("_", " ").replace(".", ": ")),
-                     "low": "low curve" if prof else (_years(w.low) if window else f"{lo:g}"),
-                     "high": "high curve" if prof else (_years(w.high) if window else f"{hi:g}"),
+                     "low": "low curve" if prof else (_years(w.low) if window else _end_words(lo, _kind(scenario, k))),
+                     "high": "high curve" if prof else (_years(w.high) if window else _end_words(hi, _kind(scenario, k))),
                      "gap_low": float(gap[1 + 2 * i]), "gap_high": float(gap[2 + 2 * i]), "gap_mid": float(gap[0])})
     out = pd.DataFrame(rows, columns=["key", "label", "low", "high", "gap_low", "gap_high", "gap_mid"])
     out["swing"] = (out["gap_high"] - out["gap_low"]).abs()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .. import measures
 from .model import WATERFALL, Run, waterfall_parts
 
 QUANTILES = (0.1, 0.5, 0.9)
@@ -179,7 +180,8 @@ def waterfall(run: Run, icb_code: str, family: str | None = None) -> pd.DataFram
 
 def comparison(runs: list[Run], icb_code: str, horizons: tuple[int, ...] = (5, 10, 15)) -> pd.DataFrame:
     """Headline measures of each scenario for one ICB at each horizon (years after the base year):
-    the gap's p10, p50 and p90 (FTE), the gap as a share of demand, supply and demand against the
+    the gap's p10, p50 and p90 (FTE), the gap as a share of demand (``measures.gap_pct_of_posts``: the
+    median gap over the median posts, the one figure every section gives), supply and demand against the
     base year, and leaving avoided by levers."""
     rows = []
     for run in runs:
@@ -195,13 +197,22 @@ def comparison(runs: list[Run], icb_code: str, horizons: tuple[int, ...] = (5, 1
             rows.append({
                 "scenario": run.scenario.name, "label": run.scenario.label, "years_ahead": h,
                 "year": run.inputs.base_year + h,
-                "gap_p10": g[0], "gap_p50": g[1], "gap_p90": g[2],
-                "gap_pct_of_demand": 100 * float(np.median(gap[:, h] / demand[:, h])),
+                "gap_p10": g[0], "gap_p50": measures.gap(run, icb_code, h).value, "gap_p90": g[2],
+                "gap_pct_of_demand": measures.gap_pct_of_posts(run, icb_code, h).value,
                 "supply_change_pct": 100 * float(np.median(supply[:, h] / supply[:, 0] - 1)),
                 "demand_change_pct": 100 * float(np.median(demand[:, h] / demand[:, 0] - 1)),
                 "runs": run.n_runs,
             })
     return pd.DataFrame(rows)
+
+
+def sectors_gap(run: Run, icb_code: str, sectors: list[str], year: int) -> float:
+    """The median over runs of the ICB's gap in ``year`` summed over ``sectors`` within each run (FTE): as
+    family and whole-system totals are taken, so a sector set that is a family gives the family's median."""
+    cells = run.inputs.cells
+    m = ((cells["icb_code"] == icb_code) & cells["sector"].isin(sectors)).to_numpy()
+    j = list(run.inputs.years).index(year)
+    return float(np.quantile((run.demand[:, m, j] - run.supply[:, m, j]).sum(axis=1, dtype=np.float64), 0.5))
 
 
 def icb_series(run: Run, icb_code: str, by: str | None = None) -> pd.DataFrame:
