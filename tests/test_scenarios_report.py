@@ -267,3 +267,37 @@ def test_a_label_inside_a_sentence_keeps_its_names_and_abbreviations():
     assert theme._lower_first("England's NHS trust growth") == "England's NHS trust growth"
     assert theme._lower_first("NHS leavers moving to social care") == "NHS leavers moving to social care"
     assert theme._lower_first("Health need beyond demography") == "health need beyond demography"
+
+
+@pytest.mark.integration
+def test_contexts_over_the_same_data_share_the_england_run_and_a_new_seed_or_data_folder_does_not(tmp_path):
+    """A warm kernel makes a new context for each report: what is the same for every ICB (the England inputs,
+    baseline, validation and back-test) is kept across them, keyed by the data, scenario file, runs and seed."""
+    import json
+    import os
+
+    from iwt_helpers.data import datastore
+    from iwt_helpers.themes import scenarios as theme
+    from iwt_helpers.themes.params import ReportParams
+
+    def ctx(data_dir="", seed=7):
+        return theme.ScenarioContext.load(datastore.open_dataset(data_dir or None),
+                                          ReportParams.parse(icb_code="QOP", data_dir=str(data_dir), n_runs=12, seed=seed))
+    a, b = ctx("", 7), ctx("", 7)
+    assert b.england() is a.england() and b.england_inputs() is a.england_inputs()
+    v = theme.validation_section(a)("QOP")
+    assert b.shared(("validation",), lambda: pytest.fail("computed again")) is a.shared(("validation",), dict)
+    assert theme.validation_section(b)("QOP")[1].df.equals(v[1].df)
+    # b read no table for them, yet its data set lists the same tables as a's (the provenance of its report)
+    assert b.ds.provenance().equals(a.ds.provenance())
+    assert ctx("", 8).england() is not a.england()                      # another seed
+    (tmp_path / "datasets.json").write_text(json.dumps({"dataset": datastore.PROCESSED_MARK, "tables": {}}))
+    other = ctx(tmp_path, 7)                                              # another data folder (every table from the demo)
+    assert other.england() is not a.england()
+    assert other.england().supply.shape == a.england().supply.shape
+    assert len(theme._SHARED) <= theme.SHARED_KEPT
+    table = tmp_path / "build_report.json"                                # a file of the folder written again: a new key
+    table.write_text("{}")
+    before = ctx(tmp_path, 7)._shared_key()
+    os.utime(table, ns=(table.stat().st_atime_ns, table.stat().st_mtime_ns + 1_000_000))
+    assert ctx(tmp_path, 7)._shared_key() != before

@@ -304,8 +304,9 @@ def write_tables(dest: Path, icb_label: str, per_theme: dict[str, dict], run: di
                              prov.get("period") or "", STATUS_TEXT.get(prov.get("status"), prov.get("status") or "")
                              + (f" ({prov['detail']})" if prov.get("detail") else "")])
             prepared.append((name, t, line, partly_synthetic))
-        _add_sheet(wb, "notes", ["Item", "Note"], [[i, n] for i, n in notes], [22, 110], f"iwt key tables: {icb_label}",
-                   "Notes: the run, the suppression rule and the caveats", wrap_cols=(1,))
+        item_width = max(22, min(32, 2 + max(len(i) for i, _ in notes)))      # 'Caveat (governance_metrics)' whole
+        _add_sheet(wb, "notes", ["Item", "Note"], [[i, n] for i, n in notes], [item_width, 110], f"iwt key tables: {icb_label}",
+                   "Notes: the run, the suppression rule and the caveats", wrap_cols=(0, 1))
         cwidths, cwrap = column_widths(["Sheet", "Theme", "Table", "Source", "Period", "Status"], contents)
         _add_sheet(wb, "contents", ["Sheet", "Theme", "Table", "Source", "Period", "Status"], contents,
                    cwidths, f"iwt key tables: {icb_label}: contents",

@@ -1052,6 +1052,8 @@ def benchmark_section(ctx: DataContext):
             notes[ASC_VACANCY_PANEL] = "real rate, synthetic size"
         title, position = _funnel_title(ctx, icb, pos, synthetic, notes)
         pos["position"] = [position.get(m, x) for m, x in zip(pos["measure"], pos["position"])]
+        ranked = pos["measure"].isin(list(notes))        # drawn ranked, not judged: no limits beside them
+        pos.loc[ranked, ["england_pct", "lo95", "hi95"]] = float("nan")
         return [
             Figure(charts.funnel_panels(panels, icb, icb_name(icb), footer_text(prov), prov.stamp, synthetic, title, notes,
                                         ranked_panels=set(notes)), prov),

@@ -11,15 +11,18 @@ controls can change them and every section redraws.
 
 from __future__ import annotations
 
+import hashlib
 import html
+import os
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from iwt_helpers import vocab
+from iwt_helpers import paths, vocab
 from iwt_helpers.analysis import measures
 from iwt_helpers.analysis import scenarios as sa
 from iwt_helpers.analysis.params import ReportParams
@@ -64,15 +67,39 @@ def slider_defaults(file: sc_config.ScenarioFile, scenario: str = "baseline") ->
     return {key: round(a[key].mid, 4) for key, *_ in SLIDERS}
 
 
+# What is the same for every ICB's report (the inputs of all 42 ICBs, the England baseline, the validation and
+# back-test tables), kept across the contexts of one process: a warm kernel makes a new context for each report.
+# Keyed by everything they depend on (ScenarioContext._shared_key); the last SHARED_KEPT keys are kept. What is kept
+# is shared by every context that reads it: never change it.
+SHARED_KEPT = 2
+_SHARED: OrderedDict[tuple, dict] = OrderedDict()
+
+
+def _files_version(*folders: Path | None) -> tuple:
+    """The content version of the files a data set can read (the data folder, the demo set and the reference
+    tables, as the runner's ``input_files``): each file's path, modification time and size (as
+    ``datastore.read_table_file`` caches a table on its path and modification time)."""
+    out = []
+    for folder in dict.fromkeys(Path(f).resolve() for f in folders if f is not None):
+        for root, dirs, files in os.walk(folder):
+            dirs.sort()
+            for name in sorted(files):
+                if not name.startswith("."):
+                    st = os.stat(os.path.join(root, name))
+                    out.append((os.path.join(root, name), st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
 @dataclass
 class ScenarioContext:
     """What the scenarios notebook reads, and what it works out once. Everything that does not depend on a
     control is kept for the life of the context (one data folder and scenario file): the inputs of all 42
-    ICBs (each ICB's are its part of them), the England baseline, the validation and back-test tables, each
-    ICB's provenance, tornado (per scenario) and unpaid-care sensitivity. Runs are kept per ICB and slider
-    position, every scenario of one projection sharing what they have in common (``analysis.scenarios``:
-    the baseline runs first, a scenario projects again only the cells its levers reach), and every section
-    of one redraw reads the same run; the last few projections are kept, not every one ever made."""
+    ICBs (each ICB's are its part of them), the England baseline, the validation and back-test tables (the same
+    for every ICB, so kept across the contexts of one process too: ``shared``), each ICB's provenance, tornado
+    (per scenario) and unpaid-care sensitivity. Runs are kept per ICB and slider position, every scenario of
+    one projection sharing what they have in common (``analysis.scenarios``: the baseline runs first, a
+    scenario projects again only the cells its levers reach), and every section of one redraw reads the same
+    run; the last few projections are kept, not every one ever made."""
     ds: Dataset
     params: ReportParams
     data: SystemData
@@ -80,7 +107,6 @@ class ScenarioContext:
     scenario: Callable[[], str]
     centres: Callable[[], dict[str, float]]
     _inputs: dict = field(default_factory=dict)
-    _runs: dict = field(default_factory=dict)
     _memo: dict = field(default_factory=dict)
     _projections: OrderedDict = field(default_factory=OrderedDict)
 
@@ -101,9 +127,41 @@ class ScenarioContext:
             self._memo[key] = compute()
         return self._memo[key]
 
+    def _shared_key(self) -> tuple:
+        """Everything the England inputs, baseline, validation and back-test depend on: the data folder and the
+        content version of every file the data set can read, the scenario file's content, the horizon, the runs
+        of the England baseline (n_runs capped at ENGLAND_RUNS) and the seed."""
+        def key() -> tuple:
+            data_dir = self.ds.data_dir.resolve() if self.ds.data_dir is not None else None
+            scenario_file = hashlib.sha256(Path(self.file.path).read_bytes()).hexdigest()
+            return (str(data_dir), _files_version(data_dir, paths.DEMO, paths.REFERENCE), scenario_file,
+                    self.file.horizon_years, min(ENGLAND_RUNS, self.params.n_runs), self.params.seed)
+        return self.once(("shared_key",), key)
+
+    def shared(self, key: tuple, compute: Callable[[], object]):
+        """``compute()`` once for every context of this process over the same data, scenario file, horizon, runs
+        and seed (``_shared_key``): what is the same for every ICB. What it returns is shared by every later
+        report of the process: never change it. The tables the first computation read are recorded as read by
+        this context's data set too, so that its provenance lists the same tables whether computed or kept."""
+        k = self._shared_key()
+        store = _SHARED.get(k)
+        if store is None:
+            store = _SHARED[k] = {}
+            while len(_SHARED) > SHARED_KEPT:
+                _SHARED.popitem(last=False)
+        _SHARED.move_to_end(k)
+        if key not in store:
+            before = dict(self.ds._used)         # a table read again is recorded again (a new TableInfo)
+            value = compute()
+            store[key] = (value, [(n, i) for n, i in self.ds._used.items() if before.get(n) is not i])
+        value, used = store[key]
+        for name, info in used:
+            self.ds._used.setdefault(name, info)
+        return value
+
     def england_inputs(self) -> sa.inputs.Inputs:
-        """The inputs of all 42 ICBs, built once."""
-        return self.once(("inputs", "england"), lambda: sa.inputs.build(
+        """The inputs of all 42 ICBs, built once (for every context over the same data: ``shared``)."""
+        return self.shared(("inputs", "england"), lambda: sa.inputs.build(
             self.data.t, self.data.snapshot, self.file.horizon_years, ensure=self.file.receiving_cells(),
             leaving_rates=self.ds.optional_table("leaving_rates")))
 
@@ -123,11 +181,9 @@ class ScenarioContext:
         return {k: float(v) for k, v in self.centres().items() if k in base and abs(float(v) - base[k]) > 1e-9}
 
     def england(self) -> sa.model.Run:
-        """The baseline for all 42 ICBs (ENGLAND_RUNS runs), for the validation and the back-test."""
-        if "england" not in self._runs:
-            self._runs["england"] = sa.run(self.england_inputs(), self.file.get("baseline"),
-                                           min(ENGLAND_RUNS, self.params.n_runs), self.params.seed)
-        return self._runs["england"]
+        """The baseline for all 42 ICBs (ENGLAND_RUNS runs), for the validation and the back-test (``shared``)."""
+        return self.shared(("england",), lambda: sa.run(self.england_inputs(), self.file.get("baseline"),
+                                                         min(ENGLAND_RUNS, self.params.n_runs), self.params.seed))
 
     def run(self, icb: str, name: str | None = None, flows: bool = True) -> sa.model.Run:
         """A scenario's runs for the ICB at the sliders' current positions (projected once, then kept);
@@ -376,7 +432,7 @@ def _backtest_line(ctx: ScenarioContext, icb: str) -> str:
     error, MAPE, the share of ICBs inside their range, and this ICB's own error and whether it fell inside."""
     from iwt_helpers.analysis.scenarios import backtest
     parts = []
-    for label, (table, meta) in ctx.once(("backtest",), lambda: _backtests(ctx, backtest)):
+    for label, (table, meta) in ctx.shared(("backtest",), lambda: _backtests(ctx, backtest)):
         if table.empty:
             continue
         groups = [("", table)] if "role" not in table else [
@@ -750,7 +806,7 @@ def validation_section(ctx: ScenarioContext):
 
     def render(icb: str) -> list:
         run = ctx.england()
-        v = ctx.once(("validation",), lambda: validation.compare(run, ctx.data.t["population"], ctx.ds.table("prevalence")))
+        v = ctx.shared(("validation",), lambda: validation.compare(run, ctx.data.t["population"], ctx.ds.table("prevalence")))
         pub = "; ".join(dict.fromkeys(v["source"]))
         prov = _england_prov(ctx, f"published figures: {pub} (data/reference/{validation.FILE})")
         v = v.assign(iwt=[(f"{a:,.0f}" if abs(a - c) < 0.5 else f"{b:,.0f} ({a:,.0f} to {c:,.0f})") if pd.notna(b) else "not available"
@@ -782,7 +838,7 @@ def backtest_section(ctx: ScenarioContext):
     def render(icb: str) -> list:
         items: list = []
         rows, by_icb = [], []
-        for label, (table, meta) in ctx.once(("backtest",), lambda: _backtests(ctx, backtest)):
+        for label, (table, meta) in ctx.shared(("backtest",), lambda: _backtests(ctx, backtest)):
             if table.empty:
                 items.append(Text(f"<p>{label}: {meta['note']}; needs a data folder built from published files.</p>"))
                 continue
