@@ -283,3 +283,37 @@ def test_an_icbs_rows_split_once_are_the_rows_a_filter_gives(ctx):
         df = ctx.snapshot if table == "snapshot" else ctx.t[table]
         for icb in ("QOP", "QE1"):
             pd.testing.assert_frame_equal(ctx.icb_rows(table, icb), df[df["icb_code"] == icb], check_exact=True)
+
+
+def test_the_coverage_matrix_latest_rows_worked_out_once_are_the_rows_latest_for_gives(ctx):
+    from iwt_helpers.analysis import quality
+    for icb in ("QOP", "QE1", "QHM", "ZZZ"):
+        for table, _ in data_theme.MEASURES.values():
+            df = ctx.icb_rows(table, icb)
+            if table == "ethnicity":
+                df = df[df["group"] == "workforce"]
+            for sector in data_theme.SECTOR_ROWS:
+                want = quality.latest_for(df, icb, sector)
+                got = data_theme._latest_rows(ctx, table, icb, sector)
+                if want.empty:
+                    assert got.empty
+                else:
+                    pd.testing.assert_frame_equal(got, want)
+
+
+def test_a_tables_icb_rows_worked_out_once_are_the_rows_a_filter_gives_with_or_without_a_memo(ctx):
+    from types import SimpleNamespace
+
+    from iwt_helpers.analysis import measures, pressures
+    compute = lambda: pressures.latest_flows(ctx.t["flows"])          # noqa: E731
+    plain = SimpleNamespace(t=ctx.t)                                   # inputs that keep nothing
+    for icb in ("QOP", "QE1", "QT6", "ZZZ"):
+        want = compute()[compute()["icb_code"] == icb]
+        got = measures._icb_rows_of(ctx, ("latest_flows",), compute, icb)
+        assert got.empty == want.empty
+        if len(want):
+            pd.testing.assert_frame_equal(got, want)
+        pd.testing.assert_frame_equal(measures._icb_rows_of(plain, ("latest_flows",), compute, icb), want)
+    for icb in ("QE1", "QHM"):
+        for name in ("asc_vacancy_rate", "asc_turnover_rate", "nhs_leaver_rate"):
+            assert ctx.measure(name, icb) == measures.figure(plain, name, icb)

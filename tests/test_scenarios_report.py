@@ -301,3 +301,72 @@ def test_contexts_over_the_same_data_share_the_england_run_and_a_new_seed_or_dat
     before = ctx(tmp_path, 7)._shared_key()
     os.utime(table, ns=(table.stat().st_atime_ns, table.stat().st_mtime_ns + 1_000_000))
     assert ctx(tmp_path, 7)._shared_key() != before
+
+
+@pytest.mark.integration
+def test_need_held_shares_the_common_part_and_gives_what_building_it_afresh_gives():
+    """The gap with need beyond demography held (``sensitivity.held_at``) builds the common part once and only
+    the demand for each other value (``Common.with_need``): the same arrays, bit for bit, as building it from
+    those draws; draws differing elsewhere are refused."""
+    import dataclasses
+
+    import numpy as np
+
+    from iwt_helpers.analysis.scenarios import config, model, sensitivity
+    from iwt_helpers.data import datastore
+    from iwt_helpers.themes import scenarios as theme
+    from iwt_helpers.themes.params import ReportParams
+
+    ctx = theme.ScenarioContext.load(datastore.open_dataset(None), ReportParams.parse(icb_code="QOP", n_runs=40, seed=3))
+    inp, sc = ctx.inputs("QOP"), ctx.file.get("baseline")
+    d = config.draws(sc, 40, 3, {"nhs_leaving_rate": 0.07})
+    common = model.Common.build(inp, sc, d)
+    for v in (0.0, 0.02):
+        dv = {**d, "need_growth_health": np.full_like(d["need_growth_health"], v)}
+        a, b = model.Common.build(inp, sc, dv), common.with_need(dv)
+        for f in dataclasses.fields(a):
+            x = getattr(a, f.name)
+            if isinstance(x, np.ndarray):
+                assert x.dtype == getattr(b, f.name).dtype and x.tobytes() == getattr(b, f.name).tobytes(), f.name
+    with pytest.raises(ValueError, match="nhs_leaving_rate"):
+        common.with_need({**d, "nhs_leaving_rate": d["nhs_leaving_rate"] + 0.01})
+    m = (inp.cells["icb_code"] == "QOP").to_numpy()
+    values = {"none": 0.0, "high": 0.03}
+    got = sensitivity.held_at(inp, sc, "need_growth_health", values, {"all": m}, 40, 3, {"nhs_leaving_rate": 0.07})
+    for name, value in values.items():                       # each value simulated on its own, from scratch
+        dv = config.draws(sc, 40, 3, {"nhs_leaving_rate": 0.07})
+        dv["need_growth_health"] = np.full_like(dv["need_growth_health"], value)
+        run = model.simulate(inp, sc, dv, 3, flows=False)
+        gap = run.demand[:, m, -1].sum(axis=1, dtype=np.float64) - run.supply[:, m, -1].sum(axis=1, dtype=np.float64)
+        row = got[got["name"] == name].iloc[0]
+        assert [row["p10"], row["p50"], row["p90"]] == list(np.quantile(gap, (0.1, 0.5, 0.9)))
+
+
+@pytest.mark.integration
+def test_sections_no_slider_or_scenario_reaches_are_redrawn_for_the_icb_only():
+    """The validation, back-test and unpaid-care sections depend on the ICB alone: a slider or the scenario
+    picker does not redraw them; the sections a slider moves depend on every control."""
+    from iwt_helpers.data import datastore
+    from iwt_helpers.themes import scenarios as theme
+    from iwt_helpers.themes.params import ReportParams
+
+    ctx = theme.ScenarioContext.load(datastore.open_dataset(None), ReportParams.parse(icb_code="QOP", n_runs=12))
+    for section in (theme.validation_section, theme.backtest_section, theme.carers_section):
+        assert section(ctx).depends_on == frozenset({"icb_code"})
+    for section in (theme.summary_section, theme.sector_section, theme.drivers_section, theme.comparison_section,
+                    theme.tornado_section, theme.assumptions_section):
+        assert getattr(section(ctx), "depends_on", None) is None
+
+
+@pytest.mark.integration
+def test_the_sector_table_and_the_export_read_one_set_of_percentiles_the_same_as_computing_each():
+    from iwt_helpers.analysis.scenarios import summary
+    from iwt_helpers.data import datastore
+    from iwt_helpers.themes import scenarios as theme
+    from iwt_helpers.themes.params import ReportParams
+
+    ctx = theme.ScenarioContext.load(datastore.open_dataset(None), ReportParams.parse(icb_code="QOP", n_runs=12))
+    run = ctx.run("QOP")
+    for levels in (("staff_group", "sector"), ("staff_group", "sector", "icb")):
+        assert theme._percentiles(ctx, "QOP", levels).equals(summary.percentiles(run, levels))
+    assert theme._percentiles(ctx, "QOP").equals(summary.percentiles(run))

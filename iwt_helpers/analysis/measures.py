@@ -118,6 +118,21 @@ def _once(data: SystemData, key: tuple, compute: Callable[[], Any]) -> Any:
     return compute() if memo is None else memo(key, compute)
 
 
+def _icb_rows_of(data: SystemData, key: tuple, compute: Callable[[], pd.DataFrame], icb: str) -> pd.DataFrame:
+    """One ICB's rows of a table worked out once (:func:`_once`), as ``df[df["icb_code"] == icb]`` gives
+    them (same rows, order and index), the table split by ICB once where the inputs keep what they work
+    out. What it returns is shared: never change it."""
+    if getattr(data, "memo", None) is None:
+        df = compute()
+        return df[df["icb_code"] == icb]
+
+    def split() -> tuple[dict, pd.DataFrame]:
+        df = _once(data, key, compute)
+        return dict(tuple(df.groupby("icb_code", sort=False))), df.iloc[0:0]
+    groups, empty = data.memo(("icb_rows_of", *key), split)
+    return groups.get(icb, empty)
+
+
 def vacancy_rates(data: SystemData) -> pd.DataFrame:
     """:func:`sector_vacancy_rates` of the model's inputs, worked out once for them (never change it)."""
     return _once(data, ("sector_vacancy_rates",), lambda: sector_vacancy_rates(data.t))
@@ -297,14 +312,13 @@ def nhs_vacancy_rate(data: SystemData, icb: str) -> Value | None:
 def asc_vacancy_rate(data: SystemData, icb: str) -> Value | None:
     """Adult social care vacancy rate (% of posts, all employers): Skills for Care's published rate where
     the data have it, else the vacancies table's, adding the three adult social care sectors."""
-    pub = _once(data, ("published_asc_vacancy",), lambda: published_asc_vacancy(data.t["kpi_observations"]))
-    pub = pub[pub["icb_code"] == icb]
+    pub = _icb_rows_of(data, ("published_asc_vacancy",), lambda: published_asc_vacancy(data.t["kpi_observations"]), icb)
     if len(pub):
         x = pub.iloc[0]
         return Value("asc_vacancy_rate", icb, float(x["value"]), f"{pd.Timestamp(x['period']):%B %Y}", REAL, str(x["source"]),
                      "all adult social care employers (Skills for Care)", pd.Timestamp(x["period"]))
-    v = _once(data, ("latest_vacancies",), lambda: _latest_vacancies(data.t["vacancies"]))
-    v = v[(v["icb_code"] == icb) & v["sector"].isin(ASC_SECTORS)]
+    v = _icb_rows_of(data, ("latest_vacancies",), lambda: _latest_vacancies(data.t["vacancies"]), icb)
+    v = v[v["sector"].isin(ASC_SECTORS)]
     if v.empty:
         return None
     rate = 100 * v["vacancies"].sum() / (v["vacancies"].sum() + v["filled_posts"].sum())
@@ -354,8 +368,8 @@ def sector_leaver_rates(flows: pd.DataFrame, icb: str) -> pd.DataFrame:
 
 def nhs_leaver_rate(data: SystemData, icb: str) -> Value | None:
     """NHS trust leaver rate, % a year (leavers over staff in post, headcount, all staff groups)."""
-    fl = _once(data, ("latest_flows",), lambda: pressures.latest_flows(data.t["flows"]))
-    rows = fl[(fl["icb_code"] == icb) & (fl["sector"] == "nhs_trust")]
+    fl = _icb_rows_of(data, ("latest_flows",), lambda: pressures.latest_flows(data.t["flows"]), icb)
+    rows = fl[fl["sector"] == "nhs_trust"]
     if rows.empty:
         return None
     rate = sector_leaver_rates(data.t["flows"], icb).set_index("sector")["turnover_rate_pct"]
@@ -386,8 +400,7 @@ def asc_turnover_rate(data: SystemData, icb: str) -> Value | None:
     its own period; where the publisher's figure is a mean of role-level rates by local authority the scope
     says so: it is not a whole-workforce rate), else the flows table's, adding the three adult social care
     sectors (leavers over staff in post)."""
-    pub = _once(data, ("published_asc_turnover",), lambda: published_asc_turnover(data.t["kpi_observations"]))
-    pub = pub[pub["icb_code"] == icb]
+    pub = _icb_rows_of(data, ("published_asc_turnover",), lambda: published_asc_turnover(data.t["kpi_observations"]), icb)
     if len(pub):
         x = pub.iloc[0]
         scope = ("mean of role-level turnover rates by local authority (Skills for Care), apportioned to the ICB: "
@@ -395,8 +408,8 @@ def asc_turnover_rate(data: SystemData, icb: str) -> Value | None:
                  else "all adult social care employers (Skills for Care)")
         return Value("asc_turnover_rate", icb, float(x["value"]), f"{pd.Timestamp(x['period']):%B %Y}", REAL,
                      str(x["source"]), scope, pd.Timestamp(x["period"]))
-    fl = _once(data, ("latest_flows",), lambda: pressures.latest_flows(data.t["flows"]))
-    rows = fl[(fl["icb_code"] == icb) & fl["sector"].isin(ASC_SECTORS)]
+    fl = _icb_rows_of(data, ("latest_flows",), lambda: pressures.latest_flows(data.t["flows"]), icb)
+    rows = fl[fl["sector"].isin(ASC_SECTORS)]
     if rows.empty or not rows["staff_in_post"].sum() > 0:
         return None
     rate = indicators.turnover_rate_pct(rows["leavers"].sum(), rows["staff_in_post"].sum())

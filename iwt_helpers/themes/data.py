@@ -76,6 +76,22 @@ def _cell(ctx: DataContext, rows: pd.DataFrame) -> str:
     return f"{word} ({prov.period})"
 
 
+def _latest_rows(ctx: DataContext, table: str, icb: str, sector: str) -> pd.DataFrame:
+    """The rows :func:`quality.latest_for` gives for one ICB and sector of a coverage table (ethnicity:
+    its workforce rows), every ICB's and sector's worked out once per data load. Never change them."""
+    def split() -> tuple[dict, pd.DataFrame]:
+        df = ctx.snapshot if table == "snapshot" else ctx.t[table]
+        if table == "ethnicity":
+            df = df[df["group"] == "workforce"]
+        if "sector" not in df:
+            return {}, df.iloc[0:0]
+        col = "period" if "period" in df else "year"
+        latest = df[df[col] == df.groupby(["icb_code", "sector"])[col].transform("max")]
+        return dict(tuple(latest.groupby(["icb_code", "sector"], sort=False))), df.iloc[0:0]
+    groups, empty = ctx.memo(("latest_for", table), split)
+    return groups.get((icb, sector), empty)
+
+
 def coverage_section(ctx: DataContext):
     """What the report stands on: for each sector and measure, real (with its period), synthetic
     or not available; then unpaid carers, residents and population."""
@@ -85,10 +101,7 @@ def coverage_section(ctx: DataContext):
         for sector, label in SECTOR_ROWS.items():
             row = {"sector": label}
             for measure, (table, _) in MEASURES.items():
-                df = ctx.icb_rows(table, icb)          # the ICB's rows: all latest_for reads
-                if table == "ethnicity":
-                    df = df[df["group"] == "workforce"]
-                row[measure] = _cell(ctx, quality.latest_for(df, icb, sector))
+                row[measure] = _cell(ctx, _latest_rows(ctx, table, icb, sector))
             rows.append(row)
         _published_parts(ctx, icb, rows)
         kpi = ctx.icb_rows("kpi_observations", icb)   # the ICB's rows: all kpi_last_12_months reads
@@ -98,14 +111,13 @@ def coverage_section(ctx: DataContext):
                 if r["sector"] == SECTOR_ROWS[sector] or (sector == "asc_local_authority" and r["sector"].startswith("Adult")):
                     r["Sickness absence"] = _cell(ctx, k)
         matrix = pd.DataFrame(rows).fillna("not available")
-        uc = ctx.t["unpaid_care"]
         res = ctx.residents
-        pop = ctx.t["population"]
+        pop = ctx.icb_rows("population", icb)
         context = pd.DataFrame([
-            {"what": "Unpaid carers", "status": _cell(ctx, uc[uc["icb_code"] == icb])},
+            {"what": "Unpaid carers", "status": _cell(ctx, ctx.icb_rows("unpaid_care", icb))},
             {"what": "Residents' ethnicity", "status": _cell(ctx, res[res["icb_code"] == icb])},
-            {"what": "Population (estimate)", "status": _cell(ctx, pop[(pop["icb_code"] == icb) & (pop["kind"] == "estimate")])},
-            {"what": "Population (projection)", "status": _cell(ctx, pop[(pop["icb_code"] == icb) & (pop["kind"] == "projection")])},
+            {"what": "Population (estimate)", "status": _cell(ctx, pop[pop["kind"] == "estimate"])},
+            {"what": "Population (projection)", "status": _cell(ctx, pop[pop["kind"] == "projection"])},
         ])
         return [
             Table(matrix, f"What this report stands on: each sector and measure for {icb_name(icb)} is real published data "
@@ -648,7 +660,7 @@ def unpaid_care_section(ctx: DataContext):
     def render(icb: str) -> list:
         c = carers.carers_per_100(uc, icb)
         c["hours"] = c["hours_band"].map(CARER_HOURS)
-        prov = ctx.prov(uc[uc["icb_code"] == icb], period="Census day, 21 March 2021")
+        prov = ctx.prov(ctx.icb_rows("unpaid_care", icb), period="Census day, 21 March 2021")
         areas = list(dict.fromkeys(c["area"]))
         wide = c.pivot_table(index="hours", columns="area", values="carers_per_100_residents", sort=False).reset_index()[["hours", *areas]]
         mine = c[(c["area"] == areas[0])].set_index("hours_band")
@@ -700,9 +712,10 @@ def pressure_section(ctx: DataContext):
         for col, unit in (("vacancies", "fte"), ("filled_posts", "fte"), ("vacancies", "posts"), ("filled_posts", "posts")):
             rows = fte_rows if unit == "fte" else ~fte_rows
             both[f"{col}_{unit}"] = both[col].where(rows).astype(object).where(rows & ~both["sector"].isin(left_out[col]), "")
-        fl = pressures.latest_flows(flows[flows["icb_code"] == icb])
+        fl = pressures.latest_flows(ctx.icb_rows("flows", icb))
         months = pressures.months_by_sector(fl)
-        vl = vac[(vac["icb_code"] == icb) & (vac["period"] == vac["period"].max())]
+        vl = ctx.icb_rows("vacancies", icb)
+        vl = vl[vl["period"] == vac["period"].max()]
         both["vacancy_status"] = both["sector"].map(lambda s: _status(vl[vl["sector"] == s]))
         both.loc[both["sector"].isin(published), "vacancy_status"] = "real (published, all adult social care employers)"
         both["turnover_status"] = both["sector"].map(lambda s: _status(fl[fl["sector"] == s]))
@@ -717,7 +730,11 @@ def pressure_section(ctx: DataContext):
                 both[c] = both[c].fillna("")
         asc_rate = ctx.measure("asc_vacancy_rate", icb)
         pg = measures.group_vacancies_at_family_rate(pressures.pressure_by_group(vac, flows, icb), "social care", asc_rate)
-        gap = pressures.pay_gap_trend(pay, icb)
+        # pay_gap_trend reads the ICB's rows of each year of the table: the table split by ICB once
+        # (same rows) where the ICB has every year of it
+        pay_icb = ctx.icb_rows("pay", icb)
+        years = ctx.memo(("pay_years",), lambda: sorted(pay["year"].unique()))
+        gap = pressures.pay_gap_trend(pay_icb if sorted(pay_icb["year"].unique()) == years else pay, icb)
         flows_x = pressures.cross_sector_flows(flows, icb)
         k, sick12, sick1 = _sickness_and_agency(ctx, icb)
         kr = pressures.kpi_latest_year_rows(kpi, icb, KPI_PRESSURE)
@@ -730,7 +747,7 @@ def pressure_section(ctx: DataContext):
                 "turnover_rate_pct": [ctx.measure("nhs_leaver_rate", icb)] + (
                     [asc_turnover] if asc_turnover is not None and asc_turnover.status == "real" and len(pub) else []),
                 "filled_posts_fte": [ctx.measure("nhs_trust_fte", icb)] if "nhs_trust" in staff_shown else []}
-        prov_pay = ctx.prov(pay[pay["icb_code"] == icb])
+        prov_pay = ctx.prov(ctx.icb_rows("pay", icb))
         prov_x = ctx.prov(fl[fl["leavers_to_other_sector"].notna()], by="sector")
         nhs = _nhs_by_group(ctx, icb)
         items = [
@@ -946,7 +963,8 @@ def retirement_section(ctx: DataContext):
     def render(icb: str) -> list:
         a = workforce.age_profile(age, icb)
         share = workforce.share_aged_55_plus(a)
-        latest = age[(age["icb_code"] == icb) & (age["year"] == age["year"].max())]
+        latest = ctx.icb_rows("workforce_age", icb)
+        latest = latest[latest["year"] == age["year"].max()]
         prov = ctx.prov(latest, by="sector")
         return [
             Headline("Workforce aged 55+", share, "%", "{:.0f}", provenance=prov),
@@ -968,7 +986,8 @@ def ethnicity_section(ctx: DataContext):
 
     @depends_on("icb_code")
     def render(icb: str) -> list:
-        s, r = staff[staff["icb_code"] == icb], residents[residents["icb_code"] == icb]
+        s, r = ctx.icb_rows("ethnicity", icb), residents[residents["icb_code"] == icb]
+        s = s[s["group"] == "workforce"]
         # Synthetic workforce ethnicity is generated from the residents' own shares: comparing the two
         # would compare a source with itself, so only the residents are shown then.
         circular = bool(len(s)) and bool(s["synthetic"].astype(bool).all())
@@ -1003,7 +1022,8 @@ def need_section(ctx: DataContext):
     @depends_on("icb_code")
     def render(icb: str) -> list:
         older = need.older_people(pop, icb, base, horizons)
-        needs = need.need_projection(pop, prev, icb, [base] + [base + h for h in horizons])
+        # need_projection reads the ICB's rows only: the table split by ICB once (same rows)
+        needs = need.need_projection(ctx.icb_rows("population", icb), prev, icb, [base] + [base + h for h in horizons])
         if "people_lower" in needs:
             needs["interval"] = [f"{lo:,.0f} to {hi:,.0f}" if pd.notna(lo) else "no interval published"
                                  for lo, hi in zip(needs["people_lower"], needs["people_upper"])]
@@ -1012,7 +1032,7 @@ def need_section(ctx: DataContext):
         wide.columns = [str(c) for c in wide.columns]
         growth = older[older["year"] == base + max(horizons)].pivot(index="age_group", columns="area", values="growth_pct")
         g85 = growth.loc["85+", "icb"]
-        p = pop[pop["icb_code"] == icb]
+        p = ctx.icb_rows("population", icb)
         shown = need.population_rows(p, older["year"].unique())
         prov_pop = Provenance(compact_sources(shown["source"].unique().tolist()), f"{base} to {base + max(horizons)}",
                               "projection" if (shown["kind"] == "projection").all() else "real",
@@ -1185,7 +1205,8 @@ def quality_section(ctx: DataContext):
         items.append(Table(unk, "Workforce records with unknown ethnicity (%)", {"sector": "Sector", "icb_unknown_pct": "This ICB (%)",
                            "england_unknown_pct": "England (%)"}, {"icb_unknown_pct": "{:.1f}", "england_unknown_pct": "{:.1f}"},
                            key="ethnicity_unknown", suppress=False,
-                           provenance=ctx.prov(ctx.t["ethnicity"][ctx.t["ethnicity"]["group"] == "workforce"])))
+                           provenance=ctx.memo(("prov", "ethnicity", "workforce"), lambda: ctx.prov(
+                               ctx.t["ethnicity"][ctx.t["ethnicity"]["group"] == "workforce"]))))
         return items
     return render
 

@@ -31,6 +31,8 @@ from iwt_helpers.analysis.scenarios import summary
 from iwt_helpers.analysis.system_data import SystemData
 from iwt_helpers.data.datastore import Dataset
 from iwt_helpers.present import charts
+from iwt_helpers.present.explorer import ICB as ICB_ONLY
+from iwt_helpers.present.explorer import depends_on
 from iwt_helpers.present.items import Figure, Headline, Provenance, Table, Text, compact_sources
 from iwt_helpers.present.provenance import footer_text, provenance_of
 
@@ -287,10 +289,13 @@ def _finding(ctx: ScenarioContext, icb: str, run: sa.model.Run, h: int, series: 
 
 def _synthetic_sectors(ctx: ScenarioContext, icb: str) -> dict[str, bool]:
     """Per sector: whether its staff in post or leaving and joining rates are synthetic (vacancy rates are
-    said separately: no published source gives them by ICB for the NHS)."""
-    c = ctx.inputs(icb).cells
-    flags = c[["stock_synthetic", "rates_synthetic"]].astype(bool).any(axis=1)
-    return flags.groupby(c["sector"]).any().to_dict()
+    said separately: no published source gives them by ICB for the NHS). Once per ICB (the inputs do not
+    change with the controls); a new dict each call."""
+    def compute() -> dict[str, bool]:
+        c = ctx.inputs(icb).cells
+        flags = c[["stock_synthetic", "rates_synthetic"]].astype(bool).any(axis=1)
+        return flags.groupby(c["sector"]).any().to_dict()
+    return dict(ctx.once(("synthetic_sectors", icb), compute))
 
 
 def _and(words: str) -> str:
@@ -594,7 +599,7 @@ def sector_section(ctx: ScenarioContext):
         run = ctx.run(icb)
         inp = run.inputs
         prov = ctx.prov(icb)
-        p = ctx.of_run(icb, "percentiles_by_sector", lambda r: summary.percentiles(r, levels=("staff_group", "sector")))
+        p = _percentiles(ctx, icb, ("staff_group", "sector"))
         p = p[(p["icb_code"] == icb) & (p["measure"] == "gap") & p["year"].isin([inp.base_year + h for h in ctx.horizons(icb)])]
         p = p.assign(sector_label=p["sector"].map(vocab.sector_labels()),
                      group_label=p["staff_group"].map({**vocab.staff_group_labels(), "all": "All staff groups"}))
@@ -640,11 +645,21 @@ def sector_section(ctx: ScenarioContext):
     return render
 
 
+def _percentiles(ctx: ScenarioContext, icb: str, levels: tuple[str, ...] = ("staff_group", "sector", "icb")) -> pd.DataFrame:
+    """``summary.percentiles`` of the run at the sliders' current positions at ``levels``: the percentiles of
+    every level worked out once per run (``of_run``), each table framed from them (the same table)."""
+    q = ctx.of_run(icb, "percentile_arrays", summary.percentile_arrays)
+    return summary.Percentiles(q.run, {k: q.labels[k] for k in levels}, q.q).frame()
+
+
 def _residents_excluded(ctx: ScenarioContext, icb: str) -> bool:
-    """Whether the ICB's NHS trust staff in post leave resident doctors out (the turnover benchmarking files)."""
-    wf = ctx.data.snapshot
-    src = wf.loc[(wf["icb_code"] == icb) & (wf["sector"] == "nhs_trust"), "source"].astype(str)
-    return bool(src.str.contains(measures.RESIDENT_DOCTORS_EXCLUDED).any())
+    """Whether the ICB's NHS trust staff in post leave resident doctors out (the turnover benchmarking files).
+    Once per ICB (the data do not change with the controls)."""
+    def compute() -> bool:
+        wf = ctx.data.snapshot
+        src = wf.loc[(wf["icb_code"] == icb) & (wf["sector"] == "nhs_trust"), "source"].astype(str)
+        return bool(src.str.contains(measures.RESIDENT_DOCTORS_EXCLUDED).any())
+    return ctx.once(("residents_excluded", icb), compute)
 
 
 def _gap_parts(run: sa.model.Run, icb: str) -> pd.DataFrame:
@@ -804,6 +819,7 @@ def validation_section(ctx: ScenarioContext):
     """England totals of the baseline against published national projections (the same for every ICB)."""
     from iwt_helpers.analysis.scenarios import validation
 
+    @depends_on(ICB_ONLY)       # the England baseline: no slider or scenario reaches it
     def render(icb: str) -> list:
         run = ctx.england()
         v = ctx.shared(("validation",), lambda: validation.compare(run, ctx.data.t["population"], ctx.ds.table("prevalence")))
@@ -835,6 +851,7 @@ def backtest_section(ctx: ScenarioContext):
     """The supply model run from a past base to the latest published staff in post, by ICB."""
     from iwt_helpers.analysis.scenarios import backtest
 
+    @depends_on(ICB_ONLY)       # the baseline's rates and draws from a past base: no slider or scenario reaches it
     def render(icb: str) -> list:
         items: list = []
         rows, by_icb = [], []
@@ -933,7 +950,11 @@ def _definitions(ctx: ScenarioContext) -> pd.DataFrame:
 def _lever_inputs(ctx: ScenarioContext, icb: str, name: str) -> str:
     """'synthetic' where a scenario's levers act only through synthetic inputs for the ICB (the synthetic pay
     table, or cells whose staff in post or rates are synthetic), 'partly' where some of them do, '' where none
-    does or the ICB's inputs are all synthetic (the whole page says so then)."""
+    does or the ICB's inputs are all synthetic (the whole page says so then). Once per ICB and scenario."""
+    return ctx.once(("lever_inputs", icb, name), lambda: _lever_inputs_of(ctx, icb, name))
+
+
+def _lever_inputs_of(ctx: ScenarioContext, icb: str, name: str) -> str:
     flags = _synthetic_sectors(ctx, icb)
     sc = ctx.file.get(name)
     if not sc.levers or all(flags.values()) or not any(flags.values()):
@@ -963,9 +984,8 @@ def comparison_section(ctx: ScenarioContext):
     def render(icb: str) -> list:
         prov = ctx.prov(icb)
         runs = [ctx.run(icb, n, flows=False) for n in ctx.file.scenarios]    # supply and demand are what it compares
-        comp = summary.comparison(runs, icb, ctx.horizons(icb))
-        by_name = {r.scenario.name: r for r in runs}          # each scenario's median gap: the registry's (analysis.measures)
-        comp["gap_p50"] = [measures.gap(by_name[n], icb, y, prov.status).value for n, y in zip(comp["scenario"], comp["years_ahead"])]
+        comp = summary.comparison(runs, icb, ctx.horizons(icb))     # its gap_p50: the registry's median gap (measures.gap)
+        by_name = {r.scenario.name: r for r in runs}
         driven = {n: _lever_inputs(ctx, icb, n) for n in ctx.file.scenarios}
         h = max(ctx.horizons(icb))
         at = comp[comp["years_ahead"] == h].rename(columns={"gap_p10": "p10", "gap_p50": "p50", "gap_p90": "p90"})
@@ -1034,6 +1054,7 @@ def comparison_section(ctx: ScenarioContext):
 
 def carers_section(ctx: ScenarioContext):
     """Unpaid care as a sensitivity: what a fall in unpaid care hours would add to paid care demand."""
+    @depends_on(ICB_ONLY)       # the scenario file's unpaid-care ranges: no slider or scenario reaches them
     def render(icb: str) -> list:
         sens = ctx.file.carers
         uc = ctx.data.t["unpaid_care"]
@@ -1172,7 +1193,7 @@ def export_by_year(ctx: ScenarioContext, icb: str) -> None:
     run = ctx.run(icb)
 
     def by_year(r: sa.model.Run) -> pd.DataFrame:
-        p = summary.percentiles(r)
+        p = _percentiles(ctx, icb)
         p = p[p["icb_code"] == icb].drop(columns=["icb_code"])
         doctors = (p["sector"] == "nhs_trust") & (p["staff_group"] == "doctor") & _residents_excluded(ctx, icb)
         p["sector"] = p["sector"].map({**vocab.sector_labels(), "all": "All sectors"})

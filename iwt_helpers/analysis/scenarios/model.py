@@ -30,7 +30,7 @@ Gap = demand - supply: above zero, a shortfall; below zero, more staff than post
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -98,6 +98,9 @@ def _population(inp: Inputs, icb: np.ndarray, d0: np.ndarray, t: np.ndarray, d: 
         growth[:, mask, :] *= ((1 + d[key][None, :]) ** t[:, None]).astype(DTYPE)[:, None, :]
     growth *= d0[None, :, None]
     return growth, demography
+
+
+NEED_KEYS = ("need_growth_health", "need_growth_social_care")     # read by the demand with no lever alone (_population)
 
 
 def _move_batches(target: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -287,6 +290,18 @@ class Common:
         return (inp is self.inputs and sc.assumptions == self.scenario.assumptions and sc.series == self.scenario.series
                 and all(k in d and (d[k] is v or np.array_equal(d[k], v)) for k, v in self.d.items()
                         if "." not in k or k.startswith("backtest.")))
+
+    def with_need(self, d: dict[str, np.ndarray]) -> Common:
+        """This common part for draws ``d`` that differ from its own in need beyond demography only
+        (``need_growth_health``, ``need_growth_social_care``: read by the demand with no lever alone), as
+        :meth:`build` would make it from ``d``; what the routes supply (cached) is shared."""
+        differ = [k for k in self.d.keys() | d.keys()
+                  if k not in d or k not in self.d or not (d[k] is self.d[k] or np.array_equal(d[k], self.d[k]))]
+        if not set(differ) <= set(NEED_KEYS):
+            raise ValueError(f"draws differ beyond need beyond demography: {sorted(differ)}")
+        population, demography = _population(self.inputs, self.icb, self.d0, self.t, d, self.n_runs)
+        return replace(self, d=d, population=population, demography=demography, masks={},
+                                   _pipeline=self._pipeline, _by_route=self._by_route)
 
     def pipeline(self, t: int) -> np.ndarray:
         """(cells, runs) what the routes of entry supply in year t with no lever on them, the sum of

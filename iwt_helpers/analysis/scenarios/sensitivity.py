@@ -165,12 +165,17 @@ def held_at(inp: Inputs, scenario: Scenario, key: str, values: dict[str, float],
     runs (same seed, same draws): how much of the range rests on that one assumption. One row per value
     and mask: name, value, part (the mask's name), p10, p50, p90."""
     rows = []
+    drawn = draws(scenario, n_runs, seed, centres)         # the same for every value but ``key``
+    if key not in drawn:
+        raise KeyError(f"assumption {key!r} has no range in scenario {scenario.name!r}")
+    common = None
     for name, value in values.items():
-        d = draws(scenario, n_runs, seed, centres)
-        if key not in d:
-            raise KeyError(f"assumption {key!r} has no range in scenario {scenario.name!r}")
+        d = {k: v.copy() for k, v in drawn.items()}
         d[key] = np.full_like(d[key], float(value))
-        run = simulate(inp, scenario, d, seed, flows=False)
+        # need beyond demography moves the demand with no lever only: the rest of the common part is shared
+        common = (model.Common.build(inp, scenario, d) if common is None or key not in model.NEED_KEYS
+                  else common.with_need(d))
+        run = simulate(inp, scenario, d, seed, common=common, flows=False)
         for part, m in masks.items():
             gap = run.demand[:, m, -1].sum(axis=1, dtype=np.float64) - run.supply[:, m, -1].sum(axis=1, dtype=np.float64)
             q = np.quantile(gap, (0.1, 0.5, 0.9))
