@@ -122,15 +122,10 @@ def _icb_rows_of(data: SystemData, key: tuple, compute: Callable[[], pd.DataFram
     """One ICB's rows of a table worked out once (:func:`_once`), as ``df[df["icb_code"] == icb]`` gives
     them (same rows, order and index), the table split by ICB once where the inputs keep what they work
     out. What it returns is shared: never change it."""
-    if getattr(data, "memo", None) is None:
+    if getattr(data, "rows_of", None) is None:
         df = compute()
         return df[df["icb_code"] == icb]
-
-    def split() -> tuple[dict, pd.DataFrame]:
-        df = _once(data, key, compute)
-        return dict(tuple(df.groupby("icb_code", sort=False))), df.iloc[0:0]
-    groups, empty = data.memo(("icb_rows_of", *key), split)
-    return groups.get(icb, empty)
+    return data.rows_of(("icb_rows_of", *key), lambda: _once(data, key, compute), icb)
 
 
 def vacancy_rates(data: SystemData) -> pd.DataFrame:
@@ -236,15 +231,20 @@ def _latest_vacancies(vacancies: pd.DataFrame) -> pd.DataFrame:
     return vacancies[vacancies["period"] == vacancies.groupby("sector")["period"].transform("max")]
 
 
-def published_asc_vacancy(kpi_observations: pd.DataFrame | None) -> pd.DataFrame:
-    """The latest published (not synthetic) adult social care vacancy rate of each ICB (Skills for
-    Care): icb_code, period, value, source; empty on the demonstration set (or without KPI observations)."""
+def _latest_published(kpi_observations: pd.DataFrame | None, kpi_id: str) -> pd.DataFrame:
+    """The latest published (not synthetic) observation of a KPI for each ICB: icb_code, period, value,
+    source; empty on the demonstration set (or without KPI observations)."""
     if kpi_observations is None:
         return pd.DataFrame(columns=["icb_code", "period", "value", "source"])
     k = kpi_observations
     syn = k["synthetic"].astype(bool) if "synthetic" in k else pd.Series(False, index=k.index)
-    k = k[(k["kpi_id"] == "vacancy_rate_asc") & k["value"].notna() & ~syn]
+    k = k[(k["kpi_id"] == kpi_id) & k["value"].notna() & ~syn]
     return k.sort_values("period").groupby("icb_code").tail(1)[["icb_code", "period", "value", "source"]]
+
+
+def published_asc_vacancy(kpi_observations: pd.DataFrame | None) -> pd.DataFrame:
+    """The latest published adult social care vacancy rate of each ICB (Skills for Care)."""
+    return _latest_published(kpi_observations, "vacancy_rate_asc")
 
 
 def sector_vacancy_rates(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -385,14 +385,8 @@ ROLE_LEVEL_MEAN = "means of role-level rates"
 
 
 def published_asc_turnover(kpi_observations: pd.DataFrame | None) -> pd.DataFrame:
-    """The latest published (not synthetic) adult social care turnover rate of each ICB (Skills for Care):
-    icb_code, period, value, source; empty on the demonstration set (or without KPI observations)."""
-    if kpi_observations is None:
-        return pd.DataFrame(columns=["icb_code", "period", "value", "source"])
-    k = kpi_observations
-    syn = k["synthetic"].astype(bool) if "synthetic" in k else pd.Series(False, index=k.index)
-    k = k[(k["kpi_id"] == "turnover_asc") & k["value"].notna() & ~syn]
-    return k.sort_values("period").groupby("icb_code").tail(1)[["icb_code", "period", "value", "source"]]
+    """The latest published adult social care turnover rate of each ICB (Skills for Care)."""
+    return _latest_published(kpi_observations, "turnover_asc")
 
 
 def asc_turnover_rate(data: SystemData, icb: str) -> Value | None:

@@ -105,10 +105,16 @@ class SystemData:
     def icb_rows(self, name: str, icb: str) -> pd.DataFrame:
         """One ICB's rows of a table (``"snapshot"``: of the snapshot), as ``df[df["icb_code"] == icb]``
         gives them (same rows, order and index), the table split by ICB once. Never change them."""
+        return self.rows_of(("by_icb", name), lambda: self.snapshot if name == "snapshot" else self.t[name], icb)
+
+    def rows_of(self, key: tuple, frame, icb: str) -> pd.DataFrame:
+        """One ICB's rows of ``frame()`` (a table, or one worked out from the tables), as
+        ``df[df["icb_code"] == icb]`` gives them, the frame made and split by ICB once under ``key``.
+        Never change them."""
         def split() -> tuple[dict, pd.DataFrame]:
-            df = self.snapshot if name == "snapshot" else self.t[name]
+            df = frame()
             return dict(tuple(df.groupby("icb_code", sort=False))), df.iloc[0:0]
-        groups, empty = self.memo(("by_icb", name), split)
+        groups, empty = self.memo(key, split)
         return groups.get(icb, empty)
 
     def sector_rows(self, icb: str) -> pd.DataFrame:
