@@ -4,7 +4,8 @@ group x age band under disclosure control; prints the wall time and the peak mem
 process that does only that. Also times the full two-snapshot load (flows included) into a data
 folder (what ``iwt extract load`` does), with the time of each stage of it (read the CSV, checksum
 the file, check and derive the fields, pseudonymise, aggregate under disclosure control, validate,
-write), the CPU time and the peak memory. With ``--repeat N`` every figure is the median of N fresh
+write; work done in a thread is booked to the stage it runs beside, see ``load.Stages``), the CPU time
+and the peak memory. With ``--repeat N`` every figure is the median of N fresh
 processes (the range beside it); the load average of the machine is printed, as the figures depend
 on it.
 

@@ -128,8 +128,12 @@ def _peers(args: argparse.Namespace) -> int:
 
 
 def _scenarios_run(args: argparse.Namespace) -> int:
+    import os
     import time
 
+    # Many large arrays live briefly here: huge pages for them (numpy's default on Linux) cost more kernel
+    # time to find and clear than they save. numpy reads this when first imported, so here, before it is.
+    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
     from iwt_helpers.analysis import scenarios
     from iwt_helpers.analysis.params import ReportParams
     from iwt_helpers.analysis.scenarios import config

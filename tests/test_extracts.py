@@ -331,3 +331,50 @@ def test_a_load_reports_the_time_of_each_stage(extract, tmp_path):
     elapsed = time.perf_counter() - t
     assert list(stages) == ["read", "check", "checksum", "pseudonymise", "aggregate", "validate", "write"]
     assert all(v >= 0 for v in stages.values()) and sum(stages.values()) <= elapsed
+
+
+@pytest.mark.unit
+def test_pseudonyms_hashed_ahead_in_part_are_completed_in_the_order_people_are_numbered():
+    import threading
+
+    import pyarrow as pa
+    ids = [pa.array(["a1", "b2", "c3", "a1"]), pa.array(["c3", "d4", "b2", "e5"])]
+    stop = threading.Event()
+    for ahead in (None, load._hash_distinct(pa.array(["a1", "b2"]), KEY.encode(), stop)):
+        person, pseud = load._pseudonymise_people(ids, KEY.encode(), ahead)
+        assert pseud.tolist() == [_pseudonym(i) for part in ids for i in part.to_pylist()]
+        assert person.tolist() == [0, 1, 2, 0, 2, 3, 1, 4]
+    stop.set()                                         # a stopped hashing returns what it has done
+    assert len(load._hash_distinct(pa.array(["a1", "b2"]), KEY.encode(), stop)) == 0
+
+
+@pytest.mark.integration
+def test_pseudonyms_are_right_when_the_first_file_is_hashed_beside_the_second_in_chunks(extract, monkeypatch):
+    from iwt_helpers.data.extracts import mapping
+    monkeypatch.setattr(load, "CHUNK", 500)            # several chunks, hashed in a thread
+    first, second = extract["esr_2024-03-31"], extract["esr_2025-03-31"]
+    raw = pd.concat([pd.read_csv(f, dtype=str, keep_default_na=False) for f in (first, second)], ignore_index=True)
+    rec = load.load_extracts([first, second], mapping.load_mapping(extract["mapping"]), KEY.encode()).records
+    assert rec["person_id"].tolist() == [_pseudonym(i) for i in raw["Staff Number"]]
+
+
+@pytest.mark.integration
+def test_a_bad_second_file_is_refused_while_the_first_is_hashed_and_nothing_is_written(extract, tmp_path):
+    second = extract["esr_2025-03-31"]
+    _edit(second, 7, "FTE", "full")
+    out = tmp_path / "out"
+    with pytest.raises(load.ExtractError, match=rf"{re.escape(str(second))}: column 'FTE' \(fte\).* row 7 "):
+        write.load_to_folder([extract["esr_2024-03-31"], second], extract["mapping"], out)
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["in"]
+
+
+@pytest.mark.integration
+def test_snapshots_too_far_apart_leave_no_temporary_folder_behind(extract, tmp_path):
+    second = extract["esr_2025-03-31"]
+    df = pd.read_csv(second, dtype=str, keep_default_na=False)
+    df["Snapshot Date"] = "2026-03-31"                 # 24 months after the first: no flows
+    df.to_csv(second, index=False)
+    out = tmp_path / "out"
+    with pytest.raises(load.ExtractError, match="24 months apart"):
+        write.load_to_folder([extract["esr_2024-03-31"], second], extract["mapping"], out)
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["in"]

@@ -25,6 +25,12 @@ def test_every_kpi_has_owner_role_direction_and_target():
     assert d["target"].notna().all()
 
 
+def test_definitions_are_a_new_table_each_call():
+    d = kpis.definitions()
+    d["target"] = -1.0
+    assert (kpis.definitions()["target"] != -1.0).all()
+
+
 def test_icb_override_replaces_the_default_target():
     assert kpis.targets("QK1")["virtual_ward_capacity_pct"] == 100
     assert kpis.targets("QOP")["vacancy_rate_nhs"] == kpis.definitions().set_index("id").at["vacancy_rate_nhs", "target"]
@@ -186,6 +192,8 @@ def test_beside_measured_kpis_a_synthetic_kpi_is_a_run_chart_and_a_wholly_synthe
     assert drawn[SPC_COLUMNS].isna().all().all() and not drawn["special_cause"].any()   # no limits, no coloured points
     chart, s = kpis.read(pd.concat([made_up, real.assign(synthetic=True)], ignore_index=True), "QOP")
     assert (s["chart"] == "xmr").all()                  # the demo: every KPI synthetic, SPC shown to show the method
+    picked = kpis.read(pd.concat([made_up, real], ignore_index=True), "QOP", ["integrated_roles_in_post"])[1]
+    assert picked["chart"].tolist() == ["run"]          # picked out alone, still charted as it is beside the real one
 
 
 def spc_icons():

@@ -58,15 +58,20 @@ def test_an_unknown_place_or_one_in_another_icb_is_refused_naming_both_codes_and
     assert "'16C'" in msg and "QHM" in msg and "not in QOP" in msg and "14L" in msg
 
 
-def test_place_table_rows_are_the_places_then_the_icb_then_england():
+def place_table_args(icb: str = "QOP") -> tuple:
+    """The arguments of ``places.place_table`` for an ICB from the reference tables and two ICBs' GP counts."""
     pop = population.reference_population()
     icb_pop = pop[pop["kind"] == "projection"]
     gp = pd.DataFrame({"financial_year": "2024/25", "icb_code": ["QOP", "QE1"], "role": "gp_qualified",
                        "fte": [1000.0, 500.0], "registered_patients": [3_000_000.0, 1_500_000.0]})
     gp_area = place_analysis.synthetic_gp_by_place(gp, places.place_population())
     prev = pd.read_csv(geography.paths.reference("prevalence.csv"))
-    t = place_analysis.place_table("QOP", places.place_population(), icb_pop, places.place_facts(), gp_area, gp, prev,
-                                   population.sex_shares(), 2025, 2040)
+    return (icb, places.place_population(), icb_pop, places.place_facts(), gp_area, gp, prev, population.sex_shares(),
+            2025, 2040)
+
+
+def test_place_table_rows_are_the_places_then_the_icb_then_england():
+    t = place_analysis.place_table(*place_table_args())
     assert t["area"].tolist()[-2:] == ["QOP", "England"] and len(t) == 12
     icb = t.set_index("area").loc["QOP"]
     shown = t[t["area"].str.startswith("E38")]
@@ -76,4 +81,10 @@ def test_place_table_rows_are_the_places_then_the_icb_then_england():
     # An equal split by population gives every place the ICB's rate.
     assert shown["gp_gp_qualified_per_10k"].round(6).nunique() == 1
     assert t.attrs["gp_synthetic"]
+
+
+def test_place_table_with_given_england_figures_matches_its_own():
+    args = place_table_args()
+    england = place_analysis.england_population_figures(args[2], args[6], args[7], 2025, 2040)
+    pd.testing.assert_frame_equal(place_analysis.place_table(*args, england=england), place_analysis.place_table(*args))
 

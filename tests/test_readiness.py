@@ -105,6 +105,28 @@ def test_latest_save_of_a_round_counts_and_unscored_items_are_not_assessed():
     assert "A4" not in set(ra.action_plan(frame(rows), BANK)["item_id"])
 
 
+def test_one_scoring_per_icb_gives_the_module_figures_and_keeps_them_unchanged(tmp_path):
+    """A report's sections share one Scoring of the ICB's responses: the same figures as the module's
+    functions, worked out once, and a plan or status a section builds on does not alter what it keeps."""
+    rows = full_round(R1, "ICB", lambda i: 1) + full_round(R2, "ICB", lambda i: 2) + full_round(R2, "Trust", lambda i: 3)
+    df = frame(rows)
+    sc = ra.Scoring(df, BANK)
+    pd.testing.assert_frame_equal(sc.item_status(), ra.item_status(df, BANK))
+    pd.testing.assert_frame_equal(sc.domain_scores(), ra.domain_scores(df, BANK))
+    pd.testing.assert_frame_equal(sc.action_plan(), ra.action_plan(df, BANK))
+    assert sc.system_score(R1) == ra.system_score(df, BANK, R1) == pytest.approx(1.0)
+    assert sc.item_status() is sc.item_status()                              # worked out once
+    kept = sc.item_status().copy()
+    plan = sc.action_plan()
+    plan["score"] = -1.0
+    pd.testing.assert_frame_equal(sc.item_status(), kept)                    # the plan is the caller's own
+    ctx = theme.ReadinessContext.load(open_dataset(), ReportParams.parse(icb_code="QOP", data_dir=str(tmp_path)))
+    resp = ctx.responses("QOP")
+    assert resp.scoring(ctx.bank) is resp.scoring(ctx.bank)
+    ctx.forget("QOP")                                                        # after a save: read and scored again
+    assert ctx.responses("QOP").scoring(ctx.bank) is not resp.scoring(ctx.bank)
+
+
 def test_heatmap_is_partner_by_item_in_bank_order():
     rows = full_round(R2, "ICB", lambda i: 3) + [(R2, "Trust", "V2", 1)]
     piv = ra.heatmap(frame(rows), BANK)

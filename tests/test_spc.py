@@ -215,3 +215,11 @@ def test_a_trend_point_before_a_flat_step_reads_as_decreasing_as_plot_the_dots_d
     assert (flagged["point_type"] != "common_cause").all()          # never a special cause read as common cause
     last_of_first_run = out.iloc[6]
     assert last_of_first_run["trend"] and last_of_first_run["point_type"] == "special_cause_concern"
+
+
+def test_xmr_recomputes_a_result_column_the_input_already_has_where_it_stands():
+    df = pd.DataFrame({"period": pd.date_range("2021-01-01", periods=len(BASE), freq="MS"),
+                       "mean": -1.0, "value": np.asarray(BASE, dtype=float)})
+    out = spc.xmr(df, improvement="increase")
+    assert list(out.columns[:3]) == ["period", "mean", "value"] and out.columns.is_unique
+    assert out["mean"].iloc[0] == pytest.approx(10.0)

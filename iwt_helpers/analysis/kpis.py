@@ -10,12 +10,16 @@ from iwt_helpers.errors import UsageError
 
 from . import spc
 
+_DEFINITIONS: list = [None, None]         # the framework last tabulated, and its table
+
 
 def definitions(framework: config.KpiFramework | None = None) -> pd.DataFrame:
     """KPI definitions (``kpis.yaml``, checked by its config model), one row per KPI in the file's order;
-    ``rebase`` a list of dates (empty when none)."""
+    ``rebase`` a list of dates (empty when none). Tabulated once per framework object."""
     framework = config.kpis() if framework is None else framework
-    return pd.DataFrame([k.model_dump(exclude={"demo"}) for k in framework.kpis])
+    if _DEFINITIONS[0] is not framework:
+        _DEFINITIONS[:] = [framework, pd.DataFrame([k.model_dump(exclude={"demo"}) for k in framework.kpis])]
+    return _DEFINITIONS[1].copy()
 
 
 def min_points(framework: config.KpiFramework | None = None) -> int:
@@ -73,12 +77,17 @@ def read(observations: pd.DataFrame, icb_code: str, kpi_ids: list[str] | tuple[s
     defs = definitions(framework).set_index("id")
     newest = newest_period(observations) if newest is None else pd.Timestamp(newest)
     obs = observations[observations["icb_code"] == icb_code].copy()
+    obs = obs[obs["kpi_id"].isin(defs.index)]
+    # Beside measured KPIs, a synthetic one is a run chart: limits and coloured points on made-up
+    # figures would read as signals. A wholly synthetic run (the demo) keeps SPC to show the method.
+    # Judged over all the ICB's KPIs, so that one KPI picked out is charted as it is among the others.
+    syn = obs.groupby("kpi_id")["synthetic"].any() if "synthetic" in obs else pd.Series(dtype=bool)
+    apart = set(syn[syn].index) if len(syn) and not syn.all() else set()
     if kpi_ids:
         unknown = [k for k in kpi_ids if k not in defs.index]
         if unknown:
             raise UsageError(f"unknown KPI id(s) {', '.join(unknown)}; known: {', '.join(defs.index)}")
         obs = obs[obs["kpi_id"].isin(kpi_ids)]
-    obs = obs[obs["kpi_id"].isin(defs.index)]
     tg = targets(icb_code, framework)
     if "target" not in obs:
         obs["target"] = float("nan")
@@ -88,29 +97,31 @@ def read(observations: pd.DataFrame, icb_code: str, kpi_ids: list[str] | tuple[s
     n = min_points(framework)
     points = obs[obs["value"].notna()].groupby("kpi_id").size()
     rolling = defs["rolling"]
-    # Beside measured KPIs, a synthetic one is a run chart: limits and coloured points on made-up
-    # figures would read as signals. A wholly synthetic run (the demo) keeps SPC to show the method.
-    syn = obs.groupby("kpi_id")["synthetic"].any() if "synthetic" in obs else pd.Series(dtype=bool)
-    apart = set(syn[syn].index) if len(syn) and not syn.all() else set()
     spc_ids = [k for k in points.index if points[k] >= n and not rolling.get(k, 0) and k not in apart]
     chart = spc.xmr(obs[obs["kpi_id"].isin(spc_ids)], by=["kpi_id"], improvement=improvement, rebase=rebase or None)
-    run = _run_rows(obs[~obs["kpi_id"].isin(spc_ids)])
-    summ = spc.summary(pd.concat([chart, run], ignore_index=True), ["kpi_id"], improvement, min_points=n)
+    both = pd.concat([chart, _run_rows(obs[~obs["kpi_id"].isin(spc_ids)])], ignore_index=True)
+    summ = spc.summary(both, ["kpi_id"], improvement, min_points=n)
     summ["chart"] = summ["kpi_id"].map(lambda k: "xmr" if k in spc_ids else "run")
     summ["rolling"] = summ["kpi_id"].map(rolling).astype(int)
     summ.loc[(summ["rolling"] > 0) & ~summ["few_points"], ["variation", "assurance"]] = "rolling"
     summ["months_behind"] = [months_between(p, newest) if newest is not None else 0 for p in summ["latest_period"]]
     summ["stale"] = summ["months_behind"] > stale_after_months(framework)
     if "synthetic" in obs:
-        summ["synthetic"] = summ["kpi_id"].map(obs.groupby("kpi_id")["synthetic"].any()).fillna(True).astype(bool)
+        summ["synthetic"] = summ["kpi_id"].map(syn).fillna(True).astype(bool)
         summ.loc[summ["synthetic"], ["variation", "assurance"]] = "synthetic"
     summ = summ.merge(defs[["name", "unit", "owner_role", "source", "frequency", "seasonal"]], left_on="kpi_id", right_index=True)
     shift = spc.sustained_shift_since(chart, ["kpi_id"]) if len(chart) else pd.Series(dtype="datetime64[ns]")
     summ["note"] = [_note(r, shift.get(r.kpi_id), newest, n) for r in summ.itertuples()]
     order = {k: i for i, k in enumerate(defs.index)}
     summ = summ.sort_values("kpi_id", key=lambda s: s.map(order)).reset_index(drop=True)
-    chart = pd.concat([chart, run], ignore_index=True).sort_values(["kpi_id", "period"], kind="mergesort")
-    return chart.reset_index(drop=True), summ
+    return both.sort_values(["kpi_id", "period"], kind="mergesort").reset_index(drop=True), summ
+
+
+# The chart columns of ``spc.xmr`` as a run chart has them, in their order.
+RUN_COLUMNS = {**dict.fromkeys(("mean", "amr", "lpl", "upl", "nlpl", "nupl", "relative_to_mean", "mr", "segment_position"),
+                               float("nan")),
+               **dict.fromkeys(("outside_limits", "close_to_limits", "trend", "two_in_three", "shift", "special_cause"), False),
+               "rule": "", "segment": 0}
 
 
 def _run_rows(obs: pd.DataFrame) -> pd.DataFrame:
@@ -118,14 +129,9 @@ def _run_rows(obs: pd.DataFrame) -> pd.DataFrame:
     (no mean, limits or special causes); a missing value is a ``missing`` point, an observed one a
     ``run`` point."""
     d = obs.sort_values(["kpi_id", "period"], kind="mergesort").reset_index(drop=True)
-    for col in ("mean", "amr", "lpl", "upl", "nlpl", "nupl", "relative_to_mean", "mr", "segment_position"):
-        d[col] = float("nan")
-    for col in ("outside_limits", "close_to_limits", "trend", "two_in_three", "shift", "special_cause"):
-        d[col] = False
-    d["rule"] = ""
-    d["segment"] = 0
-    d["point_type"] = d["value"].notna().map({True: "run", False: "missing"})
-    return d
+    blank = pd.DataFrame({**RUN_COLUMNS, "point_type": d["value"].notna().map({True: "run", False: "missing"})},
+                         index=d.index)
+    return pd.concat([d.drop(columns=[c for c in blank if c in d]), blank], axis=1)   # one join, not a column at a time
 
 
 VARIATION_TEXT = {
@@ -205,16 +211,25 @@ READING_TEXT = {"special_cause_improvement": "Improvement", "special_cause_conce
 def recent_signals(chart: pd.DataFrame, summary: pd.DataFrame, months: int = 12, latest_only: bool = False) -> pd.DataFrame:
     """Special-cause points in the last ``months`` months, with the rule that fired, per KPI; with
     ``latest_only``, each KPI's latest signal and how many it had (what a board needs first)."""
+    latest, every = signal_tables(chart, summary, months)
+    return latest if latest_only else every
+
+
+def signal_tables(chart: pd.DataFrame, summary: pd.DataFrame, months: int = 12) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both tables of :func:`recent_signals` from one pass: (each KPI's latest signal, every signal)."""
     last = chart["period"].max()
     since = last - pd.DateOffset(months=months - 1)
     d = chart[(chart["period"] >= since) & chart["special_cause"]]
     d = d.merge(summary[["kpi_id", "name"]], on="kpi_id")
     if d.empty:
-        return pd.DataFrame(columns=["name", "period", "value", "rule", "point_type", "signals"])
-    d = d.assign(signals=d.groupby("kpi_id")["period"].transform("size"))
-    if latest_only:
-        d = d.sort_values("period").groupby("kpi_id").tail(1)
+        empty = pd.DataFrame(columns=["name", "period", "value", "rule", "point_type", "signals"])
+        return empty, empty.copy()
+    d = d.assign(signals=d.groupby("kpi_id")["period"].transform("size")).sort_values(["name", "period"])
+    return _signal_rows(d.groupby("kpi_id", sort=False).tail(1)), _signal_rows(d)
+
+
+def _signal_rows(d: pd.DataFrame) -> pd.DataFrame:
     out = d[["name", "period", "value", "rule", "point_type", "signals"]].copy()
     out["rule"] = out["rule"].map(RULE_TEXT)
     out["point_type"] = out["point_type"].map(READING_TEXT)
-    return out.sort_values(["name", "period"]).reset_index(drop=True)
+    return out.reset_index(drop=True)

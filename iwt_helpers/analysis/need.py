@@ -14,15 +14,18 @@ from iwt_helpers.errors import MissingDataError
 AGE_GROUPS = {"65+": 65, "75+": 75, "85+": 85}
 
 
-def older_people(pop: pd.DataFrame, icb_code: str, base_year: int, horizons: tuple[int, ...]) -> pd.DataFrame:
+def older_people(pop: pd.DataFrame, icb_code: str, base_year: int, horizons: tuple[int, ...],
+                 year_rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """People aged 65+, 75+ and 85+ in the base year and ``horizons`` years later, with growth
-    against the base year, for the ICB and for England."""
+    against the base year, for the ICB and for England. ``year_rows``: :func:`population_rows` of ``pop``
+    for those years, where the caller has them (the same whatever the ICB)."""
     icb_code = geography.resolve_icb(icb_code)
     years = [base_year] + [base_year + h for h in horizons]
-    missing = [y for y in years if y not in set(pop["year"])]
+    have = set(pop["year"].unique())
+    missing = [y for y in years if y not in have]
     if missing:
         raise MissingDataError(f"population: no figures for year(s) {missing}; available {pop['year'].min()}-{pop['year'].max()}")
-    p = pd.concat([for_year(pop, y) for y in years], ignore_index=True)
+    p = (population_rows(pop, years) if year_rows is None else year_rows)[["icb_code", "year", "age_band", "population"]]
     lower = {b: lo for (lo, _), b in zip(BAND_EDGES, vocab.population_age_bands())}
     p["lower"] = p["age_band"].map(lower)
     rows = []
@@ -39,15 +42,16 @@ def older_people(pop: pd.DataFrame, icb_code: str, base_year: int, horizons: tup
 
 
 def need_projection(pop: pd.DataFrame, prevalence: pd.DataFrame, icb_code: str, years: list[int],
-                    sex_shares: pd.DataFrame | None = None) -> pd.DataFrame:
+                    sex_shares: pd.DataFrame | None = None, year_rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """POPPI/PANSI-style need: prevalence rates by age band (and by sex where the source gives
     them) applied to the ICB's population, with the rates' 95% interval where they have one.
 
     Rates by sex are applied to the population of each sex: each age band's share of women in each
-    year is the ONS 2022-based projection's (``population.sex_shares``; assumption A19).
+    year is the ONS 2022-based projection's (``population.sex_shares``; assumption A19). ``year_rows``:
+    the ICB's :func:`population_rows` for ``years``, where the caller has them.
     """
     icb_code = geography.resolve_icb(icb_code)
-    mine = pd.concat([for_year(pop[pop["icb_code"] == icb_code], y) for y in years])
+    mine = population_rows(pop[pop["icb_code"] == icb_code], years) if year_rows is None else year_rows
     sex = prevalence["sex"] if "sex" in prevalence else pd.Series("persons", index=prevalence.index)
     parts = []
     persons = prevalence[sex == "persons"]
@@ -80,4 +84,5 @@ def need_projection(pop: pd.DataFrame, prevalence: pd.DataFrame, icb_code: str, 
 def population_rows(pop: pd.DataFrame, years) -> pd.DataFrame:
     """The population rows figures of these years are built from: one basis a year
     (:func:`iwt_helpers.data.population.for_year`)."""
-    return pd.concat([for_year(pop, y) for y in years])
+    basis = population.preferred_basis(pop)
+    return pd.concat([for_year(pop, y, basis) for y in years])

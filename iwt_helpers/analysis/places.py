@@ -43,6 +43,20 @@ def _dementia(pop: pd.DataFrame, key: str, year: int, prevalence: pd.DataFrame, 
     return need.set_index(key)["people_with_need"]
 
 
+def _population_figures(area: pd.DataFrame, prevalence: pd.DataFrame, shares: pd.DataFrame, base: int,
+                        end: int) -> pd.DataFrame:
+    """Population, growth of the older age groups and people with dementia of each ``area``."""
+    out = _growth(area, "area", base, end)
+    out["dementia_65_plus"] = _dementia(area, "area", base, prevalence, shares)
+    return out
+
+
+def england_population_figures(pop_icb: pd.DataFrame, prevalence: pd.DataFrame, shares: pd.DataFrame, base_year: int,
+                               end_year: int) -> pd.DataFrame:
+    """England's row of :func:`place_table`'s population figures (the same whatever the ICB)."""
+    return _population_figures(pop_icb.assign(area="England"), prevalence, shares, base_year, end_year)
+
+
 def _gp(gp_area: pd.DataFrame, gp: pd.DataFrame, icb_code: str) -> tuple[pd.DataFrame, str]:
     """FTE per 10,000 registered patients by role: each place, the ICB and England, latest year."""
     fy = gp_area["financial_year"].max()
@@ -63,20 +77,21 @@ def _gp(gp_area: pd.DataFrame, gp: pd.DataFrame, icb_code: str) -> tuple[pd.Data
 def place_table(icb_code: str, pop_place: pd.DataFrame, pop_icb: pd.DataFrame, facts: pd.DataFrame,
                 gp_area: pd.DataFrame, gp: pd.DataFrame, prevalence: pd.DataFrame, shares: pd.DataFrame,
                 base_year: int, end_year: int, deprivation: pd.DataFrame | None = None,
-                rurality: pd.DataFrame | None = None) -> pd.DataFrame:
+                rurality: pd.DataFrame | None = None, england: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per place of the ICB, then the ICB and England: population in ``base_year`` and
     growth of the 65+/75+/85+ to ``end_year``, people with dementia, general practice FTE per
     10,000 patients by role, unpaid carers per 100 residents aged 5+ (and 50+ hours), IMD 2025
-    average score and rural share. ``pop_icb`` is the ICB table on the same (2022-based) basis."""
+    average score and rural share. ``pop_icb`` is the ICB table on the same (2022-based) basis;
+    ``england``: :func:`england_population_figures` of the same arguments, where the caller has it."""
     icb_code = geography.resolve_icb(icb_code)
     mine = places.places_of(icb_code)
     codes = mine["sicb_code"].tolist()
     pp = pop_place[pop_place["sicb_code"].isin(codes)]
     area = pd.concat([pp.assign(area=pp["sicb_code"]),
-                      pop_icb[pop_icb["icb_code"] == icb_code].assign(area=icb_code),
-                      pop_icb.assign(area="England")], ignore_index=True)
-    out = _growth(area, "area", base_year, end_year)
-    out["dementia_65_plus"] = _dementia(area, "area", base_year, prevalence, shares)
+                      pop_icb[pop_icb["icb_code"] == icb_code].assign(area=icb_code)], ignore_index=True)
+    if england is None:
+        england = england_population_figures(pop_icb, prevalence, shares, base_year, end_year)
+    out = pd.concat([_population_figures(area, prevalence, shares, base_year, end_year), england])
     gpt, fy = _gp(gp_area, gp, icb_code)
     out = out.join(gpt)
     f = facts.pivot_table(index="sicb_code", columns="measure", values="value", aggfunc="sum")

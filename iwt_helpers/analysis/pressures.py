@@ -33,20 +33,31 @@ def latest_flows(flows: pd.DataFrame) -> pd.DataFrame:
     return d
 
 
-def vacancy_rates(vacancies: pd.DataFrame, icb_code: str, by: list[str] | None = None) -> pd.DataFrame:
-    """Vacancy rate (%) at the latest period for one ICB, by the given columns (default sector)."""
+def latest_vacancies(vacancies: pd.DataFrame) -> pd.DataFrame:
+    """The vacancies of the table's latest period (what :func:`vacancy_rates` reads)."""
+    return _latest(vacancies, "period")
+
+
+def vacancy_rates(vacancies: pd.DataFrame, icb_code: str, by: list[str] | None = None,
+                  latest: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Vacancy rate (%) at the latest period for one ICB, by the given columns (default sector).
+    ``latest``: :func:`latest_vacancies` of ``vacancies`` (all ICBs' rows or the ICB's), where the
+    caller has it already."""
     by = by or ["sector"]
-    d = _latest(vacancies, "period")
+    d = latest_vacancies(vacancies) if latest is None else latest
     d = d[d["icb_code"] == geography.resolve_icb(icb_code)]
     out = d.groupby(by, as_index=False)[["vacancies", "filled_posts"]].sum()
     out["vacancy_rate_pct"] = indicators.vacancy_rate_pct(out["vacancies"], out["filled_posts"])
     return with_labels(out)
 
 
-def turnover_rates(flows: pd.DataFrame, icb_code: str, by: list[str] | None = None) -> pd.DataFrame:
-    """Leavers as % of staff in post over each sector's latest year (annualised), for one ICB."""
+def turnover_rates(flows: pd.DataFrame, icb_code: str, by: list[str] | None = None,
+                   latest: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Leavers as % of staff in post over each sector's latest year (annualised), for one ICB.
+    ``latest``: :func:`latest_flows` of ``flows`` (all ICBs' rows or the ICB's), where the caller has
+    it already."""
     by = by or ["sector"]
-    d = latest_flows(flows)
+    d = latest_flows(flows) if latest is None else latest
     d = d[d["icb_code"] == geography.resolve_icb(icb_code)]
     out = d.groupby(by, as_index=False)[["staff_in_post", "leavers", "joiners", "leavers_to_other_sector"]].sum(min_count=1)
     out["turnover_rate_pct"] = indicators.turnover_rate_pct(out["leavers"], out["staff_in_post"])
@@ -54,10 +65,13 @@ def turnover_rates(flows: pd.DataFrame, icb_code: str, by: list[str] | None = No
     return with_labels(out)
 
 
-def pressure_by_group(vacancies: pd.DataFrame, flows: pd.DataFrame, icb_code: str) -> pd.DataFrame:
-    """Vacancy and turnover rates by sector family and staff group, side by side."""
-    v = vacancy_rates(vacancies, icb_code, ["sector", "staff_group"])
-    t = turnover_rates(flows, icb_code, ["sector", "staff_group"])
+def pressure_by_group(vacancies: pd.DataFrame, flows: pd.DataFrame, icb_code: str,
+                      latest: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Vacancy and turnover rates by sector family and staff group, side by side (``latest``: the
+    tables' latest rows, :func:`latest_vacancies` and :func:`latest_flows`, where the caller has them)."""
+    lv, lf = latest or (None, None)
+    v = vacancy_rates(vacancies, icb_code, ["sector", "staff_group"], lv)
+    t = turnover_rates(flows, icb_code, ["sector", "staff_group"], lf)
     vg = v.groupby(["family", "staff_group"], as_index=False)[["vacancies", "filled_posts"]].sum()
     tg = t.groupby(["family", "staff_group"], as_index=False)[["leavers", "staff_in_post"]].sum()
     out = vg.merge(tg, on=["family", "staff_group"], how="outer")
@@ -68,6 +82,22 @@ def pressure_by_group(vacancies: pd.DataFrame, flows: pd.DataFrame, icb_code: st
     return out.sort_values(["family", "staff_in_post"], ascending=[True, False]).reset_index(drop=True)
 
 
+def _hca_and_care_worker(d: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The NHS reference rows and the care worker rows of :func:`pay_gap`."""
+    nhs = d[(d["sector"] == "nhs_trust") & (d["staff_group"] == "support_to_clinical") & (d["experience"] == "new_to_role")]
+    cw = d[d["sector"].str.startswith("asc_") & (d["staff_group"] == "care_worker") & (d["experience"] == "all")]
+    return nhs, cw
+
+
+def _gap(year: int, nhs: pd.Series | None, cw: pd.Series | None) -> dict:
+    """One year's gap from the two groups' hourly pay (None or empty: not available)."""
+    if nhs is None or cw is None or nhs.empty or cw.empty:
+        return {"year": year, "nhs_hca_new_gbp": float("nan"), "care_worker_gbp": float("nan"),
+                "gap_gbp_per_hour": float("nan"), "gap_pct": float("nan")}
+    ref, comp = float(nhs.mean()), float(cw.mean())
+    return {"year": year, "nhs_hca_new_gbp": ref, "care_worker_gbp": comp, **indicators.pay_gap(ref, comp)}
+
+
 def pay_gap(pay: pd.DataFrame, icb_code: str, year: int | None = None) -> dict:
     """Care workers' average pay against NHS healthcare assistants new to their role.
 
@@ -76,27 +106,26 @@ def pay_gap(pay: pd.DataFrame, icb_code: str, year: int | None = None) -> dict:
     """
     icb_code = geography.resolve_icb(icb_code)
     year = year or int(pay["year"].max())
-    d = pay[(pay["year"] == year) & (pay["icb_code"] == icb_code)]
-    nhs = d[(d["sector"] == "nhs_trust") & (d["staff_group"] == "support_to_clinical") & (d["experience"] == "new_to_role")]
-    cw = d[d["sector"].str.startswith("asc_") & (d["staff_group"] == "care_worker") & (d["experience"] == "all")]
-    if nhs.empty or cw.empty:
-        return {"year": year, "nhs_hca_new_gbp": float("nan"), "care_worker_gbp": float("nan"),
-                "gap_gbp_per_hour": float("nan"), "gap_pct": float("nan")}
-    ref, comp = float(nhs["pay_gbp_per_hour"].mean()), float(cw["pay_gbp_per_hour"].mean())
-    return {"year": year, "nhs_hca_new_gbp": ref, "care_worker_gbp": comp, **indicators.pay_gap(ref, comp)}
+    nhs, cw = _hca_and_care_worker(pay[(pay["year"] == year) & (pay["icb_code"] == icb_code)])
+    return _gap(year, nhs["pay_gbp_per_hour"], cw["pay_gbp_per_hour"])
 
 
 def pay_gap_trend(pay: pd.DataFrame, icb_code: str) -> pd.DataFrame:
-    return pd.DataFrame([pay_gap(pay, icb_code, int(y)) for y in sorted(pay["year"].unique())])
+    """:func:`pay_gap` of every year of ``pay``."""
+    icb_code = geography.resolve_icb(icb_code)
+    nhs, cw = _hca_and_care_worker(pay[pay["icb_code"] == icb_code])
+    nhs, cw = (dict(tuple(g.groupby("year")["pay_gbp_per_hour"])) for g in (nhs, cw))
+    return pd.DataFrame([_gap(int(y), nhs.get(y), cw.get(y)) for y in sorted(pay["year"].unique())])
 
 
-def cross_sector_flows(flows: pd.DataFrame, icb_code: str) -> pd.DataFrame:
+def cross_sector_flows(flows: pd.DataFrame, icb_code: str, latest: pd.DataFrame | None = None) -> pd.DataFrame:
     """Leavers moving from social care to health and from health to social care (latest year),
-    counted only over the sectors whose source records where leavers go (``sectors`` names them)."""
-    t = turnover_rates(flows, icb_code, ["sector"])
+    counted only over the sectors whose source records where leavers go (``sectors`` names them;
+    ``latest``: :func:`latest_flows` of ``flows``, where the caller has it)."""
+    t = turnover_rates(flows, icb_code, ["sector"], latest)
     t = t[t["leavers_to_other_sector"].notna()]
-    g = t.groupby("family", as_index=False).agg(leavers=("leavers", "sum"), leavers_to_other_sector=(
-        "leavers_to_other_sector", "sum"), sectors=("sector_label", lambda s: ", ".join(s)))
+    by = t.groupby("family")
+    g = by[["leavers", "leavers_to_other_sector"]].sum().assign(sectors=by["sector_label"].agg(", ".join)).reset_index()
     g["direction"] = g["family"].map({"social care": "Social care to health", "health": "Health to social care"})
     g["share_of_leavers_pct"] = indicators.share_pct(g["leavers_to_other_sector"], g["leavers"])
     return g[["direction", "sectors", "leavers", "leavers_to_other_sector", "share_of_leavers_pct"]]
@@ -114,11 +143,13 @@ def kpi_latest_year(kpi_observations: pd.DataFrame, icb_code: str, kpi_ids: list
     return pd.DataFrame(rows, columns=["kpi_id", "from", "to", "mean_last_12_months", "months"])
 
 
-def vacancy_and_turnover(vacancies: pd.DataFrame, flows: pd.DataFrame, icb_code: str) -> pd.DataFrame:
+def vacancy_and_turnover(vacancies: pd.DataFrame, flows: pd.DataFrame, icb_code: str,
+                         latest: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Vacancy and turnover rates by sector side by side (an outer merge: a sector with only one of
-    them keeps its row), with the sectors' labels."""
-    v = vacancy_rates(vacancies, icb_code)
-    t = turnover_rates(flows, icb_code)
+    them keeps its row), with the sectors' labels (``latest`` as for :func:`pressure_by_group`)."""
+    lv, lf = latest or (None, None)
+    v = vacancy_rates(vacancies, icb_code, latest=lv)
+    t = turnover_rates(flows, icb_code, latest=lf)
     both = v[["sector", "sector_label", "vacancies", "filled_posts", "vacancy_rate_pct"]].merge(
         t[["sector", "staff_in_post", "leavers", "turnover_rate_pct"]], on="sector", how="outer")
     both["sector_label"] = both["sector"].map(vocab.sector_labels())

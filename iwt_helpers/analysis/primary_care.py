@@ -3,6 +3,10 @@ England region and England, at the latest financial year and as a trend."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
 import pandas as pd
 
 from iwt_helpers.data import geography
@@ -11,14 +15,16 @@ from . import indicators
 
 # General practice roles in the order tables list them (themes.wording.GP_ROLE labels them).
 ROLES = ("gp_qualified", "gp_trainee_locum", "nurse", "direct_patient_care", "admin", "gp_partner")
+Once = Callable[[tuple, Callable[[], Any]], Any]          # a memo: once(key, compute) -> compute(), kept under key
 
 
-def _areas(gp: pd.DataFrame, icb_code: str) -> dict[str, pd.DataFrame]:
+def _areas(gp: pd.DataFrame, icb_code: str) -> dict[str, Callable[[], pd.DataFrame]]:
+    """The rows of the ICB, its region and England, by area name (each worked out when asked)."""
     icb_code = geography.resolve_icb(icb_code)
     region = geography.region_of(icb_code)
-    in_region = gp["icb_code"].map(geography.region_of) == region
-    return {geography.icb_name(icb_code): gp[gp["icb_code"] == icb_code],
-            f"{geography.region_name(icb_code)} region": gp[in_region], "England": gp}
+    return {geography.icb_name(icb_code): lambda: gp[gp["icb_code"] == icb_code],
+            f"{geography.region_name(icb_code)} region": lambda: gp[gp["icb_code"].map(geography.region_of) == region],
+            "England": lambda: gp}
 
 
 def _per_10k(d: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -31,30 +37,40 @@ def _per_10k(d: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return out
 
 
-def per_10k_patients(gp: pd.DataFrame, icb_code: str, financial_year: str | None = None) -> pd.DataFrame:
-    """FTE per 10,000 registered patients by role (a code; :data:`ROLES` order) for the ICB, its
-    region and England."""
-    fy = financial_year or gp["financial_year"].max()
-    rows = []
-    for area, d in _areas(gp[gp["financial_year"] == fy], icb_code).items():
-        t = _per_10k(d, ["financial_year", "role"])
+def _by_area(gp: pd.DataFrame, icb_code: str, key: tuple, once: Once | None) -> pd.DataFrame:
+    """:func:`_per_10k` by role of the ICB, its region and England, one below the other with the area
+    named. The region's and England's go through ``once(key, compute)`` where given: a memo of the
+    data ``gp`` comes from (e.g. :meth:`SystemData.memo`), as they are the same for every ICB of the
+    region; ``key`` says which rows of it ``gp`` holds."""
+    def table(area: str, rows: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        t = _per_10k(rows(), ["financial_year", "role"])
         t.insert(0, "area", area)
-        rows.append(t)
-    out = pd.concat(rows, ignore_index=True)
+        return t
+    mine, *shared = _areas(gp, icb_code).items()
+    parts = [table(*mine)]
+    for area, rows in shared:
+        compute = functools.partial(table, area, rows)
+        parts.append(compute() if once is None else once(("gp_per_10k", *key, area), compute))
+    return pd.concat(parts, ignore_index=True)
+
+
+def per_10k_patients(gp: pd.DataFrame, icb_code: str, financial_year: str | None = None,
+                     once: Once | None = None) -> pd.DataFrame:
+    """FTE per 10,000 registered patients by role (a code; :data:`ROLES` order) for the ICB, its
+    region and England (``once``: see :func:`_by_area`)."""
+    fy = financial_year or gp["financial_year"].max()
+    out = _by_area(gp[gp["financial_year"] == fy], icb_code, ("year", fy), once)
     order = {r: i for i, r in enumerate(ROLES)}
     return out.sort_values(["role", "area"], key=lambda c: c.map(order) if c.name == "role" else c.map(
         {a: i for i, a in enumerate(out["area"].unique())})).reset_index(drop=True)
 
 
-def trend_per_10k_patients(gp: pd.DataFrame, icb_code: str, role: str = "gp_qualified") -> pd.DataFrame:
-    """One role's FTE per 10,000 registered patients by financial year: ICB, region, England."""
-    d = gp[gp["role"] == role]
-    rows = []
-    for area, a in _areas(d, icb_code).items():
-        t = _per_10k(a, ["financial_year", "role"])
-        t.insert(0, "area", area)
-        rows.append(t)
-    return pd.concat(rows, ignore_index=True).sort_values(["area", "financial_year"]).reset_index(drop=True)
+def trend_per_10k_patients(gp: pd.DataFrame, icb_code: str, role: str = "gp_qualified",
+                           once: Once | None = None) -> pd.DataFrame:
+    """One role's FTE per 10,000 registered patients by financial year: ICB, region, England
+    (``once``: see :func:`_by_area`)."""
+    out = _by_area(gp[gp["role"] == role], icb_code, ("role", role), once)
+    return out.sort_values(["area", "financial_year"]).reset_index(drop=True)
 
 
 def unplaced_gp_fte(unmapped: pd.DataFrame | None) -> pd.Series | None:

@@ -63,17 +63,29 @@ def coverage(ds: Dataset, tables: list[str]) -> pd.DataFrame:
     return out.drop(columns="_latest")
 
 
-def icb_coverage(ds: Dataset, tables: list[str], icb_code: str) -> pd.DataFrame:
-    """Whether each table has rows for this ICB at its latest period, and how many."""
-    icb_code = geography.resolve_icb(icb_code)
-    rows = []
+def latest_rows_by_icb(ds: Dataset, tables: list[str]) -> dict[str, pd.Series]:
+    """Each table's rows at its latest period counted by ICB (tables without ICBs left out): what
+    :func:`icb_coverage` reads, the same whatever the ICB."""
+    counts = {}
     for t in tables:
         df = ds.table(t)
         if "icb_code" not in df:
             continue
         tc = _time_col(df)
         latest = df[df[tc] == df[tc].max()] if tc else df
-        n = int((latest["icb_code"] == icb_code).sum())
+        counts[t] = latest["icb_code"].value_counts()
+    return counts
+
+
+def icb_coverage(ds: Dataset, tables: list[str], icb_code: str,
+                 counts: dict[str, pd.Series] | None = None) -> pd.DataFrame:
+    """Whether each table has rows for this ICB at its latest period, and how many (``counts``:
+    :func:`latest_rows_by_icb` of the same tables, where the caller has it)."""
+    icb_code = geography.resolve_icb(icb_code)
+    counts = latest_rows_by_icb(ds, tables) if counts is None else counts
+    rows = []
+    for t, by_icb in counts.items():
+        n = int(by_icb.get(icb_code, 0))
         rows.append({"table": t, "rows_for_icb_latest": n, "covered": n > 0})
     return pd.DataFrame(rows)
 

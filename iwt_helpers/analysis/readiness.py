@@ -120,21 +120,151 @@ def period_table(responses: pd.DataFrame, bank: ItemBank | None = None) -> pd.Da
     return pd.DataFrame(rows, columns=["period", "dates", "partners", "partner_names"])
 
 
-def _round(responses: pd.DataFrame, when: When, bank: ItemBank | None = None) -> pd.DataFrame:
-    return in_period(responses, when, bank)
+class Scoring:
+    """The figures of one set of responses, each worked out once: a report shows the item scores,
+    status and rounds in several sections. What its methods return is shared: never change it (the
+    module's functions of the same names return a copy of their own)."""
+
+    def __init__(self, responses: pd.DataFrame, bank: ItemBank):
+        self.responses, self.bank = responses, bank
+        self._memo: dict = {}
+
+    def _once(self, key, work):
+        if key not in self._memo:
+            self._memo[key] = work()
+        return self._memo[key]
+
+    def latest_and_previous(self) -> tuple[pd.Period | None, pd.Period | None]:
+        return self._once("latest_and_previous", lambda: latest_and_previous(self.responses, self.bank))
+
+    def in_period(self, when: When) -> pd.DataFrame:
+        return self._once(("in_period", period_of(when, self.bank)), lambda: in_period(self.responses, when, self.bank))
+
+    def item_scores(self, when: When) -> pd.DataFrame:
+        """Per item (in bank order): partners scoring it, mean, lowest and highest score in a period."""
+        def work() -> pd.DataFrame:
+            r = self.in_period(when)
+            r = r.assign(score=pd.to_numeric(r["score"], errors="coerce").astype(float))
+            g = r.dropna(subset=["score"]).groupby("item_id")["score"]
+            stats = pd.DataFrame({"partners_scored": g.count(), "score": g.mean(), "lowest": g.min(), "highest": g.max()})
+            out = self.bank.items[["id", "domain", "domain_label", "text", "weight", "helps", "order"]] \
+                .rename(columns={"id": "item_id"})
+            out = out.merge(stats, left_on="item_id", right_index=True, how="left")
+            out["partners_scored"] = out["partners_scored"].fillna(0).astype(int)
+            return out.sort_values("order").reset_index(drop=True)
+        return self._once(("item_scores", period_of(when, self.bank)), work)
+
+    def item_status(self) -> pd.DataFrame:
+        """Per item: score in the latest and previous periods, the change, and the RAG status."""
+        def work() -> pd.DataFrame:
+            latest, previous = self.latest_and_previous()
+            now = self.item_scores(latest).copy()
+            before = self.item_scores(previous).set_index("item_id")["score"]
+            now["previous_score"] = now["item_id"].map(before)
+            now["change"] = now["score"] - now["previous_score"]
+            now["rag"] = now["score"].map(lambda s: rag(s, self.bank))
+            return now
+        return self._once("item_status", work)
+
+    def domain_scores(self) -> pd.DataFrame:
+        """Per domain (in bank order): the system score in the latest and previous periods and the change."""
+        def work() -> pd.DataFrame:
+            g = self.item_status().groupby("domain", sort=False)
+            out = pd.DataFrame({"domain_label": g["domain_label"].first(), "items": g.size(),
+                                "items_scored": g["score"].count(), "score": g["score"].mean(),
+                                "previous_score": g["previous_score"].mean()}).reset_index()
+            out["change"] = out["score"] - out["previous_score"]
+            return out
+        return self._once("domain_scores", work)
+
+    def system_score(self, when: When) -> float:
+        """The mean of the domain scores in a period (each domain counting once); NaN if none."""
+        if when is None:
+            return float("nan")
+        return float(self.item_scores(when).groupby("domain", sort=False)["score"].mean().mean())
+
+    def heatmap(self, when: When = None) -> pd.DataFrame:
+        """Partner x item scores in a period (default the latest): partners as rows (in order of first
+        appearance), items as columns in bank order; NaN where not assessed."""
+        when = when if when is not None else self.latest_and_previous()[0]
+        r = self.in_period(when)
+        order = list(dict.fromkeys(r["partner"]))
+        piv = r.pivot(index="partner", columns="item_id", values="score")
+        return piv.reindex(index=order, columns=self.bank.ids).apply(pd.to_numeric, errors="coerce").astype(float)
+
+    def latest_scored(self) -> pd.DataFrame:
+        """The latest period's responses with numeric scores (not assessed: NaN)."""
+        return self._once("latest_scored", lambda: self.in_period(self.latest_and_previous()[0]).pipe(
+            lambda r: r.assign(score=pd.to_numeric(r["score"], errors="coerce").astype(float))))
+
+    def disagreements(self, levels: int | None = None) -> pd.DataFrame:
+        """Items where partners' scores in the latest period are ``levels`` or more apart (default the
+        bank's ``disagreement_levels``), widest spread first, with who scored lowest and highest."""
+        levels = self.bank.disagreement_levels if levels is None else levels
+        r = self.latest_scored().dropna(subset=["score"])
+        items = self.bank.items.set_index("id")
+        rows = [_disagreement(item_id, g, items) for item_id, g in r.groupby("item_id", sort=False)
+                if len(g) >= 2 and g["score"].max() - g["score"].min() >= levels]
+        cols = ["item_id", "domain_label", "text", "spread", "lowest", "lowest_partners", "highest", "highest_partners",
+                "lowest_evidence", "highest_evidence"]
+        if not rows:
+            return pd.DataFrame(columns=cols)
+        return pd.DataFrame(rows).sort_values(["spread", "order"], ascending=[False, True], kind="mergesort")[cols] \
+            .reset_index(drop=True)
+
+    def action_plan(self) -> pd.DataFrame:
+        """Items below the target level in the latest period, largest weighted gap first (then bank
+        order), with the tip that helps, the owners named, the earliest due date and who is furthest behind."""
+        st = self.item_status().copy()
+        st["gap"] = self.bank.target - st["score"]
+        st["weighted_gap"] = st["weight"] * st["gap"]
+        plan = st[st["gap"] > 0].copy()
+        owners, due, behind = _plan_notes(self.latest_scored())
+        plan["owner"] = plan["item_id"].map(owners).replace("", "not named")
+        plan["due_date"] = pd.to_datetime(plan["item_id"].map(due))
+        plan["furthest_behind"] = plan["item_id"].map(behind)
+        plan = plan.sort_values(["weighted_gap", "order"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
+        plan.insert(0, "rank", range(1, len(plan) + 1))
+        return plan[["rank", "item_id", "domain_label", "text", "score", "weight", "weighted_gap", "helps", "owner",
+                     "due_date", "furthest_behind", "rag"]]
+
+    def not_assessed(self) -> list[str]:
+        """Items no partner scored in the latest period."""
+        st = self.item_status()
+        return st.loc[st["partners_scored"] == 0, "item_id"].tolist()
+
+
+def _disagreement(item_id: str, g: pd.DataFrame, items: pd.DataFrame) -> dict:
+    """One item's disagreement row: its spread, who scored lowest and highest, and their evidence."""
+    low, high = g[g["score"] == g["score"].min()], g[g["score"] == g["score"].max()]
+    return {"item_id": item_id, "domain_label": items.at[item_id, "domain_label"], "text": items.at[item_id, "text"],
+            "spread": int(g["score"].max() - g["score"].min()), "lowest": int(low["score"].iloc[0]),
+            "lowest_partners": "; ".join(low["partner"]), "highest": int(high["score"].iloc[0]),
+            "highest_partners": "; ".join(high["partner"]),
+            "lowest_evidence": " | ".join(e for e in low["evidence"].fillna("") if e),
+            "highest_evidence": " | ".join(e for e in high["evidence"].fillna("") if e),
+            "order": items.at[item_id, "order"]}
+
+
+def _plan_notes(r: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Per item of the latest period's responses: the owners partners named (with the partner), the
+    earliest due date, and the partner(s) with the lowest score ('' where none)."""
+    items = pd.Index(r["item_id"].unique())
+    named = r[r["owner"].fillna("").str.strip() != ""]
+    owner_of = pd.Series([f"{o} ({p})" for o, p in zip(named["owner"], named["partner"])], index=named.index, dtype=object)
+    owners = owner_of.groupby(named["item_id"], sort=False).agg(lambda s: "; ".join(dict.fromkeys(s)))
+    due = pd.to_datetime(r["due_date"]).groupby(r["item_id"], sort=False).min()
+    scored = r.dropna(subset=["score"])
+    lowest = scored[scored["score"] == scored.groupby("item_id", sort=False)["score"].transform("min")]
+    behind = lowest.groupby("item_id", sort=False)["partner"].agg(lambda s: "; ".join(s))
+    return (owners.reindex(items, fill_value="").astype(object), due.reindex(items),
+            behind.reindex(items, fill_value="").astype(object))
 
 
 def item_scores(responses: pd.DataFrame, bank: ItemBank, when: pd.Timestamp | None) -> pd.DataFrame:
     """Per item (in bank order): partners scoring it, mean, lowest and highest score in a period
     (a date stands for its period)."""
-    r = _round(responses, when, bank)
-    r = r.assign(score=pd.to_numeric(r["score"], errors="coerce").astype(float))
-    g = r.dropna(subset=["score"]).groupby("item_id")["score"]
-    stats = pd.DataFrame({"partners_scored": g.count(), "score": g.mean(), "lowest": g.min(), "highest": g.max()})
-    out = bank.items[["id", "domain", "domain_label", "text", "weight", "helps", "order"]].rename(columns={"id": "item_id"})
-    out = out.merge(stats, left_on="item_id", right_index=True, how="left")
-    out["partners_scored"] = out["partners_scored"].fillna(0).astype(int)
-    return out.sort_values("order").reset_index(drop=True)
+    return Scoring(responses, bank).item_scores(when)
 
 
 def rag(score: float, bank: ItemBank) -> str:
@@ -145,109 +275,48 @@ def rag(score: float, bank: ItemBank) -> str:
 
 def item_status(responses: pd.DataFrame, bank: ItemBank) -> pd.DataFrame:
     """Per item: score in the latest and previous periods, the change, and the RAG status."""
-    latest, previous = latest_and_previous(responses, bank)
-    now = item_scores(responses, bank, latest)
-    before = item_scores(responses, bank, previous).set_index("item_id")["score"]
-    now["previous_score"] = now["item_id"].map(before)
-    now["change"] = now["score"] - now["previous_score"]
-    now["rag"] = now["score"].map(lambda s: rag(s, bank))
-    return now
+    return Scoring(responses, bank).item_status()
 
 
 def domain_scores(responses: pd.DataFrame, bank: ItemBank) -> pd.DataFrame:
     """Per domain (in bank order): the system score in the latest and previous periods and the change."""
-    st = item_status(responses, bank)
-    g = st.groupby("domain", sort=False)
-    out = pd.DataFrame({"domain_label": g["domain_label"].first(), "items": g.size(),
-                        "items_scored": g["score"].count(), "score": g["score"].mean(),
-                        "previous_score": g["previous_score"].mean()}).reset_index()
-    out["change"] = out["score"] - out["previous_score"]
-    return out
+    return Scoring(responses, bank).domain_scores()
 
 
 def system_score(responses: pd.DataFrame, bank: ItemBank, when: When) -> float:
     """The mean of the domain scores in a period (each domain counting once); NaN if none."""
-    st = item_scores(responses, bank, when)
-    return float(st.groupby("domain", sort=False)["score"].mean().mean()) if when is not None else float("nan")
+    return Scoring(responses, bank).system_score(when)
 
 
 def heatmap(responses: pd.DataFrame, bank: ItemBank, when: When = None) -> pd.DataFrame:
     """Partner x item scores in a period (default the latest; each partner's latest assessment in
     it): partners as rows (in order of first appearance), items as columns in bank order; NaN where
     not assessed."""
-    when = when if when is not None else latest_and_previous(responses, bank)[0]
-    r = _round(responses, when, bank)
-    order = list(dict.fromkeys(r["partner"]))
-    piv = r.pivot(index="partner", columns="item_id", values="score")
-    return piv.reindex(index=order, columns=bank.ids).apply(pd.to_numeric, errors="coerce").astype(float)
+    return Scoring(responses, bank).heatmap(when)
 
 
 def disagreements(responses: pd.DataFrame, bank: ItemBank, levels: int | None = None) -> pd.DataFrame:
     """Items where partners' scores in the latest period are ``levels`` or more apart (default the
     bank's ``disagreement_levels``), widest spread first: who scored lowest and highest, and their evidence."""
-    levels = bank.disagreement_levels if levels is None else levels
-    latest, _ = latest_and_previous(responses, bank)
-    r = _round(responses, latest, bank)
-    r = r.assign(score=pd.to_numeric(r["score"], errors="coerce").astype(float)).dropna(subset=["score"])
-    rows = []
-    items = bank.items.set_index("id")
-    for item_id, g in r.groupby("item_id", sort=False):
-        spread = g["score"].max() - g["score"].min()
-        if len(g) < 2 or spread < levels:
-            continue
-        low, high = g[g["score"] == g["score"].min()], g[g["score"] == g["score"].max()]
-        rows.append({"item_id": item_id, "domain_label": items.at[item_id, "domain_label"], "text": items.at[item_id, "text"],
-                     "spread": int(spread), "lowest": int(low["score"].iloc[0]), "lowest_partners": "; ".join(low["partner"]),
-                     "highest": int(high["score"].iloc[0]), "highest_partners": "; ".join(high["partner"]),
-                     "lowest_evidence": " | ".join(e for e in low["evidence"].fillna("") if e),
-                     "highest_evidence": " | ".join(e for e in high["evidence"].fillna("") if e),
-                     "order": items.at[item_id, "order"]})
-    cols = ["item_id", "domain_label", "text", "spread", "lowest", "lowest_partners", "highest", "highest_partners",
-            "lowest_evidence", "highest_evidence"]
-    if not rows:
-        return pd.DataFrame(columns=cols)
-    return pd.DataFrame(rows).sort_values(["spread", "order"], ascending=[False, True], kind="mergesort")[cols] \
-        .reset_index(drop=True)
+    return Scoring(responses, bank).disagreements(levels)
 
 
 def action_plan(responses: pd.DataFrame, bank: ItemBank) -> pd.DataFrame:
     """Items below the target level in the latest period, largest weighted gap first (then bank
     order): the tip that helps, the owners partners named (with the partner) and the earliest due
     date they gave. Items no partner assessed are left out (see :func:`item_status`)."""
-    latest, _ = latest_and_previous(responses, bank)
-    st = item_status(responses, bank)
-    st["gap"] = bank.target - st["score"]
-    st["weighted_gap"] = st["weight"] * st["gap"]
-    plan = st[st["gap"] > 0].copy()
-    r = _round(responses, latest, bank)
-    r = r.assign(score=pd.to_numeric(r["score"], errors="coerce").astype(float))
-    owners, due, behind = {}, {}, {}
-    for item_id, g in r.groupby("item_id", sort=False):
-        named = g[g["owner"].fillna("").str.strip() != ""]
-        owners[item_id] = "; ".join(dict.fromkeys(f"{o} ({p})" for o, p in zip(named["owner"], named["partner"])))
-        d = pd.to_datetime(g["due_date"]).dropna()
-        due[item_id] = d.min() if len(d) else pd.NaT
-        scored = g.dropna(subset=["score"])
-        behind[item_id] = "; ".join(scored.loc[scored["score"] == scored["score"].min(), "partner"]) if len(scored) else ""
-    plan["owner"] = plan["item_id"].map(owners).replace("", "not named")
-    plan["due_date"] = pd.to_datetime(plan["item_id"].map(due))
-    plan["furthest_behind"] = plan["item_id"].map(behind)
-    plan = plan.sort_values(["weighted_gap", "order"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
-    plan.insert(0, "rank", range(1, len(plan) + 1))
-    return plan[["rank", "item_id", "domain_label", "text", "score", "weight", "weighted_gap", "helps", "owner",
-                 "due_date", "furthest_behind", "rag"]]
+    return Scoring(responses, bank).action_plan()
 
 
 def not_assessed(responses: pd.DataFrame, bank: ItemBank) -> list[str]:
     """Items no partner scored in the latest period."""
-    st = item_status(responses, bank)
-    return st.loc[st["partners_scored"] == 0, "item_id"].tolist()
+    return Scoring(responses, bank).not_assessed()
 
 
 def _own_score(rows: pd.DataFrame, bank: ItemBank) -> tuple[float, int]:
     """One partner's score in one assessment (the mean of its domain scores) and items it scored."""
     r = rows.assign(score=pd.to_numeric(rows["score"], errors="coerce").astype(float)).dropna(subset=["score"])
-    dom = r.merge(bank.items[["id", "domain"]], left_on="item_id", right_on="id").groupby("domain")["score"].mean()
+    dom = r["score"].groupby(r["item_id"].map(bank.domain_of)).mean()     # items not in the bank left out
     return (float(dom.mean()) if len(dom) else float("nan")), int(r["item_id"].nunique())
 
 

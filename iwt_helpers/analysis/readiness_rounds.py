@@ -23,10 +23,17 @@ class Responses:
     df: pd.DataFrame
     saved: bool                  # True: the ICB's saved rounds; False: the demo set's synthetic rounds
     file: str
+    _scoring: ra.Scoring | None = field(default=None, repr=False, compare=False)
 
     @property
     def synthetic(self) -> bool:
         return not self.saved
+
+    def scoring(self, bank: store.ItemBank) -> ra.Scoring:
+        """The figures of these responses, each worked out once (shared: never change them)."""
+        if self._scoring is None or self._scoring.bank is not bank:
+            self._scoring = ra.Scoring(self.df, bank)
+        return self._scoring
 
 
 @dataclass

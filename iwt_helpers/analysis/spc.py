@@ -196,6 +196,7 @@ def xmr(df: pd.DataFrame, value: str = "value", period: str = "period", by: list
     gid = pd.factorize(gkey, sort=False)[0]
     res = xmr_arrays(d.loc[ok, value].to_numpy(dtype=float), gid, dirs[ok], fix_after_n, screen_outliers)
 
+    added = {}
     for name, arr in res.items():
         if arr.dtype.kind in "fi":
             full = np.full(len(d), np.nan)
@@ -204,7 +205,12 @@ def xmr(df: pd.DataFrame, value: str = "value", period: str = "period", by: list
         else:
             full = np.full(len(d), "missing" if name == "point_type" else "", dtype=object)
         full[ok] = arr
-        d[name] = full
+        added[name] = full
+    if any(name in d for name in added):      # a column of the input is replaced where it stands
+        for name, full in added.items():
+            d[name] = full
+    else:                                     # else the new columns join in one go
+        d = pd.concat([d, pd.DataFrame(added, index=d.index)], axis=1)
     # Limits apply to a whole segment: carry them onto missing points for plotting.
     if not ok.all():
         cols = ["mean", "amr", "lpl", "upl", "nlpl", "nupl"]
@@ -242,25 +248,23 @@ def summary(chart: pd.DataFrame, by: list[str], improvement: dict | str, target_
     """One row per series: latest value and limits, variation and assurance icons, point count.
     A series with fewer than ``min_points`` observations gets no icons (``too_few_points``)."""
     observed = chart[chart["point_type"] != "missing"]
-    last = observed.groupby(by, sort=False).tail(1).set_index(by)
-    counts = observed.groupby(by, sort=False).size()
+    last = observed.groupby(by, sort=False).tail(1)
+    counts = observed.groupby(by, sort=False).size().to_dict()
     key = by[-1]
     rows = []
-    for idx, r in last.iterrows():
-        k = idx[-1] if isinstance(idx, tuple) else idx
+    for r in last.to_dict("records"):          # plain values, as a row of the table gives them
+        idx = r[key] if len(by) == 1 else tuple(r[b] for b in by)
+        k = r[key]
         imp = improvement[k] if isinstance(improvement, dict) else improvement
         target = r[target_col] if target_col in r else None
-        rows.append({**dict(zip(by, idx if isinstance(idx, tuple) else (idx,))),
+        few = int(counts[idx]) < min_points
+        rows.append({**{b: r[b] for b in by},
                      "latest_period": r["period"], "latest_value": r["value"], "mean": r["mean"],
                      "lpl": r["lpl"], "upl": r["upl"], "target": target, "improvement": imp,
-                     "variation": variation(r["point_type"], r["relative_to_mean"]),
-                     "assurance": assurance(target, r["lpl"], r["upl"], imp),
-                     "points": int(counts.loc[idx]),
-                     "few_points": int(counts.loc[idx]) < min_points})
-    out = pd.DataFrame(rows)
-    if len(out):
-        out.loc[out["few_points"], ["variation", "assurance"]] = "too_few_points"
-    return out.rename(columns={key: key})
+                     "variation": "too_few_points" if few else variation(r["point_type"], r["relative_to_mean"]),
+                     "assurance": "too_few_points" if few else assurance(target, r["lpl"], r["upl"], imp),
+                     "points": int(counts[idx]), "few_points": few})
+    return pd.DataFrame(rows)
 
 
 def sustained_shift_since(chart: pd.DataFrame, by: list[str]) -> pd.Series:

@@ -121,6 +121,18 @@ class SystemData:
         """The ICB's rows of the snapshot."""
         return self.icb_rows("snapshot", icb)
 
+    @property
+    def latest_flows(self) -> pd.DataFrame:
+        """Each sector's latest flows, annualised (:func:`pressures.latest_flows`), worked out once: never
+        change them."""
+        return self.memo(("latest_flows",), lambda: pressures.latest_flows(self.t["flows"]))
+
+    def latest_pressure_rows(self, icb: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The ICB's vacancies at the table's latest period and its flows at each sector's latest year
+        (annualised): the ``latest`` of the :mod:`pressures` functions, shared: never change them."""
+        vac = self.rows_of(("latest_period_vacancies",), lambda: pressures.latest_vacancies(self.t["vacancies"]), icb)
+        return vac, self.rows_of(("icb_rows_of", "latest_flows"), lambda: self.latest_flows, icb)
+
     def monthly_areas(self, icb: str) -> pd.DataFrame | None:
         """NHS trust staff in post by month for the ICB, its region and England from the KPI's first month
         (:func:`nhs_trend.by_area`); None when the data have no monthly series."""
@@ -168,7 +180,7 @@ class SystemData:
         rates (published, with the vacancies table's posts as their size) or vacancies, social care flows
         at each sector's latest year, NHS sickness absence over each ICB's last 12 months."""
         k = self.t["kpi_observations"]
-        fl = pressures.latest_flows(self.t["flows"])
+        fl = self.latest_flows
         sick = k[k["kpi_id"] == measures.SICKNESS_KPI].sort_values("period").groupby("icb_code").tail(12)
         return {"Social care vacancy rate": measures.asc_vacancy_funnel(self.t)[1],
                 "Social care turnover": fl[fl["sector"].str.startswith("asc")],
@@ -220,7 +232,10 @@ class SystemData:
         end = base + max(self.params.projection_years)
         gp_area = inputs.gp_area if inputs.gp_area is not None else pd.DataFrame(
             columns=["financial_year", "icb_code", "area_type", "area_code", "role", "fte", "registered_patients"])
+        prev = self.t["prevalence"]
+        england = self.memo(("place_england", base, end), lambda: place_analysis.england_population_figures(
+            inputs.pop_icb, prev, inputs.shares, base, end))
         t = place_analysis.place_table(icb, inputs.pop_place, inputs.pop_icb, places.place_facts(), gp_area, self.gp,
-                                       self.t["prevalence"], inputs.shares, base, end,
-                                       self.ds.table("deprivation"), self.ds.table("rurality"))
+                                       prev, inputs.shares, base, end, self.ds.table("deprivation"),
+                                       self.ds.table("rurality"), england)
         return place_analysis.with_dementia_rate(t, inputs.pop_place, inputs.pop_icb, icb, base)

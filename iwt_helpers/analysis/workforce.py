@@ -62,9 +62,9 @@ def for_icb(df: pd.DataFrame, icb_code: str) -> pd.DataFrame:
 
 def with_labels(df: pd.DataFrame) -> pd.DataFrame:
     """Add sector and staff group labels, sector family and ownership."""
-    s = vocab.sectors().set_index("code")
     out = df.copy()
     if "sector" in out:
+        s = vocab.sectors().set_index("code")
         out["sector_label"] = out["sector"].map(s["label"])
         out["family"] = out["sector"].map(s["family"])
         out["ownership"] = out["sector"].map(s["ownership"])
@@ -112,9 +112,11 @@ def _publisher_headcount(s: pd.DataFrame, workforce: pd.DataFrame, icb_code: str
     return s
 
 
-def by_sector(workforce: pd.DataFrame, icb_code: str, period: pd.Timestamp | None = None) -> pd.DataFrame:
-    """Headcount, FTE and share of the whole-system FTE by sector, with a whole-system total row."""
-    p = profile(workforce, icb_code, period)
+def by_sector(workforce: pd.DataFrame, icb_code: str, period: pd.Timestamp | None = None,
+              profile_table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Headcount, FTE and share of the whole-system FTE by sector, with a whole-system total row
+    (``profile_table``: :func:`profile` of the same arguments, where the caller has it already)."""
+    p = profile(workforce, icb_code, period) if profile_table is None else profile_table
     s = _sum(p, ["sector"], ["headcount", "fte"], sort=False)
     s = _publisher_headcount(s, workforce, icb_code, period)
     s["share_of_fte_pct"] = indicators.share_pct(s["fte"], s["fte"].sum())
@@ -135,16 +137,18 @@ def _overlapping_sectors(workforce: pd.DataFrame, icb_code: str, period) -> set[
     return set(w.loc[w["headcount_total"].notna(), "sector"])
 
 
-def by_dimension(workforce: pd.DataFrame, icb_code: str, dimension: str,
-                 period: pd.Timestamp | None = None) -> pd.DataFrame:
+def by_dimension(workforce: pd.DataFrame, icb_code: str, dimension: str, period: pd.Timestamp | None = None,
+                 profile_table: pd.DataFrame | None = None, sector_table: pd.DataFrame | None = None) -> pd.DataFrame:
     """FTE and headcount split by 'registered', 'ownership' or 'family' for one ICB. Headcounts are
     never added across staff groups where a person can be in two: a split of whole sectors (ownership,
     family) adds the sectors' own headcounts (the publisher's totals, :func:`by_sector`); a split by
-    staff group (registered) leaves the headcount missing where such a sector is part of it."""
-    p = profile(workforce, icb_code, period)
+    staff group (registered) leaves the headcount missing where such a sector is part of it.
+    ``profile_table`` and ``sector_table``: :func:`profile` and :func:`by_sector` of the same arguments,
+    where the caller has them already."""
+    p = profile(workforce, icb_code, period) if profile_table is None else profile_table
     out = _sum(p, [dimension], ["headcount", "fte"])
     if dimension in ("ownership", "family"):
-        s = by_sector(workforce, icb_code, period)
+        s = by_sector(workforce, icb_code, period, p) if sector_table is None else sector_table
         s = s[s["sector"] != "whole_system"]
         out["headcount"] = out[dimension].map(s.groupby(dimension)["headcount"].agg(lambda x: x.sum(min_count=1)))
     else:
@@ -181,16 +185,24 @@ def _nearest_year(pop: pd.DataFrame, year: int) -> int:
     return min(years, key=lambda y: (abs(y - year), -y))
 
 
+def apportioned_totals(workforce: pd.DataFrame, pop: pd.DataFrame, nhs_shares: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`area_totals` of every ICB with NHS trust staff moved to the ICBs their trusts serve
+    (``nhs_shares``; None: counted in their host ICB): what :func:`per_capita_comparison` reads."""
+    return area_totals(trust_catchment.apportion(workforce, nhs_shares), pop)
+
+
 def per_capita_comparison(workforce: pd.DataFrame, pop: pd.DataFrame, icb_code: str,
-                          nhs_shares: pd.DataFrame | None = None, nhs_rule: str = "") -> pd.DataFrame:
+                          nhs_shares: pd.DataFrame | None = None, nhs_rule: str = "",
+                          totals: pd.DataFrame | None = None) -> pd.DataFrame:
     """FTE per 1,000 population and per 1,000 aged 65+ for the ICB, its NHS region and England.
 
     ``nhs_shares`` (host_icb_code, icb_code, share; :func:`trust_catchment.icb_attribution`) moves NHS
     trust staff from the ICB each trust sits in to the ICBs it serves before the rates are taken;
     None counts them in their host ICB, as published. ``attrs["nhs_rule"]`` says which (``nhs_rule``,
-    else a default sentence)."""
+    else a default sentence). ``totals``: :func:`apportioned_totals` of the same arguments, where the
+    caller has it already (it is the same whatever the ICB)."""
     icb_code = geography.resolve_icb(icb_code)
-    t = area_totals(trust_catchment.apportion(workforce, nhs_shares), pop)
+    t = apportioned_totals(workforce, pop, nhs_shares) if totals is None else totals
     region = t.loc[t["icb_code"] == icb_code, "region_code"].iloc[0]
     areas = {
         t.loc[t["icb_code"] == icb_code, "icb_short_name"].iloc[0]: t[t["icb_code"] == icb_code],
@@ -238,8 +250,8 @@ def ethnicity_comparison(ethnicity: pd.DataFrame, icb_code: str) -> pd.DataFrame
     latest = ethnicity["year"] == ethnicity.groupby("group")["year"].transform("max")     # residents 2021, staff later
     d = ethnicity[latest & (ethnicity["icb_code"] == geography.resolve_icb(icb_code))].copy()
     fam = vocab.sectors().set_index("code")["family"]
-    d["who"] = d.apply(lambda r: "Residents" if r["group"] == "residents"
-                       else f"Workforce: {fam.get(r['sector'], r['sector'])}", axis=1)
+    d["who"] = ["Residents" if group == "residents" else f"Workforce: {fam.get(sector, sector)}"
+                for group, sector in zip(d["group"], d["sector"])]
     g = d.groupby(["who", "ethnic_group"], as_index=False)["people"].sum()
     tot = g.groupby("who")["people"].transform("sum")
     known = g[g["ethnic_group"] != "unknown"].groupby("who")["people"].sum()

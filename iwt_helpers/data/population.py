@@ -301,15 +301,24 @@ def basis_years(pop: pd.DataFrame, basis: str | None = None) -> list[int]:
     return sorted(projection_rows(pop, basis)["year"].unique().tolist())
 
 
-def estimate_vs_projection(pop: pd.DataFrame, icb_code: str | None = None) -> pd.DataFrame:
-    """Each year with both an estimate and the newest projection: the two all-age totals for the
-    ICB (or every ICB) and England, and their difference (projection less estimate)."""
+def year_totals(pop: pd.DataFrame) -> tuple[str | None, list[tuple[int, pd.Series, pd.Series]]]:
+    """The newest projection basis, and each year with both an estimate and that projection: the
+    year and the two all-age totals by ICB (what :func:`estimate_vs_projection` reads)."""
     basis = preferred_basis(pop)
     est = pop[pop["kind"] == "estimate"]
+    return basis, [(year, est[est["year"] == year].groupby("icb_code")["population"].sum(),
+                    for_year(pop, year, basis).groupby("icb_code")["population"].sum())
+                   for year in sorted(set(est["year"]) & set(basis_years(pop, basis)))]
+
+
+def estimate_vs_projection(pop: pd.DataFrame, icb_code: str | None = None,
+                           totals: tuple[str | None, list] | None = None) -> pd.DataFrame:
+    """Each year with both an estimate and the newest projection: the two all-age totals for the
+    ICB (or every ICB) and England, and their difference (projection less estimate). ``totals``:
+    :func:`year_totals` of ``pop``, where the caller has it (the same whatever the ICB)."""
+    basis, years = year_totals(pop) if totals is None else totals
     rows = []
-    for year in sorted(set(est["year"]) & set(basis_years(pop, basis))):
-        e = est[est["year"] == year].groupby("icb_code")["population"].sum()
-        p = for_year(pop, year, basis).groupby("icb_code")["population"].sum()
+    for year, e, p in years:
         areas = [icb_code] if icb_code else sorted(e.index)
         for area in areas + ["England"]:
             ev = e.sum() if area == "England" else e.get(area, np.nan)

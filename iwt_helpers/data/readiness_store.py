@@ -77,6 +77,11 @@ class ItemBank:
         return self.items["id"].tolist()
 
     @property
+    def domain_of(self) -> dict[str, str]:
+        """Item id -> its domain."""
+        return dict(zip(self.items["id"], self.items["domain"], strict=True))
+
+    @property
     def levels(self) -> list[int]:
         return sorted(self.scale)
 

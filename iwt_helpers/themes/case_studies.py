@@ -260,7 +260,7 @@ def adopt_section(ctx: CaseStudyContext):
             return [Text(f"No readiness responses for {icb_name(icb)}, so initiatives cannot be matched to its weakest items.")]
         bank = ctx.readiness.bank
         latest, _ = ra.latest_and_previous(resp.df)
-        plan = ra.action_plan(resp.df, bank)
+        plan = resp.scoring(bank).action_plan()
         ranked = cs.rank_initiatives(ctx.initiatives, plan, WEAKEST, icb_code=icb)
         own = ctx.initiatives[ctx.initiatives["icb_code"] == icb]
         rprov = provenance_of(*ctx.readiness.assessed(resp, [latest]))

@@ -167,7 +167,11 @@ def whole_system_section(ctx: DataContext):
     @depends_on("icb_code")
     def render(icb: str) -> list:
         snap = ctx.sector_rows(icb)
-        sectors = workforce.by_sector(snap, icb)              # these read the ICB's rows only
+        # these read the ICB's rows only; the profile and sector table are worked out once and shared
+        groups = workforce.profile(snap, icb)
+        sectors = workforce.by_sector(snap, icb, profile_table=groups)
+        reg = workforce.by_dimension(snap, icb, "registered", profile_table=groups)
+        own = workforce.by_dimension(snap, icb, "ownership", profile_table=groups, sector_table=sectors)
         per = snap.drop_duplicates("sector").set_index("sector")
         status = {s: ("synthetic" if per.at[s, "synthetic"] else "real") for s in per.index}
         sectors["period"] = sectors["sector"].map(per["period_label"])
@@ -184,27 +188,28 @@ def whole_system_section(ctx: DataContext):
         if len(fake):
             name = "Whole-system workforce" if real.empty else f"Not included above: {_sectors_named(fake)}"
             heads.append(Headline(name + " (synthetic demonstration data)", fake["fte"].sum(), "FTE", provenance=ctx.prov(fake)))
-        profile = _groups_named(workforce.profile(snap, icb), snap)
-        reg = workforce.by_dimension(snap, icb, "registered")
+        profile = _groups_named(groups, snap)
         reg["registered"] = reg["registered"].map({True: "Registered professionals", False: "Not professionally registered"})
-        own = workforce.by_dimension(snap, icb, "ownership")
         own["ownership"] = own["ownership"].map(lambda t: t[:1].upper() + t[1:])
         profile_shown = profile.assign(registered=profile["registered"].map({True: "Yes", False: "No"}))
         # Per head of population, a report on real data compares only the real sectors.
         basis = workforce.per_capita_basis(ctx.snapshot, icb)
         # NHS trusts serving several ICBs (ambulance, specialist) apportioned, left out or at host (params.regional_trusts).
-        comp = workforce.per_capita_comparison(basis, pop, icb, nhs.shares, nhs.text)
+        totals = ctx.memo(("per_capita_totals", basis is ctx.snapshot),      # the same whatever the ICB
+                          lambda: workforce.apportioned_totals(basis, pop, nhs.shares))
+        comp = workforce.per_capita_comparison(basis, pop, icb, nhs.shares, nhs.text, totals)
         me = comp[(comp["area"] == comp["area"].iloc[0]) & (comp["measure"] == "whole system")].iloc[0]
         eng = comp[(comp["area"] == "England") & (comp["measure"] == "whole system")].iloc[0]
         diff = me["fte_per_1000_population"] - eng["fte_per_1000_population"]
         across = f"in {_sectors_named(real)}" if len(real) and len(fake) else "across the whole system"
+        year = comp.attrs["population_year"]
         if comp["measure"].nunique() == 2:          # one sector family only: its rows and the total are the same
-            year = comp.attrs["population_year"]
             comp = comp[comp["measure"] != "whole system"].reset_index(drop=True)
             comp.attrs["population_year"] = year
         fmt = {"headcount": "{:,.0f}", "fte": "{:,.0f}", "share_of_fte_pct": "{:.1f}"}
-        pop_label = f"population: {population.describe(pop, comp.attrs['population_year'])}"
-        prov_pc = _per_head_prov(ctx, basis, pop, comp.attrs["population_year"], nhs)
+        pop_label = f"population: {ctx.memo(('describe_population', year), lambda: population.describe(pop, year))}"
+        prov_pc = ctx.memo(("per_head_prov", basis is ctx.snapshot, year),      # the same whatever the ICB
+                           lambda: _per_head_prov(ctx, basis, pop, year, nhs))
         rule = REGIONAL_TRUST_RULE[nhs.applied]
         region_note = _region_above(comp)
         older = comp["measure"] == "social care"          # per 1,000 aged 65+ only for adult social care, not all-age staff
@@ -619,17 +624,17 @@ def primary_care_section(ctx: DataContext):
     def render(icb: str) -> list:
         if gp.empty:
             return [Text("General practice by practice: not available in the data used.")]
-        latest = gp_analysis.per_10k_patients(gp, icb)
+        latest = gp_analysis.per_10k_patients(gp, icb, once=ctx.memo)
         latest["role_label"] = latest["role"].map(GP_ROLE).fillna(latest["role"])
         fy = latest["financial_year"].iloc[0]
-        prov = ctx.prov(gp[gp["financial_year"] == fy])
+        prov = ctx.memo(("gp_prov", fy), lambda: ctx.prov(gp[gp["financial_year"] == fy]))      # England's rows
         wide = latest.pivot_table(index=["role", "role_label"], columns="area", values="fte_per_10k_patients", sort=False).reset_index()
         areas = list(dict.fromkeys(latest["area"]))
         wide = wide[["role_label", *areas]]
         mine = latest[(latest["role"] == "gp_qualified") & (latest["area"] == areas[0])].iloc[0]
         eng = latest[(latest["role"] == "gp_qualified") & (latest["area"] == "England")].iloc[0]
-        trend = gp_analysis.trend_per_10k_patients(gp, icb)
-        prov_t = ctx.prov(gp[gp["role"] == "gp_qualified"])
+        trend = gp_analysis.trend_per_10k_patients(gp, icb, once=ctx.memo)
+        prov_t = ctx.memo(("gp_prov", "gp_qualified"), lambda: ctx.prov(gp[gp["role"] == "gp_qualified"]))
         notes = [f"FTE per 10,000 registered patients, {fy}: annual means of monthly practice counts; region and England "
                  "are summed over the practices placed in an ICB."]
         if unplaced is not None:
@@ -714,14 +719,15 @@ def pressure_section(ctx: DataContext):
             both[f"{col}_{unit}"] = both[col].where(rows).astype(object).where(rows & ~both["sector"].isin(left_out[col]), "")
         fl = pressures.latest_flows(ctx.icb_rows("flows", icb))
         months = pressures.months_by_sector(fl)
-        vl = ctx.icb_rows("vacancies", icb)
-        vl = vl[vl["period"] == vac["period"].max()]
-        both["vacancy_status"] = both["sector"].map(lambda s: _status(vl[vl["sector"] == s]))
+        latest = ctx.latest_pressure_rows(icb)
+        vl = latest[0]
+        both["vacancy_status"] = _status_of(both["sector"], vl, "sector")
         both.loc[both["sector"].isin(published), "vacancy_status"] = "real (published, all adult social care employers)"
-        both["turnover_status"] = both["sector"].map(lambda s: _status(fl[fl["sector"] == s]))
+        both["turnover_status"] = _status_of(both["sector"], fl, "sector")
         both["turnover_basis"] = both["sector"].map(lambda s: "12 months" if pd.isna(months.get(s, 12)) or months.get(s, 12) == 12
                                                     else f"{int(months[s])} month(s), x 12 / {int(months[s])}")
-        pub = pressures.latest_published(kpi, icb, ASC_PUBLISHED)
+        kpi_icb = ctx.icb_rows("kpi_observations", icb)       # the rows the KPI functions pick for the ICB
+        pub = pressures.latest_published(kpi_icb, icb, ASC_PUBLISHED)
         asc_turnover = ctx.measure("asc_turnover_rate", icb)
         if len(pub):                          # the published rates beside the demo's counts, never mixed with them
             both = pd.concat([both, pd.DataFrame(_published_rows(pub, kpi, asc_turnover))], ignore_index=True)
@@ -729,15 +735,16 @@ def pressure_section(ctx: DataContext):
                       "turnover_status", "turnover_basis"):
                 both[c] = both[c].fillna("")
         asc_rate = ctx.measure("asc_vacancy_rate", icb)
-        pg = measures.group_vacancies_at_family_rate(pressures.pressure_by_group(vac, flows, icb), "social care", asc_rate)
+        pg = measures.group_vacancies_at_family_rate(pressures.pressure_by_group(vac, flows, icb, latest), "social care",
+                                                     asc_rate)
         # pay_gap_trend reads the ICB's rows of each year of the table: the table split by ICB once
         # (same rows) where the ICB has every year of it
         pay_icb = ctx.icb_rows("pay", icb)
         years = ctx.memo(("pay_years",), lambda: sorted(pay["year"].unique()))
         gap = pressures.pay_gap_trend(pay_icb if sorted(pay_icb["year"].unique()) == years else pay, icb)
-        flows_x = pressures.cross_sector_flows(flows, icb)
-        k, sick12, sick1 = _sickness_and_agency(ctx, icb)
-        kr = pressures.kpi_latest_year_rows(kpi, icb, KPI_PRESSURE)
+        flows_x = pressures.cross_sector_flows(flows, icb, latest[1])
+        kr = pressures.kpi_latest_year_rows(kpi_icb, icb, KPI_PRESSURE)
+        k, sick12, sick1 = _sickness_and_agency(ctx, icb, kr)
         last_gap = gap.iloc[-1]
         prov_vt = _status_by_column(Provenance.combine([ctx.prov(vl, by="sector"), ctx.prov(fl, by="sector"), ctx.prov(pub)]),
                                     both)
@@ -874,7 +881,7 @@ def _vacancy_table(ctx: DataContext, icb: str) -> pd.DataFrame:
     where the data have it, its synthetic counts then left out, since they would give another rate); where
     a sector's staff in post are published and its vacancies are not, the filled FTE is the published
     staff in post and the synthetic vacancy count is left out (it would contradict it)."""
-    both = pressures.vacancy_and_turnover(ctx.t["vacancies"], ctx.t["flows"], icb)
+    both = pressures.vacancy_and_turnover(ctx.t["vacancies"], ctx.t["flows"], icb, ctx.latest_pressure_rows(icb))
     rates = measures.vacancy_rates(ctx)
     rates = rates[rates["icb_code"] == icb].set_index("sector")
     both["vacancy_rate_pct"] = both["sector"].map(rates["rate_pct"]).fillna(both["vacancy_rate_pct"])
@@ -904,15 +911,16 @@ def _vacancy_table(ctx: DataContext, icb: str) -> pd.DataFrame:
     return both
 
 
-def _sickness_and_agency(ctx: DataContext, icb: str) -> tuple[pd.DataFrame, measures.Value | None, measures.Value | None]:
+def _sickness_and_agency(ctx: DataContext, icb: str,
+                         kr: pd.DataFrame) -> tuple[pd.DataFrame, measures.Value | None, measures.Value | None]:
     """Sickness absence and agency use: each KPI over its last 12 months beside its latest month, NHS
     sickness absence as the registry has it (12 months: days lost over days available where the source
-    gives them; the latest month); and the two NHS sickness figures."""
+    gives them; the latest month); and the two NHS sickness figures. ``kr``: the ICB's rows of these KPIs
+    (:func:`pressures.kpi_latest_year_rows`)."""
     kpi = ctx.t["kpi_observations"]
-    k = pressures.kpi_latest_year(kpi, icb, list(KPI_PRESSURE))
+    k = pressures.kpi_latest_year(ctx.icb_rows("kpi_observations", icb), icb, list(KPI_PRESSURE))
     k["measure"] = k["kpi_id"].map(KPI_PRESSURE)
-    kr = pressures.kpi_latest_year_rows(kpi, icb, KPI_PRESSURE)
-    k["status"] = k["kpi_id"].map(lambda i: _status(kr[kr["kpi_id"] == i]))
+    k["status"] = _status_of(k["kpi_id"], kr, "kpi_id")
     real = k["status"] == "real"                     # a published figure long behind the newest data says so
     k.loc[real, "status"] = [st + _out_of_date(to, kpi) for st, to in zip(k.loc[real, "status"], k.loc[real, "to"])]
     latest = kr.sort_values("period").groupby("kpi_id")["value"].last()
@@ -924,6 +932,12 @@ def _sickness_and_agency(ctx: DataContext, icb: str) -> tuple[pd.DataFrame, meas
     if sick1 is not None:
         k.loc[nhs, "latest_value"] = sick1.value
     return k, sick12, sick1
+
+
+def _status_of(keys: pd.Series, rows: pd.DataFrame, by: str) -> pd.Series:
+    """:func:`_status` of the ``rows`` of each key (``rows[by] == key``)."""
+    statuses = {key: _status(g) for key, g in rows.groupby(by, sort=False)}
+    return keys.map(lambda key: statuses.get(key, "not available"))
 
 
 def _status(rows: pd.DataFrame) -> str:
@@ -939,8 +953,8 @@ def _nhs_by_group(ctx: DataContext, icb: str) -> Table | None:
     nhs = snap[snap["sector"] == "nhs_trust"]
     if nhs.empty:
         return None
-    fl = ctx.memo(("latest_flows",), lambda: pressures.latest_flows(ctx.t["flows"]))
-    fl = fl[(fl["icb_code"] == icb) & (fl["sector"] == "nhs_trust")]
+    fl = ctx.latest_pressure_rows(icb)[1]
+    fl = fl[fl["sector"] == "nhs_trust"]
     nhs = nhs[nhs["staff_group"] != "unknown"]          # unclassified records, not a staff group
     out = pressures.nhs_staff_groups(nhs, fl, disclosure.settings()["min_count"])
     months = int(fl["months"].iloc[0]) if "months" in fl and len(fl) and pd.notna(fl["months"].iloc[0]) else 12
@@ -1018,12 +1032,17 @@ def ethnicity_section(ctx: DataContext):
 def need_section(ctx: DataContext):
     pop, prev = ctx.t["population"], ctx.t["prevalence"]
     base, horizons = ctx.base_year, ctx.params.projection_years
+    years = [base] + [base + h for h in horizons]
 
     @depends_on("icb_code")
     def render(icb: str) -> list:
-        older = need.older_people(pop, icb, base, horizons)
-        # need_projection reads the ICB's rows only: the table split by ICB once (same rows)
-        needs = need.need_projection(ctx.icb_rows("population", icb), prev, icb, [base] + [base + h for h in horizons])
+        older = need.older_people(pop, icb, base, horizons, ctx.memo(("population_rows", tuple(years)),
+                                                                      lambda: need.population_rows(pop, years)))
+        # need_projection reads the ICB's rows only: the table split by ICB once (same rows), and the
+        # ICB's rows of those years, which the provenance below names too
+        p = ctx.icb_rows("population", icb)
+        shown = need.population_rows(p, years)
+        needs = need.need_projection(p, prev, icb, years, year_rows=shown)
         if "people_lower" in needs:
             needs["interval"] = [f"{lo:,.0f} to {hi:,.0f}" if pd.notna(lo) else "no interval published"
                                  for lo, hi in zip(needs["people_lower"], needs["people_upper"])]
@@ -1032,8 +1051,6 @@ def need_section(ctx: DataContext):
         wide.columns = [str(c) for c in wide.columns]
         growth = older[older["year"] == base + max(horizons)].pivot(index="age_group", columns="area", values="growth_pct")
         g85 = growth.loc["85+", "icb"]
-        p = ctx.icb_rows("population", icb)
-        shown = need.population_rows(p, older["year"].unique())
         prov_pop = Provenance(compact_sources(shown["source"].unique().tolist()), f"{base} to {base + max(horizons)}",
                               "projection" if (shown["kind"] == "projection").all() else "real",
                               population.describe(p, base).replace(f" for {base}", ""))
@@ -1062,7 +1079,7 @@ def benchmark_section(ctx: DataContext):
     def render(icb: str) -> list:
         panels = ctx.funnels
         pos = benchmarking.positions(panels, icb)
-        parts = {label: ctx.prov(rows) for label, rows in ctx.funnel_rows.items()}
+        parts = ctx.memo(("funnel_prov",), lambda: {label: ctx.prov(rows) for label, rows in ctx.funnel_rows.items()})
         prov = Provenance.combine(list(parts.values()))
         synthetic = {label for label, p in parts.items() if p.synthetic}
         rate = ctx.measure("asc_vacancy_rate", icb)
@@ -1143,12 +1160,13 @@ def _ordinal(n: int) -> str:
 def quality_section(ctx: DataContext):
     tables = [t for t in TABLES if t not in ("residents_ethnicity",)]
     cov = quality.coverage(ctx.ds, tables)
+    counts = quality.latest_rows_by_icb(ctx.ds, tables)
     unmapped = ctx.ds.optional_table("unmapped_organisations")
     report = ctx.ds.build_report()
 
     @depends_on("icb_code")
     def render(icb: str) -> list:
-        icov = quality.icb_coverage(ctx.ds, tables, icb)
+        icov = quality.icb_coverage(ctx.ds, tables, icb, counts)
         split = quality.split_authorities(icb)
         unk = quality.ethnicity_unknown(ctx.t["ethnicity"], icb)
         partial = icov[~icov["covered"]]["table"].tolist()
@@ -1188,7 +1206,8 @@ def quality_section(ctx: DataContext):
             items.append(Table(pd.DataFrame({"note": quarantined}), "Rows of the publishers' files left out as impossible "
                                "(quarantined by the build: never drawn or counted)", {"note": "File, rows, column and rule"},
                                key="quarantined_rows", suppress=False))
-        evp = population.estimate_vs_projection(ctx.t["population"], icb)
+        evp = population.estimate_vs_projection(ctx.t["population"], icb, ctx.memo(
+            ("population_year_totals",), lambda: population.year_totals(ctx.t["population"])))
         if len(evp):
             evp["area"] = evp["area"].replace({icb: icb_name(icb)})
             year = int(evp["year"].iloc[0])
@@ -1231,7 +1250,12 @@ def _unplaced_feed_nothing(ctx: DataContext, icb: str, unplaced: list[dict]) -> 
 
 
 def caveats(ctx: DataContext) -> list[str]:
-    """The caveats that apply to the data actually used (data/reference/caveats.yaml)."""
+    """The caveats that apply to the data actually used (data/reference/caveats.yaml), worked out once
+    (they are the same whatever the ICB)."""
+    return list(ctx.memo(("caveats",), lambda: _caveats(ctx)))
+
+
+def _caveats(ctx: DataContext) -> list[str]:
     notes = [caveat("A18"), caveat("A4"), caveat("A1"), caveat("A31", rule=ctx.params.regional_trusts),
              caveat("A2", base_year=ctx.base_year, basis=population.describe(ctx.t["population"], ctx.base_year)),
              caveat("A11"), caveat("A14")]

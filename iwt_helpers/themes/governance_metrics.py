@@ -72,8 +72,8 @@ class GovernanceContext:
         key = (icb, kpi)
         if key not in self._cache:
             obs, changed = self.once(("observations", icb), lambda: (
-                measures.kpi_observations(self.data, self.observations, icb) if self.data is not None
-                else (self.observations, {})))
+                measures.kpi_observations(self.data, self.icb_rows(icb), icb) if self.data is not None
+                else (self.icb_rows(icb), {})))
             chart, summary = kpi_framework.read(obs, icb, (kpi,) if kpi else self.params.kpis, newest=self.newest)
             for kpi_id, note in changed.items():
                 hit = summary["kpi_id"] == kpi_id
@@ -109,6 +109,12 @@ class GovernanceContext:
         if key not in self._cache:
             self._cache[key] = compute()
         return self._cache[key]
+
+    def icb_rows(self, icb: str) -> pd.DataFrame:
+        """The ICB's KPI observations, as ``observations[observations["icb_code"] == icb]`` gives them (the
+        table split by ICB once, not filtered again at each ICB); never change them."""
+        groups = self.once(("observations_by_icb",), lambda: dict(tuple(self.observations.groupby("icb_code", sort=False))))
+        return groups.get(icb, self.observations.iloc[0:0])
 
     def figures(self, icb: str) -> dict[str, measures.Value]:
         """The KPI summary's latest values that are registered figures (KPI id -> figure): those whose
@@ -249,9 +255,7 @@ def signals(ctx: GovernanceContext, icb: str) -> None:
     r = ctx.read(icb)
     real = _real(r.summary)                    # a synthetic KPI's special cause is no finding
     chart = r.chart[r.chart["kpi_id"].isin(real["kpi_id"])]
-    recent, every = ctx.once(("signals", geography.resolve_icb(icb)), lambda: (
-        kpi_framework.recent_signals(chart, real, months=12, latest_only=True),
-        kpi_framework.recent_signals(chart, real, months=12)))
+    recent, every = ctx.once(("signals", geography.resolve_icb(icb)), lambda: kpi_framework.signal_tables(chart, real, months=12))
     nb.show(recent, "Latest special cause of each real KPI in the last 12 months (every one is in tables.xlsx; "
             "synthetic KPIs are left out)",
             columns={"name": "KPI", "period": "Month", "value": "Value", "rule": "Rule", "point_type": "Reading",

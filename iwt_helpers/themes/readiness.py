@@ -67,7 +67,7 @@ def _rounds(ctx: ReadinessContext, icb: str, with_previous: bool = False):
     resp = ctx.responses(icb)
     if resp.df.empty:
         return None
-    latest, previous = ra.latest_and_previous(resp.df, ctx.bank)
+    latest, previous = resp.scoring(ctx.bank).latest_and_previous()
     shown = [d for d in (latest, previous if with_previous else None) if d is not None]
     return resp, latest, previous, ctx.prov(resp, shown)
 
@@ -82,9 +82,10 @@ def summary_section(ctx: ReadinessContext):
             return _none_saved(icb)
         resp, latest, previous, prov = got
         bank = ctx.bank
-        dom = ra.domain_scores(resp.df, bank)
-        now, before = ra.system_score(resp.df, bank, latest), ra.system_score(resp.df, bank, previous)
-        n_partners = ra.in_period(resp.df, latest, bank)["partner"].nunique()
+        sc = resp.scoring(bank)
+        dom = sc.domain_scores()
+        now, before = sc.system_score(latest), sc.system_score(previous)
+        n_partners = sc.in_period(latest)["partner"].nunique()
         best = dom.loc[dom["score"].idxmax(), "domain_label"] if dom["score"].notna().any() else "none"
         worst = dom.loc[dom["score"].idxmin(), "domain_label"] if dom["score"].notna().any() else "none"
         change = "" if np.isnan(before) else f", {'up' if now > before else 'down' if now < before else 'no change'} " \
@@ -166,8 +167,8 @@ def heatmap_section(ctx: ReadinessContext):
             return _none_saved(icb)
         resp, latest, previous, prov = got
         bank = ctx.bank
-        piv = ra.heatmap(resp.df, bank)
-        st = ra.item_status(resp.df, bank)
+        piv = resp.scoring(bank).heatmap()
+        st = resp.scoring(bank).item_status()
         counts = st["rag"].value_counts()
         title = (f"{icb_name(icb)}, {_when(latest, ctx.bank)}: {counts.get('green', 0)} items green, {counts.get('amber', 0)} amber and "
                  f"{counts.get('red', 0)} red across {len(piv)} partners")
@@ -194,7 +195,7 @@ def disagreement_section(ctx: ReadinessContext):
             return _none_saved(icb)
         resp, latest, _, prov = got
         bank = ctx.bank
-        dis = ra.disagreements(resp.df, bank)
+        dis = resp.scoring(bank).disagreements()
         items = [Headline(f"Readiness: items where partners disagree by {bank.disagreement_levels}+ levels ({_when(latest, ctx.bank)})",
                           len(dis), "items", provenance=prov)]
         if dis.empty:
@@ -218,10 +219,10 @@ def action_plan_section(ctx: ReadinessContext):
             return _none_saved(icb)
         resp, latest, _, prov = got
         bank = ctx.bank
-        plan = ra.action_plan(resp.df, bank)
+        plan = resp.scoring(bank).action_plan()
         plan = plan.assign(due_date=plan["due_date"].map(lambda d: "not set" if pd.isna(d) else f"{d:%Y-%m-%d}"),
                            rag=plan["rag"].map(RAG_TEXT))
-        unassessed = ra.not_assessed(resp.df, bank)
+        unassessed = resp.scoring(bank).not_assessed()
         top = plan.iloc[0] if len(plan) else None
         out = [Headline(f"Readiness: items below {bank.scale[bank.target].lower()} ({_when(latest, ctx.bank)})", len(plan), "items",
                         provenance=prov)]
@@ -251,7 +252,7 @@ def answers_section(ctx: ReadinessContext):
         if got is None:
             return _none_saved(icb)
         resp, latest, _, prov = got
-        r = ra.in_period(resp.df, latest, ctx.bank)
+        r = resp.scoring(ctx.bank).in_period(latest)
         r = r.assign(assessed=r["assessment_date"].map(lambda d: f"{d:%Y-%m-%d}"), score=pd.to_numeric(r["score"], errors="coerce").astype(float).map(
                          lambda s: "not assessed" if pd.isna(s) else f"{s:.0f}"),
                      evidence=r["evidence"].fillna(""), owner=r["owner"].fillna(""),

@@ -394,7 +394,7 @@ def simulate(inp: Inputs, sc: Scenario, d: dict[str, np.ndarray], seed: int = 0,
         supply, S, acc = (_runs_last(base.supply), _runs_last(base.stock_by_age),
                           {k: v.T for k, v in base.flows.items()} if flows else {})
     else:
-        supply, S, acc = _supply(c, demand, acting, flows, None if base is None else sel)
+        supply, S, acc = _supply_by_blocks(c, demand, acting, flows, None if base is None else sel)
         if base is not None and sel is not None:                 # the cells no lever reaches: the baseline's
             supply, S = _merge(_runs_last(base.supply), supply, sel), _merge(_runs_last(base.stock_by_age), S, sel)
             acc = {k: _merge(base.flows[k].T, v, sel, axis=0) for k, v in acc.items()} if flows else {}
@@ -416,8 +416,38 @@ def _merge(base: np.ndarray, part: np.ndarray, sel: np.ndarray, axis: int = 1) -
     return out
 
 
+BLOCK_CELLS = 48        # cells (whole groups joined by moves) projected together when flows are not kept
+
+
+def _supply_by_blocks(c: Common, demand: np.ndarray, acting: list[levers.Acting], flows: bool,
+                      sel: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """:func:`_supply`, without flows, a few groups of cells at a time (all the years of one block, then
+    the next): each block's stocks stay in the processor's cache from year to year. The same figures, as a
+    cell's projection reads only its own group's. With flows, or levers on the routes (read for every
+    cell each year), at once."""
+    cells = np.ones(len(c.group), dtype=bool) if sel is None else sel
+    if flows or any(x.lever.routes for x in acting) or cells.sum() <= BLOCK_CELLS:
+        return _supply(c, demand, acting, flows, sel)
+    order = np.flatnonzero(cells)
+    groups, inverse = np.unique(c.group[order], return_inverse=True)
+    ends = np.cumsum(np.bincount(inverse))                                   # cells up to each group's end
+    cuts = np.unique(np.searchsorted(ends, np.arange(BLOCK_CELLS, len(order), BLOCK_CELLS)) + 1)
+    memo: dict = {}
+    supply = np.empty((len(c.t), len(order), c.n_runs), dtype=DTYPE)
+    S = np.empty((len(AGE_BANDS), len(order), c.n_runs), dtype=DTYPE)
+    pos = np.full(len(cells), -1)
+    pos[order] = np.arange(len(order))
+    for block in np.split(groups, cuts):
+        if not len(block):
+            continue
+        part = np.isin(c.group, block)
+        at = pos[part]
+        supply[:, at], S[:, at], _ = _supply(c, demand, acting, False, part, memo)
+    return supply, S, {}
+
+
 def _supply(c: Common, demand: np.ndarray, acting: list[levers.Acting], flows: bool,
-            sel: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+            sel: np.ndarray | None, memo: dict | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """The stock-and-flow model year by year, for every cell or the cells ``sel`` (a union of groups of
     cells joined by moves): (years, cells, runs) FTE in post, (bands, cells, runs) at the horizon, and the
     flows summed over the years, (cells, runs) each (none when ``flows`` is False)."""
@@ -450,12 +480,15 @@ def _supply(c: Common, demand: np.ndarray, acting: list[levers.Acting], flows: b
     ends = np.cumsum([len(src) for src, _ in batches])
     parts = [(slice(e - len(src), e), tgt) for e, (src, tgt) in zip(ends, batches)]
     lb = np.empty_like(S)
-    leave_base, before, join, inflow, x = (np.empty((n, R)) for _ in range(5))
-    plane = np.empty((n, R), dtype=DTYPE)
+    leave_base, leave_now, before, join, inflow, x = (np.empty((n, R)) for _ in range(6))
+    plane, join32 = np.empty((n, R), dtype=DTYPE), np.empty((n, R), dtype=DTYPE)
+    ns = len(sources)
+    scratch = (np.empty((ns, R)), np.empty((len(AGE_BANDS), ns, R), dtype=DTYPE), np.empty((ns, R), dtype=DTYPE),
+               np.empty((ns, R)), [(np.empty((len(AGE_BANDS), len(tgt), R), dtype=DTYPE), np.empty((len(tgt), R))) for _, tgt in parts])
     d = c.d
     route_levers = any(x.lever.routes for x in acting)
     for t in range(1, T + 1):
-        factor = levers.leaving_factor(acting, t, (len(c.fte0), R))         # None: no lever changes leaving
+        factor = _once(memo, levers.leaving_factor, acting, t, (len(c.fte0), R))   # None: no lever on leaving
         if factor is not None and sel is not None:
             factor = factor[pick]
         np.copyto(x, x0)
@@ -465,18 +498,12 @@ def _supply(c: Common, demand: np.ndarray, acting: list[levers.Acting], flows: b
         lb.sum(axis=0, dtype=np.float64, out=leave_base)
         if factor is not None:
             np.multiply(lb, factor.astype(DTYPE), out=lb)                    # leavers after the levers
-        leave = leave_base if factor is None else leave_base * factor
+        leave = leave_base if factor is None else np.multiply(leave_base, factor, out=leave_now)
         S -= lb
         inflow.fill(0.0)
         moved = leave * x if flows else None
         if len(sources):                                                     # movers keep their age band
-            xs = x[sources]
-            out = lb[:, sources]
-            out *= xs.astype(DTYPE)
-            ms = moved[sources] if flows else leave[sources] * xs
-            for sl, tgt in parts:
-                S[:, tgt] += out[:, sl]
-                inflow[tgt] += ms[sl]
+            _move(S, lb, x, leave, moved, sources, parts, inflow, scratch)
         # Joiners: what the routes supply, up to the posts open once leavers and movers are counted,
         # less the base year's share of posts vacant (vacancies that persist however many apply).
         if route_levers:
@@ -495,12 +522,13 @@ def _supply(c: Common, demand: np.ndarray, acting: list[levers.Acting], flows: b
             taken = np.divide(join, pipeline, out=np.zeros_like(join), where=pipeline > 0)
             for k, r in enumerate(ROUTES):
                 acc[f"joiners_{r}"] += by_route[k] * taken
-        join32 = join.astype(DTYPE)
+        np.copyto(join32, join, casting="same_kind")
         for a in range(len(AGE_BANDS)):
             S[a] += np.multiply(c.jage[a], join32, out=plane)
         np.add(before, join, out=total)
-        for m, step, route in levers.recruits(acting, t):                   # e.g. new roles' posts filled
-            m = m[pick] if sel is not None else m
+        for m, step, route in _once(memo, levers.recruits, acting, t):          # e.g. new roles' posts
+            if sel is not None:
+                m, step = m[pick], step[sel[m]]
             S[:, m] += c.jage * step.astype(DTYPE)[None]
             total[m] += step
             if flows:
@@ -514,6 +542,38 @@ def _supply(c: Common, demand: np.ndarray, acting: list[levers.Acting], flows: b
                          ("within_sector_moves", supply[t - 1] * within_rate)):
                 acc[k] += v
     return supply, S, acc
+
+
+def _once(memo: dict | None, make, acting: list[levers.Acting], t: int, *args):
+    """``make(acting, t, *args)``, a lever's effect in year t, kept in ``memo`` (when there is one) for the
+    next block of cells to read."""
+    if memo is None:
+        return make(acting, t, *args)
+    if (make, t) not in memo:
+        memo[(make, t)] = make(acting, t, *args)
+    return memo[(make, t)]
+
+
+def _move(S: np.ndarray, lb: np.ndarray, x: np.ndarray, leave: np.ndarray, moved: np.ndarray | None,
+          sources: np.ndarray, parts: list, inflow: np.ndarray, scratch: tuple) -> None:
+    """A year's moves between sectors: the source cells' leavers by age band (``lb``) x their share moving
+    (``x``) join their targets' stocks, and their FTE (``moved``, or ``leave`` x ``x``) ``inflow``. ``scratch``:
+    arrays of the sources' and each batch's shape, made once and reused year after year."""
+    xs, out, xs32, ms, into = scratch
+    np.take(x, sources, axis=0, out=xs, mode="clip")
+    np.take(lb, sources, axis=1, out=out, mode="clip")
+    np.copyto(xs32, xs, casting="same_kind")
+    out *= xs32
+    np.take(leave if moved is None else moved, sources, axis=0, out=ms, mode="clip")
+    if moved is None:
+        ms *= xs
+    for (sl, tgt), (s, i) in zip(parts, into):         # each batch's targets: gathered, added to, put back
+        np.take(S, tgt, axis=1, out=s, mode="clip")
+        s += out[:, sl]
+        S[:, tgt] = s
+        np.take(inflow, tgt, axis=0, out=i, mode="clip")
+        i += ms[sl]
+        inflow[tgt] = i
 
 
 def waterfall_parts(run: Run, cell_mask: np.ndarray | None = None) -> dict[str, float]:

@@ -36,29 +36,23 @@ def runs_last(a: np.ndarray) -> np.ndarray:
     return v if v.flags.c_contiguous else np.ascontiguousarray(v)
 
 
-def quantiles(values: np.ndarray, scratch: bool = False) -> np.ndarray:
+BLOCK = 256         # rows of runs sorted at a time (a copy that stays in cache)
+
+
+def quantiles(values: np.ndarray) -> np.ndarray:
     """(3, ...) float64: the 10th, 50th and 90th percentiles over the last axis (the runs), ``np.quantile``'s
-    own (linear interpolation), bit for bit. The values are sorted along the contiguous runs axis (several
-    times faster than ``np.quantile``'s selection across runs) and the percentiles read off the sorted values
-    (:func:`_of_sorted`); a run of equal values (a base year, demand that no range moves) is its own
-    percentile and is not sorted. ``scratch``: ``values`` may be reordered in place."""
-    lo, hi = values.min(axis=-1), values.max(axis=-1)
-    same = (lo == hi) & np.isfinite(lo) & (lo != 0)         # (0: np.quantile may return it as -0.0 or 0.0)
-    out = np.empty((len(QUANTILES), *lo.shape))
-    out[:] = lo
-    if same.all():
-        return out
-    if same.mean() > 0.05:
-        values, scratch = values[~same], True
-    if scratch:
-        values.sort(axis=-1)
-    else:
-        values = np.sort(values, axis=-1)
-    q = _of_sorted(values)
-    if q.shape[1:] == lo.shape:
-        return q
-    out[:, ~same] = q
-    return out
+    own (linear interpolation), bit for bit. Blocks of rows are copied to a small buffer, sorted along the
+    runs (several times faster than ``np.quantile``'s selection) and the percentiles read off the sorted
+    values (:func:`_of_sorted`); ``values`` is left as it is (no sorted copy of all of it is made)."""
+    rows = values.reshape(-1, values.shape[-1])
+    out = np.empty((len(QUANTILES), len(rows)))
+    buf = np.empty((min(BLOCK, len(rows)), rows.shape[1]), dtype=values.dtype)
+    for i in range(0, len(rows), BLOCK):
+        part = buf[:len(rows) - i]
+        np.copyto(part, rows[i:i + BLOCK])
+        part.sort(axis=-1)
+        out[:, i:i + len(part)] = _of_sorted(part)
+    return out.reshape(len(QUANTILES), *values.shape[:-1])
 
 
 def _of_sorted(s: np.ndarray) -> np.ndarray:
@@ -121,6 +115,14 @@ def _levels(cells: pd.DataFrame, levels: tuple[str, ...]) -> dict[str, tuple[np.
     return out
 
 
+def _differ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(cells,) whether a cell's runs differ in two (years, cells, runs) arrays; none when both show the same
+    memory the same way (a scenario whose levers leave demand as the baseline's shares its array)."""
+    if a.shape == b.shape and a.strides == b.strides and a.__array_interface__["data"] == b.__array_interface__["data"]:
+        return np.zeros(a.shape[1], dtype=bool)
+    return (a != b).any(axis=2).any(axis=0)
+
+
 def percentile_arrays(run: Run, levels: tuple[str, ...] = ("staff_group", "sector", "icb"),
                       like: Percentiles | None = None) -> Percentiles:
     """:func:`percentiles` as arrays. ``like``: the percentiles of another run of the same cells (a
@@ -131,7 +133,7 @@ def percentile_arrays(run: Run, levels: tuple[str, ...] = ("staff_group", "secto
     changed = None
     if like is not None and like.run.inputs is run.inputs and like.run.supply.shape == run.supply.shape:
         before = {"supply": runs_last(like.run.supply), "demand": runs_last(like.run.demand)}
-        changed = {m: (a != before[m]).any(axis=2).any(axis=0) for m, a in arrays.items()}      # cells whose runs differ
+        changed = {m: _differ(a, before[m]) for m, a in arrays.items()}      # cells whose runs differ
         changed["gap"] = changed["supply"] | changed["demand"]
     q: dict[tuple[str, str], np.ndarray] = {}
     labels = {}
@@ -145,13 +147,13 @@ def percentile_arrays(run: Run, levels: tuple[str, ...] = ("staff_group", "secto
                 continue
             if measure == "gap" and "gap" not in arrays:
                 arrays["gap"] = arrays["demand"] - arrays["supply"]          # once, for every level
-            values, scratch = arrays[measure], False
+            values = arrays[measure]
             if len(todo) < len(lab):                # the cells of the groups to compute
-                values, scratch = values[:, np.concatenate([np.arange(bounds[g], bounds[g + 1]) for g in todo])], True
+                values = values[:, np.concatenate([np.arange(bounds[g], bounds[g + 1]) for g in todo])]
             if starts is not None:
                 sizes = bounds[1:][todo] - bounds[:-1][todo]
-                values, scratch = np.add.reduceat(values, np.r_[0, np.cumsum(sizes)[:-1]], axis=1), True
-            got = quantiles(values, scratch).transpose(0, 2, 1)             # (3, groups, years)
+                values = np.add.reduceat(values, np.r_[0, np.cumsum(sizes)[:-1]], axis=1)
+            got = quantiles(values).transpose(0, 2, 1)                    # (3, groups, years)
             if len(todo) < len(lab):
                 got, part = like.q[(level, measure)].copy(), got
                 got[:, todo] = part

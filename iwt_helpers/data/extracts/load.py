@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -57,7 +58,9 @@ class Stages(dict):
     then in ``write.load_to_folder`` ``aggregate``, ``validate``, ``write``), added up over the
     files; pass one to :func:`load_extracts` or ``write.load_to_folder`` to have it filled
     (``benchmarks/bench_extract.py`` prints it). Each :meth:`lap` books the time since the previous
-    one (or since the object was made), so the stages add up to the whole."""
+    one (or since the object was made), so the stages add up to the whole. Work done in a thread
+    is booked to the stage it runs beside: most of the hashing of the first file's identifiers to
+    the reading and checking of the next files, the writing of the records file to ``aggregate``."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -72,20 +75,34 @@ class Stages(dict):
 CHUNK = 100_000             # identifiers hashed at a time (bounds the Python strings held at once)
 
 
-def _pseudonymise_people(ids: list[pa.Array], key: bytes) -> tuple[np.ndarray, pd.Series]:
+def _hash_distinct(distinct: pa.Array, key: bytes, stop: threading.Event) -> pa.ChunkedArray:
+    """Pseudonyms of ``distinct`` (identifiers, each once), a chunk at a time; once ``stop`` is set
+    it returns the chunks done so far."""
+    many = disclosure.pseudonymiser(key)
+    done = []
+    for i in range(0, len(distinct), CHUNK):
+        if stop.is_set():
+            break
+        done.append(pa.array(many(distinct.slice(i, CHUNK).to_pylist()), pa.string()))
+    return pa.chunked_array(done, pa.string())
+
+
+def _pseudonymise_people(ids: list[pa.Array], key: bytes,
+                         ahead: pa.ChunkedArray | None = None) -> tuple[np.ndarray, pd.Series]:
     """(person numbers, pseudonyms) of the records of all files, from their identifiers (stripped
     of surrounding spaces), file after file. Each distinct identifier is hashed once over the whole
     load, so a person in two snapshots costs one HMAC, not two; its number (0, 1, ... in order of
     first appearance) says who a record is, for the duplicate check and the joins between snapshots
     (numbers follow identifiers: two identifiers stay two people even if, against odds of about one
-    in ten million for 1.7 million identifiers, their 64-bit pseudonyms coincided)."""
+    in ten million for 1.7 million identifiers, their 64-bit pseudonyms coincided). ``ahead``: the
+    pseudonyms of the first distinct identifiers, already worked out (see :func:`_hash_distinct`)."""
     enc = pc.dictionary_encode(pa.chunked_array(ids, type=pa.string()))
     person = pa.chunked_array([c.indices for c in enc.chunks], pa.int32()).to_numpy()
     distinct = enc.chunk(enc.num_chunks - 1).dictionary if enc.num_chunks else pa.array([], pa.string())
     del enc
-    many = disclosure.pseudonymiser(key)
-    hashed = pa.chunked_array([pa.array(many(distinct.slice(i, CHUNK).to_pylist()), pa.string())
-                               for i in range(0, len(distinct), CHUNK)], pa.string())
+    ahead = ahead if ahead is not None else pa.chunked_array([], pa.string())
+    rest = _hash_distinct(distinct.slice(len(ahead)), key, threading.Event())
+    hashed = pa.chunked_array(ahead.chunks + rest.chunks, pa.string())
     ends = np.cumsum([0] + [len(i) for i in ids])
     pseudonyms = pa.chunked_array([chunk for a, b in zip(ends[:-1], ends[1:])           # one piece per file
                                    for chunk in hashed.take(pa.array(person[a:b])).chunks], pa.string())
@@ -120,7 +137,8 @@ def _each(s: pd.Series, fn) -> pd.Series:
     the number of distinct values, not the number of records."""
     s = _cat(s)
     res = fn(pd.Series(s.cat.categories.astype(object)))
-    return pd.Series(res.to_numpy()[s.cat.codes.to_numpy()], index=s.index)
+    # the spread-out array is new: wrapped as it is rather than copied once more
+    return pd.Series(res.to_numpy()[s.cat.codes.to_numpy()], index=s.index, copy=False)
 
 
 def _each_cat(s: pd.Series, fn) -> pd.Series:
@@ -193,6 +211,25 @@ def _snapshot_from_name(path: Path) -> pd.Timestamp | None:
 def age_bands(age: pd.Series) -> pd.Series:
     """Workforce age bands of vocabulary.yaml from ages in years."""
     return pd.cut(age, AGE_EDGES, right=False, labels=vocab.workforce_age_bands())
+
+
+def _age_at(snap: pd.Series, dob: pd.Series) -> pd.Series:
+    """Age in whole years at ``snap`` of someone born on ``dob`` (missing if either date is),
+    worked out once per distinct pair of dates and spread back to the records."""
+    cs, us = pd.factorize(snap, use_na_sentinel=False)
+    cd, ud = pd.factorize(dob, use_na_sentinel=False)
+    width = max(len(ud), 1)
+    pair, up = pd.factorize(cs.astype(np.int64) * width + cd)
+    s, d = pd.Series(us[up // width]), pd.Series(ud[up % width])
+    age = s.dt.year - d.dt.year - ((s.dt.month < d.dt.month) | ((s.dt.month == d.dt.month) & (s.dt.day < d.dt.day)))
+    return pd.Series(age.to_numpy()[pair], index=snap.index, copy=False)
+
+
+def _each_age_band(age: pd.Series) -> pd.Series:
+    """:func:`age_bands` of ``age``, worked out once per distinct age."""
+    codes, ages = pd.factorize(age, use_na_sentinel=False)
+    bands = age_bands(pd.Series(ages))
+    return pd.Series(pd.Categorical.from_codes(bands.cat.codes.to_numpy()[codes], dtype=bands.dtype), index=age.index)
 
 
 def _map_values(s: pd.Series, table: dict[str, str], default: str) -> tuple[pd.Series, pd.Series]:
@@ -318,13 +355,12 @@ def _read_extract(path: Path, m: mp.Mapping, key: bytes, sha256: Future,
         dob = dates["date_of_birth"]
         if dob.isna().any():
             bad("date_of_birth", "missing (an age band is needed for every record)", dob.isna())
-        age = (snap.dt.year - dob.dt.year
-               - ((snap.dt.month < dob.dt.month) | ((snap.dt.month == dob.dt.month) & (snap.dt.day < dob.dt.day))))
+        age = _age_at(snap, dob)
     outside = age.notna() & ((age < AGE_MIN) | (age > AGE_MAX))
     if outside.any():
         bad("age" if "age" in col else "date_of_birth", f"an age outside {AGE_MIN}-{AGE_MAX} "
             f"({'at the snapshot date' if 'age' not in col else 'years'})", outside)
-    out["age_band"] = age_bands(age)
+    out["age_band"] = _each_age_band(age)
     # numbers
     for fld, name in (("fte", "fte"), ("hours", "hours_per_week"), ("hourly_pay", "pay_gbp_per_hour")):
         if fld in col:
@@ -454,6 +490,35 @@ def _duplicated(rec: pd.DataFrame) -> pd.Series:
     return pd.Series(np.bincount(key)[key] > 1, index=rec.index)
 
 
+def _read_files(files: list[Path], m: mp.Mapping, key: bytes, stages: Stages) -> tuple[list, list, list, list,
+                                                                                   pa.ChunkedArray | None]:
+    """Every file read and checked, as (records, file records, unmapped values, identifiers) per
+    file, and the pseudonyms of the first file's distinct identifiers (in order of first
+    appearance; None for a single file). Those are hashed in a thread while the other files are
+    read: the hashing holds the GIL, but the CSV reader and the checksum mostly do not, so the two
+    share the machine's cores.
+    All problems of all files are collected, then the load is refused if there are any."""
+    parts, infos, problems, unmapped, ids = [], [], [], [], []
+    stop, side, ahead = threading.Event(), ThreadPoolExecutor(max_workers=1), None
+    try:
+        for i, f in enumerate(files):
+            df, info, probs = read_extract(Path(f), m, key, stages)
+            problems.extend(probs)
+            if not probs:
+                unmapped.append(info.pop("_unmapped"))
+                ids.append(info.pop("_ids"))
+                parts.append(df)
+                infos.append(info)
+            if ahead is None and ids and not problems and i < len(files) - 1:    # files still to read
+                ahead = side.submit(lambda first: _hash_distinct(pc.unique(first), key, stop), ids[0])
+        if problems:
+            raise ExtractError("extract refused, nothing written:\n  " + "\n  ".join(problems))
+        return parts, infos, unmapped, ids, ahead.result() if ahead is not None else None
+    finally:
+        stop.set()                   # a refused load does not wait for the hashing to finish
+        side.shutdown(wait=True)
+
+
 def load_extracts(files: list[Path], m: mp.Mapping, key: bytes | None = None,
                   lookup_dir: Path | None = None, stages: Stages | None = None) -> Loaded:
     """Read, check and pseudonymise every file (all problems of all files are collected, then the
@@ -464,21 +529,11 @@ def load_extracts(files: list[Path], m: mp.Mapping, key: bytes | None = None,
     if not files:
         raise ExtractError("no extract files given")
     stages = stages if stages is not None else Stages()
-    parts, infos, problems, unmapped, ids = [], [], [], [], []
-    for f in files:
-        df, info, probs = read_extract(Path(f), m, key, stages)
-        problems.extend(probs)
-        if not probs:
-            unmapped.append(info.pop("_unmapped"))
-            ids.append(info.pop("_ids"))
-            parts.append(df)
-            infos.append(info)
-    if problems:
-        raise ExtractError("extract refused, nothing written:\n  " + "\n  ".join(problems))
+    parts, infos, unmapped, ids, ahead = _read_files(files, m, key, stages)
     rec = _concat(parts)
     del parts
     stages.lap("check")
-    rec["_person"], rec["person_id"] = _pseudonymise_people(ids, key)
+    rec["_person"], rec["person_id"] = _pseudonymise_people(ids, key, ahead)
     del ids
     stages.lap("pseudonymise")
     dup = _duplicated(rec)
