@@ -33,7 +33,7 @@ def key_tables(icb: str) -> dict[str, pd.DataFrame]:
         for item in getattr(data_theme, name)(ctx)(icb):
             if isinstance(item, Table) and item.key:
                 out[f"data_{item.key}"] = item.df.reset_index(drop=True)
-    plt.close("all")
+        plt.close("all")                    # the section's charts, never shown here
     _, summary = kpis.read(ds.table("kpi_observations"), icb)
     out["governance_kpi_summary"] = summary.drop(columns=[c for c in ("source",) if c in summary]).reset_index(drop=True)
     return out
