@@ -226,6 +226,22 @@ def test_twelve_month_growth_names_its_period_and_is_missing_without_the_year_be
     assert pd.isna(g.at["england", "growth_pct"])                   # March 2024 lacks QK1: not a partial England
 
 
+@pytest.mark.unit
+def test_region_and_england_rows_kept_once_are_the_same_for_every_icb():
+    from iwt_helpers.analysis import nhs_trend
+    m = _monthly([("2024-03-01", "R0A", "QOP", "trust", 100), ("2025-03-01", "R0A", "QOP", "trust", 103),
+                  ("2025-03-01", "RWE", "QK1", "trust", 50), ("2025-03-01", "RXX", "QE1", "trust", 70)])
+    kept: dict = {}
+
+    def once(key, compute):
+        if key not in kept:
+            kept[key] = compute()
+        return kept[key]
+    for icb in ("QOP", "QE1", "QK1", "QOP"):            # QOP and QE1 share a region; QK1 is in another
+        pd.testing.assert_frame_equal(nhs_trend.by_area(m, icb, once=once), nhs_trend.by_area(m, icb))
+    assert ("nhs_trend_england", None) in kept and sum(k[0] == "nhs_trend_region" for k in kept) == 2
+
+
 @pytest.mark.integration
 def test_data_theme_headline_states_the_icbs_growth_from_the_committed_real_totals():
     import matplotlib

@@ -419,7 +419,8 @@ def nhs_vacancy_rate_kpi_month(data: SystemData, icb: str) -> Value | None:
     """NHS trust vacancy rate in the latest month of the governance KPI's series, as the governance report
     shows it (:func:`kpi_observations`: a synthetic series set to :func:`nhs_vacancy_rate` at that figure's
     month). Another month than :func:`nhs_vacancy_rate`'s where the series runs on, so another measure."""
-    obs, _ = kpi_observations(data, data.t["kpi_observations"], icb, only=(NHS_VACANCY_KPI,))
+    mine = data.icb_rows("kpi_observations", icb) if hasattr(data, "icb_rows") else data.t["kpi_observations"]
+    obs, _ = kpi_observations(data, mine, icb, only=(NHS_VACANCY_KPI,))        # the ICB's rows are all it reads
     k = obs[(obs["kpi_id"] == NHS_VACANCY_KPI) & (obs["icb_code"] == icb) & obs["value"].notna()]
     if k.empty:
         return None

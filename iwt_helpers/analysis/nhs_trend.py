@@ -31,31 +31,40 @@ def series_start() -> pd.Timestamp | None:
     return pd.Timestamp(str(defs.at[KPI_ID, "series_from"])).to_period("M").to_timestamp()
 
 
-def by_area(monthly: pd.DataFrame, icb_code: str, since: pd.Timestamp | None = None) -> pd.DataFrame:
+def _full_months(p: pd.DataFrame) -> pd.DataFrame:
+    """Headcount and FTE by month of one area's rows, over the months where every one of its ICBs has
+    figures (England and a region; an ICB has them in every month it has)."""
+    n = p.groupby("period")["icb_code"].nunique()
+    full = n[n == n.max()].index
+    return p[p["period"].isin(full)].groupby(["period", "area_type", "area"], as_index=False)[["headcount", "fte"]].sum(min_count=1)
+
+
+def by_area(monthly: pd.DataFrame, icb_code: str, since: pd.Timestamp | None = None, once=None) -> pd.DataFrame:
     """NHS trust staff in post (headcount, FTE) by month for the ICB, its NHS England region and
-    England: columns period, area_type ("icb", "region", "england"), area, headcount, fte, source."""
+    England: columns period, area_type ("icb", "region", "england"), area, headcount, fte, source.
+    ``once(key, compute)`` (e.g. ``SystemData.memo``) keeps what every ICB shares (the trust totals, the
+    region's and England's rows, the sources) across calls for the same ``monthly``."""
+    once = once or (lambda key, compute: compute())
     icb_code = geography.resolve_icb(icb_code)
-    t = trust_totals_by_icb(monthly)
-    if since is not None:
-        t = t[t["period"] >= since]
+    t = once(("nhs_trend_totals", since), lambda: _since(trust_totals_by_icb(monthly), since))
     region = geography.region_of(icb_code)
-    regions = geography.icbs().set_index("icb_code")["region_code"]
-    parts = [t[t["icb_code"] == icb_code].assign(area_type="icb", area=geography.icb_name(icb_code)),
-             t[t["icb_code"].map(regions) == region].assign(area_type="region", area=geography.region_name(icb_code)),
-             t.assign(area_type="england", area="England")]
-    rows = []
-    for p in parts:
-        # England and the region only over months where every one of their ICBs has figures.
-        n = p.groupby("period")["icb_code"].nunique()
-        full = n[n == n.max()].index
-        g = p[p["period"].isin(full)].groupby(["period", "area_type", "area"], as_index=False)[["headcount", "fte"]].sum(min_count=1)
-        rows.append(g)
-    out = pd.concat(rows, ignore_index=True)
-    src = monthly["source"].dropna().unique() if "source" in monthly else []
-    out["source"] = "; ".join(src)
+
+    def in_region() -> pd.DataFrame:
+        regions = geography.icbs().set_index("icb_code")["region_code"]
+        return _full_months(t[t["icb_code"].map(regions) == region].assign(area_type="region",
+                                                                             area=geography.region_name(icb_code)))
+    out = pd.concat([_full_months(t[t["icb_code"] == icb_code].assign(area_type="icb", area=geography.icb_name(icb_code))),
+                     once(("nhs_trend_region", region, since), in_region),
+                     once(("nhs_trend_england", since), lambda: _full_months(t.assign(area_type="england", area="England")))],
+                    ignore_index=True)
+    out["source"] = once(("nhs_trend_sources",), lambda: "; ".join(monthly["source"].dropna().unique() if "source" in monthly else []))
     if "synthetic" in monthly:
-        out["synthetic"] = bool(monthly["synthetic"].astype(bool).any())
+        out["synthetic"] = once(("nhs_trend_synthetic",), lambda: bool(monthly["synthetic"].astype(bool).any()))
     return out
+
+
+def _since(t: pd.DataFrame, since: pd.Timestamp | None) -> pd.DataFrame:
+    return t if since is None else t[t["period"] >= since]
 
 
 def indexed(areas: pd.DataFrame, measure: str = "fte") -> pd.DataFrame:

@@ -139,7 +139,7 @@ class SystemData:
         monthly = self.nhs_monthly
         if monthly is None:
             return None
-        return self.memo(("monthly_areas", icb), lambda: nhs_trend.by_area(monthly, icb, nhs_trend.series_start()))
+        return self.memo(("monthly_areas", icb), lambda: nhs_trend.by_area(monthly, icb, nhs_trend.series_start(), self.memo))
 
     @property
     def base_year(self) -> int:
