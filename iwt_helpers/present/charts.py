@@ -364,9 +364,14 @@ def _fit_ylabel(ax, axes_height_in: float) -> int:
 
 
 def _text_in(text: str, size_pt: float) -> float:
-    """Width of one line of text in inches, measured from the font's glyphs (no rendering)."""
-    w, _, _ = TextToPath().get_text_width_height_descent(text, FontProperties(size=size_pt), ismath=False)
-    return w / 72
+    """Width of one line of text in inches, measured from the font's glyphs (no rendering); each text
+    measured once per font (the same labels are measured for chart after chart)."""
+    return _width_pt(text, FontProperties(size=size_pt)) / 72
+
+
+@functools.lru_cache(maxsize=4096)
+def _width_pt(text: str, font: FontProperties) -> float:
+    return TextToPath().get_text_width_height_descent(text, font, ismath=False)[0]
 
 
 def _wrap_to(text: str, width_in: float, size_pt: float) -> str | None:

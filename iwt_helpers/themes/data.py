@@ -160,6 +160,29 @@ def _nhs_monthly_coverage(ctx: DataContext, icb: str) -> str:
             "apart: never added to the NHS trust sector, the staff in post above or any total.")
 
 
+def _with_period_and_status(ctx: DataContext, sectors: pd.DataFrame, snap: pd.DataFrame) -> None:
+    """Each sector's period and real or synthetic status in its row of ``sectors`` (the whole-system row:
+    the periods in words and the status of all the rows)."""
+    per = snap.drop_duplicates("sector").set_index("sector")
+    status = {s: ("synthetic" if per.at[s, "synthetic"] else "real") for s in per.index}
+    sectors["period"] = sectors["sector"].map(per["period_label"])
+    sectors["status"] = sectors["sector"].map(status)
+    whole = sectors["sector"] == "whole_system"
+    sectors.loc[whole, "period"] = "each sector at its latest period" if snap["period_label"].nunique() > 1 else snap["period_label"].iloc[0]
+    sectors.loc[whole, "status"] = ctx.prov(snap).status
+
+
+def _workforce_headlines(ctx: DataContext, real: pd.DataFrame, fake: pd.DataFrame) -> list[Headline]:
+    """The headline FTE of the real sectors and, apart, of the synthetic ones (never added together)."""
+    heads = []
+    if len(real):
+        heads.append(Headline(f"Workforce in {_sectors_named(real)}", real["fte"].sum(), "FTE", provenance=ctx.prov(real)))
+    if len(fake):
+        name = "Whole-system workforce" if real.empty else f"Not included above: {_sectors_named(fake)}"
+        heads.append(Headline(name + " (synthetic demonstration data)", fake["fte"].sum(), "FTE", provenance=ctx.prov(fake)))
+    return heads
+
+
 def whole_system_section(ctx: DataContext):
     pop = ctx.t["population"]
     nhs = ctx.nhs_attribution
@@ -172,22 +195,11 @@ def whole_system_section(ctx: DataContext):
         sectors = workforce.by_sector(snap, icb, profile_table=groups)
         reg = workforce.by_dimension(snap, icb, "registered", profile_table=groups)
         own = workforce.by_dimension(snap, icb, "ownership", profile_table=groups, sector_table=sectors)
-        per = snap.drop_duplicates("sector").set_index("sector")
-        status = {s: ("synthetic" if per.at[s, "synthetic"] else "real") for s in per.index}
-        sectors["period"] = sectors["sector"].map(per["period_label"])
-        sectors["status"] = sectors["sector"].map(status)
-        whole = sectors["sector"] == "whole_system"
-        sectors.loc[whole, "period"] = "each sector at its latest period" if snap["period_label"].nunique() > 1 else snap["period_label"].iloc[0]
-        sectors.loc[whole, "status"] = ctx.prov(snap).status
+        _with_period_and_status(ctx, sectors, snap)
         prov = ctx.prov(snap, by="sector")
         real = snap[~snap["synthetic"].astype(bool)]
         fake = snap[snap["synthetic"].astype(bool)]
-        heads = []
-        if len(real):
-            heads.append(Headline(f"Workforce in {_sectors_named(real)}", real["fte"].sum(), "FTE", provenance=ctx.prov(real)))
-        if len(fake):
-            name = "Whole-system workforce" if real.empty else f"Not included above: {_sectors_named(fake)}"
-            heads.append(Headline(name + " (synthetic demonstration data)", fake["fte"].sum(), "FTE", provenance=ctx.prov(fake)))
+        heads = _workforce_headlines(ctx, real, fake)
         profile = _groups_named(groups, snap)
         reg["registered"] = reg["registered"].map({True: "Registered professionals", False: "Not professionally registered"})
         own["ownership"] = own["ownership"].map(lambda t: t[:1].upper() + t[1:])
