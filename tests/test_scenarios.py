@@ -909,6 +909,27 @@ def test_percentiles_are_numpys_own_quantiles_of_the_runs():
 
 
 @pytest.mark.unit
+def test_percentiles_a_year_at_a_time_are_numpys_quantiles_of_the_whole_arrays_totals():
+    inp = tiny(leave=0.2, join=0.25, move=0.1, pop_growth=0.02)
+    f = config.load()
+    base_sc = f.get("baseline")
+    d = config.draws(base_sc, 40, 2)
+    common = model.Common.build(inp, base_sc, d)
+    base = model.simulate(inp, base_sc, d, 2, common, flows=False)
+    like = summary.percentile_arrays(base)
+    for sc in f.scenarios.values():
+        run = model.simulate(inp, sc, config.draws(sc, 40, 2), 2, common, base if sc.levers else None, flows=False)
+        got = summary.percentile_arrays(run, like=like if sc.levers else None)
+        whole = {"supply": summary.runs_last(run.supply), "demand": summary.runs_last(run.demand)}
+        whole["gap"] = whole["demand"] - whole["supply"]
+        for level, (starts, _) in summary._levels(inp.cells, ("staff_group", "sector", "icb")).items():
+            for m, v in whole.items():
+                v = v if starts is None else np.add.reduceat(v, starts, axis=1)
+                expected = np.quantile(v, summary.QUANTILES, axis=-1).transpose(0, 2, 1)
+                assert np.array_equal(got.q[(level, m)], expected), (sc.name, level, m)
+
+
+@pytest.mark.unit
 def test_the_csv_is_the_text_pandas_writes():
     v = [-0.04, -0.05, 0.05, 0.15, 0.25, 1234567.85, np.nan, -12.35, 2.5e6 + 0.05, 0.0, -0.0, 1e9 + 0.45, np.inf]
     t = pd.DataFrame({"icb_code": ["QOP", "Q,E1", 'say "hi"', None, "", "QOP", "QOP", "QOP", "QOP", "x", "y", "z", "w"],

@@ -488,17 +488,17 @@ def _supply(c: Common, demand: np.ndarray, acting: list[levers.Acting], flows: b
     d = c.d
     route_levers = any(x.lever.routes for x in acting)
     for t in range(1, T + 1):
-        factor = _once(memo, levers.leaving_factor, acting, t, (len(c.fte0), R))   # None: no lever on leaving
+        factor = _once(memo, _leaving_factors, acting, t, (len(c.fte0), R))   # None: no lever on leaving
         if factor is not None and sel is not None:
-            factor = factor[pick]
+            factor = (factor[0][pick], factor[1][pick])
         np.copyto(x, x0)
         gap_rel = levers.pay_gap(acting, t, (1 + d["pay_gap_drift"]) ** t)   # gap(t) / gap(base), (R,)
         x[care, :] *= np.maximum(0.0, 1 + d["flow_response_to_pay"] * (gap_rel - 1))[None, :]
         np.multiply(S, rate, out=lb)                                         # leavers at base-year rates
         lb.sum(axis=0, dtype=np.float64, out=leave_base)
         if factor is not None:
-            np.multiply(lb, factor.astype(DTYPE), out=lb)                    # leavers after the levers
-        leave = leave_base if factor is None else np.multiply(leave_base, factor, out=leave_now)
+            np.multiply(lb, factor[1], out=lb)                               # leavers after the levers
+        leave = leave_base if factor is None else np.multiply(leave_base, factor[0], out=leave_now)
         S -= lb
         inflow.fill(0.0)
         moved = leave * x if flows else None
@@ -542,6 +542,12 @@ def _supply(c: Common, demand: np.ndarray, acting: list[levers.Acting], flows: b
                          ("within_sector_moves", supply[t - 1] * within_rate)):
                 acc[k] += v
     return supply, S, acc
+
+
+def _leaving_factors(acting: list[levers.Acting], t: int, shape: tuple[int, int]) -> tuple | None:
+    """:func:`levers.leaving_factor` (float64, on leavers' FTE) and as DTYPE (on leavers by age), once a year."""
+    f = levers.leaving_factor(acting, t, shape)
+    return None if f is None else (f, f.astype(DTYPE))
 
 
 def _once(memo: dict | None, make, acting: list[levers.Acting], t: int, *args):

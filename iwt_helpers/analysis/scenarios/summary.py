@@ -123,6 +123,16 @@ def _differ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a != b).any(axis=2).any(axis=0)
 
 
+def _slab(arrays: dict[str, np.ndarray], measure: str, y: int, cols: np.ndarray | None) -> np.ndarray:
+    """(cells, runs): a measure in year y of the cells ``cols`` (None: all); the gap worked out a year at a
+    time (the same values as of the whole array, without making it)."""
+    if measure == "gap":
+        d, s = arrays["demand"][y], arrays["supply"][y]
+        return d - s if cols is None else d[cols] - s[cols]
+    v = arrays[measure][y]
+    return v if cols is None else v[cols]
+
+
 def percentile_arrays(run: Run, levels: tuple[str, ...] = ("staff_group", "sector", "icb"),
                       like: Percentiles | None = None) -> Percentiles:
     """:func:`percentiles` as arrays. ``like``: the percentiles of another run of the same cells (a
@@ -137,6 +147,7 @@ def percentile_arrays(run: Run, levels: tuple[str, ...] = ("staff_group", "secto
         changed["gap"] = changed["supply"] | changed["demand"]
     q: dict[tuple[str, str], np.ndarray] = {}
     labels = {}
+    years = arrays["supply"].shape[0]
     for level, (starts, lab) in _levels(cells, levels).items():
         labels[level] = lab
         bounds = np.r_[starts, len(cells)] if starts is not None else np.arange(len(cells) + 1)
@@ -145,18 +156,15 @@ def percentile_arrays(run: Run, levels: tuple[str, ...] = ("staff_group", "secto
             if not len(todo):
                 q[(level, measure)] = like.q[(level, measure)]
                 continue
-            if measure == "gap" and "gap" not in arrays:
-                arrays["gap"] = arrays["demand"] - arrays["supply"]          # once, for every level
-            values = arrays[measure]
-            if len(todo) < len(lab):                # the cells of the groups to compute
-                values = values[:, np.concatenate([np.arange(bounds[g], bounds[g + 1]) for g in todo])]
-            if starts is not None:
-                sizes = bounds[1:][todo] - bounds[:-1][todo]
-                values = np.add.reduceat(values, np.r_[0, np.cumsum(sizes)[:-1]], axis=1)
-            got = quantiles(values).transpose(0, 2, 1)                    # (3, groups, years)
-            if len(todo) < len(lab):
-                got, part = like.q[(level, measure)].copy(), got
-                got[:, todo] = part
+            part = len(todo) < len(lab)
+            cols = np.concatenate([np.arange(bounds[g], bounds[g + 1]) for g in todo]) if part else None
+            sums = None if starts is None else np.r_[0, np.cumsum(bounds[1:][todo] - bounds[:-1][todo])[:-1]]
+            got = like.q[(level, measure)].copy() if part else np.empty((len(QUANTILES), len(lab), years))
+            for y in range(years):                  # a year at a time: the gap and totals stay in cache
+                values = _slab(arrays, measure, y, cols)
+                if sums is not None:
+                    values = np.add.reduceat(values, sums, axis=0)
+                got[:, todo, y] = quantiles(values)
             q[(level, measure)] = got
     return Percentiles(run, labels, q)
 
