@@ -216,27 +216,31 @@ def test_where_health_is_published_and_social_care_synthetic_no_title_ranks_them
     assert "The gaps of adult social care rest on synthetic" in notes and "Its gaps are then illustrations" not in notes
 
 
-@pytest.mark.integration
-def test_the_split_sentence_gives_the_need_beyond_demography_part_from_the_waterfall(health_real):
+@pytest.fixture(scope="module")
+def split_sentence(health_real):
+    """QOP's sentence splitting the health gap into its parts, and the health waterfall's parts (FTE) it
+    reads, at the horizon."""
     from iwt_helpers.analysis import measures
     from iwt_helpers.analysis.scenarios import summary
     theme, ctx = health_real
     run = ctx.run("QOP")
     text = theme._real_and_synthetic_gap(ctx, "QOP", run, run.inputs.horizon)
-    w = summary.waterfall(measures.median_runs(run, "QOP"), "QOP", "health").set_index("part")["fte"]
+    return text, summary.waterfall(measures.median_runs(run, "QOP"), "QOP", "health").set_index("part")["fte"]
+
+
+@pytest.mark.integration
+def test_the_split_sentence_gives_the_need_beyond_demography_part_from_the_waterfall(split_sentence):
+    text, w = split_sentence
     assert f"adds about {w['demand_need']:,.0f} FTE" in text
     assert "projected from published staff numbers and rates" not in text
     assert "With no growth in need beyond demography" in text
 
 
 @pytest.mark.integration
-def test_the_split_sentence_adds_up_the_health_gap_from_the_waterfalls_parts_and_titles_name_what_it_rests_on(health_real):
-    from iwt_helpers.analysis import measures
-    from iwt_helpers.analysis.scenarios import summary
+def test_the_split_sentence_adds_up_the_health_gap_from_the_waterfalls_parts_and_titles_name_what_it_rests_on(
+        health_real, split_sentence):
     theme, ctx = health_real
-    run = ctx.run("QOP")
-    text = theme._real_and_synthetic_gap(ctx, "QOP", run, run.inputs.horizon)
-    w = summary.waterfall(measures.median_runs(run, "QOP"), "QOP", "health").set_index("part")["fte"]
+    text, w = split_sentence
     flows = w[["leavers", "leaving_avoided", "joiners", "joiners_new_roles", "moves"]].sum()
     total = w[["base_gap", "demand_population", "demand_need", "demand_levers"]].sum() + flows
     assert f"{w['base_gap']:,.0f} (posts vacant in the base year" in text

@@ -30,6 +30,12 @@ BY_KEY = tables.SPLIT_BY                 # table -> the column a theme splits it
 TABLES = tables.loaded_by("data")        # the tables the data theme reads, in its order
 
 
+def split_by_icb(df: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """``df``'s rows by ICB, each as ``df[df["icb_code"] == icb]`` gives them (same rows, order and index),
+    and its empty frame for an ICB without rows."""
+    return dict(tuple(df.groupby("icb_code", sort=False))), df.iloc[0:0]
+
+
 @dataclass(frozen=True)
 class PlaceInputs:
     """What the places table reads, once per report."""
@@ -111,10 +117,7 @@ class SystemData:
         """One ICB's rows of ``frame()`` (a table, or one worked out from the tables), as
         ``df[df["icb_code"] == icb]`` gives them, the frame made and split by ICB once under ``key``.
         Never change them."""
-        def split() -> tuple[dict, pd.DataFrame]:
-            df = frame()
-            return dict(tuple(df.groupby("icb_code", sort=False))), df.iloc[0:0]
-        groups, empty = self.memo(key, split)
+        groups, empty = self.memo(key, lambda: split_by_icb(frame()))
         return groups.get(icb, empty)
 
     def sector_rows(self, icb: str) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from IPython.display import HTML, display
 from iwt_helpers.analysis import kpis as kpi_framework
 from iwt_helpers.analysis import measures, nhs_trend
 from iwt_helpers.analysis.params import ReportParams
-from iwt_helpers.analysis.system_data import SystemData
+from iwt_helpers.analysis.system_data import SystemData, split_by_icb
 from iwt_helpers.data import geography
 from iwt_helpers.data.datastore import Dataset
 from iwt_helpers.present import charts
@@ -113,8 +113,8 @@ class GovernanceContext:
     def icb_rows(self, icb: str) -> pd.DataFrame:
         """The ICB's KPI observations, as ``observations[observations["icb_code"] == icb]`` gives them (the
         table split by ICB once, not filtered again at each ICB); never change them."""
-        groups = self.once(("observations_by_icb",), lambda: dict(tuple(self.observations.groupby("icb_code", sort=False))))
-        return groups.get(icb, self.observations.iloc[0:0])
+        groups, empty = self.once(("observations_by_icb",), lambda: split_by_icb(self.observations))
+        return groups.get(icb, empty)
 
     def figures(self, icb: str) -> dict[str, measures.Value]:
         """The KPI summary's latest values that are registered figures (KPI id -> figure): those whose
