@@ -1,6 +1,8 @@
 """The explorer: static render once from the parameters; interactive redraws of the blocks a control moves, with
 what a redraw would repeat (outputs of a state shown before, charts of the same inputs) kept."""
 
+import importlib.util
+
 import pandas as pd
 import pytest
 
@@ -317,3 +319,24 @@ def test_a_tables_icb_rows_worked_out_once_are_the_rows_a_filter_gives_with_or_w
     for icb in ("QE1", "QHM"):
         for name in ("asc_vacancy_rate", "asc_turnover_rate", "nhs_leaver_rate"):
             assert ctx.measure(name, icb) == measures.figure(plain, name, icb)
+
+
+def test_drawing_workers_start_only_in_a_live_kernel_and_never_when_set_to_none(monkeypatch):
+    from iwt_helpers.present import beside
+
+    started = []
+    monkeypatch.setattr(beside, "drawer", lambda: started.append(1))
+    explorer.Explorer("QOP", interactive=False).controls()
+    if importlib.util.find_spec("ipywidgets"):
+        ex = explorer.Explorer("QOP", interactive=True)          # under pytest: no live kernel
+        monkeypatch.setattr(explorer, "display", lambda *a, **k: None)
+        ex.controls()
+        assert ex._drawer is None
+    assert started == []
+    monkeypatch.setenv(beside.WORKERS_ENV, "0")
+    assert beside.workers_wanted() == 0
+    monkeypatch.setenv(beside.WORKERS_ENV, "two")
+    with pytest.raises(ValueError, match="IWT_DRAW_WORKERS='two': expected a whole number"):
+        beside.workers_wanted()
+    monkeypatch.delenv(beside.WORKERS_ENV)
+    assert 1 <= beside.workers_wanted() <= beside.MAX_WORKERS

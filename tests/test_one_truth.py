@@ -265,6 +265,7 @@ class _Run:
     supply: np.ndarray
     demand: np.ndarray
     flows: dict
+    memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)   # as model.Run's
 
 
 @pytest.mark.unit

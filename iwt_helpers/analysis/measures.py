@@ -558,9 +558,22 @@ def sickness_funnel(kpi_observations: pd.DataFrame, fte: pd.Series) -> pd.DataFr
 
 
 def gap_by_run(run: Any, icb: str, years_ahead: int) -> np.ndarray:
-    """The ICB's gap (posts needed less staff in post, FTE) ``years_ahead`` after the base year, per run."""
-    m = (run.inputs.cells["icb_code"] == icb).to_numpy()
-    return (run.demand[:, m, years_ahead] - run.supply[:, m, years_ahead]).sum(axis=1, dtype=np.float64)
+    """The ICB's gap (posts needed less staff in post, FTE) ``years_ahead`` after the base year, per run
+    (read-only: worked out once per run, ICB and year, as every section quotes it)."""
+    return _by_run(run, icb, years_ahead, "gap")
+
+
+def _by_run(run: Any, icb: str, years_ahead: int, what: str) -> np.ndarray:
+    """Per run, the ICB's posts needed (``what="demand"``) or gap (``"gap"``) ``years_ahead`` after the base
+    year, once per run (kept in ``run.memo``), read-only."""
+    key = ("icb_sum", what, icb, years_ahead)
+    if key not in run.memo:
+        m = (run.inputs.cells["icb_code"] == icb).to_numpy()
+        demand = run.demand[:, m, years_ahead]
+        v = (demand - run.supply[:, m, years_ahead] if what == "gap" else demand).sum(axis=1, dtype=np.float64)
+        v.flags.writeable = False
+        run.memo[key] = v
+    return run.memo[key]
 
 
 def gap(run: Any, icb: str, years_ahead: int | None = None, status: str = MODELLED) -> Value:
@@ -578,8 +591,7 @@ def gap_pct_of_posts(run: Any, icb: str, years_ahead: int | None = None, status:
     both over the runs (a ratio of the two medians every table shows beside it, not a median of each run's
     ratio), so that a reader dividing the one by the other gets it."""
     h = run.inputs.horizon if years_ahead is None else years_ahead
-    m = (run.inputs.cells["icb_code"] == icb).to_numpy()
-    posts = float(np.median(run.demand[:, m, h].sum(axis=1, dtype=np.float64)))
+    posts = float(np.median(_by_run(run, icb, h, "demand")))
     g = gap(run, icb, h, status)
     return dataclasses.replace(g, measure="scenario_gap_pct_of_posts", value=100 * g.value / posts if posts else float("nan"),
                                scope=f"median gap over median posts needed, {run.n_runs:,} runs")

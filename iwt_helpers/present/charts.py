@@ -8,7 +8,8 @@ never change the figure afterwards). Under :func:`reuse_drawings` (the interacti
 redraws) a chart function called with the same inputs as a chart drawn before returns that drawing
 (:class:`DrawnChart`, which has no axes to change) instead of building the figure again; a figure
 changed after its function returned it (axes, artists, limits, labels, titles) is drawn as it is and
-its drawing is not kept.
+its drawing is not kept. Under :func:`draw_beside` as well, a chart function hands its inputs to be
+built and drawn in another process (:mod:`.beside`) and returns a :class:`PendingChart`.
 """
 
 from __future__ import annotations
@@ -89,6 +90,44 @@ class DrawnChart:
         return self._suptitle
 
 
+class PendingChart:
+    """A chart being built and drawn in another process (:func:`draw_beside`), from the inputs given to
+    its chart function: :meth:`drawing` waits for its SVG; anything else asked of it (an attribute of
+    the figure) builds the figure here first, from the same inputs, and asks the figure."""
+
+    def __init__(self, fn, args: tuple, kwargs: dict, key: bytes, future):
+        self._fn, self._args, self._kwargs, self._future = fn, args, kwargs, future
+        self.key = key
+        self._fig = None
+
+    def drawing(self) -> tuple[str, str, str] | None:
+        """(svg, title, suptitle) as ``notebook.figure_bundle`` makes them, once drawn; None when it was
+        not (the other process failed, refused or stopped) or when the figure was built here."""
+        if self._fig is not None:
+            return None
+        try:
+            return self._future.result()
+        except Exception:                  # any failure there: the figure is built here instead
+            return None
+
+    def done(self) -> bool:
+        return self._fig is not None or self._future.done()
+
+    def figure(self):
+        """The figure, built here (as the chart function builds it outside :func:`draw_beside`)."""
+        if self._fig is None:
+            self._future.cancel()
+            self._fig = self._fn(*self._args, **self._kwargs)
+            if _DRAWINGS.active:
+                _DRAWINGS.pending[self._fig] = (self.key, _outline(self._fig))
+        return self._fig
+
+    def __getattr__(self, name: str):
+        if name.startswith("__") or name in ("_fn", "_args", "_kwargs", "_future", "_fig", "key"):
+            raise AttributeError(name)
+        return getattr(self.figure(), name)
+
+
 class _Drawings:
     """SVG drawings by the inputs of the chart function that built them (the last ``size``), and the
     inputs of the figures built but not drawn yet."""
@@ -99,6 +138,7 @@ class _Drawings:
         self.pending: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self.active = 0
         self.style = b""
+        self.beside = None          # under draw_beside: submit(fn, args, kwargs) -> a future, or None
 
 
 _DRAWINGS = _Drawings()
@@ -111,12 +151,36 @@ def reuse_drawings():
     rather than a new figure; figures built are remembered by their inputs when
     ``notebook.figure_bundle`` draws them."""
     if not _DRAWINGS.active:
-        _DRAWINGS.style = hashlib.blake2b(repr(sorted(mpl.rcParams.items())).encode(), digest_size=16).digest()
+        _DRAWINGS.style = style_digest()
     _DRAWINGS.active += 1
     try:
         yield
     finally:
         _DRAWINGS.active -= 1
+
+
+def style_settings() -> dict:
+    """matplotlib's current settings but the backend (which does not change an SVG drawn)."""
+    return {k: v for k, v in mpl.rcParams.items() if k != "backend"}
+
+
+def style_digest() -> bytes:
+    """A digest of :func:`style_settings`: charts of the same inputs under the same digest are the same
+    drawing."""
+    return hashlib.blake2b(repr(sorted(style_settings().items())).encode(), digest_size=16).digest()
+
+
+@contextmanager
+def draw_beside(submit):
+    """Within the block (and :func:`reuse_drawings`), a chart function whose inputs can be keyed hands
+    them to ``submit(fn, args, kwargs)``, which returns a future of the drawing (``notebook.svg_of``'s
+    (svg, title, suptitle)) or None to build the figure here; the function returns a
+    :class:`PendingChart` of that future."""
+    before, _DRAWINGS.beside = _DRAWINGS.beside, submit
+    try:
+        yield
+    finally:
+        _DRAWINGS.beside = before
 
 
 def forget_drawings() -> None:
@@ -217,6 +281,10 @@ def reusable(fn):
         if key is not None and key in _DRAWINGS.svgs:
             _DRAWINGS.svgs.move_to_end(key)
             return DrawnChart(*_DRAWINGS.svgs[key])
+        if key is not None and _DRAWINGS.beside is not None:
+            future = _DRAWINGS.beside(fn, args, kwargs)
+            if future is not None:
+                return PendingChart(fn, args, kwargs, key, future)
         fig = fn(*args, **kwargs)
         if key is not None:
             _DRAWINGS.pending[fig] = (key, _outline(fig))

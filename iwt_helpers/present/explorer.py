@@ -15,7 +15,9 @@ of items for another ICB. A block depends on every control unless it says otherw
 outputs come out the same is not sent to the page again. Each block keeps the outputs of its last
 few states (ICB and the values of the controls it depends on), so that going back to one is not
 rendered again, and a chart drawn from the same inputs as before is not drawn again
-(:func:`iwt_helpers.present.charts.reuse_drawings`). :meth:`Explorer.redraw` called directly renders
+(:func:`iwt_helpers.present.charts.reuse_drawings`). In a live kernel the charts of a redraw are built
+and drawn by worker processes beside the kernel (:mod:`.beside`) while it works out the next
+section, and each block is shown once its charts are back, in order. :meth:`Explorer.redraw` called directly renders
 everything afresh; after :func:`data_changed` (data shown changed under the explorer, e.g. a
 readiness round saved) no output kept from before is shown again. Headlines, invisible in reports
 (they go to the index pages), are shown as ``<div class="iwt-headline">`` blocks so that an analyst
@@ -34,8 +36,10 @@ import gc
 import html
 import os
 import time
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +48,7 @@ from IPython.display import HTML, Markdown, display
 from iwt_helpers import IWT_MIME
 from iwt_helpers.data import geography
 
-from . import charts, notebook
+from . import beside, charts, notebook
 from .items import Figure, Headline, Item, Table
 
 BATCH_ENV = "IWT_BATCH"
@@ -110,11 +114,15 @@ def _display_data(data: dict, metadata: dict | None = None) -> dict:
 
 
 class Explorer:
-    def __init__(self, icb_code: str, interactive: bool | None = None):
+    def __init__(self, icb_code: str, interactive: bool | None = None, draw_beside: bool | None = None):
+        """``draw_beside``: whether redraws hand their charts to worker processes (:mod:`.beside`); default
+        in a live kernel only."""
         self.icb_code = geography.resolve_icb(icb_code)
         if interactive is None:
             interactive = os.environ.get(BATCH_ENV, "") != "1" and widgets_available()
         self.interactive = interactive
+        self._draw_beside = draw_beside
+        self._drawer: beside.Drawer | None = None
         self.parts: list[_Part] = []
         self.last_redraw_s: float | None = None
         self.redraws = 0
@@ -182,6 +190,12 @@ class Explorer:
         # collector's generations (as the report runner does after its warm-up), so that collections
         # during redraws do not walk it again and again.
         gc.freeze()
+        if widgets_available() if self._draw_beside is None else self._draw_beside:
+            try:
+                self._drawer = beside.drawer()     # the workers start now, while the notebook renders
+            except (OSError, RuntimeError) as err:  # no process could start: every chart is drawn here
+                self._drawer = None
+                warnings.warn(f"charts are drawn in the kernel only: {type(err).__name__}: {err}", stacklevel=2)
 
         t = geography.icbs()
         options = [(f"{r.icb_short_name} ({r.icb_code})", r.icb_code) for r in t.sort_values("icb_short_name").itertuples()]
@@ -251,9 +265,10 @@ class Explorer:
             display({IWT_MIME: payload, "text/plain": ""}, raw=True)
         return result
 
-    def _render(self, part: _Part, payloads_too: bool = True) -> tuple[tuple[dict, ...], list[dict], Any]:
+    def _render(self, part: _Part, payloads_too: bool = True) -> tuple[tuple, list[dict], Any]:
         """The outputs of a part for the current ICB, and the runner's payloads it emitted (for a
-        section, only with ``payloads_too``: a redraw does not emit them)."""
+        section, only with ``payloads_too``: a redraw does not emit them). A chart being drawn beside the
+        kernel is its ``charts.PendingChart`` among the outputs (:func:`_shown` waits for it)."""
         if part.items:
             items = part.render(self.icb_code)
             outputs, payloads = [], []
@@ -264,6 +279,8 @@ class Explorer:
                     payloads.append(payload)
                     outputs.append(_display_data({"text/html": notebook.headline_html(payload),
                                                   "text/plain": f"{payload['name']}: {payload['text']}"}))
+                elif isinstance(item, Figure) and isinstance(item.fig, charts.PendingChart):
+                    outputs.append(item.fig)
                 else:
                     bundle, shown = _bundle(item)
                     outputs.append(_display_data(_data_of(bundle)))
@@ -317,7 +334,8 @@ class Explorer:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            with charts.reuse_drawings():
+            with charts.reuse_drawings(), (charts.draw_beside(self._drawer.submit) if self._drawer else nullcontext()):
+                waiting: list[tuple[_Part, tuple, tuple]] = []        # blocks rendered, charts not all back
                 for part in self.parts:
                     if changed is not None and not part.depends_on(changed):
                         continue
@@ -325,19 +343,37 @@ class Explorer:
                     outputs = part.states.get(state)
                     if outputs is None:
                         outputs, _, _ = self._render(part, payloads_too=False)
-                        part.states[state] = outputs
-                        while len(part.states) > STATES_KEPT:
-                            part.states.popitem(last=False)
+                        waiting.append((part, state, outputs))
                     else:
                         part.states.move_to_end(state)
-                    if outputs != part.out.outputs:
-                        part.out.outputs = outputs
+                        waiting.append((part, None, outputs))
+                    self._show(waiting, wait=False)
+                if self._drawer is not None:
+                    self._drawer.help()        # nothing left to work out: draw what no worker has yet
+                self._show(waiting, wait=True)
         finally:
             if collecting:
                 gc.enable()
         self.last_redraw_s = time.perf_counter() - t0
         self.redraws += 1
         return self.last_redraw_s
+
+    @staticmethod
+    def _show(waiting: list, wait: bool) -> None:
+        """Show the blocks of ``waiting`` in order, from the first, as long as their charts are back (all
+        of them with ``wait``), each kept for its state (None: kept already); shown blocks leave the list."""
+        while waiting:
+            part, state, outputs = waiting[0]
+            if not wait and not all(o.done() for o in outputs if isinstance(o, charts.PendingChart)):
+                return
+            waiting.pop(0)
+            outputs = _shown(outputs)
+            if state is not None:
+                part.states[state] = outputs
+                while len(part.states) > STATES_KEPT:
+                    part.states.popitem(last=False)
+            if outputs != part.out.outputs:
+                part.out.outputs = outputs
 
     def _on_change(self, name: str, value: Any) -> None:
         # Collection stays paused until the kernel has replied to the change, so that the redraw's
@@ -398,6 +434,13 @@ def _measures_payload(item: Item) -> dict | None:
     else:
         return None
     return notebook.measures_payload(*where[:2], rows, where[2]) if rows else None
+
+
+def _shown(outputs: tuple) -> tuple[dict, ...]:
+    """Outputs with each chart drawn beside the kernel as its drawing (waiting for it; drawn here
+    when it does not come)."""
+    return tuple(_display_data(_data_of(notebook.figure_bundle(o))) if isinstance(o, charts.PendingChart) else o
+                 for o in outputs)
 
 
 def _bundle(item: Item) -> tuple[Any, Any]:

@@ -221,9 +221,29 @@ class SVGChart:
 def figure_bundle(fig) -> SVGChart:
     """Render a matplotlib figure as SVG (crisp at any size, text kept as text, about twice as
     fast as PNG), titled with the chart's finding for screen readers, and free the figure. A chart
-    drawn before from the same inputs (``charts.DrawnChart``) is shown as it was drawn."""
+    drawn before from the same inputs (``charts.DrawnChart``) is shown as it was drawn; a chart being
+    drawn beside the kernel (``charts.PendingChart``, :mod:`.beside`) as it comes back, or drawn here
+    when it does not."""
     if isinstance(fig, charts.DrawnChart):
         return SVGChart(fig.svg, fig.title)
+    if isinstance(fig, charts.PendingChart):
+        drawn = fig.drawing()
+        if drawn is None:
+            fig = fig.figure()
+        else:
+            svg, title, suptitle = drawn
+            charts.remember_drawing(fig.key, svg, title, suptitle)
+            return SVGChart(svg, title)
+    svg, title, suptitle = svg_of(fig)
+    key = charts.drawn_key(fig)
+    if key is not None:
+        charts.remember_drawing(key, svg, title, suptitle)
+    return SVGChart(svg, title)
+
+
+def svg_of(fig) -> tuple[str, str, str]:
+    """A figure's SVG as :func:`figure_bundle` shows it, its title for screen readers and its suptitle;
+    the figure is closed."""
     import io
     import re
 
@@ -239,10 +259,7 @@ def figure_bundle(fig) -> SVGChart:
     svg = svg[svg.index("<svg"):]                               # drop the XML prolog and DOCTYPE
     svg = re.sub(r"<svg ", f'<svg role="img" aria-label="{html.escape(title)}" ', svg, count=1)
     svg = re.sub(r"(<svg[^>]*>)", lambda m: m.group(1) + f"<title>{html.escape(title)}</title>", svg, count=1)
-    key = charts.drawn_key(fig)
-    if key is not None:
-        charts.remember_drawing(key, svg, title, suptitle)
-    return SVGChart(svg, title)
+    return svg, title, suptitle
 
 
 SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "iwt"}     # text as text; stable ids: same input, same bytes

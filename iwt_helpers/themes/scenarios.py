@@ -552,6 +552,7 @@ def summary_section(ctx: ScenarioContext):
                        Headline(f"{'Illustrative gap' if prov.synthetic else 'Gap'} in {inp.base_year + h}, FTE, 10th to 90th "
                                 "percentile", f"{_fte(p10)} to {_fte(p90)}",
                                 provenance=prov)]
+        charts_at_end = _summary_charts(ctx, icb, run, whole, fam, prov, h, p50, gaps[h])   # first: drawn beside
         held = _need_held(ctx, icb) if h == inp.horizon else None
         if held is not None:
             items.append(_need_table(ctx, icb, held, inp.base_year + h, run.n_runs, prov))
@@ -577,20 +578,28 @@ def summary_section(ctx: ScenarioContext):
                                     "gap_p50": "{:,.0f}", "gap_p90": "{:,.0f}", "gap_pct": "{:.1f}"},
                            key="gap", suppress=False, provenance=prov,
                            measures={"gap_p50": list(gaps.values()), "gap_pct": list(pcts.values())}))
-        trend = "widens" if p50 > whole[(whole["measure"] == "gap") & (whole["year"] == inp.base_year)]["p50"].iloc[0] else "narrows"
-        items.append(Figure(charts.supply_demand_fan(
-            whole, footer_text(prov), prov.stamp,
-            f"{icb_name(icb)}: the gap between posts needed and staff in post {trend} to {_fte(p50)} FTE by "
-            f"{inp.base_year + h} ({ctx.label()})"), prov, [gaps[h]]))
-        last = fam[(fam["measure"] == "gap") & (fam["year"] == inp.base_year + h)].set_index("group")["p50"]
-        worst = last.idxmax() if len(last) else "all"
-        mixed = _statuses(ctx, icb, "family")
-        title = (f"Gap by part of the system to {inp.base_year + h} ({mixed})" if mixed else
-                 f"{FAMILY_LABELS.get(worst, worst)} carries the larger gap in {inp.base_year + h}: "
-                 f"{_fte(last.get(worst, np.nan))} FTE (median)")
-        items.append(Figure(charts.gap_bands(fam, FAMILY_LABELS, footer_text(prov), prov.stamp, title), prov))
-        return items
+        return items + charts_at_end
     return render
+
+
+def _summary_charts(ctx: ScenarioContext, icb: str, run: sa.model.Run, whole: pd.DataFrame, fam: pd.DataFrame,
+                    prov: Provenance, h: int, p50: float, gap: measures.Value) -> list:
+    """The summary's two charts: supply against demand by year, and the gap by part of the system. Built
+    before the section's tables, so that in a redraw they are drawn beside the kernel while it works out
+    the tables (``present.beside``)."""
+    year = run.inputs.base_year + h
+    trend = "widens" if p50 > whole[(whole["measure"] == "gap") & (whole["year"] == run.inputs.base_year)]["p50"].iloc[0] else "narrows"
+    fan = Figure(charts.supply_demand_fan(
+        whole, footer_text(prov), prov.stamp,
+        f"{icb_name(icb)}: the gap between posts needed and staff in post {trend} to {_fte(p50)} FTE by "
+        f"{year} ({ctx.label()})"), prov, [gap])
+    last = fam[(fam["measure"] == "gap") & (fam["year"] == year)].set_index("group")["p50"]
+    worst = last.idxmax() if len(last) else "all"
+    mixed = _statuses(ctx, icb, "family")
+    title = (f"Gap by part of the system to {year} ({mixed})" if mixed else
+             f"{FAMILY_LABELS.get(worst, worst)} carries the larger gap in {year}: "
+             f"{_fte(last.get(worst, np.nan))} FTE (median)")
+    return [fan, Figure(charts.gap_bands(fam, FAMILY_LABELS, footer_text(prov), prov.stamp, title), prov)]
 
 
 def sector_section(ctx: ScenarioContext):

@@ -74,6 +74,7 @@ class Run:
                                         # joiners_<route> the joiners of each route (those recruits in theirs)
     stock_by_age: np.ndarray            # (runs, cells, age bands): FTE in post at the horizon by age band
     demand_demography: np.ndarray | None = None   # (runs, cells): demand at the horizon from demography alone
+    memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)   # figures of it worked out once
 
     @property
     def gap(self) -> np.ndarray:
