@@ -3,12 +3,13 @@
 Building a chart and saving it as SVG is most of a redraw (the data notebook's ICB picker: about 0.7 s
 of its 1.1 s in the kernel). While the explorer redraws (:meth:`explorer.Explorer._redraw`), each chart
 function whose inputs can be keyed (``charts.reusable``) hands its inputs to a worker process here and
-returns at once (``charts.PendingChart``); the kernel goes on with the next section while the workers,
-on the machine's other cores, build and draw, and the explorer shows each section once its charts are
-back. A worker runs the same chart function on the same inputs under the same matplotlib settings
-(checked by ``charts.style_digest``; a worker under other settings refuses), so a chart comes back the
-same SVG, byte for byte, as drawn in the kernel (``tests/test_beside.py``). A chart whose worker fails,
-refuses or has stopped is built and drawn in the kernel instead.
+returns at once (``charts.PendingChart``); the kernel goes on with the next section while the worker, on
+the machine's other core, builds and draws; with nothing left to work out, the kernel draws the charts
+no worker has started (:meth:`Drawer.help`), and the explorer shows each section as soon as its charts
+are back. A worker runs the same chart function on the same inputs under the kernel's matplotlib
+settings (sent with each chart and checked by ``charts.style_digest``), so a chart comes back the same
+SVG, byte for byte, as drawn in the kernel (``tests/test_beside.py``). A chart whose worker fails,
+refuses or has stopped is built and drawn in the kernel instead, where any error shows.
 
 Only an interactive explorer in a live kernel starts workers (:func:`drawer`), never the report runner
 (its kernels already fill the cores) or a static render. ``IWT_DRAW_WORKERS`` sets how many (default:

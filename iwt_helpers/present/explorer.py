@@ -17,7 +17,7 @@ few states (ICB and the values of the controls it depends on), so that going bac
 rendered again, and a chart drawn from the same inputs as before is not drawn again
 (:func:`iwt_helpers.present.charts.reuse_drawings`). In a live kernel the charts of a redraw are built
 and drawn by worker processes beside the kernel (:mod:`.beside`) while it works out the next
-section, and each block is shown once its charts are back, in order. :meth:`Explorer.redraw` called directly renders
+section, and each block is shown as soon as its charts are back. :meth:`Explorer.redraw` called directly renders
 everything afresh; after :func:`data_changed` (data shown changed under the explorer, e.g. a
 readiness round saved) no output kept from before is shown again. Headlines, invisible in reports
 (they go to the index pages), are shown as ``<div class="iwt-headline">`` blocks so that an analyst
@@ -360,13 +360,13 @@ class Explorer:
 
     @staticmethod
     def _show(waiting: list, wait: bool) -> None:
-        """Show the blocks of ``waiting`` in order, from the first, as long as their charts are back (all
-        of them with ``wait``), each kept for its state (None: kept already); shown blocks leave the list."""
-        while waiting:
-            part, state, outputs = waiting[0]
+        """Show each block of ``waiting`` whose charts are back (every block, in order, waiting for its
+        charts, with ``wait``), each kept for its state (None: kept already); shown blocks leave the list."""
+        for item in list(waiting):
+            part, state, outputs = item
             if not wait and not all(o.done() for o in outputs if isinstance(o, charts.PendingChart)):
-                return
-            waiting.pop(0)
+                continue
+            waiting.remove(item)
             outputs = _shown(outputs)
             if state is not None:
                 part.states[state] = outputs

@@ -210,6 +210,12 @@ class ScenarioContext:
                                 flows=flows)
         return runs[name]
 
+    def common(self, icb: str) -> sa.model.Common:
+        """What the scenarios of the ICB's projection at the sliders' current positions share (built from the
+        draws of the scenario with no lever: ``model.Common``)."""
+        self.run(icb)
+        return self._projections[(icb, tuple(sorted(self._moved().items())))][None]
+
     def horizons(self, icb: str) -> tuple[int, ...]:
         h = self.inputs(icb).horizon
         return tuple(y for y in self.params.projection_years if y <= h) or (h,)
@@ -328,7 +334,7 @@ def _need_held(ctx: ScenarioContext, icb: str) -> pd.DataFrame | None:
     values = {**({"none": 0.0} if a.low > 0 else {}), "low": a.low, "middle": a.mid, "high": a.high}
     sc = ctx.file.get(ctx.scenario())
     return ctx.of_run(icb, "need_held", lambda r: sa.sensitivity.held_at(
-        inp, sc, NEED_KEY, values, masks, r.n_runs, ctx.params.seed, ctx._moved()))
+        inp, sc, NEED_KEY, values, masks, r.n_runs, ctx.params.seed, ctx._moved(), common=ctx.common(icb)))
 
 
 def _vacant_floor(run: sa.model.Run, icb: str, sectors: list[str]) -> float:

@@ -159,22 +159,32 @@ def central_rates(inp, sc: Scenario) -> pd.DataFrame:
 
 
 def held_at(inp: Inputs, scenario: Scenario, key: str, values: dict[str, float], masks: dict[str, np.ndarray],
-            n_runs: int, seed: int = 0, centres: dict[str, float] | None = None) -> pd.DataFrame:
+            n_runs: int, seed: int = 0, centres: dict[str, float] | None = None,
+            common: model.Common | None = None) -> pd.DataFrame:
     """The gap at the horizon (FTE, summed over each of ``masks``) with one ranged assumption ``key`` held
     at each of ``values`` (name -> value) in every run, every other assumption drawn as in the scenario's
     runs (same seed, same draws): how much of the range rests on that one assumption. One row per value
-    and mask: name, value, part (the mask's name), p10, p50, p90."""
+    and mask: name, value, part (the mask's name), p10, p50, p90. ``common``: the common part of the
+    scenario's own runs, shared when ``key`` is need beyond demography and the draws differ from its own in
+    that key only (as building it again would give: ``Common.with_need``)."""
     rows = []
     drawn = draws(scenario, n_runs, seed, centres)         # the same for every value but ``key``
     if key not in drawn:
         raise KeyError(f"assumption {key!r} has no range in scenario {scenario.name!r}")
-    common = None
+    if common is not None and not (key in model.NEED_KEYS and common.inputs is inp and common.n_runs == n_runs
+                                   and common.scenario.assumptions == scenario.assumptions
+                                   and common.scenario.series == scenario.series
+                                   and set(common.d) == set(drawn)):
+        common = None
     for name, value in values.items():
         d = {k: v.copy() for k, v in drawn.items()}
         d[key] = np.full_like(d[key], float(value))
         # need beyond demography moves the demand with no lever only: the rest of the common part is shared
-        common = (model.Common.build(inp, scenario, d) if common is None or key not in model.NEED_KEYS
-                  else common.with_need(d))
+        try:
+            common = (model.Common.build(inp, scenario, d) if common is None or key not in model.NEED_KEYS
+                      else common.with_need(d))
+        except ValueError:                 # the common part given was drawn otherwise: built for these draws
+            common = model.Common.build(inp, scenario, d)
         run = simulate(inp, scenario, d, seed, common=common, flows=False)
         for part, m in masks.items():
             gap = run.demand[:, m, -1].sum(axis=1, dtype=np.float64) - run.supply[:, m, -1].sum(axis=1, dtype=np.float64)
