@@ -7,6 +7,8 @@ then moves every control through several values, each change redrawing every blo
 browser's change would (the widget's own observer calls Explorer.redraw), and prints the median
 and the worst time per control. Outputs go to ipywidgets Output models with no front end attached,
 so the time is the kernel's: rendering tables and SVG charts included, the browser's paint not.
+No drawing worker starts here (a new process cannot import this embedded shell's main module), so every chart is
+drawn in the kernel, as with ``IWT_DRAW_WORKERS=0``; ``bench_controls.py`` measures the redraws as JupyterLab runs them.
 Asserts nothing.
 """
 

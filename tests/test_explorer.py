@@ -340,3 +340,49 @@ def test_drawing_workers_start_only_in_a_live_kernel_and_never_when_set_to_none(
         beside.workers_wanted()
     monkeypatch.delenv(beside.WORKERS_ENV)
     assert 1 <= beside.workers_wanted() <= beside.MAX_WORKERS
+
+
+def test_a_redraw_renders_the_blocks_with_charts_first_and_shows_each_in_its_own_place(shown):
+    pytest.importorskip("ipywidgets")
+    from iwt_helpers.present.items import Figure
+
+    order = []
+    ex = explorer.Explorer("QOP", interactive=True)
+    ex.add_control("scale", "int_slider", value=1, min=1, max=3, description="Scale:")
+    ex.controls()
+
+    def words(icb: str) -> list:
+        order.append("words")
+        return [Text(f"scale {ex.value('scale')}")]
+
+    def chart(icb: str) -> list:
+        order.append("chart")
+        return [Figure(_grouped(_bars(float(ex.value("scale")))))]
+
+    ex.section(words)
+    ex.section(chart)
+    assert order == ["words", "chart"]                       # the first render: in the notebook's order
+    ex.widget("scale").value = 2
+    assert order[2:] == ["chart", "words"]
+    words_part, chart_part = ex.parts
+    assert "scale 2" in _texts(words_part) and "image/svg+xml" in chart_part.out.outputs[0]["data"]
+
+
+def test_when_no_drawing_worker_can_start_the_kernel_draws_every_chart_and_says_so(shown, monkeypatch):
+    pytest.importorskip("ipywidgets")
+    from iwt_helpers.present import beside
+    from iwt_helpers.present.items import Figure
+
+    def cannot_start():
+        raise AttributeError("module '__main__' has no attribute '__spec__'")    # as under an embedded IPython shell
+
+    monkeypatch.setattr(beside, "drawer", cannot_start)
+    ex = explorer.Explorer("QOP", interactive=True, draw_beside=True)
+    ex.add_control("scale", "int_slider", value=1, min=1, max=3, description="Scale:")
+    with pytest.warns(UserWarning, match="charts are drawn in the kernel only: AttributeError"):
+        ex.controls()
+    ex.section(lambda icb: [Figure(_grouped(_bars(float(ex.value("scale")))))])
+    ex.widget("scale").value = 3
+    assert ex._drawer is None
+    assert ex.parts[0].out.outputs[0]["data"]["image/svg+xml"] == notebook.figure_bundle(_grouped(_bars(3.0))).svg
+

@@ -344,6 +344,13 @@ def test_need_held_shares_the_common_part_and_gives_what_building_it_afresh_give
         gap = run.demand[:, m, -1].sum(axis=1, dtype=np.float64) - run.supply[:, m, -1].sum(axis=1, dtype=np.float64)
         row = got[got["name"] == name].iloc[0]
         assert [row["p10"], row["p50"], row["p90"]] == list(np.quantile(gap, (0.1, 0.5, 0.9)))
+    # given the common part of the scenario's own runs, it starts from it (need alone differs): the same table
+    shared = sensitivity.held_at(inp, sc, "need_growth_health", values, {"all": m}, 40, 3, {"nhs_leaving_rate": 0.07},
+                                 common=common)
+    pd.testing.assert_frame_equal(shared, got, check_exact=True)
+    other = model.Common.build(inp, sc, config.draws(sc, 40, 3, {"nhs_leaving_rate": 0.09}))   # drawn otherwise
+    pd.testing.assert_frame_equal(sensitivity.held_at(inp, sc, "need_growth_health", values, {"all": m}, 40, 3,
+                                                      {"nhs_leaving_rate": 0.07}, common=other), got, check_exact=True)
 
 
 @pytest.mark.integration

@@ -107,7 +107,7 @@ class Drawer:
             job = self._queue.popleft()
             try:
                 future = self._pool.submit(_draw, job.name, job.args, job.kwargs, job.style)
-            except RuntimeError:           # shut down, or a worker died (BrokenProcessPool)
+            except Exception:              # shut down, a worker died (BrokenProcessPool) or none could start
                 self._broken = True
                 for j in (job, *self._queue):
                     j.set(None)

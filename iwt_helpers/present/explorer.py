@@ -17,7 +17,8 @@ few states (ICB and the values of the controls it depends on), so that going bac
 rendered again, and a chart drawn from the same inputs as before is not drawn again
 (:func:`iwt_helpers.present.charts.reuse_drawings`). In a live kernel the charts of a redraw are built
 and drawn by worker processes beside the kernel (:mod:`.beside`) while it works out the next
-section, and each block is shown as soon as its charts are back. :meth:`Explorer.redraw` called directly renders
+section (blocks whose last render had charts are rendered first), and each block is shown as soon as its
+charts are back. :meth:`Explorer.redraw` called directly renders
 everything afresh; after :func:`data_changed` (data shown changed under the explorer, e.g. a
 readiness round saved) no output kept from before is shown again. Headlines, invisible in reports
 (they go to the index pages), are shown as ``<div class="iwt-headline">`` blocks so that an analyst
@@ -98,6 +99,7 @@ class _Part:
     depends: frozenset | None = None       # the controls it depends on; None: every control
     out: Any = None                        # the ipywidgets Output (interactive use only)
     states: OrderedDict = field(default_factory=OrderedDict)     # _state() -> outputs, the last few
+    charts: bool = False                   # its last render had charts (a redraw renders such blocks first)
 
     def depends_on(self, name: str) -> bool:
         return self.depends is None or name in self.depends
@@ -193,7 +195,7 @@ class Explorer:
         if widgets_available() if self._draw_beside is None else self._draw_beside:
             try:
                 self._drawer = beside.drawer()     # the workers start now, while the notebook renders
-            except (OSError, RuntimeError) as err:  # no process could start: every chart is drawn here
+            except Exception as err:                # no worker could start: every chart is drawn here
                 self._drawer = None
                 warnings.warn(f"charts are drawn in the kernel only: {type(err).__name__}: {err}", stacklevel=2)
 
@@ -288,6 +290,7 @@ class Explorer:
                         payloads.append(notebook.key_table_payload(item.key, shown, item.caption, item.provenance))
                 if tags:
                     payloads.append(tags)
+            part.charts = any(isinstance(item, Figure) for item in items)
             return tuple(outputs), payloads, items
         from IPython.utils.capture import capture_output
 
@@ -336,7 +339,9 @@ class Explorer:
         try:
             with charts.reuse_drawings(), (charts.draw_beside(self._drawer.submit) if self._drawer else nullcontext()):
                 waiting: list[tuple[_Part, tuple, tuple]] = []        # blocks rendered, charts not all back
-                for part in self.parts:
+                # Blocks with charts first, so that their charts are drawn beside the kernel while it works out
+                # the others (each block has its own place on the page, whatever the order it is rendered in).
+                for part in sorted(self.parts, key=lambda p: not p.charts):
                     if changed is not None and not part.depends_on(changed):
                         continue
                     state = self._state(part)
