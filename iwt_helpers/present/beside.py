@@ -178,14 +178,6 @@ def drawer() -> Drawer | None:
         return _DRAWER[0]
 
 
-def stop() -> None:
-    """Stop the kernel's drawer (a later :func:`drawer` starts another)."""
-    with _LOCK:
-        d, _DRAWER[0] = _DRAWER[0], None
-    if d is not None:
-        d.close()
-
-
 # ------------------------------------------------------------------------------ in the worker
 
 

@@ -192,13 +192,7 @@ class ScenarioContext:
         ``flows=False``: without the flows (the comparison of scenarios needs supply and demand only)."""
         name = name or self.scenario()
         centres = self._moved()
-        key = (icb, tuple(sorted(centres.items())))
-        if key not in self._projections:
-            self._projections[key] = {}
-            while len(self._projections) > self.KEPT:
-                self._projections.popitem(last=False)
-        self._projections.move_to_end(key)
-        runs = self._projections[key]
+        runs = self._projection(icb)
         if name not in runs or (flows and not runs[name].flows):
             inp, sc = self.inputs(icb), self.file.get(name)
             base_name = next((n for n, s in self.file.scenarios.items() if not s.levers), None)
@@ -210,11 +204,23 @@ class ScenarioContext:
                                 flows=flows)
         return runs[name]
 
+    def _projection(self, icb: str) -> dict:
+        """The ICB's projection at the sliders' current positions: what is kept of it (scenario name -> run,
+        None -> their common part, (name, what) -> :meth:`of_run`), new and empty the first time; the last
+        KEPT projections are kept."""
+        key = (icb, tuple(sorted(self._moved().items())))
+        if key not in self._projections:
+            self._projections[key] = {}
+            while len(self._projections) > self.KEPT:
+                self._projections.popitem(last=False)
+        self._projections.move_to_end(key)
+        return self._projections[key]
+
     def common(self, icb: str) -> sa.model.Common:
         """What the scenarios of the ICB's projection at the sliders' current positions share (built from the
         draws of the scenario with no lever: ``model.Common``)."""
         self.run(icb)
-        return self._projections[(icb, tuple(sorted(self._moved().items())))][None]
+        return self._projection(icb)[None]
 
     def horizons(self, icb: str) -> tuple[int, ...]:
         h = self.inputs(icb).horizon
@@ -224,7 +230,7 @@ class ScenarioContext:
         """``compute(run)`` of the scenario's run at the sliders' current positions, once: every section and
         redraw reading it shares it (kept with the run). Never change what it returns."""
         run = self.run(icb, name)
-        runs = self._projections[(icb, tuple(sorted(self._moved().items())))]
+        runs = self._projection(icb)
         key = (name or self.scenario(), what)
         if key not in runs:
             runs[key] = compute(run)
