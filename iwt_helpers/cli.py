@@ -162,7 +162,8 @@ def _scenarios_run(args: argparse.Namespace) -> int:
         for t in tables:
             rows += len(t)
             yield t
-    scenarios.write(counted(scenarios.percentile_tables(inp, [file.get(n) for n in names], args.runs, args.seed)), out)
+    scenarios.write(counted(scenarios.percentile_tables(inp, [file.get(n) for n in names], args.runs, args.seed,
+                                                        snapshot=data.snapshot)), out)
     status = "real and synthetic inputs" if any(inp.synthetic.values()) and not all(inp.synthetic.values()) else (
         "SYNTHETIC demonstration inputs" if any(inp.synthetic.values()) else "real inputs")
     print(f"wrote {out}: {rows:,} rows; {len(icbs)} ICB(s) x {len(names)} scenario(s) x {args.runs:,} runs, "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -40,17 +41,60 @@ def run(inp: inputs.Inputs, scenario: config.Scenario, n_runs: int = 1000, seed:
 
 
 def percentile_tables(inp: inputs.Inputs, scenarios: list[config.Scenario], n_runs: int = 1000,
-                      seed: int = 2022) -> Iterator[pd.DataFrame]:
-    """Each scenario's table of :func:`projections` in turn, one run in memory beside the baseline's. The
-    scenarios share what they have in common (:class:`model.Common`: the demand with no lever, leaving
-    rates, moves, the routes' supply); the baseline is run first, and a scenario projects again only the
-    cells its levers reach (with the cells moves join to them) and takes percentiles of only the cells and
-    totals that differ from the baseline's, the others being the baseline's, identical to what computing
-    them again would give. Flows are not kept (the table needs supply and demand only)."""
+                      seed: int = 2022, snapshot: pd.DataFrame | None = None,
+                      processes: int | None = None) -> Iterator[pd.DataFrame]:
+    """Each scenario's table of :func:`projections` in turn. The scenarios share what they have in common
+    (:class:`model.Common`: the demand with no lever, leaving rates, moves, the routes' supply); the
+    baseline is run first, and a scenario projects again only the cells its levers reach (with the cells
+    moves join to them) and takes percentiles of only the cells and totals that differ from the
+    baseline's, the others being the baseline's, identical to what computing them again would give. Flows
+    are not kept (the table needs supply and demand only).
+
+    ``snapshot`` (the one ``inp`` was built from) lets the ICBs be shared out between ``processes``
+    (default: the machine's cores, up to 4; 1: all here): every figure of an ICB's rows is its own
+    (:func:`inputs.part`), so each process projects some of the ICBs (forked from this one, which keeps
+    the first) and a scenario's percentiles are theirs joined in ICB order (:meth:`summary.PercentileArrays.joined`):
+    the same rows in the same order. Where processes cannot be forked (not Linux), or the ICBs' parts would
+    have another base year, all are projected here."""
+    parts = _shares(inp, snapshot, processes) if snapshot is not None else None
+    if not parts:
+        for p in _percentiles(inp, scenarios, n_runs, seed):
+            yield p.frame()
+        return
+    from . import split
+    for joined in split.tables(parts, lambda part: _percentiles(part, scenarios, n_runs, seed),
+                               summary.PercentileArrays.joined):
+        yield joined.frame()
+
+
+HERE = 0.8          # the share of a part's ICBs' cells this process takes, as it also writes the tables
+
+
+def _shares(inp: inputs.Inputs, snapshot: pd.DataFrame, processes: int | None) -> list[inputs.Inputs] | None:
+    """``inp``'s ICBs in ``processes`` parts, in the order of the cells (ICB code), as :func:`inputs.part`
+    makes them, of about as many cells each (this process's first part a little smaller: it also writes);
+    None where one process is to project them all."""
+    import multiprocessing
+    import sys
+    n = min(4, os.cpu_count() or 1) if processes is None else processes
+    n = min(n, len(inp.icbs))
+    if n < 2 or not sys.platform.startswith("linux") or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    per_icb = inp.cells.groupby("icb_code", sort=True).size()             # the cells' own order
+    share = np.r_[HERE, np.ones(n - 1)]
+    ends = np.searchsorted(np.cumsum(per_icb.to_numpy()), np.cumsum(share)[:-1] / share.sum() * len(inp.cells))
+    groups = [list(g) for g in np.split(per_icb.index.to_numpy(dtype=object), np.unique(np.clip(ends, 1, len(per_icb) - 1)))]
+    out = [inputs.part(inp, g, snapshot) for g in groups if g]
+    return None if len(out) < 2 or any(p is None for p in out) else out
+
+
+def _percentiles(inp: inputs.Inputs, scenarios: list[config.Scenario], n_runs: int,
+                 seed: int) -> Iterator[summary.PercentileArrays]:
+    """The percentiles of each scenario in turn, for ``inp``'s ICBs, in this process."""
     order = sorted(range(len(scenarios)), key=lambda i: bool(scenarios[i].levers))     # a scenario with no lever first
     commons: list[model.Common] = []
     bases: dict[int, tuple[model.Run, summary.Percentiles]] = {}
-    done: dict[int, pd.DataFrame] = {}
+    done: dict[int, summary.PercentileArrays] = {}
     due = 0
     for i in order:
         sc = scenarios[i]
@@ -64,7 +108,7 @@ def percentile_tables(inp: inputs.Inputs, scenarios: list[config.Scenario], n_ru
         p = summary.percentile_arrays(r, like=base[1] if base else None)
         if not sc.levers and base is None:
             bases[id(common)] = (r, p)
-        done[i] = p.frame()
+        done[i] = p.arrays()
         del r, p
         while due in done:
             yield done.pop(due)
