@@ -12,15 +12,18 @@ the same staff in post. Loading is the only part that reads the data folder (thr
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
+from iwt_helpers import paths
 from iwt_helpers.data import places, population, tables
 from iwt_helpers.data import trust_catchment as catchment_table
-from iwt_helpers.data.datastore import Dataset
+from iwt_helpers.data.datastore import Dataset, files_version
 
-from . import benchmarking, measures, nhs_trend, pressures, trust_catchment, workforce
+from . import benchmarking, kept, measures, nhs_trend, pressures, trust_catchment, workforce
 from . import places as place_analysis
 from .params import ReportParams
 
@@ -28,6 +31,17 @@ from .params import ReportParams
 # keys it lacks (each row flagged synthetic or not).
 BY_KEY = tables.SPLIT_BY                 # table -> the column a theme splits it by (data/tables.py)
 TABLES = tables.loaded_by("data")        # the tables the data theme reads, in its order
+
+
+def _tables(ds: Dataset) -> dict[str, pd.DataFrame]:
+    """The tables of :data:`TABLES`, each row flagged synthetic or not."""
+    t = {}
+    for name in TABLES:
+        df = ds.table_by_key(name, BY_KEY[name]) if name in BY_KEY else ds.table(name)
+        if "synthetic" not in df:
+            df["synthetic"] = bool(df.attrs.get("synthetic", ds.info(name).synthetic))
+        t[name] = df
+    return t
 
 
 def split_by_icb(df: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
@@ -49,24 +63,35 @@ class PlaceInputs:
         return self.gp_area is not None and bool(self.gp_area["synthetic"].astype(bool).any())
 
 
+def kept_property(f: Callable[[SystemData], Any]) -> property:
+    """A property worked out once from the tables and kept with the rest (:meth:`SystemData.memo`)."""
+    return property(functools.wraps(f)(lambda self: self.memo(("property", f.__name__), lambda: f(self))))
+
+
+_KEPT = kept.Kept()
+# The parameters what is worked out from the tables may depend on (and so part of the key it is kept under);
+# anything else it depends on (an ICB, a year) is in the key it is kept under (:meth:`SystemData.memo`).
+KEPT_PARAMETERS = ("projection_years", "regional_trusts")
+
+
 @dataclass
 class SystemData:
-    """The tables a report stands on (``t``, by name) and the figures worked out from them once."""
+    """The tables a report stands on (``t``, by name) and the figures worked out from them once: kept by the
+    process for the next report over the same data and parameters but the ICB (:mod:`.kept`)."""
     ds: Dataset
     params: ReportParams
     t: dict[str, pd.DataFrame] = field(default_factory=dict)
-    _figures: dict = field(default_factory=dict, repr=False)
-    _memo: dict = field(default_factory=dict, repr=False)
+    _store: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, ds: Dataset, params: ReportParams) -> SystemData:
-        data = cls(ds, params)
-        for name in TABLES:
-            df = ds.table_by_key(name, BY_KEY[name]) if name in BY_KEY else ds.table(name)
-            if "synthetic" not in df:
-                df["synthetic"] = bool(df.attrs.get("synthetic", ds.info(name).synthetic))
-            data.t[name] = df
-        return data
+        """The tables of ``ds``, read once for every report of this process over the same files and the same
+        :data:`KEPT_PARAMETERS` (every theme's reports: the other parameters are the themes' own), with what
+        was worked out from them."""
+        store = _KEPT.store(("system_data", str(ds.data_dir.resolve()) if ds.data_dir is not None else None,
+                             files_version(ds.data_dir, paths.DEMO, paths.REFERENCE),
+                             tuple(getattr(params, p) for p in KEPT_PARAMETERS)))
+        return cls(ds, params, kept.once(ds, store, ("tables",), lambda: _tables(ds)), store)
 
     @property
     def real_folder(self) -> bool:
@@ -89,11 +114,11 @@ class SystemData:
                          [self.ds.info(t).source or t])
         return parts
 
-    @functools.cached_property
+    @kept_property
     def gp(self) -> pd.DataFrame:
         return self.t["gp_workforce"]
 
-    @functools.cached_property
+    @kept_property
     def snapshot(self) -> pd.DataFrame:
         """The whole-system workforce: each sector at its latest period; general practice from the
         practice-level files where the data folder has them (real)."""
@@ -102,11 +127,11 @@ class SystemData:
 
     def memo(self, key: tuple, compute):
         """``compute()`` once for these tables (they are not changed once loaded): what every redraw of an
-        interactive notebook would otherwise work out again, the figures of all ICBs or one ICB's rows.
-        ``key`` names it, with the ICB where it is one ICB's. What it returns is shared: never change it."""
-        if key not in self._memo:
-            self._memo[key] = compute()
-        return self._memo[key]
+        interactive notebook, and every later report of the process over the same data (:meth:`load`),
+        would otherwise work out again, the figures of all ICBs or one ICB's rows. ``key`` names it, with the
+        ICB where it is one ICB's, and anything else it depends on beyond the tables and
+        :data:`KEPT_PARAMETERS` (a place, a KPI, a year). What it returns is shared: never change it."""
+        return kept.once(self.ds, self._store, key, compute)
 
     def icb_rows(self, name: str, icb: str) -> pd.DataFrame:
         """One ICB's rows of a table (``"snapshot"``: of the snapshot), as ``df[df["icb_code"] == icb]``
@@ -156,12 +181,10 @@ class SystemData:
     def measure(self, measure: str, icb: str, **options) -> measures.Value | None:
         """The figure of a registered measure for an ICB (:mod:`analysis.measures`: real first,
         synthetic else), computed once; None where the data have none."""
-        key = (measure, icb, tuple(sorted(options.items())))
-        if key not in self._figures:
-            self._figures[key] = measures.figure(self, measure, icb, **options)
-        return self._figures[key]
+        return self.memo(("figure", measure, icb, tuple(sorted(options.items()))),
+                         lambda: measures.figure(self, measure, icb, **options))
 
-    @functools.cached_property
+    @kept_property
     def funnels(self) -> list[tuple[str, pd.DataFrame, pd.DataFrame, str]]:
         """Funnel tables for all 42 ICBs (computed once, whatever ICB is shown): label, table, curve
         and what the x axis counts. Each ICB's rate is the registry's figure (:mod:`analysis.measures`):
@@ -177,7 +200,7 @@ class SystemData:
                 ("Social care turnover", tur, benchmarking.funnel_curve(tur), "Staff in post"),
                 ("NHS sickness absence", sick, benchmarking.funnel_curve(sick), "FTE days available")]
 
-    @functools.cached_property
+    @kept_property
     def funnel_rows(self) -> dict[str, pd.DataFrame]:
         """The rows behind each funnel, by its label (for their provenance): adult social care vacancy
         rates (published, with the vacancies table's posts as their size) or vacancies, social care flows
@@ -189,18 +212,18 @@ class SystemData:
                 "Social care turnover": fl[fl["sector"].str.startswith("asc")],
                 "NHS sickness absence": sick}
 
-    @functools.cached_property
+    @kept_property
     def nhs_monthly(self) -> pd.DataFrame | None:
         """NHS staff in post by month (:func:`nhs_trend.monthly_table`); None when the data have none."""
         return nhs_trend.monthly_table(self.ds)
 
-    @functools.cached_property
+    @kept_property
     def nhs_attribution(self) -> trust_catchment.Attribution:
         """NHS trust staff attributed to ICBs under the report's ``regional_trusts`` rule (organisation
         FTE from the data folder's ``nhs_staff_monthly``; host attribution without it, said so)."""
         return trust_catchment.attribute(self.nhs_monthly, catchment_table.catchment(), self.params.regional_trusts)
 
-    @functools.cached_property
+    @kept_property
     def residents(self) -> pd.DataFrame:
         """Residents' ethnicity: the data folder's own rows where it has them, else the committed
         Census 2021 reference table (real in both cases)."""
@@ -208,7 +231,7 @@ class SystemData:
         own = eth[(eth["group"] == "residents") & ~eth["synthetic"].astype(bool)]
         return own if len(own) else self.t["residents_ethnicity"]
 
-    @functools.cached_property
+    @kept_property
     def place_inputs(self) -> PlaceInputs:
         """Population by place (the data folder's, else the committed one), general practice by
         place (the build's, else the demo's split by population, synthetic) and the female shares."""

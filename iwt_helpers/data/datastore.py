@@ -9,8 +9,11 @@ reports can label synthetic figures and say which sources fell back to the demo.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,6 +121,30 @@ class Dataset:
                     f"'{PROCESSED_MARK}'). Point data_dir at the --out folder of a build, not at downloaded files; "
                     "leave it empty for the demo data.")
         self._used: dict[str, TableInfo] = {}
+        self._recorders: list[list[tuple[str, TableInfo]]] = []
+
+    def _use(self, name: str, info: TableInfo) -> None:
+        """Record a table as read (for :meth:`provenance`, and for every :meth:`recording` open)."""
+        self._used[name] = info
+        for r in self._recorders:
+            r.append((name, info))
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[list[tuple[str, TableInfo]]]:
+        """The tables read while the block runs (read again, or given to :meth:`replay`, included), in order: what
+        work kept for later reports (:mod:`iwt_helpers.analysis.kept`) must record as read each time it is
+        used again, so that a report lists the same tables whether it worked something out or found it kept."""
+        got: list[tuple[str, TableInfo]] = []
+        self._recorders.append(got)
+        try:
+            yield got
+        finally:
+            self._recorders = [r for r in self._recorders if r is not got]
+
+    def replay(self, used: list[tuple[str, TableInfo]]) -> None:
+        """Record these tables as read, as reading them again would."""
+        for name, info in used:
+            self._use(name, info)
 
     def _locate(self, name: str) -> TableInfo:
         candidates: list[tuple[str, Path]] = []
@@ -144,7 +171,7 @@ class Dataset:
 
     def table(self, name: str) -> pd.DataFrame:
         info = self._locate(name)
-        self._used[name] = info
+        self._use(name, info)
         df = read_table_file(info.path, name)
         df.attrs["synthetic"] = info.synthetic
         df.attrs["origin"] = info.origin
@@ -164,8 +191,8 @@ class Dataset:
         extra = read_table_file(demo_path, name)
         extra = extra[~extra[key].isin(set(main[key]))].assign(synthetic=True)
         if len(extra):
-            self._used[f"{name} (demo rows)"] = TableInfo(f"{name} (demo rows for missing {key})", demo_path, True,
-                                                           "SYNTHETIC demo data (iwt)", "demo", True)
+            self._use(f"{name} (demo rows)", TableInfo(f"{name} (demo rows for missing {key})", demo_path, True,
+                                                       "SYNTHETIC demo data (iwt)", "demo", True))
         out = pd.concat([main, extra], ignore_index=True)
         out.attrs["synthetic"] = bool(out["synthetic"].any())
         return out
@@ -201,6 +228,21 @@ class Dataset:
             "source": i.source,
         } for i in self._used.values()]
         return pd.DataFrame(rows, columns=["table", "origin", "synthetic", "fell_back_to_demo", "file", "source"])
+
+
+def files_version(*folders: Path | None) -> tuple:
+    """The content version of the files a data set can read (e.g. the data folder, the demo set and the
+    reference tables, as the runner's ``input_files``): each file's path, modification time and size (as
+    :func:`read_table_file` caches a table on its path and modification time)."""
+    out = []
+    for folder in dict.fromkeys(Path(f).resolve() for f in folders if f is not None):
+        for root, dirs, files in os.walk(folder):
+            dirs.sort()
+            for name in sorted(files):
+                if not name.startswith("."):
+                    st = os.stat(os.path.join(root, name))
+                    out.append((os.path.join(root, name), st.st_mtime_ns, st.st_size))
+    return tuple(out)
 
 
 def open_dataset(data_dir: str | Path | None = None) -> Dataset:

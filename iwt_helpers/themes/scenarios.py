@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import os
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,13 +22,13 @@ import numpy as np
 import pandas as pd
 
 from iwt_helpers import paths, vocab
-from iwt_helpers.analysis import measures
+from iwt_helpers.analysis import kept, measures
 from iwt_helpers.analysis import scenarios as sa
 from iwt_helpers.analysis.params import ReportParams
 from iwt_helpers.analysis.scenarios import config as sc_config
 from iwt_helpers.analysis.scenarios import summary
 from iwt_helpers.analysis.system_data import SystemData
-from iwt_helpers.data.datastore import Dataset
+from iwt_helpers.data.datastore import Dataset, files_version
 from iwt_helpers.present import charts
 from iwt_helpers.present.explorer import ICB as ICB_ONLY
 from iwt_helpers.present.explorer import depends_on
@@ -74,22 +73,7 @@ def slider_defaults(file: sc_config.ScenarioFile, scenario: str = "baseline") ->
 # Keyed by everything they depend on (ScenarioContext._shared_key); the last SHARED_KEPT keys are kept. What is kept
 # is shared by every context that reads it: never change it.
 SHARED_KEPT = 2
-_SHARED: OrderedDict[tuple, dict] = OrderedDict()
-
-
-def _files_version(*folders: Path | None) -> tuple:
-    """The content version of the files a data set can read (the data folder, the demo set and the reference
-    tables, as the runner's ``input_files``): each file's path, modification time and size (as
-    ``datastore.read_table_file`` caches a table on its path and modification time)."""
-    out = []
-    for folder in dict.fromkeys(Path(f).resolve() for f in folders if f is not None):
-        for root, dirs, files in os.walk(folder):
-            dirs.sort()
-            for name in sorted(files):
-                if not name.startswith("."):
-                    st = os.stat(os.path.join(root, name))
-                    out.append((os.path.join(root, name), st.st_mtime_ns, st.st_size))
-    return tuple(out)
+_SHARED = kept.Kept(SHARED_KEPT)
 
 
 @dataclass
@@ -136,7 +120,7 @@ class ScenarioContext:
         def key() -> tuple:
             data_dir = self.ds.data_dir.resolve() if self.ds.data_dir is not None else None
             scenario_file = hashlib.sha256(Path(self.file.path).read_bytes()).hexdigest()
-            return (str(data_dir), _files_version(data_dir, paths.DEMO, paths.REFERENCE), scenario_file,
+            return (str(data_dir), files_version(data_dir, paths.DEMO, paths.REFERENCE), scenario_file,
                     self.file.horizon_years, min(ENGLAND_RUNS, self.params.n_runs), self.params.seed)
         return self.once(("shared_key",), key)
 
@@ -145,21 +129,7 @@ class ScenarioContext:
         and seed (``_shared_key``): what is the same for every ICB. What it returns is shared by every later
         report of the process: never change it. The tables the first computation read are recorded as read by
         this context's data set too, so that its provenance lists the same tables whether computed or kept."""
-        k = self._shared_key()
-        store = _SHARED.get(k)
-        if store is None:
-            store = _SHARED[k] = {}
-            while len(_SHARED) > SHARED_KEPT:
-                _SHARED.popitem(last=False)
-        _SHARED.move_to_end(k)
-        if key not in store:
-            before = dict(self.ds._used)         # a table read again is recorded again (a new TableInfo)
-            value = compute()
-            store[key] = (value, [(n, i) for n, i in self.ds._used.items() if before.get(n) is not i])
-        value, used = store[key]
-        for name, info in used:
-            self.ds._used.setdefault(name, info)
-        return value
+        return kept.once(self.ds, _SHARED.store(self._shared_key()), key, compute)
 
     def england_inputs(self) -> sa.inputs.Inputs:
         """The inputs of all 42 ICBs, built once (for every context over the same data: ``shared``)."""
