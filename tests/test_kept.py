@@ -100,3 +100,18 @@ def test_only_the_last_keys_are_kept():
     assert k.store("a") is a                              # used again: now the last used
     k.store("c")
     assert list(k) == ["a", "c"]
+
+
+@pytest.mark.integration
+def test_a_later_case_studies_report_takes_each_areas_figures_as_kept(monkeypatch):
+    from iwt_helpers.analysis import carers
+    from iwt_helpers.themes import case_studies as theme
+
+    def comparison(icb: str) -> list:
+        ctx = theme.CaseStudyContext.load(datastore.open_dataset(None), ReportParams.parse(icb_code=icb))
+        return theme.comparison_section(ctx)(icb)
+    system_data._KEPT.clear()
+    first = comparison("QOP")
+    monkeypatch.setattr(carers, "carers_per_100", lambda *a: pytest.fail("worked out again"))
+    again = comparison("QOP")                              # the next report: the same areas, nothing worked out again
+    assert again[1].df.equals(first[1].df) and again[1].caption == first[1].caption

@@ -153,23 +153,12 @@ def comparison_section(ctx: CaseStudyContext):
     """The ICB beside its peers, the case-study systems and England on key indicators."""
     t = ctx.data.t
     pop, uc, gp = t["population"], t["unpaid_care"], ctx.data.gp
-    known: dict = {}
 
     def figures(code: str, fy) -> tuple[dict, dict]:
-        """An area's unpaid carers and GP figures, and England's beside them; each area computed once
-        (the peer-count control and the ICB picker ask for the same areas again and again)."""
-        if code not in known:
-            c = carers.carers_per_100(uc, code)
-            g = gp_analysis.per_10k_patients(gp, code, fy) if fy is not None else pd.DataFrame()
-            g = g[(g["role"] == "gp_qualified")] if len(g) else g
-            ce = c[(c["area"] == "England") & (c["hours_band"] == "all")]
-            ge = g[g["area"] == "England"] if len(g) else g
-            known[code] = ({"carers_per_100": float(c.loc[(c["area"] == c["area"].iloc[0]) & (c["hours_band"] == "all"),
-                                                          "carers_per_100_residents"].iloc[0]),
-                            "gp_fte_per_10k": float(g["fte_per_10k_patients"].iloc[0]) if len(g) else np.nan},
-                           {"carers_per_100": float(ce["carers_per_100_residents"].iloc[0]),
-                            "gp_fte_per_10k": float(ge["fte_per_10k_patients"].iloc[0]) if len(ge) else np.nan})
-        return known[code]
+        """An area's unpaid carers and GP figures, and England's beside them; each area worked out once for the
+        tables (the peer-count control, the ICB picker and every later report ask for the same areas again and
+        again: :meth:`SystemData.memo`, which also keeps the region's and England's GP tables)."""
+        return ctx.data.memo(("peer_comparison_figures", code, fy), lambda: _area_figures(uc, gp, code, fy, ctx.data.memo))
 
     @depends_on("icb_code", "peer_count")
     def render(icb: str) -> list:
@@ -235,6 +224,20 @@ def comparison_section(ctx: CaseStudyContext):
                   key="peer_measures", suppress=False, provenance=prov),
         ]
     return render
+
+
+def _area_figures(uc: pd.DataFrame, gp: pd.DataFrame, code: str, fy, once) -> tuple[dict, dict]:
+    """An area's unpaid carers per 100 residents and qualified GP FTE per 10,000 patients, and England's."""
+    c = carers.carers_per_100(uc, code)
+    g = gp_analysis.per_10k_patients(gp, code, fy, once=once) if fy is not None else pd.DataFrame()
+    g = g[(g["role"] == "gp_qualified")] if len(g) else g
+    ce = c[(c["area"] == "England") & (c["hours_band"] == "all")]
+    ge = g[g["area"] == "England"] if len(g) else g
+    return ({"carers_per_100": float(c.loc[(c["area"] == c["area"].iloc[0]) & (c["hours_band"] == "all"),
+                                           "carers_per_100_residents"].iloc[0]),
+             "gp_fte_per_10k": float(g["fte_per_10k_patients"].iloc[0]) if len(g) else np.nan},
+            {"carers_per_100": float(ce["carers_per_100_residents"].iloc[0]),
+             "gp_fte_per_10k": float(ge["fte_per_10k_patients"].iloc[0]) if len(ge) else np.nan})
 
 
 def _rates_rows(rows: pd.DataFrame) -> pd.DataFrame:
