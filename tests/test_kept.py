@@ -115,3 +115,17 @@ def test_a_later_case_studies_report_takes_each_areas_figures_as_kept(monkeypatc
     monkeypatch.setattr(carers, "carers_per_100", lambda *a: pytest.fail("worked out again"))
     again = comparison("QOP")                              # the next report: the same areas, nothing worked out again
     assert again[1].df.equals(first[1].df) and again[1].caption == first[1].caption
+
+
+@pytest.mark.integration
+def test_the_caveat_naming_tables_that_fell_back_to_the_demo_set_is_each_reports_own(tmp_path):
+    from iwt_helpers.themes import data as theme
+    (tmp_path / "datasets.json").write_text(json.dumps({"dataset": datastore.PROCESSED_MARK, "tables": {}}))
+    params = ReportParams.parse(icb_code="QOP", data_dir=str(tmp_path))
+    system_data._KEPT.clear()
+    first = theme.caveats(theme.DataContext.load(datastore.open_dataset(tmp_path), params))
+    later = theme.DataContext.load(datastore.open_dataset(tmp_path), params)
+    later.ds.table("readiness_responses")                  # this report reads one more table from the demo set
+    said = theme.caveats(later)
+    assert said[:-1] == first[:-1]                         # the rest are kept
+    assert "readiness_responses" in said[-1] and "readiness_responses" not in first[-1]

@@ -147,3 +147,62 @@ def test_percentiles_of_different_scenarios_do_not_join():
         summary.PercentileArrays.joined([a, b])
     both = summary.PercentileArrays.joined([a, a])
     assert both.q[("icb", "gap")].shape == (3, 2, 2) and len(both.labels["icb"]) == 2
+
+
+class _Unreadable(Exception):
+    """An error that pickles but cannot be unpickled (as an exception with required arguments beyond its message)."""
+
+    def __init__(self, table: str, rows: int) -> None:
+        super().__init__(f"{table}: {rows} bad rows")
+
+
+@pytest.mark.unit
+def test_an_error_that_cannot_cross_a_pipe_whole_is_raised_by_its_words_not_waited_for():
+    def make(p):
+        yield 1
+        if p.icbs == ["QHG"]:
+            raise _Unreadable("flows", 3)
+        yield 2
+    with pytest.raises(RuntimeError, match="_Unreadable: flows: 3 bad rows") as e:
+        list(split.tables(_parts("QOP", "QHG"), make, sum))
+    assert any("ICB QHG" in note for note in e.value.__notes__)
+    assert not multiprocessing.active_children()
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("busy", ["sending", "working"])
+def test_the_other_processes_end_when_this_one_is_killed_outright(tmp_path, busy):
+    import signal
+    import subprocess
+    import sys
+    import time
+    script = tmp_path / "killed.py"
+    script.write_text(
+        "import os, sys, time\n"
+        "from types import SimpleNamespace\n"
+        "from iwt_helpers.analysis.scenarios import split\n"
+        "def make(p):\n"
+        "    print(p.icbs[0], os.getpid(), flush=True)\n"
+        f"    if {busy == 'working'} and p.icbs[0] == 'B':\n"
+        "        time.sleep(60)                  # working: sends nothing for a minute\n"
+        "    for _ in range(100):\n"
+        "        yield b'x' * 200_000\n"
+        "        time.sleep(0.05)\n"
+        "for t in split.tables([SimpleNamespace(icbs=['A']), SimpleNamespace(icbs=['B'])], make, len):\n"
+        "    time.sleep(60)\n"
+        "time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    pids = dict(proc.stdout.readline().split() for _ in range(2))
+    assert int(pids["A"]) == proc.pid and int(pids["B"]) != proc.pid
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    def alive(pid: int) -> bool:
+        try:
+            return not open(f"/proc/{pid}/status").read().split("State:")[1].strip().startswith("Z")
+        except (OSError, IndexError):
+            return False
+    deadline = time.monotonic() + 10
+    while alive(int(pids["B"])) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(int(pids["B"]))

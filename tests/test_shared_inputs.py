@@ -52,6 +52,15 @@ def test_pay_gap_trend_is_each_years_pay_gap(ds):
     pd.testing.assert_frame_equal(pressures.pay_gap_trend(pay, ICB), expected)
 
 
+def test_pay_gaps_of_every_icb_are_each_icbs_pay_gap(ds):
+    pay = ds.table("pay")
+    codes = geography.icb_codes()
+    pay = pay[pay["icb_code"] != codes[-1]]                         # an ICB without pay rows: not available
+    expected = pd.DataFrame([pressures.pay_gap(pay, c) for c in codes])
+    pd.testing.assert_frame_equal(pd.DataFrame(pressures.pay_gaps(pay, codes)), expected, check_exact=True)
+    assert expected["gap_gbp_per_hour"].iloc[:-1].notna().all() and pd.isna(expected["gap_gbp_per_hour"].iloc[-1])
+
+
 def test_need_from_given_population_rows_matches_its_own(ds):
     pop, prev = ds.table("population"), ds.table("prevalence")
     years = [2025, 2030, 2035]

@@ -110,6 +110,14 @@ def pay_gap(pay: pd.DataFrame, icb_code: str, year: int | None = None) -> dict:
     return _gap(year, nhs["pay_gbp_per_hour"], cw["pay_gbp_per_hour"])
 
 
+def pay_gaps(pay: pd.DataFrame, icb_codes: list[str], year: int | None = None) -> list[dict]:
+    """:func:`pay_gap` of each ICB (the same figures), the year's rows picked once for all of them."""
+    year = year or int(pay["year"].max())
+    nhs, cw = _hca_and_care_worker(pay[pay["year"] == year])
+    nhs, cw = (dict(tuple(g.groupby("icb_code", sort=False)["pay_gbp_per_hour"])) for g in (nhs, cw))
+    return [_gap(year, nhs.get(c), cw.get(c)) for c in (geography.resolve_icb(c) for c in icb_codes)]
+
+
 def pay_gap_trend(pay: pd.DataFrame, icb_code: str) -> pd.DataFrame:
     """:func:`pay_gap` of every year of ``pay``."""
     icb_code = geography.resolve_icb(icb_code)

@@ -1262,9 +1262,15 @@ def _unplaced_feed_nothing(ctx: DataContext, icb: str, unplaced: list[dict]) -> 
 
 
 def caveats(ctx: DataContext) -> list[str]:
-    """The caveats that apply to the data actually used (data/reference/caveats.yaml), worked out once
-    (they are the same whatever the ICB)."""
-    return list(ctx.memo(("caveats",), lambda: _caveats(ctx)))
+    """The caveats that apply to the data actually used (data/reference/caveats.yaml): those of the tables
+    worked out once (the same whatever the ICB), then which tables this report read fell back to the demo
+    set (read off its own data set each time: what is kept is shared with other reports)."""
+    notes = list(ctx.memo(("caveats",), lambda: _caveats(ctx)))
+    fell_back = ctx.ds.provenance()
+    fell_back = fell_back[fell_back["fell_back_to_demo"]]["table"].tolist()
+    if fell_back:
+        notes.append(caveat("A8.fell_back", tables=", ".join(fell_back)))
+    return notes
 
 
 def _caveats(ctx: DataContext) -> list[str]:
@@ -1277,8 +1283,4 @@ def _caveats(ctx: DataContext) -> list[str]:
     prev = ctx.t["prevalence"]
     if (~prev["status"].str.startswith("published")).any():
         notes.append(caveat("A6"))
-    fell_back = ctx.ds.provenance()
-    fell_back = fell_back[fell_back["fell_back_to_demo"]]["table"].tolist()
-    if fell_back:
-        notes.append(caveat("A8.fell_back", tables=", ".join(fell_back)))
     return notes

@@ -51,7 +51,7 @@ def percentile_tables(inp: inputs.Inputs, scenarios: list[config.Scenario], n_ru
     are not kept (the table needs supply and demand only).
 
     ``snapshot`` (the one ``inp`` was built from) lets the ICBs be shared out between ``processes``
-    (default: the machine's cores, up to 4; 1: all here): every figure of an ICB's rows is its own
+    (default: the cores this process may use, up to 4; 1: all here): every figure of an ICB's rows is its own
     (:func:`inputs.part`), so each process projects some of the ICBs (forked from this one, which keeps
     the first) and a scenario's percentiles are theirs joined in ICB order (:meth:`summary.PercentileArrays.joined`):
     the same rows in the same order. Where processes cannot be forked (not Linux), or the ICBs' parts would
@@ -76,7 +76,8 @@ def _shares(inp: inputs.Inputs, snapshot: pd.DataFrame, processes: int | None) -
     None where one process is to project them all."""
     import multiprocessing
     import sys
-    n = min(4, os.cpu_count() or 1) if processes is None else processes
+    n = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1) \
+        if processes is None else processes
     n = min(n, len(inp.icbs))
     if n < 2 or not sys.platform.startswith("linux") or "fork" not in multiprocessing.get_all_start_methods():
         return None

@@ -23,7 +23,7 @@ from iwt_helpers.data.population import BAND_EDGES, for_year
 from iwt_helpers.errors import ConfigError, MissingDataError
 
 from .. import measures
-from ..pressures import latest_flows, pay_gap
+from ..pressures import latest_flows, pay_gaps
 from . import calibration
 from .config import AGE_BANDS
 
@@ -174,7 +174,7 @@ def _population(pop: pd.DataFrame, icbs: list[str], years: list[int], curve: pd.
 
 def _pay_gaps(pay: pd.DataFrame, icbs: list[str]) -> np.ndarray:
     """Each ICB's gap between NHS healthcare assistants new to their role and care workers, GBP an hour."""
-    return np.asarray([pay_gap(pay, icb)["gap_gbp_per_hour"] if len(pay) else np.nan for icb in icbs], dtype=float)
+    return np.asarray([g["gap_gbp_per_hour"] for g in pay_gaps(pay, icbs)] if len(pay) else [np.nan] * len(icbs), dtype=float)
 
 
 def build(tables: dict[str, pd.DataFrame], snapshot: pd.DataFrame, horizon: int, icbs: list[str] | None = None,

@@ -7,13 +7,18 @@ so no process waits for another to read); each scenario's parts are then put tog
 what this process has already loaded and built (the tables, the inputs) without reading it again.
 
 A process that fails sends back its error, raised here; one that stops without a word (killed, out of
-memory) is reported with its exit code; if this process stops first, the others are ended.
+memory) is reported with its exit code; if this process stops first, the others are ended: by this one on
+an error, an interruption or the tables no longer wanted, and by the system (a signal the kernel sends a
+process whose parent dies) where this one is killed outright.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import pickle
 import queue
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -34,10 +39,12 @@ def tables(parts: list[Inputs], make: Callable[[Inputs], Iterator[T]], put_toget
     sys.stdout.flush()                          # nothing waiting in a buffer that a child would write again
     sys.stderr.flush()
     workers = []
+    receivers = []
     try:
         for part in parts[1:]:
             receive, send = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_child, args=(make, part, send), daemon=True,
+            receivers.append(receive)
+            proc = ctx.Process(target=_child, args=(make, part, send, list(receivers), os.getpid()), daemon=True,
                                name=f"iwt-scenarios-{part.icbs[0]}-{part.icbs[-1]}")
             proc.start()
             send.close()                        # this process's copy: the pipe ends when the child's does
@@ -62,28 +69,53 @@ def _icbs(part: Inputs) -> str:
     return f"ICBs {part.icbs[0]} to {part.icbs[-1]}" if len(part.icbs) > 1 else f"ICB {part.icbs[0]}"
 
 
-def _child(make: Callable[[Inputs], Iterator[T]], part: Inputs, send) -> None:
+def _child(make: Callable[[Inputs], Iterator[T]], part: Inputs, send, inherited: list, parent: int) -> None:
+    _end_with(parent)
+    for receive in inherited:                   # this process only sends: a pipe whose reader is gone errs at once
+        receive.close()
     try:
         for t in make(part):
             send.send(("table", t))
         send.send((END, None))
     except BaseException as e:                  # noqa: BLE001 (sent to the parent, which raises it)
-        try:
-            send.send(("error", e))
-        except Exception:                       # noqa: BLE001 (an error that cannot be pickled: its words)
-            send.send(("error", RuntimeError(f"{type(e).__name__}: {e}")))
+        send.send(("error", _portable(e)))
     finally:
         send.close()
 
 
+def _end_with(parent: int) -> None:
+    """Have the system end this process when ``parent`` ends (Linux: the parent-death signal), and end it
+    now if ``parent`` has already gone."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)    # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):           # no prctl: the parent ends its children itself when it can
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _portable(e: BaseException) -> BaseException:
+    """``e`` if it comes back whole through a pipe, else a RuntimeError with its type and words."""
+    try:
+        back = pickle.loads(pickle.dumps(e))
+        return e if type(back) is type(e) else RuntimeError(f"{type(e).__name__}: {e}")
+    except Exception:                           # noqa: BLE001 (any error pickling it: send its words)
+        return RuntimeError(f"{type(e).__name__}: {e}")
+
+
 def _drain(receive, got: queue.Queue) -> None:
-    """Everything a child sends, in order, put in ``got``; then None once its pipe is closed."""
+    """Everything a child sends, in order, put in ``got``; then None once its pipe is closed (or cannot be
+    read: the error is put first)."""
     try:
         while True:
             got.put(receive.recv())
     except (EOFError, OSError):
-        got.put(None)
+        pass
+    except BaseException as e:                  # noqa: BLE001 (e.g. a message that cannot be unpickled)
+        got.put(("error", RuntimeError(f"could not read what it sent: {type(e).__name__}: {e}")))
     finally:
+        got.put(None)
         receive.close()
 
 

@@ -40,11 +40,14 @@ PW_BLOCK = 128      # numpy's pairwise summation: up to this many values summed 
 
 
 def group_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """``np.add.reduceat(values, starts, axis=0)`` (``starts`` increasing, the first 0), the same bits, a few
+    """``np.add.reduceat(values, starts, axis=0)``, the same bits, a few
     times faster on (cells, runs) slabs. numpy sums a group as its first row plus the pairwise sum of the
     rest (numpy/_core/src/umath/loops_utils.h.src, ``pairwise_sum``), one column at a time; here the same
-    additions are made in the same order a whole row (every run) at a time, for all groups at once."""
+    additions are made in the same order a whole row (every run) at a time, for all groups at once (float32
+    and float64 values, ``starts`` increasing from 0; anything else is numpy's own ``reduceat``)."""
     starts = np.asarray(starts, dtype=np.intp)
+    if values.dtype not in (np.float32, np.float64) or not len(starts) or starts[0] != 0 or (np.diff(starts) <= 0).any():
+        return np.add.reduceat(values, starts, axis=0)   # what the model never gives: numpy's own
     n = np.diff(np.r_[starts, len(values)]) - 1          # each group's rows after its first
     out = values[starts]
     more = np.flatnonzero(n > 0)
