@@ -255,3 +255,12 @@ def cancel_on_signals(task: asyncio.Task, signums=(signal.SIGINT, signal.SIGTERM
     finally:
         for s in signums:
             loop.remove_signal_handler(s)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which a container or ``taskset`` may set below
+    the machine's count), at least 1: how many kernels, drawing workers and scenario processes to start."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):            # no affinity on this system: the machine's cores
+        return max(1, os.cpu_count() or 1)

@@ -206,3 +206,21 @@ def test_the_other_processes_end_when_this_one_is_killed_outright(tmp_path, busy
     while alive(int(pids["B"])) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(int(pids["B"]))
+
+
+@pytest.mark.unit
+def test_the_processes_follow_the_cores_this_process_may_use():
+    import shutil
+    import subprocess
+    import sys
+
+    from iwt_helpers import atomic
+    assert atomic.usable_cores() == len(os.sched_getaffinity(0))
+    if shutil.which("taskset") is None:
+        pytest.skip("taskset (util-linux) is not on this machine")
+    one = subprocess.run(["taskset", "-c", "0", sys.executable, "-c",
+                          "from types import SimpleNamespace; from iwt_helpers import atomic; "
+                          "from iwt_helpers.analysis import scenarios as sa; "
+                          "print(atomic.usable_cores(), sa._shares(SimpleNamespace(icbs=['QOP', 'QHG']), None, None))"],
+                         capture_output=True, text=True, check=True)
+    assert one.stdout.split() == ["1", "None"]              # one core it may use: one process, whatever the machine has

@@ -40,7 +40,8 @@ def workers_wanted() -> int:
             return max(0, int(raw))
         except ValueError:
             raise ValueError(f"{WORKERS_ENV}={raw!r}: expected a whole number of workers (0: none)") from None
-    return max(1, min(MAX_WORKERS, (os.cpu_count() or 1) - 1))
+    from iwt_helpers.atomic import usable_cores  # here: a worker importing this module need not load it
+    return max(1, min(MAX_WORKERS, usable_cores() - 1))
 
 
 class _Job:

@@ -490,7 +490,7 @@ async def run_reports_async(icb: str = "QOP", theme_spec: str = "all", data_dir:
             with atomic.exclusive_lock(out_root / LOCK, busy=f"another iwt report is writing to {out_root} (pid {{pid}}); "
                                                              "wait for it or choose another --out"):
                 await asyncio.to_thread(tidy_after_kill, out_root, notebooks_dir)
-                workers += [engine.Worker(fresh=fresh_kernels) for _ in range(min(jobs, os.cpu_count() or 1, len(codes) * len(selected)))]
+                workers += [engine.Worker(fresh=fresh_kernels) for _ in range(min(jobs, atomic.usable_cores(), len(codes) * len(selected)))]
                 for w in workers:               # the kernels start while we plan
                     w.starting = asyncio.create_task(w.start(cwd))
                 try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -76,8 +75,9 @@ def _shares(inp: inputs.Inputs, snapshot: pd.DataFrame, processes: int | None) -
     None where one process is to project them all."""
     import multiprocessing
     import sys
-    n = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1) \
-        if processes is None else processes
+
+    from iwt_helpers.atomic import usable_cores
+    n = min(4, usable_cores()) if processes is None else processes
     n = min(n, len(inp.icbs))
     if n < 2 or not sys.platform.startswith("linux") or "fork" not in multiprocessing.get_all_start_methods():
         return None
