@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Callable
 from types import SimpleNamespace
 
 import numpy as np
@@ -102,13 +103,23 @@ def test_each_parts_tables_are_put_together_in_turn_and_no_process_is_left():
     assert not multiprocessing.active_children()
 
 
-@pytest.mark.unit
-def test_an_error_in_another_process_is_raised_here_naming_its_icbs():
+def _fails_in_qhg(fail) -> Callable:
+    """A ``make`` for :func:`split.tables`: a table, then ``fail()`` in the process of ICB QHG, then another."""
     def make(p):
         yield 1
         if p.icbs == ["QHG"]:
-            raise ValueError("no posts in QHG")
+            fail()
         yield 2
+    return make
+
+
+def _raise(error: BaseException) -> None:
+    raise error
+
+
+@pytest.mark.unit
+def test_an_error_in_another_process_is_raised_here_naming_its_icbs():
+    make = _fails_in_qhg(lambda: _raise(ValueError("no posts in QHG")))
     with pytest.raises(ValueError, match="no posts in QHG") as e:
         list(split.tables(_parts("QOP", "QHG"), make, sum))
     assert any("ICB QHG" in note for note in e.value.__notes__)
@@ -117,13 +128,8 @@ def test_an_error_in_another_process_is_raised_here_naming_its_icbs():
 
 @pytest.mark.unit
 def test_a_process_that_dies_or_makes_fewer_tables_is_reported():
-    def dies(p):
-        yield 1
-        if p.icbs == ["QHG"]:
-            os._exit(3)
-        yield 2
     with pytest.raises(RuntimeError, match=r"ICB QHG stopped without its tables \(exit code 3\)"):
-        list(split.tables(_parts("QOP", "QHG"), dies, sum))
+        list(split.tables(_parts("QOP", "QHG"), _fails_in_qhg(lambda: os._exit(3)), sum))
 
     def fewer(p):
         yield from ([1] if p.icbs == ["QHG"] else [1, 2])
@@ -158,11 +164,7 @@ class _Unreadable(Exception):
 
 @pytest.mark.unit
 def test_an_error_that_cannot_cross_a_pipe_whole_is_raised_by_its_words_not_waited_for():
-    def make(p):
-        yield 1
-        if p.icbs == ["QHG"]:
-            raise _Unreadable("flows", 3)
-        yield 2
+    make = _fails_in_qhg(lambda: _raise(_Unreadable("flows", 3)))
     with pytest.raises(RuntimeError, match="_Unreadable: flows: 3 bad rows") as e:
         list(split.tables(_parts("QOP", "QHG"), make, sum))
     assert any("ICB QHG" in note for note in e.value.__notes__)
@@ -182,7 +184,7 @@ def test_the_other_processes_end_when_this_one_is_killed_outright(tmp_path, busy
         "from types import SimpleNamespace\n"
         "from iwt_helpers.analysis.scenarios import split\n"
         "def make(p):\n"
-        "    print(p.icbs[0], os.getpid(), flush=True)\n"
+        "    os.write(1, f'{p.icbs[0]} {os.getpid()}\\n'.encode())   # one write: the two processes' lines never mix\n"
         f"    if {busy == 'working'} and p.icbs[0] == 'B':\n"
         "        time.sleep(60)                  # working: sends nothing for a minute\n"
         "    for _ in range(100):\n"
@@ -191,21 +193,29 @@ def test_the_other_processes_end_when_this_one_is_killed_outright(tmp_path, busy
         "for t in split.tables([SimpleNamespace(icbs=['A']), SimpleNamespace(icbs=['B'])], make, len):\n"
         "    time.sleep(60)\n"
         "time.sleep(60)\n")
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
-    pids = dict(proc.stdout.readline().split() for _ in range(2))
-    assert int(pids["A"]) == proc.pid and int(pids["B"]) != proc.pid
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-
     def alive(pid: int) -> bool:
         try:
             return not open(f"/proc/{pid}/status").read().split("State:")[1].strip().startswith("Z")
         except (OSError, IndexError):
             return False
-    deadline = time.monotonic() + 10
-    while alive(int(pids["B"])) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not alive(int(pids["B"]))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    pids: dict[str, int] = {}
+    try:
+        for _ in range(2):
+            name, pid = proc.stdout.readline().split()
+            pids[name] = int(pid)
+        assert pids["A"] == proc.pid and pids["B"] != proc.pid
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while alive(pids["B"]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(pids["B"])
+    finally:                                               # nothing left running, whatever failed
+        for pid in (proc.pid, *pids.values()):
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait()
 
 
 @pytest.mark.unit

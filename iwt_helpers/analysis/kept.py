@@ -3,8 +3,8 @@
 A warm kernel writes report after report over the same data folder. What a report works out from the
 tables alone (the whole-system snapshot, the funnels of all 42 ICBs, each ICB's rows split once, its
 figures) is the same for the next ICB's report, and for the next theme's, so it is kept under a key of
-everything it depends on: the data folder, the version of every file the data set can read
-(:func:`~iwt_helpers.data.datastore.files_version`) and the report parameters it reads. Only
+everything it depends on: the data folder and the version of every file the data set can read
+(:meth:`Dataset.version <iwt_helpers.data.datastore.Dataset.version>`) and the report parameters it reads. Only
 the last :data:`KEPT` keys are kept, so a kernel that moves to another data folder lets the old work go.
 
 What is kept is shared by every later report: never change it. The tables its first working-out read are

@@ -18,10 +18,9 @@ from typing import Any
 
 import pandas as pd
 
-from iwt_helpers import paths
 from iwt_helpers.data import places, population, tables
 from iwt_helpers.data import trust_catchment as catchment_table
-from iwt_helpers.data.datastore import Dataset, files_version
+from iwt_helpers.data.datastore import Dataset
 
 from . import benchmarking, kept, measures, nhs_trend, pressures, trust_catchment, workforce
 from . import places as place_analysis
@@ -88,9 +87,7 @@ class SystemData:
         """The tables of ``ds``, read once for every report of this process over the same files and the same
         :data:`KEPT_PARAMETERS` (every theme's reports: the other parameters are the themes' own), with what
         was worked out from them."""
-        store = _KEPT.store(("system_data", str(ds.data_dir.resolve()) if ds.data_dir is not None else None,
-                             files_version(ds.data_dir, paths.DEMO, paths.REFERENCE),
-                             tuple(getattr(params, p) for p in KEPT_PARAMETERS)))
+        store = _KEPT.store(("system_data", *ds.version(), tuple(getattr(params, p) for p in KEPT_PARAMETERS)))
         return cls(ds, params, kept.once(ds, store, ("tables",), lambda: _tables(ds)), store)
 
     @property

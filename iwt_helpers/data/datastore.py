@@ -141,6 +141,14 @@ class Dataset:
         finally:
             self._recorders = [r for r in self._recorders if r is not got]
 
+    def version(self) -> tuple:
+        """What this data set can read, as a key: its data folder (resolved; None for the demo set) and each
+        file's path, modification time and size in that folder, the demo set and the reference tables (as
+        :func:`read_table_file` caches a table on its path and modification time). Work kept from the tables
+        for later reports is kept under it (:mod:`iwt_helpers.analysis.kept`)."""
+        folder = self.data_dir.resolve() if self.data_dir is not None else None
+        return (str(folder) if folder is not None else None, _files_version(folder, paths.DEMO, paths.REFERENCE))
+
     def replay(self, used: list[tuple[str, TableInfo]]) -> None:
         """Record these tables as read, as reading them again would."""
         for name, info in used:
@@ -230,10 +238,8 @@ class Dataset:
         return pd.DataFrame(rows, columns=["table", "origin", "synthetic", "fell_back_to_demo", "file", "source"])
 
 
-def files_version(*folders: Path | None) -> tuple:
-    """The content version of the files a data set can read (e.g. the data folder, the demo set and the
-    reference tables, as the runner's ``input_files``): each file's path, modification time and size (as
-    :func:`read_table_file` caches a table on its path and modification time)."""
+def _files_version(*folders: Path | None) -> tuple:
+    """Each file's path, modification time and size in these folders (once each), in a fixed order."""
     out = []
     for folder in dict.fromkeys(Path(f).resolve() for f in folders if f is not None):
         for root, dirs, files in os.walk(folder):

@@ -21,14 +21,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from iwt_helpers import paths, vocab
+from iwt_helpers import vocab
 from iwt_helpers.analysis import kept, measures
 from iwt_helpers.analysis import scenarios as sa
 from iwt_helpers.analysis.params import ReportParams
 from iwt_helpers.analysis.scenarios import config as sc_config
 from iwt_helpers.analysis.scenarios import summary
 from iwt_helpers.analysis.system_data import SystemData
-from iwt_helpers.data.datastore import Dataset, files_version
+from iwt_helpers.data.datastore import Dataset
 from iwt_helpers.present import charts
 from iwt_helpers.present.explorer import ICB as ICB_ONLY
 from iwt_helpers.present.explorer import depends_on
@@ -118,10 +118,9 @@ class ScenarioContext:
         content version of every file the data set can read, the scenario file's content, the horizon, the runs
         of the England baseline (n_runs capped at ENGLAND_RUNS) and the seed."""
         def key() -> tuple:
-            data_dir = self.ds.data_dir.resolve() if self.ds.data_dir is not None else None
             scenario_file = hashlib.sha256(Path(self.file.path).read_bytes()).hexdigest()
-            return (str(data_dir), files_version(data_dir, paths.DEMO, paths.REFERENCE), scenario_file,
-                    self.file.horizon_years, min(ENGLAND_RUNS, self.params.n_runs), self.params.seed)
+            return (*self.ds.version(), scenario_file, self.file.horizon_years, min(ENGLAND_RUNS, self.params.n_runs),
+                    self.params.seed)
         return self.once(("shared_key",), key)
 
     def shared(self, key: tuple, compute: Callable[[], object]):
