@@ -234,3 +234,51 @@ def test_the_processes_follow_the_cores_this_process_may_use():
                           "print(atomic.usable_cores(), sa._shares(SimpleNamespace(icbs=['QOP', 'QHG']), None, None))"],
                          capture_output=True, text=True, check=True)
     assert one.stdout.split() == ["1", "None"]              # one core it may use: one process, whatever the machine has
+
+
+REUSE_PROBE = """
+import ctypes, sys
+import numpy as np
+from iwt_helpers import atomic
+
+class Info(ctypes.Structure):                     # glibc's struct mallinfo2
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                "fsmblks", "uordblks", "fordblks", "keepcost")]
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = Info
+if sys.argv[1] == "set":
+    assert atomic.reuse_freed_memory()
+before = libc.mallinfo2()
+a = np.ones(20 << 17)                             # 20 MB
+during = libc.mallinfo2()
+del a
+after = libc.mallinfo2()
+print((during.hblkhd - before.hblkhd) >> 20, (during.arena - before.arena) >> 20, after.fordblks >> 20)
+"""
+
+
+@pytest.mark.unit
+def test_the_scenarios_job_keeps_the_memory_it_frees_for_its_next_arrays(monkeypatch, tmp_path):
+    import ctypes
+    import subprocess
+    import sys
+
+    from iwt_helpers import atomic, cli
+    if not hasattr(ctypes.CDLL(None), "mallinfo2"):
+        pytest.skip("not glibc 2.33 or later: nothing to measure with")
+
+    def probe(mode: str) -> list[int]:
+        r = subprocess.run([sys.executable, "-c", REUSE_PROBE, mode], capture_output=True, text=True, check=True)
+        return [int(v) for v in r.stdout.split()]
+
+    # glibc's default: a 20 MB array gets its own mapping, given back when freed
+    assert probe("default") == [20, 0, 0]
+    mapped, heap, free_after = probe("set")
+    assert (mapped, heap) == (0, 20)                # from the heap instead...
+    assert free_after >= 20                         # ...and still there, free, for the next array
+
+    called = []
+    monkeypatch.setattr(atomic, "reuse_freed_memory", lambda: called.append(True) or True)
+    assert cli.main(["scenarios", "run", "--icb", "QOP", "--scenario", "baseline", "--runs", "10",
+                     "--out", str(tmp_path / "s.csv")]) == 0
+    assert called == [True]
