@@ -1,8 +1,7 @@
 """Write files so that a reader never sees a half-written one; and what goes with writing a set of
 files safely: prove a folder writable first, hold it against a second writer (a lock the system
 drops when its holder dies), write in order from one thread beside an asyncio loop, and let
-SIGINT or SIGTERM end such a run through its cleanup rather than in the middle of a write. Also what
-a process may use of the machine: its cores, and memory it frees kept for reuse.
+SIGINT or SIGTERM end such a run through its cleanup rather than in the middle of a write.
 
 Each writer writes to a temporary file in the destination folder and renames it into place
 (``os.replace`` is atomic on one file system). If anything fails, the old file stays as it was.
@@ -265,23 +264,3 @@ def usable_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):            # no affinity on this system: the machine's cores
         return max(1, os.cpu_count() or 1)
-
-
-MMAP_THRESHOLD = 32 << 20       # glibc's highest: blocks up to this size come from the heap
-
-
-def reuse_freed_memory() -> bool:
-    """Memory a process frees kept for its next arrays, not given back to the system (for a job that
-    makes and drops many arrays of a few MB, as ``iwt scenarios run`` does). glibc gives blocks over a
-    threshold their own mapping, unmapped when freed, and trims the heap's free top: every new array
-    then costs the system a fault per 4 KB page to find and clear again. Here blocks up to 32 MB come from
-    the heap and the heap is not trimmed (``mallopt``; processes forked later keep it). It changes no
-    figure. True where set; elsewhere (no glibc) nothing is done and False."""
-    import ctypes
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    m_trim_threshold, m_mmap_threshold = -1, -3                 # glibc's malloc.h
-    return bool(mallopt(m_mmap_threshold, MMAP_THRESHOLD)) and bool(mallopt(m_trim_threshold, 2**31 - 1))

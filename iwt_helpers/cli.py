@@ -134,7 +134,6 @@ def _scenarios_run(args: argparse.Namespace) -> int:
     # Many large arrays live briefly here: huge pages for them (numpy's default on Linux) cost more kernel
     # time to find and clear than they save. numpy reads this when first imported, so here, before it is.
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
-    atomic.reuse_freed_memory()
     from iwt_helpers.analysis import scenarios
     from iwt_helpers.analysis.params import ReportParams
     from iwt_helpers.analysis.scenarios import config
