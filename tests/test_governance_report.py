@@ -44,6 +44,10 @@ def test_matrix_charts_and_signals_are_present(reports, icb):
     assert judged == 1                                   # the demo's one real KPI: NHS trust staff month on month
     assert html.count('<svg width="26"') == 2 * judged   # a variation and an assurance icon per real KPI read with SPC
     assert set(df["Assurance"]) <= set(kpis.ASSURANCE_TEXT.values())          # icons in words, headers readable
+    for name in ("recent_signals", "all_signals"):        # real KPIs' signals: sourced as theirs, not as every KPI's
+        signals = next(t for t in outputs.collect(nb)["tables"] if t["name"] == name)
+        assert signals["provenance"]["status"] == "real", (name, signals["provenance"])
+        assert "SYNTHETIC" not in signals["provenance"]["source"]
 
 
 @pytest.mark.parametrize("icb", ICBS)

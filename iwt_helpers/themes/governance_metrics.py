@@ -256,13 +256,13 @@ def signals(ctx: GovernanceContext, icb: str) -> None:
     real = _real(r.summary)                    # a synthetic KPI's special cause is no finding
     chart = r.chart[r.chart["kpi_id"].isin(real["kpi_id"])]
     recent, every = ctx.once(("signals", geography.resolve_icb(icb)), lambda: kpi_framework.signal_tables(chart, real, months=12))
+    prov = provenance_of(chart, by="kpi_id", labels=real.set_index("kpi_id")["name"].to_dict())  # the real KPIs': not every KPI's
     nb.show(recent, "Latest special cause of each real KPI in the last 12 months (every one is in tables.xlsx; "
             "synthetic KPIs are left out)",
             columns={"name": "KPI", "period": "Month", "value": "Value", "rule": "Rule", "point_type": "Reading",
                      "signals": "Special-cause months in the last 12"},
-            formats={"period": "{:%b %Y}", "value": "{:,.2f}"}, key="recent_signals", suppress=False, provenance=r.prov)
-    nb.key_table("all_signals", every, "Every special-cause point of a real KPI in the last 12 months",
-                 provenance_of(chart))
+            formats={"period": "{:%b %Y}", "value": "{:,.2f}"}, key="recent_signals", suppress=False, provenance=prov)
+    nb.key_table("all_signals", every, "Every special-cause point of a real KPI in the last 12 months", prov)
 
 
 def caveats() -> list[str]:
