@@ -49,6 +49,23 @@ def staff_group_labels() -> dict[str, str]:
     return {g.code: g.label for g in _vocab().staff_groups}
 
 
+# A staff group whose shared label describes what it holds in NHS trusts (there, allied health professionals
+# sit with scientific and technical staff and this group holds ambulance staff only), named for what it
+# holds in the other sectors.
+OTHER_SECTOR_GROUP_LABELS = {"ahp": "Allied health professionals (e.g. occupational therapists)"}
+
+
+def staff_group_names(sector: pd.Series, staff_group: pd.Series, extra: dict[str, str] | None = None) -> pd.Series:
+    """Each row's staff group named as its sector holds it: the vocabulary's label, or in sectors other
+    than NHS trusts the label of :data:`OTHER_SECTOR_GROUP_LABELS` where it has one. ``extra``: labels of
+    codes outside the vocabulary (e.g. ``{"all": "All staff groups"}``)."""
+    names = staff_group.map({**staff_group_labels(), **(extra or {})})
+    outside = sector != "nhs_trust"
+    for code, label in OTHER_SECTOR_GROUP_LABELS.items():
+        names = names.mask(outside & (staff_group == code), label)
+    return names
+
+
 def workforce_age_bands() -> list[str]:
     return list(_vocab().workforce_age_bands)
 

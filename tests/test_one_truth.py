@@ -383,3 +383,62 @@ def test_the_index_lists_synthetic_headlines_apart_without_headline_cards(tmp_pa
     cards, demo = page.split("Demonstration figures")
     assert "Qualified GPs" in cards and "Care worker pay gap" not in cards
     assert "Care worker pay gap: £0.35 an hour (SYNTHETIC)" in html.unescape(demo) and 'class="headline"' not in demo
+
+
+@pytest.mark.e2e
+def test_the_case_studies_england_row_is_on_the_population_basis_of_its_icb_rows(report_set):
+    """England's share of residents aged 65+ and its growth are worked out on the one population basis the ICBs'
+    rows and the data page use (the newest projection covering the year), not summed over every basis the
+    folder holds for that year (the real folder has 2016-based 60+ rows and 2022-based rows for 2025)."""
+    from iwt_helpers.data import datastore, population
+    from iwt_helpers.report import outputs
+    out, _, processed = report_set
+    pop = datastore.open_dataset(processed).table("population")
+    nb = outputs.read_notebook(out / ICBS[0] / "case_studies.ipynb")
+    t = next(t for t in outputs.collect(nb)["tables"] if t["name"] == "peer_comparison")
+    df = pd.DataFrame(t["table"]["data"], columns=t["table"]["columns"])
+    share_col = next(c for c in df.columns if c.startswith("Aged 65+"))
+    growth_col = next(c for c in df.columns if c.startswith("65+ growth"))
+    base, end = (int(y) for y in growth_col.split()[2].split("-"))
+    assert pop[pop["year"] == base]["source"].nunique() > 1          # more than one basis for the year: a real test
+    england = df[df["ICB"] == "ENG"].iloc[0]
+    totals = {}
+    for y in (base, end):
+        p = population.for_year(pop, y)
+        older = p["age_band"].str.extract(r"^(\d+)")[0].astype(int) >= 65
+        totals[y] = (p.loc[older, "population"].sum(), p["population"].sum())
+    assert england[share_col] == pytest.approx(100 * totals[base][0] / totals[base][1], rel=REL)
+    assert england[growth_col] == pytest.approx(100 * (totals[end][0] / totals[base][0] - 1), rel=REL)
+    # England's social care vacancy rate as the data page's funnel gives it: none where it would weight the
+    # published rates by synthetic posts
+    data_nb = outputs.read_notebook(out / ICBS[0] / "data.ipynb")
+    fp = next(t for t in outputs.collect(data_nb)["tables"] if t["name"] == "funnel_position")
+    fp = pd.DataFrame(fp["table"]["data"], columns=fp["table"]["columns"]).set_index("Measure")
+    on_data_page = fp.at["Social care vacancy rate", "England (%)"]
+    shown = england[next(c for c in df.columns if c.startswith("Social care vacancy"))]
+    assert pd.isna(on_data_page) and pd.isna(shown)             # the real folder: published rates, synthetic posts
+
+
+@pytest.mark.e2e
+def test_a_staff_group_is_named_as_its_sector_holds_it_on_the_data_and_scenarios_pages(report_set):
+    """The allied health professionals group holds ambulance staff only in NHS trusts: in councils and care
+    providers it is named for the occupational therapists and others it holds there, on every page."""
+    from iwt_helpers import vocab
+    from iwt_helpers.report import outputs
+    out, _, _ = report_set
+    nhs_only = vocab.staff_group_labels()["ahp"]
+    elsewhere = vocab.OTHER_SECTOR_GROUP_LABELS["ahp"]
+    nhs_name = vocab.sector_labels()["nhs_trust"]
+    seen = set()
+    for icb in ICBS:
+        for theme, key, sector_col, group_col in (("data", "workforce_by_group", "Sector", "Staff group"),
+                                                  ("scenarios", "gap_by_group", "Sector", "Staff group"),
+                                                  ("scenarios", "by_year", "sector", "staff_group")):
+            nb = outputs.read_notebook(out / icb / f"{theme}.ipynb")
+            t = next(t for t in outputs.collect(nb)["tables"] if t["name"] == key)
+            df = pd.DataFrame(t["table"]["data"], columns=t["table"]["columns"])
+            other = df[df[sector_col] != nhs_name]
+            assert not (other[group_col] == nhs_only).any(), (icb, key)
+            if (other[group_col] == elsewhere).any():
+                seen.add(key)
+    assert seen == {"workforce_by_group", "gap_by_group", "by_year"}      # the group is there in other sectors, renamed

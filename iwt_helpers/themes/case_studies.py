@@ -25,6 +25,7 @@ from iwt_helpers.analysis import readiness as ra
 from iwt_helpers.analysis.params import ReportParams
 from iwt_helpers.analysis.readiness_rounds import ReadinessRounds
 from iwt_helpers.analysis.system_data import SystemData
+from iwt_helpers.data import population
 from iwt_helpers.data.datastore import Dataset
 from iwt_helpers.present import charts
 from iwt_helpers.present.explorer import depends_on
@@ -165,7 +166,9 @@ def comparison_section(ctx: CaseStudyContext):
         areas = _areas(ctx, icb)
         s = ctx.settings
         base, end = s.base_year, s.base_year + s.growth_years
-        p = pop[pop["year"].isin([base, end])].assign(lower=lambda d: d["age_band"].str.extract(r"^(\d+)")[0].astype(int))
+        # one basis per year, as the ICBs' rows (peers.indicator_table): a folder may hold estimates and older bases too
+        p = pd.concat([population.for_year(pop, y) for y in (base, end)], ignore_index=True)
+        p = p.assign(lower=p["age_band"].str.extract(r"^(\d+)")[0].astype(int))
         eng_tot = p[p["year"] == base]["population"].sum()
         eng65 = p[(p["lower"] >= 65)].groupby("year")["population"].sum()
         england = {"icb_code": "ENG", "role": "England", "area": "England",
@@ -184,7 +187,12 @@ def comparison_section(ctx: CaseStudyContext):
                          "asc_turnover_pct": vac_rate(tur, a.icb_code)})
             if a.Index == 0:
                 england.update(eng)
-        england.update(nhs_sickness_pct=sick.attrs["overall_pct"], asc_vacancy_pct=vac.attrs["overall_pct"],
+        vac_rows = ctx.data.funnel_rows["Social care vacancy rate"]
+        # England's rate weights each ICB's published rate by its posts: where those are synthetic and the rates
+        # published, it is no published figure (the data page's funnel leaves it out too)
+        sized_by_synthetic = provenance_of(vac_rows).synthetic and not provenance_of(_rates_rows(vac_rows)).synthetic
+        england.update(nhs_sickness_pct=sick.attrs["overall_pct"],
+                       asc_vacancy_pct=np.nan if sized_by_synthetic else vac.attrs["overall_pct"],
                        asc_turnover_pct=tur.attrs["overall_pct"])
         table = pd.DataFrame(rows + [england])
 

@@ -286,10 +286,6 @@ def _doctors_named(profile: pd.DataFrame, snap: pd.DataFrame) -> pd.DataFrame:
 
 
 DOCTORS_EXCLUDING_RESIDENTS = "Doctors (excluding resident doctors)"
-# A harmonised staff group whose shared label describes what it holds in NHS trusts (vocabulary.yaml:
-# there, allied health professionals sit with scientific and technical staff and this group holds
-# ambulance staff only) is named for what it holds in the other sectors.
-OTHER_SECTOR_GROUP_LABELS = {"ahp": "Allied health professionals (e.g. occupational therapists)"}
 
 
 def _groups_named(profile: pd.DataFrame, snap: pd.DataFrame) -> pd.DataFrame:
@@ -298,8 +294,8 @@ def _groups_named(profile: pd.DataFrame, snap: pd.DataFrame) -> pd.DataFrame:
     out = _doctors_named(profile, snap)
     if out is profile:
         out = profile.copy()
-    for code, label in OTHER_SECTOR_GROUP_LABELS.items():
-        out.loc[(out["sector"] != "nhs_trust") & (out["staff_group"] == code), "staff_group_label"] = label
+    other = (out["sector"] != "nhs_trust") & out["staff_group"].isin(list(vocab.OTHER_SECTOR_GROUP_LABELS))
+    out.loc[other, "staff_group_label"] = vocab.staff_group_names(out.loc[other, "sector"], out.loc[other, "staff_group"])
     return out
 
 

@@ -592,7 +592,7 @@ def sector_section(ctx: ScenarioContext):
         p = _percentiles(ctx, icb, ("staff_group", "sector"))
         p = p[(p["icb_code"] == icb) & (p["measure"] == "gap") & p["year"].isin([inp.base_year + h for h in ctx.horizons(icb)])]
         p = p.assign(sector_label=p["sector"].map(vocab.sector_labels()),
-                     group_label=p["staff_group"].map({**vocab.staff_group_labels(), "all": "All staff groups"}))
+                     group_label=vocab.staff_group_names(p["sector"], p["staff_group"], {"all": "All staff groups"}))
         if _residents_excluded(ctx, icb):       # NHS trust doctors named as the data page names them
             p.loc[(p["sector"] == "nhs_trust") & (p["staff_group"] == "doctor"), "group_label"] = measures.DOCTORS_EXCLUDING_RESIDENTS
         order_s = {c: i for i, c in enumerate(vocab.sector_codes())}
@@ -1186,8 +1186,8 @@ def export_by_year(ctx: ScenarioContext, icb: str) -> None:
         p = _percentiles(ctx, icb)
         p = p[p["icb_code"] == icb].drop(columns=["icb_code"])
         doctors = (p["sector"] == "nhs_trust") & (p["staff_group"] == "doctor") & _residents_excluded(ctx, icb)
+        p["staff_group"] = vocab.staff_group_names(p["sector"], p["staff_group"], {"all": "All staff groups"})
         p["sector"] = p["sector"].map({**vocab.sector_labels(), "all": "All sectors"})
-        p["staff_group"] = p["staff_group"].map({**vocab.staff_group_labels(), "all": "All staff groups"})
         p.loc[doctors, "staff_group"] = measures.DOCTORS_EXCLUDING_RESIDENTS
         p[["p10", "p50", "p90"]] = p[["p10", "p50", "p90"]].round(1)
         return p.reset_index(drop=True)
