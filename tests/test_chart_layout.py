@@ -136,6 +136,10 @@ def _figures():
                                 for y in range(15, 24) for a, v in ((ICB, 9.0), ("South West", 9.5), ("England", 10))])
     return {
         "fte_by_sector": charts.fte_by_sector(by_sector, ICB, SOURCE, True),
+        # the board paper on real data: NHS trusts published, the largest bar (independent care) synthetic
+        "fte_by_sector (mixed)": charts.fte_by_sector(
+            by_sector.assign(status=["real", "real", "synthetic", "synthetic", "synthetic", "real and synthetic parts"],
+                             fte=[40_000.0, 9_000, 6_000, 60_000, 5_000, 120_000]), ICB, SOURCE, "mixed"),
         "staff_groups_by_sector": charts.staff_groups_by_sector(profile, ICB, SOURCE, True),
         "per_capita_bars": charts.per_capita_bars(comp, "fte_per_1000_population", "FTE per 1,000 population", SOURCE,
                                                   True, "FTE per 1,000 population"),
@@ -168,7 +172,7 @@ def figures():
         plt.close(f)
 
 
-@pytest.mark.parametrize("chart", ["fte_by_sector", "staff_groups_by_sector", "per_capita_bars", "rates_by_group",
+@pytest.mark.parametrize("chart", ["fte_by_sector", "fte_by_sector (mixed)", "staff_groups_by_sector", "per_capita_bars", "rates_by_group",
                                    "pay_gap_chart", "retirement_risk", "ethnicity_chart", "population_growth", "trend_lines",
                                    "grouped_bars (readiness domains)", "supply_demand_fan", "gap_bands", "waterfall",
                                    "range_bars"])
@@ -179,6 +183,15 @@ def test_labels_legends_and_titles_sit_inside_the_figure_and_clear_of_each_other
 @pytest.mark.parametrize("chart", ["supply_demand_fan", "gap_bands", "waterfall"])
 def test_gap_charts_start_their_value_axis_at_zero(figures, chart):
     assert figures[chart].axes[0].get_ylim()[0] <= 0
+
+
+def test_synthetic_sectors_drawn_beside_real_ones_are_hatched_and_say_so(figures):
+    def bars(fig):
+        ax = fig.axes[0]
+        values = [t.get_text() for t in ax.texts]
+        return [(bool(b.get_hatch()), v.endswith(", synthetic")) for b, v in zip(ax.patches, values)]
+    assert bars(figures["fte_by_sector (mixed)"]) == [(False, False)] * 2 + [(True, True)] * 3
+    assert bars(figures["fte_by_sector"]) == [(False, False)] * 5       # all one status: the chart's label says it
 
 
 def test_range_bars_include_zero_on_the_value_axis(figures):

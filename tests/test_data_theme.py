@@ -126,3 +126,15 @@ def test_places_section_shows_each_place_beside_the_icb_and_england_where_there_
     assert set(t["ODS code"].iloc[:-2]) == set(mine["sicb_ods"])
     pop = [c for c in t.columns if c.startswith("Population")][0]
     assert t[pop].iloc[:-2].sum() == pytest.approx(t[pop].iloc[-2], rel=1e-3)      # places add up to the ICB
+
+
+@pytest.mark.parametrize("icb_rate, england_rate, words", [
+    (20.0, 18.0, ", though fewer than its region (East of England 21.3 against 20.0)"),    # more than England
+    (15.8, 24.7, ", and fewer than its region (East of England 21.3 against 15.8)"),       # fewer than both
+    (22.0, 18.0, ""),                                                                      # more than its region
+])
+def test_the_per_head_title_sets_the_region_against_england_in_the_right_words(icb_rate, england_rate, words):
+    from iwt_helpers.themes.data import _region_above
+    comp = pd.DataFrame({"area": ["Somewhere", "East of England region", "England"], "measure": "whole system",
+                         "fte_per_1000_population": [icb_rate, 21.3, england_rate]})
+    assert _region_above(comp, icb_rate > england_rate) == words

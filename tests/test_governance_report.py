@@ -96,3 +96,14 @@ def test_the_demo_report_draws_real_kpis_then_synthetic_ones_in_separate_figures
     assert "read with SPC" in real.fig.get_suptitle()
     plt.close(real.fig)
     plt.close(synthetic.fig)
+
+
+def test_the_matrix_says_which_way_is_better_and_who_set_each_target(reports):
+    """A target means little without its direction and its origin: the matrix gives both (QK1 has set its own
+    virtual ward target in kpi_targets.yaml; QOP has set none)."""
+    qk1 = (reports / "QK1" / "governance_metrics.html").read_text()
+    qop = (reports / "QOP" / "governance_metrics.html").read_text()
+    matrix = qop.split("Summary matrix")[1].split("XmR charts")[0]
+    assert "lower is better" in matrix and "higher is better" in matrix
+    assert "Targets: iwt&#x27;s defaults (data/reference/kpis.yaml)" in qop and "has set none yet" in qop
+    assert "has set its own for: Virtual ward capacity against ambition." in qk1

@@ -52,11 +52,16 @@ def targets(icb_code: str, framework: config.KpiFramework | None = None,
             overrides: config.KpiTargets | None = None) -> dict[str, float]:
     """Targets for one ICB: the defaults, overridden by ``kpi_targets.yaml`` (its ICB codes and KPI ids
     checked by its config model)."""
-    icb_code = geography.resolve_icb(icb_code)
     defs = definitions(framework)
     out = dict(zip(defs["id"], defs["target"]))
-    out.update((config.kpi_targets() if overrides is None else overrides).for_icb(icb_code))
+    out.update(own_targets(icb_code, overrides))
     return out
+
+
+def own_targets(icb_code: str, overrides: config.KpiTargets | None = None) -> dict[str, float]:
+    """The targets an ICB has set itself in ``kpi_targets.yaml`` (KPI id -> target); every other KPI's target
+    is the default of ``kpis.yaml``."""
+    return (config.kpi_targets() if overrides is None else overrides).for_icb(geography.resolve_icb(icb_code))
 
 
 def read(observations: pd.DataFrame, icb_code: str, kpi_ids: list[str] | tuple[str, ...] = (),

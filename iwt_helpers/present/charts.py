@@ -485,16 +485,24 @@ def thousands(ax, axis: str = "x") -> None:
 
 @reusable
 def fte_by_sector(by_sector: pd.DataFrame, icb_name: str, source: str, synthetic: bool, title: str | None = None) -> plt.Figure:
-    """Horizontal bars of FTE by sector (whole-system row excluded), labelled with values."""
+    """Horizontal bars of FTE by sector (whole-system row excluded), labelled with values. Where real and
+    synthetic sectors (``status``) are drawn together, the synthetic bars are hatched and their labels say
+    synthetic, so that no bar passes for a published figure."""
     d = by_sector[by_sector["sector"] != "whole_system"]
+    fake = d["status"].eq("synthetic").to_numpy() if "status" in d else np.zeros(len(d), dtype=bool)
+    mixed = bool(fake.any() and not fake.all())
     fig, ax = plt.subplots(figsize=(9, 3.8))
-    ax.barh(d["sector_label"], d["fte"], color=[sector_colour(s) for s in d["sector"]])
+    bars = ax.barh(d["sector_label"], d["fte"], color=[sector_colour(s) for s in d["sector"]])
     ax.invert_yaxis()
-    for y, (v, sh) in enumerate(zip(d["fte"], d["share_of_fte_pct"])):
-        ax.text(v, y, f"  {v:,.0f} ({sh:.0f}%)", va="center", fontsize=9, color=NHS["black"])
+    for bar, synthetic_bar in zip(bars, fake):
+        if mixed and synthetic_bar:
+            bar.set(hatch="///", edgecolor=NHS["white"], linewidth=0)
+    for y, (v, sh, synthetic_bar) in enumerate(zip(d["fte"], d["share_of_fte_pct"], fake)):
+        ax.text(v, y, f"  {v:,.0f} ({sh:.0f}%)" + (", synthetic" if mixed and synthetic_bar else ""), va="center",
+                fontsize=9, color=NHS["black"])
     ax.set_xlabel("Full-time equivalent staff (FTE)")
     ax.set_ylabel("")
-    ax.set_xlim(0, d["fte"].max() * 1.3)
+    ax.set_xlim(0, d["fte"].max() * (1.45 if mixed else 1.3))     # room for the longest value label
     thousands(ax)
     if not title:
         total = by_sector.loc[by_sector["sector"] == "whole_system", "fte"].iloc[0]
@@ -614,6 +622,9 @@ def _kpi_table(rows: pd.DataFrame, head: list[str], cells) -> str:
     return f"<table class='iwt-kpi'><tr>{''.join(f'<th>{h}</th>' for h in head)}</tr>{body}</table>"
 
 
+BETTER_WHEN = {"increase": "higher is better", "decrease": "lower is better"}
+
+
 def kpi_matrix_html(summary: pd.DataFrame, variation_text: dict, assurance_text: dict,
                     chart_text: dict | None = None) -> str:
     """The KPI summary matrix in two tables: real KPIs with their variation and assurance icons (none
@@ -626,6 +637,10 @@ def kpi_matrix_html(summary: pd.DataFrame, variation_text: dict, assurance_text:
         note = f"<br><em style='color:#425563'>{html.escape(r.note)}</em>" if getattr(r, "note", "") else ""
         return f"<strong>{html.escape(r.name)}</strong>{note}"
 
+    def target(r) -> str:                                       # the target, and which way is better
+        better = BETTER_WHEN.get(getattr(r, "improvement", ""), "")
+        return _fmt_value(r.target, r.unit) + (f"<br><em style='color:#425563'>{better}</em>" if better else "")
+
     synthetic = summary["synthetic"].astype(bool) if "synthetic" in summary else pd.Series(False, index=summary.index)
     real, demo = summary[~synthetic], summary[synthetic]
     parts = ["<style>.iwt-kpi{margin-bottom:10px}.iwt-kpi td,.iwt-kpi th{padding:4px 8px;border-bottom:1px solid #E8EDEE;"
@@ -634,7 +649,7 @@ def kpi_matrix_html(summary: pd.DataFrame, variation_text: dict, assurance_text:
     if len(real):
         parts.append("<p class='iwt-kpi-split'>Real KPIs (published or local data)</p>")
         parts.append(_kpi_table(real, ["KPI", "Latest", "Value", "Target", "Variation", "Assurance", "Owner"], lambda r: [
-            name(r), _latest_cell(r), _fmt_value(r.latest_value, r.unit), _fmt_value(r.target, r.unit),
+            name(r), _latest_cell(r), _fmt_value(r.latest_value, r.unit), target(r),
             icon(r.variation, VARIATION_ICON, variation_text), icon(r.assurance, ASSURANCE_ICON, assurance_text),
             html.escape(r.owner_role)]))
     if len(demo):
@@ -642,7 +657,7 @@ def kpi_matrix_html(summary: pd.DataFrame, variation_text: dict, assurance_text:
         parts.append("<p class='iwt-kpi-split' style='color:#DA291C'>Synthetic KPIs (demonstration data, not real figures "
                      "for this ICB): no variation or assurance reading</p>")
         parts.append(_kpi_table(demo, ["KPI", "Latest", "Value", "Target", "Charted as", "Owner"], lambda r: [
-            name(r), _latest_cell(r), _fmt_value(r.latest_value, r.unit), _fmt_value(r.target, r.unit),
+            name(r), _latest_cell(r), _fmt_value(r.latest_value, r.unit), target(r),
             html.escape(shown.get(getattr(r, "chart", ""), "")), html.escape(r.owner_role)]))
     return "".join(parts)
 

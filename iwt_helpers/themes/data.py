@@ -223,7 +223,7 @@ def whole_system_section(ctx: DataContext):
         prov_pc = ctx.memo(("per_head_prov", basis is ctx.snapshot, year),      # the same whatever the ICB
                            lambda: _per_head_prov(ctx, basis, pop, year, nhs))
         rule = REGIONAL_TRUST_RULE[nhs.applied]
-        region_note = _region_above(comp)
+        region_note = _region_above(comp, diff > 0)
         older = comp["measure"] == "social care"          # per 1,000 aged 65+ only for adult social care, not all-age staff
         comp["fte_per_1000_aged_65_plus"] = comp["fte_per_1000_aged_65_plus"].astype(object).where(older, "")
         comp["measure"] = comp["measure"].map(lambda m: m[:1].upper() + m[1:])
@@ -320,9 +320,10 @@ def _per_head_prov(ctx: DataContext, basis: pd.DataFrame, pop: pd.DataFrame, yea
     return Provenance(parts.source, parts.period, status, f"{numerator}; {denominator}")
 
 
-def _region_above(comp: pd.DataFrame) -> str:
+def _region_above(comp: pd.DataFrame, more_than_england: bool) -> str:
     """Words for the per-head headline where the ICB's region has more FTE per 1,000 than the ICB
-    (whole system, or the one sector family shown)."""
+    (whole system, or the one sector family shown): a contrast where the ICB has more than England, else
+    one more shortfall."""
     m = "whole system" if (comp["measure"] == "whole system").any() else comp["measure"].iloc[0]
     rows = comp[comp["measure"] == m].set_index("area")["fte_per_1000_population"]
     areas = list(rows.index)
@@ -331,7 +332,8 @@ def _region_above(comp: pd.DataFrame) -> str:
     me, region = areas[0], next((a for a in areas[1:] if a != "England"), None)
     if region is None or not rows[region] > rows[me]:
         return ""
-    return f", though fewer than its region ({region.removesuffix(' region')} {rows[region]:.1f} against {rows[me]:.1f})"
+    return (f", {'though' if more_than_england else 'and'} fewer than its region "
+            f"({region.removesuffix(' region')} {rows[region]:.1f} against {rows[me]:.1f})")
 
 
 ORG_MIN_FTE = 10          # organisations attributing fewer FTE to the ICB are summed in one row

@@ -9,6 +9,7 @@ finding is only ever stated about real data.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 
@@ -147,12 +148,23 @@ def kpi_options(ctx: GovernanceContext) -> list[tuple[str, str]]:
     return [("All KPIs", ALL)] + [(str(defs.at[k, "name"]), k) for k in ids if k in defs.index]
 
 
+def _targets_words(icb: str, summary: pd.DataFrame) -> str:
+    """Who set the targets: iwt's defaults, or the ICB's own where it has set them."""
+    own = kpi_framework.own_targets(icb)
+    named = summary.loc[summary["kpi_id"].isin(list(own)), "name"].tolist()
+    words = ("Targets: iwt's defaults (data/reference/kpis.yaml) unless the ICB has set its own in "
+             "data/reference/kpi_targets.yaml.")
+    return words + (f" {icb_name(icb)} has set its own for: {', '.join(named)}." if named else
+                    f" {icb_name(icb)} has set none yet.")
+
+
 def matrix(ctx: GovernanceContext, icb: str) -> None:
     """The summary matrix with its icons, the board summary for tables.xlsx and the headlines."""
     r = ctx.read(icb)
     summary, prov = r.summary, r.prov
     display(HTML(charts.kpi_matrix_html(summary, kpi_framework.VARIATION_TEXT, kpi_framework.ASSURANCE_TEXT,
                                         kpi_framework.CHART_TEXT)))
+    display(HTML(f"<p>{html.escape(_targets_words(icb, summary))}</p>"))
     caption = "KPI summary: latest value, target, variation and assurance"
     board = ctx.once(("board_summary", geography.resolve_icb(icb)), lambda: kpi_framework.board_summary(summary))
     nb.key_table("kpi_summary", board, caption, prov)
