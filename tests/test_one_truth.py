@@ -442,3 +442,18 @@ def test_a_staff_group_is_named_as_its_sector_holds_it_on_the_data_and_scenarios
             if (other[group_col] == elsewhere).any():
                 seen.add(key)
     assert seen == {"workforce_by_group", "gap_by_group", "by_year"}      # the group is there in other sectors, renamed
+
+
+@pytest.mark.e2e
+def test_the_vacancy_table_shows_no_count_column_that_is_empty_in_every_row(report_set):
+    """On the real data the adult social care rows show the published rate, their synthetic counts left out: a
+    count column no sector has is not shown at all (it read as a broken table)."""
+    from iwt_helpers.report import outputs
+    out, _, _ = report_set
+    for icb in ICBS:
+        nb = outputs.read_notebook(out / icb / "data.ipynb")
+        t = next(t for t in outputs.collect(nb)["tables"] if t["name"] == "vacancy_turnover")
+        df = pd.DataFrame(t["table"]["data"], columns=t["table"]["columns"])
+        empty = [c for c in df.columns if not (df[c].notna() & (df[c].astype(str).str.strip() != "")).any()]
+        assert empty == [], (icb, empty)
+        assert "Filled (FTE)" in df.columns                 # the NHS trusts' published staff in post stay

@@ -772,8 +772,9 @@ def pressure_section(ctx: DataContext):
             Headline("Care worker pay gap to new NHS HCAs", f"£{last_gap['gap_gbp_per_hour']:.2f} an hour", provenance=prov_pay),
             Table(both, "Vacancy and turnover rates by sector (turnover annualised where a source covers fewer than 12 months)"
                   + note,
-                  {"sector_label": "Sector", "vacancies_fte": "Vacancies (FTE)", "filled_posts_fte": "Filled (FTE)",
-                   "vacancies_posts": "Vacant posts", "filled_posts_posts": "Filled posts",
+                  {"sector_label": "Sector",
+                   # a count no sector has (e.g. only published rates, the synthetic counts left out) is not shown
+                   **{c: label for c, label in VACANCY_COUNTS.items() if pd.to_numeric(both[c], errors="coerce").notna().any()},
                    "vacancy_rate_pct": "Vacancy rate (%)", "vacancy_status": "Vacancies: status",
                    "leavers": "Leavers (a year)", "turnover_rate_pct": "Turnover (%)", "turnover_status": "Turnover: status",
                    "turnover_basis": "Turnover measured over"},
@@ -1082,6 +1083,10 @@ def need_section(ctx: DataContext):
                   {"people_with_need": "{:,.0f}", "growth_pct": "{:.1f}"}, key="need", suppress=False, provenance=prov_need),
         ]
     return render
+
+
+VACANCY_COUNTS = {"vacancies_fte": "Vacancies (FTE)", "filled_posts_fte": "Filled (FTE)", "vacancies_posts": "Vacant posts",
+                  "filled_posts_posts": "Filled posts"}
 
 
 def benchmark_section(ctx: DataContext):
