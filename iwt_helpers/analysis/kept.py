@@ -47,10 +47,7 @@ def once(ds: Dataset, store: dict, key: Hashable, compute: Callable[[], Any]) ->
     if key not in store:
         with ds.recording() as used:
             value = compute()
-        read = {}
-        for name, info in used:                 # each table once, where it was first read, as last read
-            read[name] = info
-        store[key] = (value, list(read.items()))
+        store[key] = (value, list(dict(used).items()))     # each table once, where it was first read, as last read
     value, used = store[key]
     ds.replay(used)
     return value

@@ -187,10 +187,7 @@ def comparison_section(ctx: CaseStudyContext):
                          "asc_turnover_pct": vac_rate(tur, a.icb_code)})
             if a.Index == 0:
                 england.update(eng)
-        vac_rows = ctx.data.funnel_rows["Social care vacancy rate"]
-        # England's rate weights each ICB's published rate by its posts: where those are synthetic and the rates
-        # published, it is no published figure (the data page's funnel leaves it out too)
-        sized_by_synthetic = provenance_of(vac_rows).synthetic and not provenance_of(_rates_rows(vac_rows)).synthetic
+        sized_by_synthetic = ctx.data.memo(("asc_vacancy_sized_by_synthetic",), lambda: _sized_by_synthetic(ctx.data))
         england.update(nhs_sickness_pct=sick.attrs["overall_pct"],
                        asc_vacancy_pct=np.nan if sized_by_synthetic else vac.attrs["overall_pct"],
                        asc_turnover_pct=tur.attrs["overall_pct"])
@@ -246,6 +243,13 @@ def _area_figures(uc: pd.DataFrame, gp: pd.DataFrame, code: str, fy, once) -> tu
              "gp_fte_per_10k": float(g["fte_per_10k_patients"].iloc[0]) if len(g) else np.nan},
             {"carers_per_100": float(ce["carers_per_100_residents"].iloc[0]),
              "gp_fte_per_10k": float(ge["fte_per_10k_patients"].iloc[0]) if len(ge) else np.nan})
+
+
+def _sized_by_synthetic(data: SystemData) -> bool:
+    """Whether England's social care vacancy rate would weight published rates by synthetic posts: it is then
+    no published figure (the data page's funnel leaves it out too)."""
+    rows = data.funnel_rows["Social care vacancy rate"]
+    return provenance_of(rows).synthetic and not provenance_of(_rates_rows(rows)).synthetic
 
 
 def _rates_rows(rows: pd.DataFrame) -> pd.DataFrame:

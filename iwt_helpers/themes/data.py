@@ -285,18 +285,14 @@ def _doctors_named(profile: pd.DataFrame, snap: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-DOCTORS_EXCLUDING_RESIDENTS = "Doctors (excluding resident doctors)"
+DOCTORS_EXCLUDING_RESIDENTS = measures.DOCTORS_EXCLUDING_RESIDENTS     # the registry's words, on every page
 
 
 def _groups_named(profile: pd.DataFrame, snap: pd.DataFrame) -> pd.DataFrame:
-    """The staff-group profile with each group named for what it holds in its sector: NHS trust doctors
-    (:func:`_doctors_named`), and a group labelled for NHS trusts only renamed in the other sectors."""
-    out = _doctors_named(profile, snap)
-    if out is profile:
-        out = profile.copy()
-    other = (out["sector"] != "nhs_trust") & out["staff_group"].isin(list(vocab.OTHER_SECTOR_GROUP_LABELS))
-    out.loc[other, "staff_group_label"] = vocab.staff_group_names(out.loc[other, "sector"], out.loc[other, "staff_group"])
-    return out
+    """The staff-group profile with each group named for what it holds in its sector (:func:`vocab.staff_group_names`),
+    NHS trust doctors as :func:`_doctors_named` names them."""
+    return _doctors_named(profile.assign(staff_group_label=vocab.staff_group_names(profile["sector"], profile["staff_group"])),
+                          snap)
 
 
 def _per_head_prov(ctx: DataContext, basis: pd.DataFrame, pop: pd.DataFrame, year: int,
@@ -710,6 +706,12 @@ def unpaid_care_section(ctx: DataContext):
     return render
 
 
+# The vacancy table's counts: NHS trusts and general practice count in FTE, social care in posts (never one
+# column for both); the headers they are shown under.
+VACANCY_COUNTS = {"vacancies_fte": "Vacancies (FTE)", "filled_posts_fte": "Filled (FTE)", "vacancies_posts": "Vacant posts",
+                  "filled_posts_posts": "Filled posts"}
+
+
 def pressure_section(ctx: DataContext):
     vac, flows, pay, kpi = ctx.t["vacancies"], ctx.t["flows"], ctx.t["pay"], ctx.t["kpi_observations"]
 
@@ -741,8 +743,7 @@ def pressure_section(ctx: DataContext):
         asc_turnover = ctx.measure("asc_turnover_rate", icb)
         if len(pub):                          # the published rates beside the demo's counts, never mixed with them
             both = pd.concat([both, pd.DataFrame(_published_rows(pub, kpi, asc_turnover))], ignore_index=True)
-            for c in ("vacancies_fte", "filled_posts_fte", "vacancies_posts", "filled_posts_posts", "vacancy_status",
-                      "turnover_status", "turnover_basis"):
+            for c in (*VACANCY_COUNTS, "vacancy_status", "turnover_status", "turnover_basis"):
                 both[c] = both[c].fillna("")
         asc_rate = ctx.measure("asc_vacancy_rate", icb)
         pg = measures.group_vacancies_at_family_rate(pressures.pressure_by_group(vac, flows, icb, latest), "social care",
@@ -1083,10 +1084,6 @@ def need_section(ctx: DataContext):
                   {"people_with_need": "{:,.0f}", "growth_pct": "{:.1f}"}, key="need", suppress=False, provenance=prov_need),
         ]
     return render
-
-
-VACANCY_COUNTS = {"vacancies_fte": "Vacancies (FTE)", "filled_posts_fte": "Filled (FTE)", "vacancies_posts": "Vacant posts",
-                  "filled_posts_posts": "Filled posts"}
 
 
 def benchmark_section(ctx: DataContext):
